@@ -1,0 +1,3 @@
+from salesxl.cli import main
+
+main()

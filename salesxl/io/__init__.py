@@ -1,0 +1,1 @@
+"""I/O layer: files (openpyxl, calamine) and the live workbook (xlwings)."""
