@@ -1,0 +1,272 @@
+"""Messages and labels in English and French. Data only, plus two tiny lookup helpers."""
+from __future__ import annotations
+
+from types import MappingProxyType
+
+LANGS = ("en", "fr")
+
+# Issue messages. Placeholders: {column} {value} {sheet} {row} {file} plus rule-specific params.
+MESSAGES = MappingProxyType({
+    "MISSING_VALUE": {
+        "en": "{column} is required and is empty.",
+        "fr": "{column} est obligatoire et n'est pas renseigné.",
+    },
+    "UNKNOWN_VALUE": {
+        "en": "'{value}' is not in the list for {column} (allowed: {allowed}).",
+        "fr": "« {value} » ne fait pas partie de la liste pour {column} (valeurs possibles : {allowed}).",
+    },
+    "BAD_DATE": {
+        "en": "'{value}' in {column} is not a date that can be read without guessing ({reason}). Use a real date or day/month/year.",
+        "fr": "« {value} » dans {column} n'est pas une date lisible sans deviner ({reason}). Saisissez une vraie date ou jour/mois/année.",
+    },
+    "DATE_OUT_OF_PERIOD": {
+        "en": "{column} {value} falls outside every period planned for {rep}: a late entry or a typo?",
+        "fr": "{column} {value} est en dehors de toutes les périodes prévues pour {rep} : saisie tardive ou faute de frappe ?",
+    },
+    "FUTURE_DATE": {
+        "en": "{column} {value} is after the as-of date {as_of}: an action not yet carried out?",
+        "fr": "{column} {value} est postérieure à la date d'arrêté {as_of} : action pas encore réalisée ?",
+    },
+    "BAD_NUMBER": {
+        "en": "'{value}' in {column} is not a number.",
+        "fr": "« {value} » dans {column} n'est pas un nombre.",
+    },
+    "NUMBER_NORMALISED": {
+        "en": "'{value}' in {column} was typed as text; read as {number}.",
+        "fr": "« {value} » dans {column} a été saisi comme texte ; lu comme {number}.",
+    },
+    "PROBABILITY_RANGE": {
+        "en": "Probability '{value}' is outside 0–100 %.",
+        "fr": "La probabilité « {value} » est hors de 0–100 %.",
+    },
+    "PROBABILITY_NORMALISED": {
+        "en": "Probability '{value}' read as {percent}; format the cell as a percentage.",
+        "fr": "Probabilité « {value} » lue comme {percent} ; formatez la cellule en pourcentage.",
+    },
+    "PROBABILITY_DEFAULTED": {
+        "en": "Probability is empty; the default of stage '{stage}' ({percent}) is used.",
+        "fr": "Probabilité vide ; la valeur par défaut de l'étape « {stage} » ({percent}) est utilisée.",
+    },
+    "NEGATIVE_AMOUNT": {
+        "en": "Amount {value} is negative.",
+        "fr": "Le montant {value} est négatif.",
+    },
+    "DUPLICATE_ROW": {
+        "en": "Same row as row {other_row}: two real actions, or typed twice?",
+        "fr": "Ligne identique à la ligne {other_row} : deux actions réelles, ou saisie en double ?",
+    },
+    "DUPLICATE_REF": {
+        "en": "Proposal reference '{value}' is used again (first at row {other_row}).",
+        "fr": "La référence de proposition « {value} » est déjà utilisée (ligne {other_row}).",
+    },
+    "STATUS_PROBABILITY_MISMATCH": {
+        "en": "Status {status} with probability {percent}: check the status or the last estimate.",
+        "fr": "Statut {status} avec une probabilité de {percent} : vérifiez le statut ou la dernière estimation.",
+    },
+    "OVERDUE_PROPOSAL": {
+        "en": "Open proposal '{ref}' was due for a decision on {value} ({days} days ago): worth a follow-up.",
+        "fr": "La proposition « {ref} » attendait une décision le {value} (il y a {days} jours) : une relance s'impose.",
+    },
+    "PROPOSAL_NOT_IN_PIPELINE": {
+        "en": "Proposal reference '{value}' is not in the pipeline.",
+        "fr": "La référence de proposition « {value} » n'est pas dans le carnet commercial.",
+    },
+    "UNKNOWN_REP": {
+        "en": "Rep '{value}' is not in the Reps sheet.",
+        "fr": "Le commercial « {value} » n'est pas dans la feuille Commerciaux.",
+    },
+    "PERIOD_OVERLAP": {
+        "en": "Period {value} overlaps the period at row {other_row} for {rep}.",
+        "fr": "La période {value} chevauche la période de la ligne {other_row} pour {rep}.",
+    },
+    "BAD_PERIOD": {
+        "en": "Period end {value} is before its start {start}.",
+        "fr": "La fin de période {value} précède son début {start}.",
+    },
+    "HEADER_MISMATCH": {
+        "en": "Sheet {sheet}: column '{expected}' was not found in the header row (found: {found}).",
+        "fr": "Feuille {sheet} : la colonne « {expected} » est introuvable dans la ligne d'en-tête (trouvées : {found}).",
+    },
+    "SHEET_NOT_FOUND": {
+        "en": "Sheet '{expected}' was not found (sheets in the file: {found}).",
+        "fr": "Feuille « {expected} » introuvable (feuilles du fichier : {found}).",
+    },
+    "CELL_ERROR": {
+        "en": "{column} holds the error {value}.",
+        "fr": "{column} contient l'erreur {value}.",
+    },
+    "MISSING_CACHED_VALUE": {
+        "en": "{column} holds a formula with no saved result; open and save the file in Excel.",
+        "fr": "{column} contient une formule sans résultat enregistré ; ouvrez et enregistrez le fichier dans Excel.",
+    },
+    "MERGED_CELL": {
+        "en": "Merged cells in a table ({value}): only the first cell holds the value.",
+        "fr": "Cellules fusionnées dans un tableau ({value}) : seule la première cellule contient la valeur.",
+    },
+    "LOCK_FILE_SKIPPED": {
+        "en": "Excel lock file skipped.",
+        "fr": "Fichier de verrou Excel ignoré.",
+    },
+    "DUPLICATE_FILE": {
+        "en": "Same workbook as {other}: counted once.",
+        "fr": "Même classeur que {other} : compté une seule fois.",
+    },
+    "FILE_EMPTY": {
+        "en": "The file is empty (0 bytes).",
+        "fr": "Le fichier est vide (0 octet).",
+    },
+    "FILE_NOT_FOUND": {
+        "en": "The file does not exist or cannot be opened.",
+        "fr": "Le fichier n'existe pas ou ne peut pas être ouvert.",
+    },
+    "NOT_XLSX": {
+        "en": "Not an Excel workbook ({detail}).",
+        "fr": "Ce n'est pas un classeur Excel ({detail}).",
+    },
+    "LEGACY_XLS": {
+        "en": "Old Excel 97-2003 (.xls) format: save it as .xlsx in Excel.",
+        "fr": "Ancien format Excel 97-2003 (.xls) : enregistrez-le en .xlsx dans Excel.",
+    },
+    "ENCRYPTED": {
+        "en": "The workbook is password-protected (encrypted): remove the password to consolidate it.",
+        "fr": "Le classeur est protégé par mot de passe (chiffré) : retirez le mot de passe pour le consolider.",
+    },
+    "CORRUPT_ZIP": {
+        "en": "The file is damaged (truncated or corrupted archive: {detail}).",
+        "fr": "Le fichier est endommagé (archive tronquée ou corrompue : {detail}).",
+    },
+    "NOT_SPREADSHEETML": {
+        "en": "An Office file but not an .xlsx workbook ({detail}).",
+        "fr": "Un fichier Office mais pas un classeur .xlsx ({detail}).",
+    },
+    "UNSUPPORTED_STRICT": {
+        "en": "Strict Open XML workbooks are not supported: save as 'Excel Workbook (.xlsx)'.",
+        "fr": "Les classeurs Open XML strict ne sont pas pris en charge : enregistrez en « Classeur Excel (.xlsx) ».",
+    },
+    "UNSAFE_XML": {
+        "en": "The workbook contains unsafe XML ({detail}) and was not read.",
+        "fr": "Le classeur contient du XML dangereux ({detail}) et n'a pas été lu.",
+    },
+    "TOO_LARGE": {
+        "en": "The file exceeds the safety limits ({detail}) and was not read.",
+        "fr": "Le fichier dépasse les limites de sécurité ({detail}) et n'a pas été lu.",
+    },
+    "READ_TIMEOUT": {
+        "en": "Reading the file took longer than {seconds} s and was stopped.",
+        "fr": "La lecture du fichier a dépassé {seconds} s et a été interrompue.",
+    },
+    "READ_FAILED": {
+        "en": "The file could not be read ({detail}).",
+        "fr": "Le fichier n'a pas pu être lu ({detail}).",
+    },
+})
+
+
+class _Blank(dict):
+    def __missing__(self, key):  # unknown placeholders stay visible rather than crash
+        return "{" + key + "}"
+
+
+def message(code: str, lang: str = "en", **params) -> str:
+    lang = lang if lang in LANGS else "en"
+    template = MESSAGES[code][lang]
+    return template.format_map(_Blank(params))
+
+
+def pick(labels: dict, lang: str) -> str:
+    """The label of a {'en':…, 'fr':…} pair in `lang` (English as fallback)."""
+    return labels.get(lang) or labels["en"]
+
+
+# The Instructions sheet: the handbook insists that the manager explains each tool.
+INSTRUCTIONS = MappingProxyType({
+    "en": (
+        ("title", "salesxl — your sales workbook"),
+        ("p", "Four tools help you and your manager run the period. None of them is there to inspect you: "
+              "they trace what was done so that it can be analysed together, and warn early when an "
+              "objective is at risk."),
+        ("h", "1. Planning"),
+        ("p", "Your manager assigns the commercial actions (calls, visits, negotiations…) and the "
+              "objectives for your period — a week when you start, up to a quarter for seniors. One row "
+              "per action type: Rep, Period start, Period end, Action, Planned. Done and Progress are "
+              "computed from your Reporting."),
+        ("h", "2. Objectives"),
+        ("p", "One row per period: the revenue objective and, optionally, the number of deals. Won, "
+              "Weighted open, Forecast and Projected attainment are computed from the Pipeline."),
+        ("h", "3. Reporting"),
+        ("p", "Declare every action actually carried out and its result: Date, Rep, Company, Contact, "
+              "Job title, Action, Result, and when relevant the proposal reference and the reason of a "
+              "failure. The aim is not to check on you but to learn which actions work."),
+        ("h", "4. Pipeline (carnet commercial)"),
+        ("p", "Every proposal awaiting an answer, with your honest probability of success. Keep the "
+              "probability you last believed in when the proposal closes as Won or Lost: it is how "
+              "forecasts learn. Overdue proposals (decision date passed, still open) turn red."),
+        ("h", "5. End-of-period review"),
+        ("p", "Your manager generates one review sheet per rep: objective, won, forecast with its "
+              "range, plan vs done, results and failure reasons, proposals to chase, and a few "
+              "talking points. It is a conversation to find solutions, not a verdict."),
+        ("h", "How to fill the sheets"),
+        ("p", "Use the drop-downs for coded columns (actions, results, stages, statuses, reasons); "
+              "you may type English or French labels. Dates: real dates or day/month/year. "
+              "Probabilities: a percentage from 0 % to 100 %. Amounts: plain numbers. Never delete "
+              "a row to hide a failure: the reasons for failure are what helps most."),
+        ("p", "Red or highlighted cells after a check are explained in the Issues sheet; nothing you "
+              "typed is ever changed by the tool."),
+    ),
+    "fr": (
+        ("title", "salesxl — votre classeur commercial"),
+        ("p", "Quatre outils vous aident, vous et votre manager, à piloter la période. Aucun n'est là "
+              "pour vous contrôler : ils tracent ce qui a été fait pour l'analyser ensemble, et alertent "
+              "tôt quand un objectif risque de ne pas être atteint."),
+        ("h", "1. Planning"),
+        ("p", "Votre manager vous affecte les actions commerciales (appels, visites, négociations…) et "
+              "les objectifs de la période — une semaine quand vous débutez, jusqu'à un trimestre pour "
+              "un senior. Une ligne par type d'action : Commercial, Début de période, Fin de période, "
+              "Action, Prévu. Réalisé et Avancement sont calculés depuis le Reporting."),
+        ("h", "2. Objectifs"),
+        ("p", "Une ligne par période : l'objectif de chiffre d'affaires et, si besoin, le nombre "
+              "d'affaires. Gagné, Pondéré en cours, Prévision et Atteinte projetée sont calculés depuis "
+              "le carnet commercial."),
+        ("h", "3. Reporting"),
+        ("p", "Déclarez chaque action réellement menée et son résultat : Date d'action, Commercial, "
+              "Société, Interlocuteur, Fonction, Action, Résultat, et le cas échéant la référence de "
+              "la proposition et le motif d'un échec. Le but n'est pas de vous contrôler mais de "
+              "comprendre quelles actions fonctionnent."),
+        ("h", "4. Carnet commercial"),
+        ("p", "Toutes les propositions en attente de réponse, avec votre probabilité de succès sincère. "
+              "Gardez la dernière probabilité estimée quand la proposition est gagnée ou perdue : c'est "
+              "ainsi que les prévisions s'améliorent. Les propositions en retard (date de décision "
+              "dépassée, toujours en cours) passent en rouge."),
+        ("h", "5. Entretien de fin de période"),
+        ("p", "Votre manager génère une feuille d'entretien par commercial : objectif, gagné, prévision "
+              "et sa fourchette, prévu vs réalisé, résultats et motifs d'échec, propositions à relancer "
+              "et quelques points de discussion. C'est un échange pour trouver des solutions, pas un "
+              "jugement."),
+        ("h", "Comment remplir les feuilles"),
+        ("p", "Utilisez les listes déroulantes des colonnes codées (actions, résultats, étapes, statuts, "
+              "motifs) ; les libellés anglais ou français sont acceptés. Dates : de vraies dates ou "
+              "jour/mois/année. Probabilités : un pourcentage de 0 % à 100 %. Montants : des nombres. "
+              "Ne supprimez jamais une ligne pour masquer un échec : les motifs d'échec sont ce qui aide "
+              "le plus."),
+        ("p", "Les cellules en couleur après un contrôle sont expliquées dans la feuille Anomalies ; "
+              "l'outil ne modifie jamais ce que vous avez saisi."),
+    ),
+})
+
+LABELS = MappingProxyType({
+    "effective_as_of": {"en": "Effective as-of date", "fr": "Date d'arrêté effective"},
+    "native_forecast": {"en": "Team forecast (native)", "fr": "Prévision équipe (native)"},
+    "overdue": {"en": "overdue", "fr": "en retard"},
+    "date_error": {"en": "Enter a date (day/month/year).", "fr": "Saisissez une date (jour/mois/année)."},
+    "percent_error": {"en": "Enter a percentage between 0 % and 100 %.",
+                      "fr": "Saisissez un pourcentage entre 0 % et 100 %."},
+    "list_error": {"en": "Choose a value from the list.", "fr": "Choisissez une valeur de la liste."},
+    "amount_error": {"en": "Enter a positive amount.", "fr": "Saisissez un montant positif."},
+    "count_error": {"en": "Enter a whole number.", "fr": "Saisissez un nombre entier."},
+    "reason_warning": {"en": "This reason is not in the list: keep it if it says something new.",
+                       "fr": "Ce motif n'est pas dans la liste : gardez-le s'il apporte une information."},
+})
+
+
+def label(key: str, lang: str) -> str:
+    return pick(LABELS[key], lang)

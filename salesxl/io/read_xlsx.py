@@ -1,0 +1,431 @@
+"""Read a rep or team workbook into frames with provenance (file, sheet, Excel row).
+
+Two engines give the same frames: openpyxl (the reference, read_only + data_only) and python-calamine
+(faster). Tables are found by their ListObject name (from the package's table parts), else by their
+header row on the sheet named in the contract; headers match in English or French, ignoring case,
+accents, Unicode form and surrounding spaces. The source file is only ever opened for reading.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pandas as pd
+from defusedxml import ElementTree as SafeET
+
+from salesxl import contract
+from salesxl.contract import Table
+from salesxl.issues import Issue, file_issue, make_issue
+from salesxl.values import is_blank, is_cell_error, label_key
+
+ENGINES = ("openpyxl", "calamine")
+HEADER_SCAN_ROWS = 30
+ROW_COL = "_row"
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+@dataclass
+class TableData:
+    key: str
+    sheet: str
+    headers: dict[str, str]              # column key -> header text as found
+    frame: pd.DataFrame                  # raw cell values by column key, plus _row (Excel row)
+    found_by: str                        # "table" or "header"
+    first_col: int = 1                   # Excel column index of the header row's first cell
+    columns_at: dict[str, int] = field(default_factory=dict)   # column key -> Excel column index
+
+
+@dataclass
+class WorkbookData:
+    path: str
+    sheets: list[str]
+    tables: dict[str, TableData]
+    issues: list[Issue]
+    lang: str = "en"
+    settings: dict[str, Any] = field(default_factory=dict)
+    lists: dict[str, TableData] = field(default_factory=dict)
+    flagged: set = field(default_factory=set)     # (table key, Excel row, column key) already reported
+
+    @property
+    def readable(self) -> bool:
+        return bool(self.sheets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Package facts read straight from the zip: table definitions, formulas without cached values,
+# merged cells. Shared by both engines.
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d+)$")
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n
+
+
+def col_letters(index: int) -> str:
+    s = ""
+    while index:
+        index, r = divmod(index - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def parse_ref(ref: str) -> tuple[int, int, int, int]:
+    """'B2:K40' -> (min_row, min_col, max_row, max_col)."""
+    parts = ref.replace("$", "").split(":")
+    m1 = _CELL_REF.match(parts[0])
+    m2 = _CELL_REF.match(parts[-1])
+    if not m1 or not m2:
+        raise ValueError(f"bad range {ref!r}")
+    return int(m1.group(2)), col_index(m1.group(1)), int(m2.group(2)), col_index(m2.group(1))
+
+
+@dataclass
+class SheetPart:
+    name: str
+    path: str                          # xl/worksheets/sheetN.xml
+    tables: list[tuple[str, str, int]]  # (table name, ref, totals row count)
+
+
+def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
+    base = posixpath.dirname(part)
+    rels_path = posixpath.join(base, "_rels", posixpath.basename(part) + ".rels")
+    try:
+        root = SafeET.fromstring(z.read(rels_path))
+    except KeyError:
+        return {}
+    out = {}
+    for rel in root.iter(_NS_PKG_REL + "Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            continue
+        path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+        out[rel.get("Id")] = path
+    return out
+
+
+def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
+    """Sheet names in order, their XML part and their table definitions."""
+    wb_path = "xl/workbook.xml"
+    root = SafeET.fromstring(z.read(wb_path))
+    rels = _rels(z, wb_path)
+    out = []
+    for sh in root.iter(_NS_MAIN + "sheet"):
+        rid = sh.get(_NS_REL + "id")
+        path = rels.get(rid)
+        if not path:
+            continue
+        tables = []
+        srels = _rels(z, path)
+        try:
+            sroot_bytes = None
+            for target in srels.values():
+                if "/tables/" in target:
+                    sroot_bytes = z.read(target)
+                    t = SafeET.fromstring(sroot_bytes)
+                    tables.append((t.get("displayName") or t.get("name") or "", t.get("ref") or "",
+                                   int(t.get("totalsRowCount") or 0)))
+        except KeyError:
+            pass
+        out.append(SheetPart(sh.get("name"), path, tables))
+    return out
+
+
+_FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)(?:<v\s*/>|<v></v>)?</c>')
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z0-9:$]+)"')
+
+
+def sheet_xml_facts(z: zipfile.ZipFile, part: str) -> tuple[set[tuple[int, int]], list[str]]:
+    """Cells holding a formula with no saved result, and merged ranges, from the raw sheet XML."""
+    data = z.read(part)
+    missing: set[tuple[int, int]] = set()
+    if b"<f" in data:
+        for m in _FORMULA_NO_VALUE.finditer(data):
+            ref = m.group(1).decode()
+            mm = _CELL_REF.match(ref)
+            missing.add((int(mm.group(2)), col_index(mm.group(1))))
+    merged = [m.group(1).decode() for m in _MERGE.finditer(data)] if b"<mergeCell" in data else []
+    return missing, merged
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines: each yields the rows of a sheet as tuples, from row 1 and column 1.
+class _OpenpyxlSource:
+    def __init__(self, path: str):
+        import openpyxl
+
+        from salesxl.io.guard import ensure_defusedxml
+        ensure_defusedxml()
+        self.wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+
+    def rows(self, sheet: str) -> list[tuple]:
+        ws = self.wb[sheet]
+        return list(ws.iter_rows(min_row=1, min_col=1, values_only=True))
+
+    def close(self):
+        self.wb.close()
+
+
+class _CalamineSource:
+    def __init__(self, path: str):
+        from python_calamine import CalamineWorkbook
+        self.wb = CalamineWorkbook.from_path(path)
+
+    def rows(self, sheet: str) -> list[tuple]:
+        ws = self.wb.get_sheet_by_name(sheet)
+        data = ws.to_python(skip_empty_area=False)
+        out = []
+        for r in data:
+            out.append(tuple(None if (isinstance(v, str) and v == "") else _calamine_value(v) for v in r))
+        return out
+
+    def close(self):
+        close = getattr(self.wb, "close", None)
+        if close:
+            close()
+
+
+def _calamine_value(v):
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+def _openpyxl_normalise(v):
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+def _find_sheet(sheets: Iterable[str], names: tuple[str, ...]) -> str | None:
+    wanted = {label_key(n) for n in names}
+    for s in sheets:
+        if label_key(s) in wanted:
+            return s
+    return None
+
+
+def _match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    for i, v in enumerate(row):
+        if isinstance(v, str):
+            col = lookup.get(label_key(v))
+            if col is not None and col.key not in found:
+                found[col.key] = (i + 1, v)
+    return found
+
+
+def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, tuple[int, str]],
+           table: Table) -> pd.DataFrame:
+    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped."""
+    keys = [c.key for c in table.input_columns if c.key in found]
+    idx = [found[k][0] - 1 for k in keys]
+    data, rownums = [], []
+    for r in range(header_row + 1, min(last_row, len(rows)) + 1):
+        row = rows[r - 1]
+        vals = [_openpyxl_normalise(row[i]) if i < len(row) else None for i in idx]
+        if all(is_blank(v) for v in vals):
+            continue
+        data.append(vals)
+        rownums.append(r)
+    df = pd.DataFrame(data, columns=keys, dtype=object) if data else pd.DataFrame(columns=keys, dtype=object)
+    df[ROW_COL] = pd.Series(rownums, dtype="int64")
+    return df
+
+
+def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
+                 path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
+    """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
+    lookup = contract.header_lookup(table)
+    required = [c for c in table.input_columns if c.required]
+    for part in sheet_parts:
+        for name, ref, totals in part.tables:
+            if name.casefold() == table.name.casefold() and ref:
+                r0, c0, r1, c1 = parse_ref(ref)
+                rows = sheet_rows(part.name)
+                header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
+                found = {k: (i + c0 - 1, h) for k, (i, h) in _match_header(tuple(header), lookup).items()}
+                issues = _header_issues(table, found, required, part.name, r0, path, lang)
+                df = _frame(rows, r0, r1 - totals, found, table)
+                return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, "table",
+                                 c0, {k: i for k, (i, h) in found.items()}), issues
+    sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
+    if sheet is None:
+        if not table.required_sheet:
+            return None, []
+        return None, [make_issue("SHEET_NOT_FOUND", lang=lang, file=path, sheet=table.sheet(lang),
+                                 expected=table.sheet(lang), found=", ".join(sheet_names))]
+    rows = sheet_rows(sheet)
+    best, best_row = {}, 0
+    for r, row in enumerate(rows[:HEADER_SCAN_ROWS], start=1):
+        found = _match_header(row, lookup)
+        if len(found) > len(best):
+            best, best_row = found, r
+    if len(best) < 2:
+        found_txt = ", ".join(str(v) for v in (rows[0] if rows else ()) if not is_blank(v)) or "—"
+        return None, [make_issue("HEADER_MISMATCH", lang=lang, file=path, sheet=sheet, row=1,
+                                 column=c.label(lang), expected=c.label(lang), found=found_txt)
+                      for c in required]
+    issues = _header_issues(table, best, required, sheet, best_row, path, lang)
+    df = _frame(rows, best_row, len(rows), best, table)
+    first = min(i for i, _ in best.values())
+    return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, "header", first,
+                     {k: i for k, (i, h) in best.items()}), issues
+
+
+def _header_issues(table, found, required, sheet, header_row, path, lang) -> list[Issue]:
+    missing = [c for c in required if c.key not in found]
+    if not missing:
+        return []
+    found_txt = ", ".join(h for _, h in found.values())
+    return [make_issue("HEADER_MISMATCH", lang=lang, file=path, sheet=sheet, row=header_row,
+                       column=c.label(lang), expected=c.label(lang), found=found_txt) for c in missing]
+
+
+def _detect_lang(sheet_names: list[str], settings: dict) -> str:
+    v = settings.get("language")
+    if isinstance(v, str) and label_key(v)[:2] in ("fr", "en"):
+        return label_key(v)[:2]
+    fr = sum(1 for t in contract.TABLES.values() if t.sheet_fr != t.sheet_en
+             and label_key(t.sheet_fr) in {label_key(s) for s in sheet_names})
+    en = sum(1 for t in contract.TABLES.values() if t.sheet_fr != t.sheet_en
+             and label_key(t.sheet_en) in {label_key(s) for s in sheet_names})
+    return "fr" if fr > en else "en"
+
+
+def _settings(td: TableData | None) -> dict[str, Any]:
+    if td is None:
+        return {}
+    out = {}
+    for _, r in td.frame.iterrows():
+        k = r.get("key")
+        if is_blank(k):
+            continue
+        s = contract.SETTING_BY_LABEL.get(label_key(str(k)))
+        if s is not None:
+            out[s.key] = r.get("value")
+    return out
+
+
+def read_workbook(path, engine: str = "openpyxl", lang: str | None = None, guard: bool = True) -> WorkbookData:
+    """Read every contract table of one workbook. Never raises for a bad file: issues say why."""
+    path = str(path)
+    lang0 = lang or "en"
+    if guard:
+        from salesxl.io.guard import guard_file
+        problem = guard_file(path, lang=lang0)
+        if problem is not None:
+            return WorkbookData(path, [], {}, [problem], lang0)
+    try:
+        return _read(path, engine, lang)
+    except Exception as exc:  # the guard let it through but a parser still failed: one clear issue
+        return WorkbookData(path, [], {}, [file_issue("READ_FAILED", path, lang0,
+                                                      detail=f"{type(exc).__name__}: {exc}"[:300])], lang0)
+
+
+def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    with zipfile.ZipFile(path) as z:
+        parts = package_sheets(z)
+        source = _OpenpyxlSource(path) if engine == "openpyxl" else _CalamineSource(path)
+        try:
+            cache: dict[str, list[tuple]] = {}
+
+            def sheet_rows(name: str) -> list[tuple]:
+                if name not in cache:
+                    cache[name] = source.rows(name)
+                return cache[name]
+
+            names = [p.name for p in parts]
+            settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en")
+            settings = _settings(settings_td)
+            wl = lang or _detect_lang(names, settings)
+            issues: list[Issue] = []
+            tables: dict[str, TableData] = {}
+            for t in contract.TABLES.values():
+                if t.key == "settings":
+                    if settings_td is not None:
+                        tables["settings"] = settings_td
+                    continue
+                td, iss = locate_table(t, sheet_rows, parts, names, path, wl)
+                issues.extend(iss)
+                if td is not None:
+                    tables[t.key] = td
+            lists = {}
+            for key, t in contract.LIST_TABLES.items():
+                td, _ = locate_table(t, sheet_rows, parts, names, path, wl) if any(
+                    n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
+                if td is not None and len(td.frame):
+                    lists[key] = td
+            part_by_name = {p.name: p.path for p in parts}
+            flagged: set = set()
+            for td in tables.values():
+                issues.extend(_cell_facts(z, part_by_name[td.sheet], td, contract.TABLES[td.key], path, wl,
+                                          flagged))
+        finally:
+            source.close()
+    return WorkbookData(path, names, tables, issues, wl, settings, lists, flagged)
+
+
+def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) -> list[Issue]:
+    """CELL_ERROR, MISSING_CACHED_VALUE and MERGED_CELL for the input cells of a table.
+
+    Cells reported here are added to `flagged` so that the rules do not report them again as empty."""
+    issues: list[Issue] = []
+    df = td.frame
+    if df.empty:
+        return issues
+    by_col = {i: k for k, i in td.columns_at.items()}
+    rows = set(df[ROW_COL].tolist())
+    missing, merged = sheet_xml_facts(z, part)
+    for key in df.columns:
+        if key == ROW_COL:
+            continue
+        col = df[key]
+        mask = col.map(is_cell_error)
+        for r, v in zip(df.loc[mask, ROW_COL], col[mask]):
+            flagged.add((td.key, int(r), key))
+            issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
+                                     column=td.headers[key], value=v))
+    for (r, c) in sorted(missing):
+        key = by_col.get(c)
+        if key is None or r not in rows:
+            continue
+        if table.column(key).computed:
+            continue
+        flagged.add((td.key, r, key))
+        issues.append(make_issue("MISSING_CACHED_VALUE", lang=lang, file=path, sheet=td.sheet, row=r,
+                                 column=td.headers[key]))
+    for ref in merged:
+        r0, c0, r1, c1 = parse_ref(ref)
+        if any(c0 <= c <= c1 for c in by_col) and any(r0 <= r <= r1 for r in rows):
+            issues.append(make_issue("MERGED_CELL", lang=lang, file=path, sheet=td.sheet, row=r0,
+                                     column=by_col.get(c0) and td.headers[by_col[c0]], value=ref))
+    return issues
+
+
+# ---------------------------------------------------------------------------------------------
+def validate_file(path, *, engine: str = "openpyxl", lang: str | None = None, as_of: dt.date | None = None):
+    """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
+    from salesxl.rules import RawTable, Validated, resolve_as_of, validate_tables
+
+    wb = read_workbook(path, engine=engine, lang=lang)
+    if not wb.readable:
+        return Validated(str(path), wb.lang, resolve_as_of(as_of, {}), {}, wb.issues, {}, {})
+    raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
+    raw_lists = {k: td.frame for k, td in wb.lists.items()}
+    return validate_tables(str(path), raw, lang=wb.lang, as_of=as_of, settings=wb.settings,
+                           raw_lists=raw_lists, flagged=wb.flagged, reader_issues=wb.issues)

@@ -1,0 +1,320 @@
+"""Build the rep/team workbook from the contract, with openpyxl.
+
+Everything a rep needs without Python: Excel Tables, drop-downs from the Lists sheet on every coded
+column, date / percentage / amount validation, number formats, the native Weighted formula, Planning
+progress by COUNTIFS over Reporting, a native forecast per objective row (SUMIFS), conditional
+formatting of overdue proposals, frozen header rows and an Instructions sheet in the user's language.
+Native formulas use only functions LibreOffice computes as well.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table as XlTable
+from openpyxl.worksheet.table import TableStyleInfo
+
+from salesxl import contract, i18n
+from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, PERCENT, Table
+from salesxl.io.cells import FIXED_TIME, atomic_write, put, put_formula
+from salesxl.io.read_xlsx import col_letters
+
+BLANK_ROWS = {"reps": 20, "planning": 60, "objectives": 20, "reporting": 300, "pipeline": 150}
+DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
+AMOUNT_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0%"
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+OVERDUE_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
+AS_OF_NAME = "sxlAsOf"
+LIST_ROWS = 200
+
+# Lists sheet layout: each list table starts at this column, side by side with a blank column between.
+def _list_layout() -> dict[str, int]:
+    out, col = {}, 1
+    for key, t in contract.LIST_TABLES.items():
+        out[key] = col
+        col += len(t.columns) + 1
+    return out
+
+
+LIST_COLUMNS = _list_layout()
+
+
+def list_name(key: str) -> str:
+    return "lst" + key.capitalize()
+
+
+def _ref(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'" if any(ch in sheet for ch in " -–'éèàç") else sheet
+
+
+def _letter(table: Table, key: str) -> str:
+    return col_letters([c.key for c in table.columns].index(key) + 1)
+
+
+def _status_labels(key: str) -> list[str]:
+    it = next(i for i in contract.STATUSES.items if i.key == key)
+    return [it.en] if it.en == it.fr else [it.en, it.fr]
+
+
+# ---------------------------------------------------------------------------------------------
+def build_template(lang: str = "en", *, rep: str | None = None, period_start: dt.date | None = None,
+                   period_end: dt.date | None = None, seniority: str | None = None,
+                   rows: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                   settings: Mapping[str, Any] | None = None, blank_rows: Mapping[str, int] | None = None
+                   ) -> Workbook:
+    """The salesxl workbook in `lang`; `rows` (by table key, values by column key) pre-fill tables."""
+    if lang not in i18n.LANGS:
+        raise ValueError(f"unknown language {lang!r}")
+    rows = {k: list(v) for k, v in (rows or {}).items()}
+    if rep:
+        rows = _prefill_rep(rows, rep, period_start, period_end, seniority)
+    blanks = dict(BLANK_ROWS, **(blank_rows or {}))
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.creator = "salesxl"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    sheets = {t.key: t.sheet(lang) for t in contract.TABLES.values()}
+    lists_sheet = contract.SHEETS["lists"][lang]
+
+    _instructions(wb.create_sheet(contract.SHEETS["instructions"][lang]), lang)
+    _settings(wb.create_sheet(sheets["settings"]), lang, settings or {})
+    for t in (contract.REPS, contract.PLANNING, contract.OBJECTIVES, contract.REPORTING, contract.PIPELINE):
+        ws = wb.create_sheet(sheets[t.key])
+        n = max(len(rows.get(t.key, [])), blanks.get(t.key, 20))
+        _table(ws, t, lang, rows.get(t.key, []), n)
+    _lists(wb.create_sheet(lists_sheet), lang)
+
+    # names: effective as-of date and one list per coded column
+    wb.defined_names[AS_OF_NAME] = DefinedName(AS_OF_NAME, attr_text=f"{_ref(sheets['settings'])}!$F$2")
+    for key, col in LIST_COLUMNS.items():
+        letter = col_letters(col + (1 if lang == "fr" else 0))
+        s = _ref(lists_sheet)
+        wb.defined_names[list_name(key)] = DefinedName(
+            list_name(key),
+            attr_text=f"OFFSET({s}!${letter}$2,0,0,MAX(1,COUNTA({s}!${letter}$2:${letter}${LIST_ROWS + 1})),1)")
+    for t in (contract.REPS, contract.PLANNING, contract.OBJECTIVES, contract.REPORTING, contract.PIPELINE):
+        ws = wb[sheets[t.key]]
+        n = max(len(rows.get(t.key, [])), blanks.get(t.key, 20))
+        _validations(ws, t, lang, n)
+        _formulas(ws, t, lang, n, sheets)
+    wb.active = 0
+    return wb
+
+
+def write_template(path, lang: str = "en", **kwargs) -> Path:
+    wb = build_template(lang, **kwargs)
+    return atomic_write(path, lambda tmp: wb.save(tmp))
+
+
+def _prefill_rep(rows, rep, start, end, seniority):
+    rows = dict(rows)
+    seniority = seniority or "junior"
+    length = contract.DEFAULT_PERIOD.get(seniority, "1m")
+    rows.setdefault("reps", [{"rep": rep, "seniority": seniority, "period_length": length}])
+    if start and end:
+        rows.setdefault("objectives", [{"rep": rep, "period_start": start, "period_end": end}])
+        rows.setdefault("planning", [{"rep": rep, "period_start": start, "period_end": end, "action": a.en}
+                                     for a in contract.ACTIONS.items])
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+def _header(ws, labels: Sequence[str], row: int = 1, col: int = 1) -> None:
+    for j, text in enumerate(labels):
+        c = ws.cell(row=row, column=col + j)
+        put(c, text)
+        c.font = Font(bold=True, color="FFFFFF")
+        c.fill = HEADER_FILL
+        c.alignment = Alignment(vertical="center", wrap_text=True)
+
+
+def _add_table(ws, name: str, ref: str) -> None:
+    t = XlTable(displayName=name, ref=ref)
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
+    ws.add_table(t)
+
+
+def _table(ws, table: Table, lang: str, rows: Sequence[Mapping[str, Any]], n: int) -> None:
+    cols = table.columns
+    _header(ws, [c.label(lang) for c in cols])
+    for j, c in enumerate(cols, start=1):
+        ws.column_dimensions[col_letters(j)].width = c.width
+    for i, values in enumerate(rows, start=2):
+        for j, c in enumerate(cols, start=1):
+            if c.computed:
+                continue
+            v = values.get(c.key)
+            if v is None:
+                continue
+            if c.kind == CODE and isinstance(v, str):
+                v = _code_label(c, v, lang)
+            put(ws.cell(row=i, column=j), v)
+    for j, c in enumerate(cols, start=1):
+        fmt = _format(c, lang)
+        if fmt:
+            for r in range(2, n + 2):
+                ws.cell(row=r, column=j).number_format = fmt
+    _add_table(ws, table.name, f"A1:{col_letters(len(cols))}{n + 1}")
+    ws.freeze_panes = "A2"
+    ws.row_dimensions[1].height = 30
+
+
+def _code_label(col, value: str, lang: str) -> str:
+    """A canonical (English) key typed by a generator is shown in the workbook's language."""
+    from salesxl.values import label_key
+    for it in contract.LISTS[col.codes].items:
+        if label_key(value) in (label_key(it.en), label_key(it.fr)):
+            return it.label(lang)
+    return value
+
+
+def _format(c, lang: str) -> str | None:
+    if c.kind == DATE:
+        return DATE_FORMAT[lang]
+    if c.kind == AMOUNT or c.key in ("won", "weighted_open", "forecast", "weighted"):
+        return AMOUNT_FORMAT
+    if c.kind == PERCENT or c.key in ("progress", "attainment"):
+        return PERCENT_FORMAT
+    if c.kind == INTEGER or c.key == "done":
+        return "0"
+    return None
+
+
+def _validations(ws, table: Table, lang: str, n: int) -> None:
+    last = n + 1
+    for j, c in enumerate(table.columns, start=1):
+        rng = f"{col_letters(j)}2:{col_letters(j)}{last}"
+        dv = None
+        if c.kind == CODE:
+            is_reason = c.codes == "reasons"
+            dv = DataValidation(type="list", formula1=f"={list_name(c.codes)}", allow_blank=True,
+                                errorStyle="warning" if is_reason else "stop",
+                                error=i18n.label("reason_warning" if is_reason else "list_error", lang))
+        elif c.kind == DATE:
+            dv = DataValidation(type="date", operator="between", formula1="36526", formula2="73415",
+                                allow_blank=True, error=i18n.label("date_error", lang))
+        elif c.kind == PERCENT:
+            dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="1",
+                                allow_blank=True, error=i18n.label("percent_error", lang))
+        elif c.kind == AMOUNT:
+            dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                                allow_blank=True, error=i18n.label("amount_error", lang))
+        elif c.kind == INTEGER:
+            dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
+                                allow_blank=True, error=i18n.label("count_error", lang))
+        if dv is not None:
+            dv.showErrorMessage = True
+            dv.add(rng)
+            ws.add_data_validation(dv)
+
+
+def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) -> None:
+    """Native formulas of computed columns (COUNTIFS / SUMIFS / IFERROR only)."""
+    if table.key == "pipeline":
+        a, p, w = (_letter(table, k) for k in ("amount", "probability", "weighted"))
+        for r in range(2, n + 2):
+            put_formula(ws[f"{w}{r}"], f'=IF(OR({a}{r}="",{p}{r}=""),"",IFERROR({a}{r}*{p}{r},""))')
+        st, dd = _letter(table, "status"), _letter(table, "decision_date")
+        open_test = "OR(" + ",".join(f'${st}2="{s}"' for s in _status_labels(contract.OPEN)) + ")"
+        ws.conditional_formatting.add(
+            f"A2:{col_letters(len(table.columns))}{n + 1}",
+            FormulaRule(formula=[f"AND({open_test},ISNUMBER(${dd}2),${dd}2<{AS_OF_NAME})"], fill=OVERDUE_FILL))
+    elif table.key == "planning":
+        rep_, s_, e_, act, plan, done, prog = (_letter(table, k) for k in (
+            "rep", "period_start", "period_end", "action", "planned", "done", "progress"))
+        rt = contract.REPORTING
+        R = _ref(sheets["reporting"])
+        rr, rd, ra = (_letter(rt, k) for k in ("rep", "date", "action"))
+        for r in range(2, n + 2):
+            put_formula(ws[f"{done}{r}"], (
+                f'=IF(OR({rep_}{r}="",{s_}{r}="",{e_}{r}="",{act}{r}=""),"",'
+                f'COUNTIFS({R}!${rr}:${rr},{rep_}{r},{R}!${ra}:${ra},{act}{r},'
+                f'{R}!${rd}:${rd},">="&{s_}{r},{R}!${rd}:${rd},"<="&MIN({e_}{r},{AS_OF_NAME})))'))
+            put_formula(ws[f"{prog}{r}"], f'=IF(OR({done}{r}="",N({plan}{r})=0),"",{done}{r}/{plan}{r})')
+    elif table.key == "objectives":
+        rep_, s_, e_, obj, won, wo, fc, att = (_letter(table, k) for k in (
+            "rep", "period_start", "period_end", "revenue_objective", "won", "weighted_open", "forecast",
+            "attainment"))
+        pt = contract.PIPELINE
+        P = _ref(sheets["pipeline"])
+        pa, pr, ps, pd_, pw = (_letter(pt, k) for k in ("amount", "rep", "status", "decision_date", "weighted"))
+
+        def sumifs(col, status):
+            return "+".join(
+                f'SUMIFS({P}!${col}:${col},{P}!${pr}:${pr},{rep_}{{r}},{P}!${ps}:${ps},"{lab}",'
+                f'{P}!${pd_}:${pd_},">="&{s_}{{r}},{P}!${pd_}:${pd_},"<="&{e_}{{r}})'
+                for lab in _status_labels(status))
+        won_f, open_f = sumifs(pa, contract.WON), sumifs(pw, contract.OPEN)
+        for r in range(2, n + 2):
+            guard = f'OR({rep_}{r}="",{s_}{r}="",{e_}{r}="")'
+            put_formula(ws[f"{won}{r}"], f'=IF({guard},"",{won_f.format(r=r)})')
+            put_formula(ws[f"{wo}{r}"], f'=IF({guard},"",{open_f.format(r=r)})')
+            put_formula(ws[f"{fc}{r}"], f'=IF({guard},"",{won}{r}+{wo}{r})')
+            put_formula(ws[f"{att}{r}"], f'=IF(OR({fc}{r}="",N({obj}{r})=0),"",{fc}{r}/{obj}{r})')
+
+
+def _settings(ws, lang: str, values: Mapping[str, Any]) -> None:
+    t = contract.SETTINGS
+    _header(ws, [c.label(lang) for c in t.columns] + [i18n.pick({"en": "Help", "fr": "Aide"}, lang)])
+    for i, s in enumerate(contract.SETTINGS_KEYS, start=2):
+        put(ws.cell(row=i, column=1), s.fr if lang == "fr" else s.en)
+        v = values.get(s.key, lang if s.key == "language" else s.default)
+        if v is not None and v != "":
+            put(ws.cell(row=i, column=2), v)
+        put(ws.cell(row=i, column=3), s.help_fr if lang == "fr" else s.help_en)
+        if s.key in ("on_track", "at_risk"):
+            ws.cell(row=i, column=2).number_format = PERCENT_FORMAT
+        if s.key == "as_of":
+            ws.cell(row=i, column=2).number_format = DATE_FORMAT[lang]
+            as_of_row = i
+    _add_table(ws, t.name, f"A1:B{len(contract.SETTINGS_KEYS) + 1}")
+    _header(ws, [i18n.label("effective_as_of", lang)], row=1, col=6)
+    put_formula(ws["F2"], f'=IF(B{as_of_row}="",TODAY(),B{as_of_row})', DATE_FORMAT[lang])
+    for letter, w in zip("ABCDEF", (30, 22, 60, 2, 2, 24)):
+        ws.column_dimensions[letter].width = w
+    ws.freeze_panes = "A2"
+
+
+def _lists(ws, lang: str) -> None:
+    for key, col in LIST_COLUMNS.items():
+        t = contract.LIST_TABLES[key]
+        spec = contract.LISTS[key]
+        _header(ws, [c.label(lang) for c in t.columns], col=col)
+        for i, it in enumerate(spec.items, start=2):
+            put(ws.cell(row=i, column=col), it.en)
+            put(ws.cell(row=i, column=col + 1), it.fr)
+            if len(t.columns) > 2:
+                attr = it.attr
+                if key == "results":
+                    attr = contract.OUTCOME_LABELS[attr][lang]
+                c = ws.cell(row=i, column=col + 2)
+                put(c, attr)
+                if key == "stages":
+                    c.number_format = PERCENT_FORMAT
+        for j, c in enumerate(t.columns):
+            ws.column_dimensions[col_letters(col + j)].width = c.width
+        _add_table(ws, t.name, f"{col_letters(col)}1:{col_letters(col + len(t.columns) - 1)}{len(spec.items) + 1}")
+    ws.freeze_panes = "A2"
+
+
+def _instructions(ws, lang: str) -> None:
+    ws.column_dimensions["A"].width = 110
+    for i, (kind, text) in enumerate(i18n.INSTRUCTIONS[lang], start=1):
+        c = ws.cell(row=i, column=1)
+        put(c, text)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+        if kind == "title":
+            c.font = Font(bold=True, size=16, color="1F4E78")
+        elif kind == "h":
+            c.font = Font(bold=True, size=12, color="1F4E78")
+        else:
+            ws.row_dimensions[i].height = 15 * (1 + len(text) // 120)
+    ws.sheet_view.showGridLines = False

@@ -1,0 +1,136 @@
+"""Issues as values: every problem found carries its code, severity and source location.
+
+Validation never stops at the first problem: rules return lists of `Issue`, callers concatenate.
+Messages are rendered in the workbook's language from `salesxl.i18n.MESSAGES`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any, Iterable
+
+from salesxl.i18n import message
+
+ERROR = "error"
+WARNING = "warning"
+
+# Stable codes and their severity (SPEC §3). Immutable.
+SEVERITY = MappingProxyType({
+    # cell and row level
+    "MISSING_VALUE": ERROR,
+    "UNKNOWN_VALUE": ERROR,          # an unlisted Reason is downgraded to a warning by the rule
+    "BAD_DATE": ERROR,
+    "DATE_OUT_OF_PERIOD": WARNING,
+    "FUTURE_DATE": WARNING,
+    "BAD_NUMBER": ERROR,
+    "NUMBER_NORMALISED": WARNING,
+    "PROBABILITY_RANGE": ERROR,
+    "PROBABILITY_NORMALISED": WARNING,
+    "PROBABILITY_DEFAULTED": WARNING,
+    "NEGATIVE_AMOUNT": ERROR,
+    "DUPLICATE_ROW": WARNING,
+    "DUPLICATE_REF": ERROR,
+    "STATUS_PROBABILITY_MISMATCH": WARNING,
+    "OVERDUE_PROPOSAL": WARNING,
+    "PROPOSAL_NOT_IN_PIPELINE": WARNING,
+    "UNKNOWN_REP": ERROR,
+    "PERIOD_OVERLAP": ERROR,
+    "BAD_PERIOD": ERROR,
+    "HEADER_MISMATCH": ERROR,
+    "SHEET_NOT_FOUND": ERROR,
+    "CELL_ERROR": ERROR,
+    "MISSING_CACHED_VALUE": ERROR,
+    "MERGED_CELL": WARNING,
+    "LOCK_FILE_SKIPPED": WARNING,
+    "DUPLICATE_FILE": WARNING,
+    # file level (the whole file could not be read)
+    "FILE_EMPTY": ERROR,
+    "FILE_NOT_FOUND": ERROR,
+    "NOT_XLSX": ERROR,
+    "LEGACY_XLS": ERROR,
+    "ENCRYPTED": ERROR,
+    "CORRUPT_ZIP": ERROR,
+    "NOT_SPREADSHEETML": ERROR,
+    "UNSUPPORTED_STRICT": ERROR,
+    "UNSAFE_XML": ERROR,
+    "TOO_LARGE": ERROR,
+    "READ_TIMEOUT": ERROR,
+    "READ_FAILED": ERROR,
+})
+
+FILE_LEVEL_CODES = frozenset({
+    "FILE_EMPTY", "FILE_NOT_FOUND", "NOT_XLSX", "LEGACY_XLS", "ENCRYPTED", "CORRUPT_ZIP",
+    "NOT_SPREADSHEETML", "UNSUPPORTED_STRICT", "UNSAFE_XML", "TOO_LARGE", "READ_TIMEOUT",
+    "READ_FAILED",
+})
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly rendering of a cell value (dates ISO, NaN as None)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    try:  # numpy scalars, pandas Timestamp
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        return value.item()
+    except Exception:  # pragma: no cover - defensive
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str
+    code: str
+    file: str | None
+    sheet: str | None
+    row: int | None
+    column: str | None
+    value: Any
+    message: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["value"] = _plain(self.value)
+        return d
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+
+def make_issue(code: str, *, lang: str = "en", file: str | None = None, sheet: str | None = None,
+               row: int | None = None, column: str | None = None, value: Any = None,
+               severity: str | None = None, **params: Any) -> Issue:
+    """Build an issue with the message of `code` in `lang`, formatted with the location and params."""
+    sev = severity or SEVERITY[code]
+    fmt = dict(params)
+    fmt.setdefault("column", column if column is not None else "")
+    fmt.setdefault("value", "" if value is None else _plain(value))
+    fmt.setdefault("sheet", sheet or "")
+    fmt.setdefault("row", row if row is not None else "")
+    fmt.setdefault("file", file or "")
+    return Issue(sev, code, file, sheet, row, column, value, message(code, lang, **fmt))
+
+
+def file_issue(code: str, path: str, lang: str = "en", **params: Any) -> Issue:
+    """One file-level issue: the whole file could not be read."""
+    return make_issue(code, lang=lang, file=str(path), **params)
+
+
+def count(issues: Iterable[Issue]) -> dict:
+    counts = {ERROR: 0, WARNING: 0}
+    for i in issues:
+        counts[i.severity] += 1
+    return counts

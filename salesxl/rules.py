@@ -1,0 +1,416 @@
+"""Validation: raw table frames -> typed frames + issues. Rules are an immutable table of pure functions.
+
+Nothing here changes or deletes what a rep typed: a value that cannot be interpreted becomes None in
+the typed frame (left out of the computations) and an issue says where and why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+import pandas as pd
+
+from salesxl import contract
+from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
+from salesxl.issues import ERROR, WARNING, Issue, make_issue
+from salesxl.values import (BAD, EMPTY, NORMALISED, OK, clean_text, format_percent, is_blank,
+                            is_cell_error, label_key, parse_date, parse_integer, parse_number,
+                            parse_probability)
+
+ROW = "_row"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """What a reader found: raw values by column key with Excel rows, and the headers as found."""
+    key: str
+    sheet: str
+    headers: Mapping[str, str]
+    frame: pd.DataFrame
+
+
+@dataclass
+class Validated:
+    """Typed frames (None where a value is missing or uninterpretable) and every issue found."""
+    path: str
+    lang: str
+    as_of: dt.date
+    frames: dict[str, pd.DataFrame]
+    issues: list[Issue]
+    lists: Mapping[str, ListSpec]
+    settings: dict[str, Any] = field(default_factory=dict)
+    sheets: dict[str, str] = field(default_factory=dict)       # table key -> sheet name as found
+    headers: dict[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == ERROR)
+
+
+@dataclass(frozen=True)
+class Context:
+    path: str
+    lang: str
+    as_of: dt.date
+    raw: Mapping[str, RawTable]
+    typed: Mapping[str, pd.DataFrame]
+    lists: Mapping[str, ListSpec]
+    has_reps_sheet: bool
+
+    def issue(self, code: str, table: str, row: int | None, column_key: str | None, value: Any = None,
+              severity: str | None = None, **params) -> Issue:
+        rt = self.raw[table]
+        header = rt.headers.get(column_key) if column_key else None
+        if column_key and header is None:
+            header = contract.TABLES[table].column(column_key).label(self.lang)
+        return make_issue(code, lang=self.lang, file=self.path, sheet=rt.sheet, row=row, column=header,
+                          value=value, severity=severity, **params)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists: the workbook's own (Lists sheet) when present, else the defaults.
+def resolve_lists(raw_lists: Mapping[str, pd.DataFrame] | None = None) -> dict[str, ListSpec]:
+    out = dict(contract.LISTS)
+    for key, df in (raw_lists or {}).items():
+        spec = contract.LISTS.get(key)
+        if spec is None or df is None or df.empty:
+            continue
+        items = []
+        for _, r in df.iterrows():
+            en, fr = clean_text(r.get("en")), clean_text(r.get("fr"))
+            if not en and not fr:
+                continue
+            en, fr = en or fr, fr or en
+            attr = r.get("attr") if "attr" in df.columns else None
+            default = next((it.attr for it in spec.items if label_key(it.en) == label_key(en)), None)
+            if key == "stages":
+                p = parse_probability(attr)
+                attr = p.value if p.value is not None else default
+            elif key == "results":
+                a = label_key(str(attr)) if not is_blank(attr) else ""
+                attr = next((k for k, v in contract.OUTCOME_LABELS.items()
+                             if a in (label_key(v["en"]), label_key(v["fr"]))), default or contract.NEUTRAL)
+            elif key == "seniority":
+                attr = clean_text(attr) or default
+            else:
+                attr = None
+            items.append(contract.Item(en, fr, attr))
+        if items:
+            out[key] = ListSpec(spec.key, spec.table, spec.title_en, spec.title_fr, tuple(items),
+                                spec.attr_en, spec.attr_fr)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Cell parsing: one function per column kind.
+def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) -> tuple[list, list]:
+    """Typed values and (row_index, code, params) findings for one column."""
+    col = table.column(key)
+    kind = col.kind
+    typed, findings = [], []
+    if kind == TEXT:
+        typed = [clean_text(v) for v in values]
+        return typed, findings
+    if kind == CODE:
+        lookup = lists[col.codes].lookup()
+        for i, v in enumerate(values):
+            if is_blank(v):
+                typed.append(None)
+                continue
+            it = lookup.get(label_key(str(v)))
+            if it is None:
+                typed.append(None)
+                allowed = ", ".join(x.label(ctx_lang) for x in lists[col.codes].items)
+                findings.append((i, "UNKNOWN_VALUE", {"allowed": allowed}))
+            else:
+                typed.append(it.key)
+        return typed, findings
+    for i, v in enumerate(values):
+        if kind == DATE:
+            p = parse_date(v)
+            if p.status == BAD:
+                findings.append((i, "BAD_DATE", {"reason": p.detail}))
+        elif kind in (AMOUNT, NUMBER):
+            p = parse_number(v, ctx_lang)
+            if p.status == BAD:
+                findings.append((i, "BAD_NUMBER", {}))
+            elif p.status == NORMALISED:
+                findings.append((i, "NUMBER_NORMALISED", {"number": p.value}))
+            if kind == AMOUNT and p.value is not None and p.value < 0:
+                findings.append((i, "NEGATIVE_AMOUNT", {}))
+                p = p._replace(value=None)
+        elif kind == INTEGER:
+            p = parse_integer(v, ctx_lang)
+            if p.status == BAD:
+                findings.append((i, "BAD_NUMBER", {}))
+            elif p.status == NORMALISED:
+                findings.append((i, "NUMBER_NORMALISED", {"number": p.value}))
+            if p.value is not None and p.value < 0:
+                findings.append((i, "BAD_NUMBER", {}))
+                p = p._replace(value=None)
+        elif kind == PERCENT:
+            p = parse_probability(v, ctx_lang)
+            if p.status == BAD:
+                findings.append((i, "BAD_NUMBER", {}))
+            elif p.status == "range":
+                findings.append((i, "PROBABILITY_RANGE", {}))
+            elif p.status == NORMALISED:
+                findings.append((i, "PROBABILITY_NORMALISED", {"percent": format_percent(p.value, ctx_lang)}))
+        else:  # pragma: no cover - formula columns are never parsed
+            p = parse_date(None)
+        typed.append(p.value)
+    return typed, findings
+
+
+def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tuple[pd.DataFrame, list[Issue]]:
+    """Typed frame of one table, with the cell-level issues (values, required cells)."""
+    table = contract.TABLES[rt.key]
+    df = rt.frame
+    rows = df[ROW].tolist()
+    out = {ROW: rows}
+    issues: list[Issue] = []
+    for col in table.input_columns:
+        if col.key not in df.columns:
+            out[col.key] = [None] * len(rows)
+            continue
+        values = df[col.key].tolist()
+        values = [None if is_cell_error(v) else v for v in values]
+        typed, findings = _parse_column(lang, table, col.key, values, lists)
+        out[col.key] = typed
+        header = rt.headers.get(col.key, col.label(lang))
+        for i, code, params in findings:
+            sev = WARNING if (code == "UNKNOWN_VALUE" and col.codes == "reasons") else None
+            issues.append(make_issue(code, lang=lang, file=path, sheet=rt.sheet, row=rows[i], column=header,
+                                     value=values[i], severity=sev, **params))
+        if col.required:
+            for i, v in enumerate(values):
+                if is_blank(v) and (rows[i], col.key) not in flagged:
+                    issues.append(make_issue("MISSING_VALUE", lang=lang, file=path, sheet=rt.sheet,
+                                             row=rows[i], column=header))
+    typed = pd.DataFrame(out, dtype=object)
+    typed[ROW] = typed[ROW].astype("int64")
+    return typed, issues
+
+
+# ---------------------------------------------------------------------------------------------
+# Row and cross-table rules. Each takes the context and returns issues.
+def _iter(df: pd.DataFrame, *cols):
+    return zip(df[ROW].tolist(), *(df[c].tolist() for c in cols))
+
+
+def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
+    """Open proposals need a probability (else the stage's default, with a warning) and a decision date."""
+    if "pipeline" not in ctx.typed:
+        return []
+    df = ctx.typed["pipeline"]
+    raw = ctx.raw["pipeline"].frame
+    stages = ctx.lists["stages"]
+    issues = []
+    prob_raw = raw["probability"].tolist() if "probability" in raw.columns else [None] * len(df)
+    probs = df["probability"].tolist()
+    for i, (row, status, p, stage, decision) in enumerate(_iter(df, "status", "probability", "stage", "decision_date")):
+        if status != contract.OPEN:
+            continue
+        if p is None and is_blank(prob_raw[i]):
+            item = next((it for it in stages.items if it.key == stage), None)
+            if item is not None and item.attr is not None:
+                probs[i] = float(item.attr)
+                issues.append(ctx.issue("PROBABILITY_DEFAULTED", "pipeline", row, "probability",
+                                        stage=item.label(ctx.lang), percent=format_percent(item.attr, ctx.lang)))
+            else:
+                issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "probability"))
+        if decision is None and is_blank(raw["decision_date"].iloc[i] if "decision_date" in raw.columns else None):
+            issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "decision_date"))
+    df["probability"] = pd.Series(probs, index=df.index, dtype=object)
+    return issues
+
+
+def rule_status_probability(ctx: Context) -> list[Issue]:
+    if "pipeline" not in ctx.typed:
+        return []
+    issues = []
+    statuses = ctx.lists["statuses"]
+    for row, status, p in _iter(ctx.typed["pipeline"], "status", "probability"):
+        if p is None:
+            continue
+        if (status == contract.WON and p == 0) or (status == contract.LOST and p == 1):
+            label = next(it.label(ctx.lang) for it in statuses.items if it.key == status)
+            issues.append(ctx.issue("STATUS_PROBABILITY_MISMATCH", "pipeline", row, "probability", p,
+                                    status=label, percent=format_percent(p, ctx.lang)))
+    return issues
+
+
+def rule_overdue(ctx: Context) -> list[Issue]:
+    if "pipeline" not in ctx.typed:
+        return []
+    issues = []
+    for row, status, ref, decision in _iter(ctx.typed["pipeline"], "status", "ref", "decision_date"):
+        if status == contract.OPEN and decision is not None and decision < ctx.as_of:
+            issues.append(ctx.issue("OVERDUE_PROPOSAL", "pipeline", row, "decision_date", decision,
+                                    ref=ref or "", days=(ctx.as_of - decision).days))
+    return issues
+
+
+def rule_duplicate_ref(ctx: Context) -> list[Issue]:
+    if "pipeline" not in ctx.typed:
+        return []
+    seen: dict[str, int] = {}
+    issues = []
+    for row, ref in _iter(ctx.typed["pipeline"], "ref"):
+        if ref is None:
+            continue
+        k = label_key(ref)
+        if k in seen:
+            issues.append(ctx.issue("DUPLICATE_REF", "pipeline", row, "ref", ref, other_row=seen[k]))
+        else:
+            seen[k] = row
+    return issues
+
+
+def _duplicate_rows(ctx: Context, key: str) -> list[Issue]:
+    if key not in ctx.raw:
+        return []
+    df = ctx.raw[key].frame
+    cols = [c for c in df.columns if c != ROW]
+    seen: dict[tuple, int] = {}
+    issues = []
+    for row, *vals in zip(df[ROW].tolist(), *(df[c].tolist() for c in cols)):
+        k = tuple(label_key(str(v)) if isinstance(v, str) else v for v in vals)
+        if k in seen:
+            issues.append(ctx.issue("DUPLICATE_ROW", key, row, None, other_row=seen[k]))
+        else:
+            seen[k] = row
+    return issues
+
+
+def rule_duplicate_rows(ctx: Context) -> list[Issue]:
+    return _duplicate_rows(ctx, "reporting") + _duplicate_rows(ctx, "planning")
+
+
+def rule_proposal_in_pipeline(ctx: Context) -> list[Issue]:
+    if "reporting" not in ctx.typed or "pipeline" not in ctx.typed:
+        return []
+    refs = {label_key(r) for r in ctx.typed["pipeline"]["ref"].tolist() if r is not None}
+    return [ctx.issue("PROPOSAL_NOT_IN_PIPELINE", "reporting", row, "proposal_ref", ref)
+            for row, ref in _iter(ctx.typed["reporting"], "proposal_ref")
+            if ref is not None and label_key(ref) not in refs]
+
+
+def rule_unknown_rep(ctx: Context) -> list[Issue]:
+    if not ctx.has_reps_sheet or "reps" not in ctx.typed:
+        return []
+    known = {label_key(r) for r in ctx.typed["reps"]["rep"].tolist() if r is not None}
+    issues = []
+    for key in ("planning", "objectives", "reporting", "pipeline"):
+        if key not in ctx.typed:
+            continue
+        for row, rep in _iter(ctx.typed[key], "rep"):
+            if rep is not None and label_key(rep) not in known:
+                issues.append(ctx.issue("UNKNOWN_REP", key, row, "rep", rep))
+    return issues
+
+
+def rule_periods(ctx: Context) -> list[Issue]:
+    """End before start; overlapping periods of one rep (identical Planning periods are one period)."""
+    issues = []
+    for key in ("objectives", "planning"):
+        if key not in ctx.typed:
+            continue
+        periods: dict[str, list[tuple[dt.date, dt.date, int]]] = {}
+        for row, rep, start, end in _iter(ctx.typed[key], "rep", "period_start", "period_end"):
+            if start is None or end is None or rep is None:
+                continue
+            if end < start:
+                issues.append(ctx.issue("BAD_PERIOD", key, row, "period_end", end, start=start.isoformat()))
+                continue
+            for (s, e, r) in periods.get(label_key(rep), []):
+                same = (s, e) == (start, end)
+                if start <= e and s <= end and not (same and key == "planning"):
+                    issues.append(ctx.issue("PERIOD_OVERLAP", key, row, "period_start",
+                                            f"{start.isoformat()} → {end.isoformat()}", other_row=r, rep=rep))
+                    break
+            periods.setdefault(label_key(rep), []).append((start, end, row))
+    return issues
+
+
+def rule_reporting_dates(ctx: Context) -> list[Issue]:
+    """A date after the as-of date, or outside every period of the rep: a warning, maybe a late entry."""
+    if "reporting" not in ctx.typed:
+        return []
+    periods: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    for key in ("objectives", "planning"):
+        for _, rep, s, e in _iter(ctx.typed.get(key, pd.DataFrame(columns=[ROW, "rep", "period_start", "period_end"])),
+                                  "rep", "period_start", "period_end"):
+            if rep is not None and s is not None and e is not None:
+                periods.setdefault(label_key(rep), []).append((s, e))
+    issues = []
+    for row, rep, d in _iter(ctx.typed["reporting"], "rep", "date"):
+        if d is None:
+            continue
+        if d > ctx.as_of:
+            issues.append(ctx.issue("FUTURE_DATE", "reporting", row, "date", d, as_of=ctx.as_of.isoformat()))
+        ps = periods.get(label_key(rep)) if rep else None
+        if ps and not any(s <= d <= e for s, e in ps):
+            issues.append(ctx.issue("DATE_OUT_OF_PERIOD", "reporting", row, "date", d, rep=rep))
+    return issues
+
+
+class Rule(NamedTuple):
+    name: str
+    check: Callable[[Context], list[Issue]]
+
+
+# The order matters only for the first rule, which fills default probabilities used by the others.
+RULES: tuple[Rule, ...] = (
+    Rule("pipeline_open_fields", rule_pipeline_open_fields),
+    Rule("status_probability", rule_status_probability),
+    Rule("overdue", rule_overdue),
+    Rule("duplicate_ref", rule_duplicate_ref),
+    Rule("duplicate_rows", rule_duplicate_rows),
+    Rule("proposal_in_pipeline", rule_proposal_in_pipeline),
+    Rule("unknown_rep", rule_unknown_rep),
+    Rule("periods", rule_periods),
+    Rule("reporting_dates", rule_reporting_dates),
+)
+
+
+def resolve_as_of(as_of: dt.date | None, settings: Mapping[str, Any], today: dt.date | None = None) -> dt.date:
+    if as_of is not None:
+        return as_of
+    p = parse_date(settings.get("as_of"))
+    if p.value is not None:
+        return p.value
+    return today or dt.date.today()
+
+
+def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en", as_of: dt.date | None = None,
+                    settings: Mapping[str, Any] | None = None, raw_lists: Mapping[str, pd.DataFrame] | None = None,
+                    flagged: set | None = None, reader_issues: Iterable[Issue] = ()) -> Validated:
+    """Parse every table and run every rule; all issues are collected, none stops the others."""
+    settings = dict(settings or {})
+    as_of_d = resolve_as_of(as_of, settings)
+    lists = resolve_lists(raw_lists)
+    issues: list[Issue] = list(reader_issues)
+    typed: dict[str, pd.DataFrame] = {}
+    for key, rt in raw.items():
+        if key not in contract.TABLES or key == "settings":
+            continue
+        df, iss = parse_table(path, lang, rt, lists, {(r, k) for (t, r, k) in (flagged or set()) if t == key})
+        typed[key] = df
+        issues.extend(iss)
+    ctx = Context(path, lang, as_of_d, raw, typed, lists, "reps" in raw)
+    for rule in RULES:
+        issues.extend(rule.check(ctx))
+    issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
+    return Validated(path, lang, as_of_d, typed, issues, lists, settings,
+                     {k: rt.sheet for k, rt in raw.items()}, {k: rt.headers for k, rt in raw.items()})
+
+
+def _sheet_order(sheet: str | None) -> int:
+    if sheet is None:
+        return -1
+    for i, t in enumerate(contract.TABLES.values()):
+        if label_key(sheet) in (label_key(t.sheet_en), label_key(t.sheet_fr)):
+            return i
+    return 99
