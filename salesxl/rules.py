@@ -301,6 +301,8 @@ def rule_unknown_rep(ctx: Context) -> list[Issue]:
     if not ctx.has_reps_sheet or "reps" not in ctx.typed:
         return []
     known = {label_key(r) for r in ctx.typed["reps"]["rep"].tolist() if r is not None}
+    if not known:          # an empty Reps sheet lists nobody: nothing to check against
+        return []
     issues = []
     for key in ("planning", "objectives", "reporting", "pipeline"):
         if key not in ctx.typed:

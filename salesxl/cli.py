@@ -1,0 +1,140 @@
+"""The `salesxl` command: a thin layer over the library. Exit codes: 0 clean (warnings allowed),
+1 issues of severity error, 2 unusable arguments or no usable input at all."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue
+from salesxl.values import parse_date
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="salesxl: planning, reporting, pipeline and end-of-period reviews in Excel.")
+addin_app = typer.Typer(no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
+app.add_typer(addin_app, name="addin")
+
+EXIT_OK, EXIT_ISSUES, EXIT_USAGE = 0, 1, 2
+
+
+def _as_of(value: Optional[str]) -> Optional[dt.date]:
+    if value is None:
+        return None
+    p = parse_date(value)
+    if p.value is None:
+        raise typer.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or day/month/year)")
+    return p.value
+
+
+def _lang(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in ("en", "fr"):
+        raise typer.BadParameter("choose en or fr")
+    return value
+
+
+def _emit_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def format_issue(i: Issue) -> str:
+    where = ":".join(str(x) for x in (i.file, i.sheet, i.row, i.column) if x not in (None, ""))
+    return f"{where}: {i.severity} {i.code} {i.message}"
+
+
+def file_status(issues: list[Issue]) -> str:
+    if any(i.code in FILE_LEVEL_CODES for i in issues):
+        return "unreadable"
+    if any(i.severity == ERROR for i in issues):
+        return "invalid"
+    return "ok"
+
+
+def exit_code(statuses: list[str]) -> int:
+    if not statuses or all(s == "unreadable" for s in statuses):
+        return EXIT_USAGE
+    return EXIT_ISSUES if any(s in ("invalid", "unreadable") for s in statuses) else EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------
+@app.command()
+def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
+             lang: str = typer.Option("en", "--lang", callback=_lang, help="en or fr."),
+             rep: Optional[str] = typer.Option(None, "--rep", help="Pre-fill for this rep."),
+             seniority: Optional[str] = typer.Option(None, "--seniority", help="junior, confirmed or senior."),
+             period_start: Optional[str] = typer.Option(None, "--period-start"),
+             period_end: Optional[str] = typer.Option(None, "--period-end")) -> None:
+    """Write an empty salesxl workbook.
+
+    Example: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
+    """
+    from salesxl.io.template import write_template
+    start, end = _as_of(period_start), _as_of(period_end)
+    if (start is None) != (end is None):
+        typer.echo("error: give both --period-start and --period-end", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
+             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
+                                                help="Language of messages (default: the workbook's)."),
+             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
+    """Check workbooks and list every issue with its sheet, row and column.
+
+    Example: salesxl validate reps/*.xlsx --json
+    """
+    from salesxl.io.inputs import expand_inputs
+    from salesxl.io.read_xlsx import validate_file
+    day = _as_of(as_of)
+    paths, notes = expand_inputs(inputs, lang or "en")
+    files, all_issues = [], list(notes)
+    for p in paths:
+        v = validate_file(p, engine=engine, lang=lang, as_of=day)
+        files.append({"path": str(p), "status": file_status(v.issues), "issues": v.issues})
+        all_issues.extend(v.issues)
+    counts = {"error": sum(i.severity == "error" for i in all_issues),
+              "warning": sum(i.severity == "warning" for i in all_issues)}
+    if as_json:
+        _emit_json({"files": [dict(f, issues=[i.to_dict() for i in f["issues"]]) for f in files],
+                    "notes": [i.to_dict() for i in notes], "counts": counts})
+    else:
+        for i in notes:
+            typer.echo(format_issue(i))
+        for f in files:
+            for i in f["issues"]:
+                typer.echo(format_issue(i))
+            typer.echo(f"{f['path']}: {f['status']}")
+        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(files)} files")
+    raise typer.Exit(exit_code([f["status"] for f in files]))
+
+
+@addin_app.command("build")
+def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help="Folder for salesxl.xlam."),
+                interpreter_win: Optional[str] = typer.Option(None, "--interpreter-win"),
+                interpreter_mac: Optional[str] = typer.Option(None, "--interpreter-mac"),
+                pythonpath: Optional[str] = typer.Option(None, "--pythonpath"),
+                lang: str = typer.Option("en", "--lang", callback=_lang)) -> None:
+    """Build the Excel add-in salesxl.xlam (SalesXL ribbon tab).
+
+    Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
+    """
+    from salesxl.addin_build import build_addin
+    path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
+                       pythonpath=pythonpath, lang=lang)
+    typer.echo(f"wrote {path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
