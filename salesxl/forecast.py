@@ -1,0 +1,482 @@
+"""Period forecasts (SPEC §4): the rep's period, won, weighted open, forecast, coverage, plan vs done,
+results and failure reasons, risk and lever. Pure core: typed frames in, plain data out.
+
+Input frames are the typed frames of `rules.validate_tables` (one workbook, or several concatenated by
+the consolidation): values that could not be interpreted are None and are left out here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from salesxl import contract
+from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
+                               required_coverage, win_rate)
+from salesxl.simulate import outcome_distribution, team_outcome
+from salesxl.values import label_key, parse_probability
+
+ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
+TRAINING, MOTIVATION = "training", "motivation"
+PACE_TRAINING = 0.9
+DEFAULT_SIMULATIONS = 10_000
+DEFAULT_SEED = 20030404
+
+
+@dataclass
+class PlanLine:
+    action: str
+    planned: float
+    prorated: float
+    done: int
+    pace: float | None
+
+
+@dataclass
+class Proposal:
+    ref: str | None
+    company: str | None
+    amount: float
+    probability: float
+    weighted: float
+    decision_date: dt.date | None
+    stage: str | None
+    overdue: bool
+    days_overdue: int
+    in_period: bool
+
+
+@dataclass
+class ReasonCount:
+    reason: str
+    count: int
+    share: float
+    team_share: float
+    over_represented: bool
+
+
+@dataclass
+class RepForecast:
+    rep: str
+    seniority: str | None
+    period_start: dt.date | None
+    period_end: dt.date | None
+    elapsed: float | None
+    objective: float | None
+    deals_objective: float | None
+    won: float
+    won_deals: int
+    weighted_open: float
+    forecast: float
+    attainment: float | None
+    open_amount: float
+    coverage: float | None
+    win_rate: float | None
+    required_coverage: float | None
+    p10: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p_reach: float | None = None
+    method: str | None = None
+    risk: str | None = None
+    pace: float | None = None
+    lever: str | None = None
+    training_topic: str | None = None
+    plan: list[PlanLine] = field(default_factory=list)
+    results: dict[str, dict[str, int]] = field(default_factory=dict)   # action -> outcome class -> n
+    conversion: dict[str, float] = field(default_factory=dict)         # action -> share of positive results
+    reasons: list[ReasonCount] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)            # open, by weighted amount
+    calibration: Calibration | None = None
+    calibrated_forecast: float | None = None
+    avg_deal: float | None = None
+    slippage: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = {
+            "rep": self.rep, "seniority": self.seniority,
+            "period_start": _iso(self.period_start), "period_end": _iso(self.period_end),
+            "elapsed": _r(self.elapsed), "objective": _r(self.objective), "won": _r(self.won),
+            "weighted_open": _r(self.weighted_open), "forecast": _r(self.forecast),
+            "attainment": _r(self.attainment), "coverage": _r(self.coverage),
+            "required_coverage": _r(self.required_coverage), "win_rate": _r(self.win_rate),
+            "p10": _r(self.p10), "p50": _r(self.p50), "p90": _r(self.p90), "p_reach": _r(self.p_reach),
+            "method": self.method, "risk": self.risk, "pace": _r(self.pace), "lever": self.lever,
+            "training_topic": self.training_topic,
+            "plan": [{k: _r(v) if isinstance(v, float) else v for k, v in asdict(p).items()} for p in self.plan],
+            "overdue": [p.ref for p in self.proposals if p.overdue],
+            "calibrated_forecast": _r(self.calibrated_forecast),
+        }
+        if self.calibration is not None:
+            d["calibration"] = self.calibration.to_dict()
+        return d
+
+
+@dataclass
+class TeamForecast:
+    as_of: dt.date
+    reps: list[RepForecast]
+    team: dict[str, Any]
+    skipped: list[dict]
+    reasons: dict[str, int]
+    simulations: int
+    seed: int
+
+    def to_dict(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "reps": [r.to_dict() for r in self.reps],
+                "team": self.team, "skipped": self.skipped, "simulations": self.simulations,
+                "seed": self.seed}
+
+
+def _iso(d):
+    return d.isoformat() if d is not None else None
+
+
+def _r(x, nd: int = 6):
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, nd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small, pinned computations
+def weighted_amount(amount: float | None, probability: float | None) -> float | None:
+    """Amount × Probability; None when either is missing (None is never 0)."""
+    if amount is None or probability is None:
+        return None
+    return amount * probability
+
+
+def elapsed_fraction(start: dt.date, end: dt.date, as_of: dt.date) -> float:
+    """(as-of − start + 1 day) / (end − start + 1 day), clipped to [0, 1]."""
+    total = (end - start).days + 1
+    if total <= 0:
+        return 0.0
+    return min(1.0, max(0.0, ((as_of - start).days + 1) / total))
+
+
+def coverage(open_amount: float, objective: float | None, won: float) -> float | None:
+    """Open amount / (objective − won); None once won ≥ objective (or no objective)."""
+    if objective is None or won >= objective:
+        return None
+    return open_amount / (objective - won)
+
+
+def risk_status(p_reach: float | None, on_track: float = 0.7, at_risk: float = 0.3) -> str | None:
+    if p_reach is None:
+        return None
+    if p_reach >= on_track:
+        return ON_TRACK
+    if p_reach >= at_risk:
+        return AT_RISK
+    return OFF_TRACK
+
+
+def lever(risk: str | None, pace: float | None) -> str | None:
+    """At risk: the effort is there but not the results (pace ≥ 0.9) → training; else motivation."""
+    if risk in (None, ON_TRACK) or pace is None:
+        return None
+    if pace is not None and pace >= PACE_TRAINING:
+        return TRAINING
+    return MOTIVATION
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 1.0
+    if p <= 0:
+        return 0.0
+    if p >= 1:
+        return 1.0
+    return float(sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
+
+
+def reason_comparison(rep_counts: Mapping[str, int], team_counts: Mapping[str, int],
+                      alpha: float = 0.1) -> list[ReasonCount]:
+    """Each failure reason's share for the rep vs the rest of the team; over-represented when the
+    rep's count is unlikely under the team's share (one-sided binomial test, at least 2 cases)."""
+    n = sum(rep_counts.values())
+    rest = {k: team_counts.get(k, 0) - rep_counts.get(k, 0) for k in set(team_counts) | set(rep_counts)}
+    rest_n = sum(max(v, 0) for v in rest.values())
+    out = []
+    for reason, k in sorted(rep_counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        share = k / n if n else 0.0
+        # a share never seen elsewhere in the team still gets a small prior, so one rep alone can be tested
+        team_share = (max(rest.get(reason, 0), 0) + 0.5) / (rest_n + 0.5 * max(len(rest), 1)) if rest_n else 1 / max(len(rep_counts), 1)
+        over = k >= 2 and n >= 3 and share > team_share and binomial_tail(k, n, team_share) < alpha
+        out.append(ReasonCount(reason, k, share, team_share, over))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+def _rep_key(v) -> str | None:
+    return label_key(v) if isinstance(v, str) and v.strip() else None
+
+
+def _split(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if df is None or df.empty:
+        return {}
+    keys = df["rep"].map(_rep_key)
+    return {k: g for k, g in df.groupby(keys, sort=False)}
+
+
+def select_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None,
+                  as_of: dt.date) -> tuple[dt.date, dt.date, float | None, float | None] | None:
+    """The Objectives (else Planning) row whose [start, end] holds the as-of date."""
+    for df, has_obj in ((rep_objectives, True), (rep_planning, False)):
+        if df is None or df.empty:
+            continue
+        for s, e, *rest in zip(df["period_start"], df["period_end"],
+                               *( [df["revenue_objective"], df["deals_objective"]] if has_obj else [])):
+            if s is not None and e is not None and s <= as_of <= e:
+                return (s, e, rest[0] if has_obj else None, rest[1] if has_obj else None)
+    return None
+
+
+def _settings_number(settings: Mapping[str, Any], key: str, default: float) -> float:
+    v = settings.get(key)
+    if v is None or v == "":
+        return default
+    if key in ("on_track", "at_risk"):
+        p = parse_probability(v)
+        return p.value if p.value is not None else default
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return default
+
+
+def rep_seed(seed: int, rep: str) -> int:
+    """A rep's own seed: their numbers do not depend on who else is in the team."""
+    return (int(seed) * 1_000_003 + zlib.crc32(label_key(rep).encode())) % (2 ** 63)
+
+
+def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
+            settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
+            seed: int | None = None, history_closed: pd.DataFrame | None = None,
+            slippage: pd.DataFrame | None = None) -> TeamForecast:
+    """Forecast every rep for their own current period, and the team."""
+    settings = dict(settings or {})
+    lists = lists or contract.LISTS
+    simulations = int(simulations or _settings_number(settings, "simulations", DEFAULT_SIMULATIONS))
+    seed = int(seed if seed is not None else _settings_number(settings, "seed", DEFAULT_SEED))
+    on_track = _settings_number(settings, "on_track", 0.7)
+    at_risk = _settings_number(settings, "at_risk", 0.3)
+    outcome_of = {it.key: it.attr for it in lists["results"].items}
+
+    by = {k: _split(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
+    names: dict[str, str] = {}
+    for k in ("reps", "objectives", "planning", "pipeline", "reporting"):
+        df = frames.get(k)
+        if df is not None and not df.empty:
+            for v in df["rep"]:
+                rk = _rep_key(v)
+                if rk and rk not in names:
+                    names[rk] = v.strip()
+    seniority = {}
+    if frames.get("reps") is not None and not frames["reps"].empty:
+        for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
+            if _rep_key(r):
+                seniority.setdefault(_rep_key(r), s)
+
+    # team failure reasons (whole history present): Reporting reasons + Pipeline loss reasons
+    rep_reasons = {rk: _reasons(by["reporting"].get(rk), by["pipeline"].get(rk), outcome_of) for rk in names}
+    team_reasons: dict[str, int] = {}
+    for c in rep_reasons.values():
+        for k, v in c.items():
+            team_reasons[k] = team_reasons.get(k, 0) + v
+
+    closed_hist = _closed_by_rep(frames.get("pipeline"), history_closed)
+    slip = _split(slippage) if slippage is not None and not slippage.empty else {}
+
+    reps, skipped, team_inputs = [], [], []
+    for rk, name in names.items():
+        period = select_period(by["objectives"].get(rk), by["planning"].get(rk), as_of)
+        if period is None:
+            skipped.append({"rep": name, "reason": "no_period"})
+            continue
+        rf = _rep_forecast(name, seniority.get(rk), period, as_of, by["planning"].get(rk),
+                           by["reporting"].get(rk), by["pipeline"].get(rk), outcome_of,
+                           closed_hist.get(rk), simulations, seed, on_track, at_risk)
+        rf.reasons = reason_comparison(rep_reasons[rk], team_reasons)
+        over = [r for r in rf.reasons if r.over_represented]
+        if rf.lever == TRAINING or (rf.lever and over):
+            rf.training_topic = over[0].reason if over else None
+        if rk in slip:
+            rf.slippage = slip[rk].drop(columns=["rep"], errors="ignore").to_dict("records")
+        reps.append(rf)
+        team_inputs.append(rf)
+    team = _team(reps, team_inputs, by, simulations, seed, on_track, at_risk)
+    return TeamForecast(as_of, reps, team, skipped, team_reasons, simulations, seed)
+
+
+def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    if rep_reporting is not None:
+        for res, reason in zip(rep_reporting["result"], rep_reporting["reason"]):
+            if reason is not None and outcome_of.get(res) == contract.NEGATIVE:
+                counts[reason] = counts.get(reason, 0) + 1
+    if rep_pipeline is not None:
+        for st, reason in zip(rep_pipeline["status"], rep_pipeline["loss_reason"]):
+            if reason is not None and st == contract.LOST:
+                counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
+def _closed_by_rep(pipeline: pd.DataFrame | None, history: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """Closed proposals with a declared probability: from the history store when given, else the workbook."""
+    src = history if history is not None and not history.empty else None
+    if src is None and pipeline is not None and not pipeline.empty:
+        m = pipeline["status"].isin([contract.WON, contract.LOST]) & pipeline["probability"].notna()
+        src = pd.DataFrame({"rep": pipeline.loc[m, "rep"], "probability": pipeline.loc[m, "probability"],
+                            "won": pipeline.loc[m, "status"] == contract.WON,
+                            "amount": pipeline.loc[m, "amount"]})
+    return _split(src) if src is not None else {}
+
+
+def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
+                  simulations, seed, on_track, at_risk) -> RepForecast:
+    start, end, objective, deals = period
+    elapsed = elapsed_fraction(start, end, as_of)
+    won = 0.0
+    won_deals = 0
+    props: list[Proposal] = []
+    if pipeline is not None and not pipeline.empty:
+        for ref, company, amount, prob, stage, decision, status in zip(
+                pipeline["ref"], pipeline["company"], pipeline["amount"], pipeline["probability"],
+                pipeline["stage"], pipeline["decision_date"], pipeline["status"]):
+            in_period = decision is not None and start <= decision <= end
+            if status == contract.WON and in_period and amount is not None:
+                won += amount
+                won_deals += 1
+            elif status == contract.OPEN and amount is not None and prob is not None and decision is not None:
+                overdue = decision < as_of
+                if in_period or overdue:
+                    props.append(Proposal(ref, company, amount, prob, amount * prob, decision, stage, overdue,
+                                          max(0, (as_of - decision).days), in_period))
+    props.sort(key=lambda p: (-p.weighted, p.decision_date or dt.date.max, str(p.ref)))
+    in_p = [p for p in props if p.in_period]
+    weighted_open = float(sum(p.weighted for p in in_p))
+    open_amount = float(sum(p.amount for p in in_p))
+    fc = won + weighted_open
+    objective = float(objective) if objective is not None else None
+    wr = None
+    avg_deal = None
+    cal = None
+    cal_fc = None
+    if closed is not None and not closed.empty:
+        n_won = int(closed["won"].sum())
+        wr = win_rate(n_won, int(len(closed) - n_won))
+        amounts = [a for a, w in zip(closed.get("amount", pd.Series(dtype=object)), closed["won"]) if w and a is not None]
+        avg_deal = float(np.mean(amounts)) if amounts else None
+        probs = closed["probability"].astype(float).to_numpy()
+        cal = calibration(probs, closed["won"].astype(bool).to_numpy())
+        if cal is not None:
+            cal_fc = calibrated_forecast(won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
+    out = outcome_distribution(won, [p.amount for p in in_p], [p.probability for p in in_p],
+                               objective if objective else None, simulations=simulations,
+                               seed=rep_seed(seed, name))
+    p_reach = out.p_reach if objective else None
+    risk = risk_status(p_reach, on_track, at_risk)
+    plan = _plan(planning, reporting, start, end, as_of, elapsed)
+    total_pro = sum(p.prorated for p in plan)
+    pace = (sum(p.done for p in plan) / total_pro) if total_pro > 0 else None
+    results, conversion = _results(reporting, start, end, as_of, outcome_of)
+    return RepForecast(
+        rep=name, seniority=seniority, period_start=start, period_end=end, elapsed=elapsed,
+        objective=objective, deals_objective=float(deals) if deals is not None else None,
+        won=float(won), won_deals=won_deals, weighted_open=weighted_open, forecast=float(fc),
+        attainment=(fc / objective) if objective else None, open_amount=open_amount,
+        coverage=coverage(open_amount, objective, won), win_rate=wr, required_coverage=required_coverage(wr),
+        p10=out.p10, p50=out.p50, p90=out.p90, p_reach=p_reach, method=out.method, risk=risk, pace=pace,
+        lever=lever(risk, pace), plan=plan, results=results, conversion=conversion, proposals=props,
+        calibration=cal, calibrated_forecast=cal_fc, avg_deal=avg_deal)
+
+
+def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
+    """Planned vs done per action type for the Planning rows of the rep's period."""
+    if planning is None or planning.empty:
+        return []
+    planned: dict[str, float] = {}
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    for s, e, action, n in zip(planning["period_start"], planning["period_end"], planning["action"],
+                               planning["planned"]):
+        if s is None or e is None or action is None or n is None:
+            continue
+        if not (s <= as_of <= e or (s == start and e == end)):
+            continue
+        planned[action] = planned.get(action, 0.0) + float(n)
+        windows[action] = (s, e)
+    done: dict[str, int] = {a: 0 for a in planned}
+    if reporting is not None and not reporting.empty:
+        for d, action in zip(reporting["date"], reporting["action"]):
+            if action in windows and d is not None:
+                s, e = windows[action]
+                if s <= d <= min(e, as_of):
+                    done[action] += 1
+    order = [it.key for it in contract.ACTIONS.items]
+    out = []
+    for a in sorted(planned, key=lambda x: (order.index(x) if x in order else 99, x)):
+        pro = planned[a] * elapsed
+        out.append(PlanLine(a, planned[a], pro, done[a], (done[a] / pro) if pro > 0 else None))
+    return out
+
+
+def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
+    results: dict[str, dict[str, int]] = {}
+    if reporting is None or reporting.empty:
+        return results, {}
+    totals: dict[str, list[int]] = {}
+    for d, action, res in zip(reporting["date"], reporting["action"], reporting["result"]):
+        if action is None or res is None:
+            continue
+        cls = outcome_of.get(res)
+        t = totals.setdefault(action, [0, 0])
+        t[1] += 1
+        t[0] += cls == contract.POSITIVE
+        if d is not None and start <= d <= min(end, as_of):
+            results.setdefault(action, {contract.POSITIVE: 0, contract.NEUTRAL: 0, contract.NEGATIVE: 0})
+            results[action][cls] = results[action].get(cls, 0) + 1
+    conversion = {a: pos / n for a, (pos, n) in totals.items() if n}
+    return results, conversion
+
+
+def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_risk) -> dict:
+    objective = sum(r.objective for r in reps if r.objective) if any(r.objective for r in reps) else None
+    won = sum(r.won for r in reps)
+    wo = sum(r.weighted_open for r in reps)
+    open_amount = sum(r.open_amount for r in reps)
+    fc = won + wo
+    pipelines = [(r.won, [p.amount for p in r.proposals if p.in_period],
+                  [p.probability for p in r.proposals if p.in_period]) for r in reps]
+    out = team_outcome(pipelines, objective, simulations=simulations, seed=seed) if reps else None
+    plan: dict[str, dict] = {}
+    for r in reps:
+        for p in r.plan:
+            t = plan.setdefault(p.action, {"action": p.action, "planned": 0.0, "prorated": 0.0, "done": 0})
+            t["planned"] += p.planned
+            t["prorated"] += p.prorated
+            t["done"] += p.done
+    for t in plan.values():
+        t["pace"] = _r(t["done"] / t["prorated"]) if t["prorated"] > 0 else None
+        t["prorated"] = _r(t["prorated"])
+    p_reach = out.p_reach if (out is not None and objective) else None
+    return {
+        "reps": len(reps), "objective": _r(objective), "won": _r(won), "weighted_open": _r(wo),
+        "forecast": _r(fc), "attainment": _r(fc / objective) if objective else None,
+        "coverage": _r(coverage(open_amount, objective, won)),
+        "p10": _r(out.p10) if out else None, "p50": _r(out.p50) if out else None,
+        "p90": _r(out.p90) if out else None, "p_reach": _r(p_reach),
+        "risk": risk_status(p_reach, on_track, at_risk),
+        "plan": list(plan.values()),
+        "risk_counts": {k: sum(1 for r in reps if r.risk == k) for k in (ON_TRACK, AT_RISK, OFF_TRACK)},
+    }
