@@ -116,6 +116,114 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     raise typer.Exit(exit_code([f["status"] for f in files]))
 
 
+def _load(inputs, lang, day, engine):
+    """Validate each input and merge the readable ones: (merged, per-file results, notes)."""
+    from salesxl.io.inputs import expand_inputs
+    from salesxl.io.read_xlsx import validate_file
+    from salesxl.rules import merge
+    paths, notes = expand_inputs(inputs, lang or "en")
+    results = [validate_file(p, engine=engine, lang=lang, as_of=day) for p in paths]
+    merged = merge(results, as_of=day)
+    if lang:
+        merged.lang = lang
+    return merged, results, notes
+
+
+@app.command()
+def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
+             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
+             seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
+                                                       help="Monte Carlo draws (default 10,000)."),
+             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
+    """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
+
+    Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
+    """
+    from salesxl.forecast import compute
+    merged, results, notes = _load(inputs, lang, _as_of(as_of), engine)
+    statuses = [file_status(v.issues) for v in results]
+    if not merged.frames:
+        for v in results:
+            for i in v.issues:
+                typer.echo(format_issue(i), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
+    if as_json:
+        _emit_json(fc.to_dict())
+    else:
+        typer.echo(format_forecast(fc, merged.lang))
+    raise typer.Exit(exit_code(statuses))
+
+
+def format_forecast(fc, lang: str) -> str:
+    from salesxl.review import risk_label
+    from salesxl.values import format_amount, format_percent
+    head = ("rep", "period", "objective", "won", "forecast", "P10", "P50", "P90", "P(reach)", "risk")
+    rows = [head]
+    for r in fc.reps:
+        rows.append((r.rep, f"{r.period_start}..{r.period_end}", format_amount(r.objective, lang),
+                     format_amount(r.won, lang), format_amount(r.forecast, lang), format_amount(r.p10, lang),
+                     format_amount(r.p50, lang), format_amount(r.p90, lang), format_percent(r.p_reach, lang),
+                     risk_label(r.risk, lang)))
+    tm = fc.team
+    rows.append(("TEAM", "", format_amount(tm["objective"], lang), format_amount(tm["won"], lang),
+                 format_amount(tm["forecast"], lang), format_amount(tm["p10"], lang),
+                 format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
+                 format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+             for r in rows]
+    lines.insert(0, f"as of {fc.as_of.isoformat()}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@app.command()
+def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
+           output: Path = typer.Option(..., "-o", "--output", help="The review workbook to write (never a source)."),
+           as_of: Optional[str] = typer.Option(None, "--as-of"),
+           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
+           seed: Optional[int] = typer.Option(None, "--seed"),
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
+           as_json: bool = typer.Option(False, "--json"),
+           engine: str = typer.Option("openpyxl", "--engine")) -> None:
+    """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
+
+    Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
+    """
+    from salesxl.forecast import compute
+    from salesxl.io.write_xlsx import write_team_workbook
+    from salesxl.review import build_reviews
+    merged, results, notes = _load(inputs, lang, _as_of(as_of), engine)
+    sources = {Path(v.path).resolve() for v in results}
+    if output.resolve() in sources:
+        typer.echo("error: the output must not be one of the inputs", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    statuses = [file_status(v.issues) for v in results]
+    if not merged.frames:
+        for v in results:
+            for i in v.issues:
+                typer.echo(format_issue(i), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
+    reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
+    write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
+    if as_json:
+        _emit_json({"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict()})
+    else:
+        for r in reviews:
+            typer.echo(f"{r.sheet_name}: {risk_label_text(r.risk, merged.lang)}")
+        typer.echo(f"wrote {output}")
+    raise typer.Exit(exit_code(statuses))
+
+
+def risk_label_text(risk, lang):
+    from salesxl.review import risk_label
+    return risk_label(risk, lang)
+
+
 @addin_app.command("build")
 def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help="Folder for salesxl.xlam."),
                 interpreter_win: Optional[str] = typer.Option(None, "--interpreter-win"),

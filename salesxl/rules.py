@@ -416,3 +416,26 @@ def _sheet_order(sheet: str | None) -> int:
         if label_key(sheet) in (label_key(t.sheet_en), label_key(t.sheet_fr)):
             return i
     return 99
+
+
+FILE = "_file"
+
+
+def merge(validated: Iterable[Validated], as_of: dt.date | None = None) -> Validated:
+    """Several validated workbooks as one: typed frames concatenated with their source file (`_file`),
+    issues kept, lists and settings of the first readable workbook."""
+    vs = [v for v in validated]
+    frames: dict[str, list[pd.DataFrame]] = {}
+    issues: list[Issue] = []
+    first = next((v for v in vs if v.frames), None)
+    for v in vs:
+        issues.extend(v.issues)
+        for k, df in v.frames.items():
+            frames.setdefault(k, []).append(df.assign(**{FILE: v.path}))
+    merged = {k: pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0].reset_index(drop=True)
+              for k, dfs in frames.items()}
+    base = first or (vs[0] if vs else None)
+    return Validated(
+        path="", lang=base.lang if base else "en",
+        as_of=as_of or (base.as_of if base else dt.date.today()), frames=merged, issues=issues,
+        lists=(first.lists if first else resolve_lists()), settings=(first.settings if first else {}))
