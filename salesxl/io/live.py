@@ -1,0 +1,723 @@
+"""I/O on the live, open workbook through xlwings (ribbon add-in, xlwings Lite, xlwings Server).
+
+Generic primitives only: this module knows Excel objects (sheets, tables, ranges, fills, notes),
+not the sales model. Callers match headers, validate rows and decide what to write.
+
+Rules every function here follows:
+
+* **Whole blocks.** A table or a sheet is read with one ``.value`` call and written with one
+  ``.value`` assignment. The number of xlwings calls depends on the number of sheets, tables,
+  columns or marked cells, never on the number of rows read or written. On the classic (COM)
+  engine every xlwings call is a round trip to Excel; on the remote engine (xlwings Lite / Server)
+  reads come from the payload the client sent and writes are queued as JSON actions.
+* **Only public xlwings API**, the subset that both the classic engines (Windows/macOS) and the
+  remote engine implement synchronously: ``range.value``, ``range.color``, ``range.note`` /
+  ``range.add_note``, ``range.number_format``, ``range.font.bold``, ``sheet.tables``,
+  ``sheet.used_range``, ``sheets.add``, ``sheet.clear``, ``sheet.visible``.
+* **Text is written as text.** Excel parses every string written through ``Range.Value`` (COM) or
+  ``Range.values`` (Office.js) as if typed: ``=HYPERLINK(..)`` becomes a formula, ``+33 6..`` and
+  ``-x`` become formulas, ``04/05/2003`` or ``70 %`` become a date or a number depending on the
+  locale. :func:`write_sheet_block` therefore prefixes every string with Excel's quote prefix
+  (an apostrophe), which stores the text verbatim and is not part of the cell's value. Wrap a
+  string in :class:`Formula` to write a real formula.
+* **Read values are normalised** to what the openpyxl path gives: empty -> ``None``, integral
+  floats -> ``int``, dates -> naive ``datetime`` (the remote clients send date-formatted cells as
+  ISO strings, which xlwings converts; a date in a cell not formatted as a date arrives as its
+  serial number, exactly as with openpyxl), cell errors -> their text (``"#N/A"``, ``"#DIV/0!"``…,
+  read with ``err_to_str=True`` so that a caller can report ``CELL_ERROR``).
+
+Remote engine caveat: a read returns the snapshot the client sent with the request. Writes made in
+the same run are queued actions and are *not* visible to later reads of the same run (the marks
+record below is therefore cached per book for the duration of the run).
+
+Validation marks (:func:`mark_cells`, :func:`clear_marks`) colour invalid cells and attach a note.
+What was marked is recorded on a hidden sheet ``_salesxl_marks`` (columns sheet, kind, address), so
+that the next run clears only its own marks: a fill or a note that the rep put there is never
+touched. Limits: clearing is by address, so if the rep re-sorts a table between two runs, the old
+fill is removed from the cells now at the recorded addresses (the next validation marks the right
+cells again); a cell that already carries the rep's own note keeps it (our note is skipped, the
+fill and the Issues sheet still flag it). Notes need the classic engine or the Office.js client
+with ExcelApi 1.18 (xlwings Lite); elsewhere marks are fills only (reported in the summary).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+import weakref
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+import xlwings as xw
+
+__all__ = [
+    "ERROR_FILL",
+    "WARNING_FILL",
+    "MARKS_SHEET",
+    "Formula",
+    "TableBlock",
+    "address",
+    "autofit",
+    "clear_marks",
+    "find_sheet",
+    "format_range",
+    "hide_sheet",
+    "mark_cells",
+    "normalise_value",
+    "read_sheet_values",
+    "read_table",
+    "sanitize_sheet_name",
+    "set_column_formats",
+    "list_sheets",
+    "to_excel_values",
+    "write_sheet_block",
+]
+
+#: Fill of an invalid cell (Excel's "Bad" style) and of a doubtful one (Excel's "Neutral" style).
+ERROR_FILL = "#FFC7CE"
+WARNING_FILL = "#FFEB9C"
+#: Hidden sheet recording what :func:`mark_cells` coloured / annotated.
+MARKS_SHEET = "_salesxl_marks"
+_MARKS_HEADER = ["sheet", "kind", "address"]
+_NOTE_MAX_CHARS = 1000
+_CELL_MAX_CHARS = 32766  # Excel's 32,767 characters per cell, less the quote prefix
+
+
+class Formula(str):
+    """A string that :func:`write_sheet_block` writes as a formula (all other strings are text)."""
+
+    __slots__ = ()
+
+
+@dataclass
+class TableBlock:
+    """A data block read from the workbook.
+
+    ``rows`` are the data rows (header and totals row excluded, trailing all-empty rows dropped);
+    ``rows[i]`` is Excel row ``first_row + i``; ``rows[i][j]`` is Excel column ``first_col + j``.
+    """
+
+    sheet: str
+    header: list[str]
+    rows: list[list[Any]]
+    first_row: int
+    first_col: int
+    table: str | None = None  # the ListObject's name when read from a table
+
+    @property
+    def header_row(self) -> int:
+        """Excel row number of the header row."""
+        return self.first_row - 1
+
+    def excel_row(self, index: int) -> int:
+        """Excel row number of ``rows[index]``."""
+        return self.first_row + index
+
+
+# --------------------------------------------------------------------------------------------
+# values
+
+
+def normalise_value(value: Any) -> Any:
+    """One cell value as read through xlwings -> the Python value the openpyxl path gives."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
+        return value
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is not None else value
+    return value
+
+
+def _normalise_fast(value: Any) -> Any:
+    t = type(value)
+    if value is None or t is int or t is bool:
+        return value
+    if t is dt.datetime:
+        return value if value.tzinfo is None else value.replace(tzinfo=None)
+    if t is str:
+        return value if value else None
+    return normalise_value(value)
+
+
+def _normalise_rows(rows: Any) -> list[list[Any]]:
+    if rows is None:
+        return []
+    norm = _normalise_fast
+    return [[norm(v) for v in row] for row in rows]
+
+
+def _is_empty_row(row: Sequence[Any]) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+
+
+def _header_text(value: Any) -> str:
+    value = normalise_value(value)
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    return str(value)
+
+
+def _to_excel(value: Any) -> Any:
+    """One Python value -> what to hand to ``Range.value`` so that Excel stores it verbatim."""
+    if value is None:
+        return None
+    if isinstance(value, Formula):
+        return str(value)
+    if isinstance(value, str):
+        # Quote prefix: Excel stores the rest as text, never as a formula, number or date.
+        return _to_excel_fast(str(value))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+            return None
+        return value
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return seconds / 86400  # a time of day is a fraction of a day in Excel
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 86400
+    try:  # numpy / pandas scalars
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+    except (ImportError, TypeError, ValueError):
+        pass
+    item = getattr(value, "item", None)  # numpy scalar -> Python scalar
+    if callable(item):
+        try:
+            return _to_excel(item())
+        except (TypeError, ValueError):
+            pass
+    return "'" + str(value)
+
+
+def _to_excel_fast(value: Any) -> Any:
+    t = type(value)
+    if t is str:
+        if len(value) > _CELL_MAX_CHARS:  # Excel rejects the whole write otherwise
+            value = value[: _CELL_MAX_CHARS - 1] + "…"
+        return "'" + value if value else None
+    if value is None or t is int or t is bool or t is dt.datetime or t is dt.date:
+        return value
+    return _to_excel(value)
+
+
+def to_excel_values(values: Iterable[Sequence[Any]]) -> list[list[Any]]:
+    """A 2-D block of Python values -> a rectangular list of lists ready for one ``.value`` write.
+
+    Strings get Excel's quote prefix (written as text), :class:`Formula` strings are left as
+    formulas, ``None``/NaN/empty strings become empty cells, Decimals become floats, text longer
+    than a cell holds is cut, rows are padded to the widest row.
+    """
+    block = [[_to_excel_fast(v) for v in row] for row in values]
+    width = max((len(row) for row in block), default=0)
+    for row in block:
+        if len(row) < width:
+            row.extend([None] * (width - len(row)))
+    return block
+
+
+# --------------------------------------------------------------------------------------------
+# addresses and sheets
+
+_FORBIDDEN_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def address(row: int, col: int, row2: int | None = None, col2: int | None = None) -> str:
+    """A1-style address of a cell or a rectangle (1-based row/column numbers)."""
+    a = f"{xw.utils.col_name(col)}{row}"
+    if row2 is not None and col2 is not None and (row2, col2) != (row, col):
+        a += f":{xw.utils.col_name(col2)}{row2}"
+    return a
+
+
+def _key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def list_sheets(book: xw.Book) -> list[str]:
+    """Names of all sheets, in workbook order (one call per sheet on the classic engine)."""
+    return [sheet.name for sheet in book.sheets]
+
+
+def find_sheet(book: xw.Book, *names: str) -> xw.Sheet | None:
+    """The first sheet whose name matches one of ``names`` (case, Unicode form and surrounding
+    spaces ignored), trying the names in order; ``None`` when none exists."""
+    by_key = {}
+    for sheet in book.sheets:
+        by_key.setdefault(_key(sheet.name), sheet)
+    for name in names:
+        sheet = by_key.get(_key(name))
+        if sheet is not None:
+            return sheet
+    return None
+
+
+def sanitize_sheet_name(name: str, existing: Iterable[str] = ()) -> str:
+    """A valid, unused Excel sheet name close to ``name``: forbidden characters replaced,
+    at most 31 characters, no leading/trailing apostrophe, made unique against ``existing``
+    (case-insensitively) with a ``(2)``, ``(3)``… suffix."""
+    base = _FORBIDDEN_SHEET_CHARS.sub("-", name).strip().strip("'") or "Sheet"
+    base = base[:31]
+    taken = {_key(n) for n in existing}
+    candidate, n = base, 2
+    while _key(candidate) in taken:
+        suffix = f" ({n})"
+        candidate = base[: 31 - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def _resolve_sheet(book: xw.Book, sheet: xw.Sheet | str | None) -> xw.Sheet | None:
+    if sheet is None or isinstance(sheet, xw.Sheet):
+        return sheet
+    return find_sheet(book, sheet)
+
+
+# --------------------------------------------------------------------------------------------
+# reading
+
+
+def read_table(
+    book: xw.Book, table_name: str, sheet_names: Sequence[str] = ()
+) -> TableBlock | None:
+    """The Excel Table (ListObject) named ``table_name``, header and body read in one call.
+
+    Table names are matched case-insensitively (as Excel does). The sheets named in
+    ``sheet_names`` are searched first, then every other sheet (a table keeps its name when the
+    rep renames or moves its sheet). Returns ``None`` when no such table exists: the caller then
+    scans the sheet with :func:`read_sheet_values` for a header row.
+
+    xlwings calls: one per sheet and per table inspected, plus a constant handful for the table
+    found (range, flags, one ``.value``).
+    """
+    wanted = _key(table_name)
+    preferred = [_key(n) for n in sheet_names]
+    sheets = list(book.sheets)
+    names = [sheet.name for sheet in sheets]
+    keys = [_key(name) for name in names]
+    order = sorted(
+        range(len(sheets)),
+        key=lambda i: (preferred.index(keys[i]) if keys[i] in preferred else len(preferred), i),
+    )
+    for i in order:
+        for table in sheets[i].tables:
+            name = table.name
+            if _key(name) == wanted:
+                return _read_list_object(names[i], table, name)
+    return None
+
+
+def _read_list_object(sheet_name: str, table: Any, table_name: str) -> TableBlock:
+    rng = table.range
+    show_headers = bool(table.show_headers)
+    show_totals = bool(table.show_totals)
+    values = rng.options(ndim=2, err_to_str=True).value  # header + body (+ totals): one call
+    rows = _normalise_rows(values)
+    top, left = rng.row, rng.column
+    header: list[str] = []
+    if show_headers and rows:
+        header = [_header_text(v) for v in rows[0]]
+        rows = rows[1:]
+        top += 1
+    if show_totals and rows:
+        rows = rows[:-1]
+    while rows and _is_empty_row(rows[-1]):
+        rows.pop()
+    return TableBlock(sheet=sheet_name, header=header, rows=rows, first_row=top,
+                      first_col=left, table=table_name)
+
+
+def read_sheet_values(book: xw.Book, sheet_name: str) -> tuple[list[list[Any]], int, int]:
+    """The used range of a sheet in one call: ``(values, first_row, first_col)``.
+
+    ``values[i][j]`` is the cell at Excel row ``first_row + i``, column ``first_col + j``;
+    an empty sheet gives ``([], 1, 1)``. Raises ``KeyError`` when the sheet does not exist
+    (sheet names matched as in :func:`find_sheet`).
+    """
+    sheet = find_sheet(book, sheet_name)
+    if sheet is None:
+        raise KeyError(sheet_name)
+    rng = sheet.used_range
+    values = _normalise_rows(rng.options(ndim=2, err_to_str=True).value)
+    if len(values) == 1 and len(values[0]) == 1 and values[0][0] is None:
+        values = []
+    return values, rng.row, rng.column
+
+
+# --------------------------------------------------------------------------------------------
+# writing
+
+
+def write_sheet_block(
+    book: xw.Book,
+    sheet_name: str,
+    top_left: str | tuple[int, int],
+    values: Iterable[Sequence[Any]],
+    *,
+    clear: bool | str = True,
+    create: bool = True,
+    after: xw.Sheet | str | None = None,
+    chunksize: int | None = None,
+) -> xw.Sheet:
+    """Write a 2-D block to a sheet in one call and return the sheet.
+
+    The sheet is created when missing (``create``; placed after ``after`` — a sheet or a sheet
+    name — else after the last sheet; ``KeyError`` when missing and ``create`` is false). An
+    existing sheet is cleared first: ``clear=True``/``"all"`` clears contents and formats,
+    ``"contents"`` only the contents, ``False`` nothing. Values go through
+    :func:`to_excel_values` (text stays text, :class:`Formula` stays a formula).
+
+    ``chunksize`` (rows per write) defaults to ``None``: the whole block in one call. Since 0.37
+    xlwings otherwise splits writes above 100,000 cells into chunks on its own, which would make
+    the number of calls grow with the rows. Pass a chunk size only for very large blocks sent to
+    Excel on the web, whose Office.js requests are capped at 5 MB.
+
+    xlwings calls: find the sheet (one per sheet), create or clear (1–2), write (1).
+    """
+    sheet = find_sheet(book, sheet_name)
+    if sheet is None:
+        if not create:
+            raise KeyError(sheet_name)
+        anchor = _resolve_sheet(book, after)
+        if anchor is None:
+            anchor = book.sheets[len(book.sheets) - 1]
+        sheet = book.sheets.add(name=sheet_name, after=anchor)
+    elif clear in (True, "all"):
+        sheet.clear()
+    elif clear == "contents":
+        sheet.clear_contents()
+    elif clear:
+        raise ValueError(f"clear must be True, False, 'all' or 'contents', not {clear!r}")
+    block = to_excel_values(values)
+    if block and block[0]:
+        sheet.range(top_left).options(chunksize=chunksize).value = block
+    return sheet
+
+
+def format_range(
+    sheet: xw.Sheet,
+    where: str | tuple[int, int, int, int],
+    *,
+    bold: bool | None = None,
+    italic: bool | None = None,
+    font_color: Any = None,
+    fill: Any = None,
+    number_format: str | None = None,
+    wrap_text: bool | None = None,
+) -> None:
+    """Format one rectangle: one call per attribute given.
+
+    ``where`` is an A1 address or ``(row, col, nrows, ncols)``. Colours as xlwings takes them
+    (``"#RRGGBB"`` or an RGB tuple).
+    """
+    rng = sheet.range(where) if isinstance(where, str) else sheet.range(
+        (where[0], where[1]), (where[0] + where[2] - 1, where[1] + where[3] - 1))
+    if bold is not None:
+        rng.font.bold = bold
+    if italic is not None:
+        rng.font.italic = italic
+    if font_color is not None:
+        rng.font.color = font_color
+    if fill is not None:
+        rng.color = fill
+    if number_format is not None:
+        rng.number_format = number_format
+    if wrap_text is not None:
+        rng.wrap_text = wrap_text
+
+
+def set_column_formats(
+    sheet: xw.Sheet, first_row: int, first_col: int, nrows: int, formats: Sequence[str | None]
+) -> int:
+    """Number formats per column of a block (``formats[j]`` for column ``first_col + j``;
+    ``None`` leaves it). One call per formatted column, whatever ``nrows``. Returns the count."""
+    if nrows <= 0:
+        return 0
+    calls = 0
+    for j, fmt in enumerate(formats):
+        if fmt:
+            col = first_col + j
+            sheet.range((first_row, col), (first_row + nrows - 1, col)).number_format = fmt
+            calls += 1
+    return calls
+
+
+def autofit(sheet: xw.Sheet, columns_only: bool = True) -> None:
+    """Autofit the sheet's column widths (and row heights unless ``columns_only``): one call."""
+    sheet.autofit("c" if columns_only else None)
+
+
+def hide_sheet(sheet: xw.Sheet) -> None:
+    """Hide a sheet (Excel's "Hidden": the rep can unhide it)."""
+    sheet.visible = False
+
+
+# --------------------------------------------------------------------------------------------
+# validation marks
+
+
+@dataclass
+class _MarkRecord:
+    sheet: str
+    kind: str  # "fill" (a rectangle we coloured) or "note" (a cell we annotated)
+    address: str
+
+
+@dataclass
+class _Marks:
+    records: list[_MarkRecord] = field(default_factory=list)
+    notes_supported: bool = True
+
+
+# The remote engine's reads come from the request snapshot, so what this run wrote to the marks
+# sheet cannot be read back: keep the record per book implementation for the life of the book.
+_MARKS_CACHE: "weakref.WeakKeyDictionary[Any, _Marks]" = weakref.WeakKeyDictionary()
+
+
+def _marks_key(book: xw.Book) -> Any:
+    """Cache key, or ``None`` on the desktop engines, whose reads see the writes already."""
+    try:
+        if book.app.engine.type == "desktop":
+            return None
+    except Exception:  # pragma: no cover - engine without a type
+        pass
+    return book.impl
+
+
+def _load_marks(book: xw.Book) -> _Marks:
+    key = _marks_key(book)
+    cached = None
+    if key is not None:
+        try:
+            cached = _MARKS_CACHE.get(key)
+        except TypeError:  # impl not weak-referenceable
+            cached = None
+    if cached is not None:
+        return cached
+    marks = _Marks()
+    if find_sheet(book, MARKS_SHEET) is not None:
+        values, _, _ = read_sheet_values(book, MARKS_SHEET)
+        for row in values[1:]:
+            row = list(row) + [None] * (3 - len(row))
+            sheet, kind, addr = (str(v) if v is not None else "" for v in row[:3])
+            if sheet and kind in ("fill", "note") and addr:
+                marks.records.append(_MarkRecord(sheet, kind, addr))
+    if key is not None:
+        try:
+            _MARKS_CACHE[key] = marks
+        except TypeError:
+            pass
+    return marks
+
+
+def _save_marks(book: xw.Book, marks: _Marks) -> None:
+    existing = find_sheet(book, MARKS_SHEET)
+    if existing is None and not marks.records:
+        return
+    rows = [_MARKS_HEADER] + [[r.sheet, r.kind, r.address] for r in marks.records]
+    if existing is not None:
+        write_sheet_block(book, MARKS_SHEET, "A1", rows, clear="contents")
+        return
+    active = book.sheets.active
+    sheet = write_sheet_block(book, MARKS_SHEET, "A1", rows)
+    hide_sheet(sheet)
+    if active is not None and active.name != sheet.name:
+        active.activate()
+
+
+def _rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    """Group cells into rectangles ``(row1, col1, row2, col2)``: vertical runs per column, then
+    runs with the same rows in adjacent columns merged. Never more rectangles than cells."""
+    by_col: dict[int, list[int]] = {}
+    for r, c in set(cells):
+        by_col.setdefault(c, []).append(r)
+    runs: dict[tuple[int, int], list[int]] = {}  # (row1, row2) -> columns
+    for c, rows in by_col.items():
+        rows.sort()
+        start = prev = rows[0]
+        for r in rows[1:]:
+            if r != prev + 1:
+                runs.setdefault((start, prev), []).append(c)
+                start = r
+            prev = r
+        runs.setdefault((start, prev), []).append(c)
+    rects = []
+    for (r1, r2), cols in runs.items():
+        cols.sort()
+        start = prev = cols[0]
+        for c in cols[1:]:
+            if c != prev + 1:
+                rects.append((r1, start, r2, prev))
+                start = c
+            prev = c
+        rects.append((r1, start, r2, prev))
+    rects.sort()
+    return rects
+
+
+_CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9][0-9]*)$")
+
+
+def _parse_cell(ref: str) -> tuple[int, int]:
+    match = _CELL_RE.match(ref.strip())
+    if match is None:
+        raise ValueError(f"not a cell address: {ref!r}")
+    col = 0
+    for ch in match.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(match.group(2)), col
+
+
+def _parse_rect(addr: str) -> tuple[int, int, int, int]:
+    """``"B5"`` or ``"B5:C7"`` -> ``(row1, col1, row2, col2)``."""
+    first, _, last = addr.partition(":")
+    r1, c1 = _parse_cell(first)
+    r2, c2 = _parse_cell(last) if last else (r1, c1)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def mark_cells(
+    sheet: xw.Sheet,
+    cells: Iterable[tuple[int, int, str | None]],
+    color: Any = ERROR_FILL,
+    *,
+    notes: bool = True,
+    max_notes: int | None = 200,
+) -> dict[str, int | bool]:
+    """Highlight cells with a fill and explain them with a note.
+
+    ``cells`` holds ``(row, col, note_text)`` with Excel row/column numbers (1-based); texts for
+    the same cell are joined. Adjacent cells are grouped into rectangles, one fill call each; each
+    note is one or two calls (check, add or update), at most ``max_notes`` notes per call
+    (``None``: no limit) — the Issues sheet carries the full list. A cell that already has a note
+    that is not ours keeps it. Everything marked is recorded on the hidden ``_salesxl_marks``
+    sheet so that :func:`clear_marks` removes exactly these marks.
+
+    Returns ``{"fills", "notes", "notes_skipped", "notes_supported"}``.
+    """
+    book = sheet.book
+    texts: dict[tuple[int, int], list[str]] = {}
+    for row, col, text in cells:
+        bucket = texts.setdefault((int(row), int(col)), [])
+        if text and text not in bucket:
+            bucket.append(str(text))
+    summary: dict[str, int | bool] = {"fills": 0, "notes": 0, "notes_skipped": 0,
+                                      "notes_supported": True}
+    if not texts:
+        return summary
+    marks = _load_marks(book)
+    sheet_name = sheet.name
+    ours = {r.address for r in marks.records
+            if _key(r.sheet) == _key(sheet_name) and r.kind == "note"}
+    new_records: list[_MarkRecord] = []
+
+    for r1, c1, r2, c2 in _rectangles(texts):
+        sheet.range((r1, c1), (r2, c2)).color = color
+        summary["fills"] += 1
+        new_records.append(_MarkRecord(sheet_name, "fill", address(r1, c1, r2, c2)))
+
+    if notes and marks.notes_supported:
+        for (row, col), parts in sorted(texts.items()):
+            if not parts:
+                continue
+            if max_notes is not None and summary["notes"] >= max_notes:
+                summary["notes_skipped"] += 1
+                continue
+            text = "\n".join(parts)
+            if len(text) > _NOTE_MAX_CHARS:
+                text = text[: _NOTE_MAX_CHARS - 1] + "…"
+            cell = sheet.range((row, col))
+            addr = address(row, col)
+            try:
+                existing = cell.note
+                if existing is not None:
+                    if addr not in ours:  # the rep's own note: never overwrite it
+                        summary["notes_skipped"] += 1
+                        continue
+                    existing.text = text
+                else:
+                    cell.add_note(text)
+            except NotImplementedError:
+                # Remote clients other than Office.js, or Excel without ExcelApi 1.18.
+                marks.notes_supported = False
+                summary["notes_supported"] = False
+                break
+            summary["notes"] += 1
+            if addr not in ours:
+                new_records.append(_MarkRecord(sheet_name, "note", addr))
+                ours.add(addr)
+    elif notes:
+        summary["notes_supported"] = False
+
+    known = {(r.sheet, r.kind, r.address) for r in marks.records}
+    for rec in new_records:
+        if (rec.sheet, rec.kind, rec.address) not in known:
+            known.add((rec.sheet, rec.kind, rec.address))
+            marks.records.append(rec)
+    _save_marks(book, marks)
+    return summary
+
+
+def clear_marks(target: xw.Book | xw.Sheet) -> dict[str, int]:
+    """Remove the fills and notes that :func:`mark_cells` recorded — on one sheet, or on every
+    sheet when given the book — and nothing else. Records of sheets that no longer exist are
+    dropped. One call per recorded rectangle, one or two per recorded note, plus reading and
+    rewriting the record. Returns ``{"fills", "notes"}`` (how many were cleared)."""
+    if isinstance(target, xw.Sheet):
+        book, only = target.book, _key(target.name)
+    else:
+        book, only = target, None
+    marks = _load_marks(book)
+    summary = {"fills": 0, "notes": 0}
+    if not marks.records:
+        return summary
+    sheets = {_key(s.name): s for s in book.sheets}
+    keep: list[_MarkRecord] = []
+    for rec in marks.records:
+        key = _key(rec.sheet)
+        if only is not None and key != only:
+            keep.append(rec)
+            continue
+        sheet = sheets.get(key)
+        if sheet is None:
+            continue  # sheet deleted or renamed: nothing left to clear
+        try:
+            r1, c1, r2, c2 = _parse_rect(rec.address)
+        except ValueError:
+            continue  # a damaged record entry: drop it, touch nothing
+        if rec.kind == "fill":
+            sheet.range((r1, c1), (r2, c2)).color = None
+            summary["fills"] += 1
+        else:
+            try:
+                note = sheet.range((r1, c1)).note
+            except NotImplementedError:
+                note = None
+            if note is not None:
+                note.delete()
+                summary["notes"] += 1
+    changed = len(keep) != len(marks.records)
+    marks.records = keep
+    if changed:
+        _save_marks(book, marks)
+    return summary
