@@ -18,7 +18,7 @@ import pandas as pd
 from salesxl import contract
 from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
-from salesxl.simulate import outcome_distribution, team_outcome
+from salesxl.simulate import EXACT_MAX, outcome_distribution, outcome_from_draws, sample_totals
 from salesxl.values import label_key, parse_probability
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
@@ -96,6 +96,7 @@ class RepForecast:
     calibrated_forecast: float | None = None
     avg_deal: float | None = None
     slippage: list[dict] = field(default_factory=list)
+    draws: Any = field(default=None, repr=False)       # Monte Carlo draws of won + open (team sum)
 
     def to_dict(self) -> dict:
         d = {
@@ -382,9 +383,15 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
         cal = calibration(probs, closed["won"].astype(bool).to_numpy())
         if cal is not None:
             cal_fc = calibrated_forecast(won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
-    out = outcome_distribution(won, [p.amount for p in in_p], [p.probability for p in in_p],
-                               objective if objective else None, simulations=simulations,
-                               seed=rep_seed(seed, name))
+    amounts, probs = [p.amount for p in in_p], [p.probability for p in in_p]
+    rs = rep_seed(seed, name)
+    # the rep's draws: their own outcome (Monte Carlo) and their share of the team's draws
+    draws = sample_totals(won, amounts, probs, simulations, np.random.default_rng(rs))
+    if len(in_p) <= EXACT_MAX:
+        out = outcome_distribution(won, amounts, probs, objective if objective else None,
+                                   simulations=simulations, seed=rs)
+    else:
+        out = outcome_from_draws(draws, objective if objective else None, won=won, seed=rs)
     p_reach = out.p_reach if objective else None
     risk = risk_status(p_reach, on_track, at_risk)
     plan = _plan(planning, reporting, start, end, as_of, elapsed)
@@ -399,7 +406,7 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
         coverage=coverage(open_amount, objective, won), win_rate=wr, required_coverage=required_coverage(wr),
         p10=out.p10, p50=out.p50, p90=out.p90, p_reach=p_reach, method=out.method, risk=risk, pace=pace,
         lever=lever(risk, pace), plan=plan, results=results, conversion=conversion, proposals=props,
-        calibration=cal, calibrated_forecast=cal_fc, avg_deal=avg_deal)
+        calibration=cal, calibrated_forecast=cal_fc, avg_deal=avg_deal, draws=draws)
 
 
 def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
@@ -456,9 +463,13 @@ def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_r
     wo = sum(r.weighted_open for r in reps)
     open_amount = sum(r.open_amount for r in reps)
     fc = won + wo
-    pipelines = [(r.won, [p.amount for p in r.proposals if p.in_period],
-                  [p.probability for p in r.proposals if p.in_period]) for r in reps]
-    out = team_outcome(pipelines, objective, simulations=simulations, seed=seed) if reps else None
+    out = None
+    if reps:    # the team outcome adds the reps' draws
+        total = np.zeros(simulations)
+        for r in reps:
+            total += r.draws
+            r.draws = None
+        out = outcome_from_draws(total, objective, won=won, seed=seed)
     plan: dict[str, dict] = {}
     for r in reps:
         for p in r.plan:

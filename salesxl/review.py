@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from salesxl import contract
 from salesxl.forecast import AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast, TeamForecast
@@ -19,8 +19,7 @@ TEXT, AMOUNT, PERCENT, DATE, INT, RATIO = "text", "amount", "percent", "date", "
 STYLE_RISK = {ON_TRACK: "good", AT_RISK: "warn", OFF_TRACK: "bad"}
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     value: Any
     fmt: str = TEXT
     style: str | None = None           # good | warn | bad | bold | muted
