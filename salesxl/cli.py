@@ -224,6 +224,20 @@ def risk_label_text(risk, lang):
     return risk_label(risk, lang)
 
 
+@app.command()
+def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="Folder for the demo files."),
+         lang: str = typer.Option("en", "--lang", callback=_lang, help="Language of the team workbook."),
+         as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default 2026-11-20)."),
+         no_addin: bool = typer.Option(False, "--no-addin", help="Skip building the add-in.")) -> None:
+    """Run the whole job on a built-in sample team: rep workbooks, history, team workbook, add-in.
+
+    Example: salesxl demo -o demo_out --lang fr
+    """
+    from salesxl.demo import describe, run_demo
+    result = run_demo(output, lang=lang, as_of=_as_of(as_of), build_addin=not no_addin)
+    typer.echo(describe(result, lang))
+
+
 @addin_app.command("build")
 def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help="Folder for salesxl.xlam."),
                 interpreter_win: Optional[str] = typer.Option(None, "--interpreter-win"),
