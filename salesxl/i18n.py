@@ -112,24 +112,24 @@ MESSAGES = MappingProxyType({
         "fr": "Même classeur que {other} : compté une seule fois.",
     },
     "FILE_EMPTY": {
-        "en": "The file is empty (0 bytes).",
-        "fr": "Le fichier est vide (0 octet).",
+        "en": "The file is empty ({detail}).",
+        "fr": "Le fichier est vide ({detail}).",
     },
     "FILE_NOT_FOUND": {
-        "en": "The file does not exist or cannot be opened.",
-        "fr": "Le fichier n'existe pas ou ne peut pas être ouvert.",
+        "en": "The file does not exist or cannot be opened ({detail}).",
+        "fr": "Le fichier n'existe pas ou ne peut pas être ouvert ({detail}).",
     },
     "NOT_XLSX": {
         "en": "Not an Excel workbook ({detail}).",
         "fr": "Ce n'est pas un classeur Excel ({detail}).",
     },
     "LEGACY_XLS": {
-        "en": "Old Excel 97-2003 (.xls) format: save it as .xlsx in Excel.",
-        "fr": "Ancien format Excel 97-2003 (.xls) : enregistrez-le en .xlsx dans Excel.",
+        "en": "Old Excel 97-2003 (.xls) format ({detail}): save it as .xlsx in Excel.",
+        "fr": "Ancien format Excel 97-2003 (.xls) ({detail}) : enregistrez-le en .xlsx dans Excel.",
     },
     "ENCRYPTED": {
-        "en": "The workbook is password-protected (encrypted): remove the password to consolidate it.",
-        "fr": "Le classeur est protégé par mot de passe (chiffré) : retirez le mot de passe pour le consolider.",
+        "en": "The workbook is password-protected (encrypted: {detail}): remove the password to consolidate it.",
+        "fr": "Le classeur est protégé par mot de passe (chiffré : {detail}) : retirez le mot de passe pour le consolider.",
     },
     "CORRUPT_ZIP": {
         "en": "The file is damaged (truncated or corrupted archive: {detail}).",
@@ -140,8 +140,8 @@ MESSAGES = MappingProxyType({
         "fr": "Un fichier Office mais pas un classeur .xlsx ({detail}).",
     },
     "UNSUPPORTED_STRICT": {
-        "en": "Strict Open XML workbooks are not supported: save as 'Excel Workbook (.xlsx)'.",
-        "fr": "Les classeurs Open XML strict ne sont pas pris en charge : enregistrez en « Classeur Excel (.xlsx) ».",
+        "en": "Strict Open XML workbooks are not supported ({detail}): save as 'Excel Workbook (.xlsx)'.",
+        "fr": "Les classeurs Open XML strict ne sont pas pris en charge ({detail}) : enregistrez en « Classeur Excel (.xlsx) ».",
     },
     "UNSAFE_XML": {
         "en": "The workbook contains unsafe XML ({detail}) and was not read.",
