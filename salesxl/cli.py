@@ -95,6 +95,8 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     from salesxl.io.read_xlsx import validate_file
     day = _as_of(as_of)
     paths, notes = expand_inputs(inputs, lang or "en")
+    if not paths:
+        typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     files, all_issues = [], list(notes)
     for p in paths:
         v = validate_file(p, engine=engine, lang=lang, as_of=day)

@@ -95,7 +95,7 @@ REPORTING = Table("reporting", "tblReporting", "Reporting", "Reporting", (
     C("rep", "Rep", "Commercial", TEXT, True, width=16),
     C("company", "Company", "Société", TEXT, True, width=18),
     C("contact", "Contact", "Interlocuteur", TEXT, False, width=16),
-    C("job_title", "Job title", "Fonction", TEXT, False, width=14),
+    C("job_title", "Job title", "Fonction", TEXT, False, width=18),
     C("action", "Action", "Action", CODE, True, codes="actions", width=14),
     C("result", "Result", "Résultat", CODE, True, codes="results", width=20),
     C("proposal_ref", "Proposal ref", "Réf. proposition", TEXT, False, width=14),

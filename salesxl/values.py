@@ -50,14 +50,14 @@ def is_blank(v: Any) -> bool:
     if v is None:
         return True
     if isinstance(v, str):
-        return _SPACE_RE.sub("", v) == ""
+        return not v.strip()          # str.strip() removes every Unicode space (NBSP, thin spaces…)
     if isinstance(v, float) and math.isnan(v):
         return True
     return False
 
 
 def is_cell_error(v: Any) -> bool:
-    return isinstance(v, str) and v.strip().upper() in CELL_ERRORS
+    return isinstance(v, str) and "#" in v and v.strip().upper() in CELL_ERRORS
 
 
 def clean_text(v: Any) -> str | None:
@@ -113,7 +113,10 @@ def _make_date(y: int, m: int, d: int) -> dt.date | None:
 
 
 def serial_to_date(serial: float) -> dt.date:
-    return EXCEL_EPOCH + dt.timedelta(days=int(math.floor(serial)))
+    days = int(math.floor(serial))
+    if days < 60:            # Excel's fictitious 1900-02-29 (serial 60): serials 1-59 start a day later
+        days += 1
+    return EXCEL_EPOCH + dt.timedelta(days=days)
 
 
 def parse_date(v: Any) -> Parsed:
@@ -213,6 +216,8 @@ def _number_text(text: str, lang: str) -> float | None:
     if not _PLAIN.match(s):
         return None
     x = float(s)
+    if not math.isfinite(x):                       # 400 digits of text: not a usable number
+        return None
     return -x if neg else x
 
 
@@ -223,9 +228,13 @@ def parse_number(v: Any, lang: str = "en") -> Parsed:
     if isinstance(v, bool):
         return Parsed(None, BAD, "boolean")
     if isinstance(v, (int, float)):
-        if isinstance(v, float) and not math.isfinite(v):
+        try:
+            x = float(v)
+        except OverflowError:        # an int cell too large for a float (hand-made XML)
             return Parsed(None, BAD, "not finite")
-        return Parsed(float(v), OK)
+        if not math.isfinite(x):
+            return Parsed(None, BAD, "not finite")
+        return Parsed(x, OK)
     if isinstance(v, (dt.date, dt.datetime)):
         return Parsed(None, BAD, "a date")
     x = _number_text(str(v), lang)
@@ -251,7 +260,7 @@ def parse_probability(v: Any, lang: str = "en") -> Parsed:
     percent_sign = isinstance(v, str) and "%" in v
     if isinstance(v, str):
         p = parse_number(v.replace("%", ""), lang)
-        if p.status == BAD:
+        if p.value is None:                        # bad, or nothing but a '%' sign
             return Parsed(None, BAD, "not a percentage")
         x, status = p.value, NORMALISED
         if percent_sign:

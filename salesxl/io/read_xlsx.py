@@ -185,7 +185,7 @@ class _CalamineSource:
         data = ws.to_python(skip_empty_area=False)
         out = []
         for r in data:
-            out.append(tuple(None if (isinstance(v, str) and v == "") else _calamine_value(v) for v in r))
+            out.append(r)            # cells are normalised by _frame, for the table columns only
         return out
 
     def close(self):
@@ -205,6 +205,18 @@ def _calamine_value(v):
 def _openpyxl_normalise(v):
     if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         return int(v)
+    return v
+
+
+def _norm(v):
+    """One cell as both engines give it: '' -> None, a date -> datetime at midnight, a whole float -> int."""
+    t = type(v)
+    if t is str:
+        return v if v else None
+    if t is float:
+        return int(v) if v.is_integer() and abs(v) < 2**53 else v
+    if t is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
     return v
 
 
@@ -235,7 +247,7 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     data, rownums = [], []
     for r in range(header_row + 1, min(last_row, len(rows)) + 1):
         row = rows[r - 1]
-        vals = [_openpyxl_normalise(row[i]) if i < len(row) else None for i in idx]
+        vals = [_norm(row[i]) if i < len(row) else None for i in idx]
         if all(is_blank(v) for v in vals):
             continue
         data.append(vals)
@@ -257,7 +269,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 rows = sheet_rows(part.name)
                 header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
                 found = {k: (i + c0 - 1, h) for k, (i, h) in _match_header(tuple(header), lookup).items()}
-                issues = _header_issues(table, found, required, part.name, r0, path, lang)
+                issues = _header_issues(table, found, required, part.name, r0, path, lang, header)
                 df = _frame(rows, r0, r1 - totals, found, table)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, "table",
                                  c0, {k: i for k, (i, h) in found.items()}), issues
@@ -278,18 +290,20 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
         return None, [make_issue("HEADER_MISMATCH", lang=lang, file=path, sheet=sheet, row=1,
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
-    issues = _header_issues(table, best, required, sheet, best_row, path, lang)
+    issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
     df = _frame(rows, best_row, len(rows), best, table)
     first = min(i for i, _ in best.values())
     return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, "header", first,
                      {k: i for k, (i, h) in best.items()}), issues
 
 
-def _header_issues(table, found, required, sheet, header_row, path, lang) -> list[Issue]:
+def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:
     missing = [c for c in required if c.key not in found]
     if not missing:
         return []
-    found_txt = ", ".join(h for _, h in found.values())
+    # every header of the row, matched or not: the rep sees the misspelt one
+    found_txt = ", ".join(str(v).strip() for v in header_cells if not is_blank(v)) or \
+        ", ".join(h for _, h in found.values())
     return [make_issue("HEADER_MISMATCH", lang=lang, file=path, sheet=sheet, row=header_row,
                        column=c.label(lang), expected=c.label(lang), found=found_txt) for c in missing]
 
@@ -391,12 +405,11 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
     by_col = {i: k for k, i in td.columns_at.items()}
     rows = set(df[ROW_COL].tolist())
     missing, merged = sheet_xml_facts(z, part)
+    row_list = df[ROW_COL].tolist()
     for key in df.columns:
         if key == ROW_COL:
             continue
-        col = df[key]
-        mask = col.map(is_cell_error)
-        for r, v in zip(df.loc[mask, ROW_COL], col[mask]):
+        for r, v in [(r, v) for r, v in zip(row_list, df[key].tolist()) if is_cell_error(v)]:
             flagged.add((td.key, int(r), key))
             issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
                                      column=td.headers[key], value=v))

@@ -131,7 +131,7 @@ def _header(ws, labels: Sequence[str], row: int = 1, col: int = 1) -> None:
     for j, text in enumerate(labels):
         c = ws.cell(row=row, column=col + j)
         put(c, text)
-        c.font = Font(bold=True, color="FFFFFF")
+        c.font = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
         c.fill = HEADER_FILL
         c.alignment = Alignment(vertical="center", wrap_text=True)
 
@@ -157,14 +157,29 @@ def _table(ws, table: Table, lang: str, rows: Sequence[Mapping[str, Any]], n: in
             if c.kind == CODE and isinstance(v, str):
                 v = _code_label(c, v, lang)
             put(ws.cell(row=i, column=j), v)
+    centred = Alignment(horizontal="center")     # dates and % never run into the next column's text
     for j, c in enumerate(cols, start=1):
         fmt = _format(c, lang)
         if fmt:
+            centre = c.kind in (DATE, PERCENT)
             for r in range(2, n + 2):
                 ws.cell(row=r, column=j).number_format = fmt
+                if centre:
+                    ws.cell(row=r, column=j).alignment = centred
     _add_table(ws, table.name, f"A1:{col_letters(len(cols))}{n + 1}")
     ws.freeze_panes = "A2"
     ws.row_dimensions[1].height = 30
+    _print_setup(ws)
+
+
+def _print_setup(ws) -> None:
+    """A4 landscape, fit to one page wide (as many pages tall as needed), header row on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
 
 
 def _code_label(col, value: str, lang: str) -> str:
@@ -195,7 +210,7 @@ def _validations(ws, table: Table, lang: str, n: int) -> None:
         dv = None
         if c.kind == CODE:
             is_reason = c.codes == "reasons"
-            dv = DataValidation(type="list", formula1=f"={list_name(c.codes)}", allow_blank=True,
+            dv = DataValidation(type="list", formula1=list_name(c.codes), allow_blank=True,
                                 errorStyle="warning" if is_reason else "stop",
                                 error=i18n.label("reason_warning" if is_reason else "list_error", lang))
         elif c.kind == DATE:
@@ -312,9 +327,9 @@ def _instructions(ws, lang: str) -> None:
         put(c, text)
         c.alignment = Alignment(wrap_text=True, vertical="top")
         if kind == "title":
-            c.font = Font(bold=True, size=16, color="1F4E78")
+            c.font = Font(name="Calibri", bold=True, size=16, color="1F4E78")
         elif kind == "h":
-            c.font = Font(bold=True, size=12, color="1F4E78")
+            c.font = Font(name="Calibri", bold=True, size=12, color="1F4E78")
         else:
             ws.row_dimensions[i].height = 15 * (1 + len(text) // 120)
     ws.sheet_view.showGridLines = False

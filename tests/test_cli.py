@@ -1,0 +1,209 @@
+"""The `salesxl validate` and `salesxl template` commands (SPEC §6): output, JSON shape, exit codes."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import HANDBOOK_AS_OF, make_handbook_workbook, make_workbook
+from salesxl.cli import app
+from salesxl.io.read_xlsx import validate_file
+
+ROOT = Path(__file__).resolve().parents[1]
+D = dt.date
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def clean(tmp_path):
+    return make_handbook_workbook(tmp_path)
+
+
+@pytest.fixture
+def messy(tmp_path):
+    """Two problems: one error, one warning."""
+    rows = {"pipeline": [
+        dict(ref="P1", rep="Ann", company=None, amount=1000, probability=0.5, status="Open",
+             decision_date=D(2003, 5, 10)),
+        dict(ref="P2", rep="Ann", company="Beta", amount=500, probability="70%", status="Open",
+             decision_date=D(2003, 5, 10)),
+    ]}
+    return make_workbook(tmp_path, "en", rows, name="messy.xlsx")
+
+
+@pytest.fixture
+def unreadable(tmp_path):
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.xlsx"
+    text.write_text("not a workbook\n")
+    return empty, text
+
+
+def test_clean_workbook_exit_0(clean):
+    r = run("validate", clean, "--as-of", "2003-04-30")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines() == [f"{clean}: ok", "0 errors, 0 warnings in 1 files"]
+
+
+def test_messy_workbook_exit_1_exact_lines(messy):
+    r = run("validate", messy, "--as-of", "2003-04-30")
+    assert r.exit_code == 1, r.output
+    assert r.output.splitlines() == [
+        f"{messy}:Pipeline:2:Company: error MISSING_VALUE Company is required and is empty.",
+        f"{messy}:Pipeline:3:Probability: warning PROBABILITY_NORMALISED "
+        f"Probability '70%' read as 70%; format the cell as a percentage.",
+        f"{messy}: invalid",
+        "1 errors, 1 warnings in 1 files",
+    ]
+
+
+def test_messages_follow_lang_option(messy):
+    r = run("validate", messy, "--as-of", "2003-04-30", "--lang", "fr")
+    assert r.exit_code == 1
+    assert f"{messy}:Pipeline:2:Company: error MISSING_VALUE Company est obligatoire et n'est pas renseigné." \
+        in r.output.splitlines()
+
+
+def test_warnings_only_exit_0(tmp_path):
+    rows = {"pipeline": [dict(ref="P1", rep="Ann", company="A", amount=1000, probability=0.5, status="Open",
+                              decision_date=D(2003, 4, 10))]}                # overdue: a warning
+    path = make_workbook(tmp_path, "en", rows)
+    r = run("validate", path, "--as-of", "2003-04-30")
+    assert r.exit_code == 0
+    assert "warning OVERDUE_PROPOSAL" in r.output and r.output.splitlines()[-2] == f"{path}: ok"
+
+
+def test_all_unreadable_exit_2(unreadable):
+    empty, text = unreadable
+    r = run("validate", empty, text)
+    assert r.exit_code == 2, r.output
+    assert r.output.splitlines() == [
+        f"{empty}: error FILE_EMPTY The file is empty (0 bytes).",
+        f"{empty}: unreadable",
+        f"{text}: error NOT_XLSX Not an Excel workbook (a plain text file).",
+        f"{text}: unreadable",
+        "2 errors, 0 warnings in 2 files",
+    ]
+
+
+def test_no_input_matches_exit_2(tmp_path):
+    r = run("validate", str(tmp_path / "nothing" / "*.xlsx"))
+    assert r.exit_code == 2
+    r = run("validate", str(tmp_path))               # an empty folder
+    assert r.exit_code == 2
+    r = run("validate", tmp_path / "missing.xlsx")    # a named file that does not exist
+    assert r.exit_code == 2
+    assert "FILE_NOT_FOUND" in r.output
+
+
+def test_bad_arguments_exit_2(clean):
+    assert run("validate").exit_code == 2
+    assert run("validate", clean, "--as-of", "garbage").exit_code == 2
+    assert run("validate", clean, "--lang", "de").exit_code == 2
+
+
+def test_some_unreadable_some_fine_exit_1(unreadable, clean):
+    empty, _ = unreadable
+    r = run("validate", empty, clean, "--as-of", "2003-04-30")
+    assert r.exit_code == 1, r.output
+    assert f"{clean}: ok" in r.output.splitlines() and f"{empty}: unreadable" in r.output.splitlines()
+
+
+def test_folder_and_glob_inputs(tmp_path):
+    folder = tmp_path / "reps"
+    folder.mkdir()
+    a = make_handbook_workbook(folder, "a.xlsx")
+    b = make_handbook_workbook(folder, "b.xlsx")
+    (folder / "~$a.xlsx").write_bytes(b"lock")                  # Excel lock file: skipped
+    (folder / "readme.txt").write_text("x")                      # not a workbook extension: ignored
+    for arg in (folder, folder / "*.xlsx"):
+        r = run("validate", arg, "--json", "--as-of", "2003-04-30")
+        data = json.loads(r.stdout)
+        assert [f["path"] for f in data["files"]] == [str(a), str(b)]
+        assert r.exit_code == 0
+
+
+def test_json_shape(messy, clean, unreadable):
+    empty, _ = unreadable
+    r = run("validate", "--json", messy, clean, empty, "--as-of", "2003-04-30")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)                                   # nothing but JSON on stdout
+    assert set(data) >= {"files", "counts"}
+    assert data["counts"] == {"error": 2, "warning": 1}
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert [Path(f["path"]).name for f in data["files"]] == ["messy.xlsx", "handbook_fr.xlsx", "empty.xlsx"]
+    assert {n: f["status"] for n, f in files.items()} == {"messy.xlsx": "invalid", "handbook_fr.xlsx": "ok",
+                                                          "empty.xlsx": "unreadable"}
+    assert files["handbook_fr.xlsx"]["issues"] == []
+    issue = files["messy.xlsx"]["issues"][0]
+    assert issue == {"severity": "error", "code": "MISSING_VALUE", "file": str(messy), "sheet": "Pipeline",
+                     "row": 2, "column": "Company", "value": None,
+                     "message": "Company is required and is empty."}
+    warn = files["messy.xlsx"]["issues"][1]
+    assert (warn["severity"], warn["code"], warn["value"]) == ("warning", "PROBABILITY_NORMALISED", "70%")
+    assert files["empty.xlsx"]["issues"][0]["code"] == "FILE_EMPTY"
+    for f in data["files"]:
+        for i in f["issues"]:
+            assert set(i) >= {"severity", "code", "file", "sheet", "row", "column", "value", "message"}
+
+
+def test_json_values_are_plain(tmp_path):
+    """Dates in issue values are ISO text, numbers stay numbers."""
+    rows = {"reporting": [dict(date=D(2003, 5, 5), rep="Ann", company="A", action="Visit", result="Proposal")],
+            "pipeline": [dict(ref="P1", rep="Ann", company="A", amount=-5, probability=0.5, status="Open",
+                              decision_date=D(2003, 5, 10))]}
+    r = run("validate", "--json", make_workbook(tmp_path, "en", rows), "--as-of", "2003-04-30")
+    issues = {i["code"]: i for i in json.loads(r.stdout)["files"][0]["issues"]}
+    assert issues["FUTURE_DATE"]["value"] == "2003-05-05"
+    assert issues["NEGATIVE_AMOUNT"]["value"] == -5
+
+
+def test_as_of_defaults_to_settings(clean):
+    """Without --as-of the Settings date is used: the handbook's April 2003 rows are not 'future'."""
+    r = run("validate", "--json", clean)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["counts"] == {"error": 0, "warning": 0}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_template_command_writes_a_clean_workbook(tmp_path, lang):
+    out = tmp_path / "sub" / f"new_{lang}.xlsx"
+    r = run("template", "--lang", lang, "-o", out)
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == f"wrote {out}"
+    assert validate_file(out).issues == []
+    r = run("validate", out)
+    assert r.exit_code == 0 and r.output.splitlines()[-1] == "0 errors, 0 warnings in 1 files"
+
+
+def test_template_needs_both_period_bounds(tmp_path):
+    r = run("template", "-o", tmp_path / "x.xlsx", "--rep", "Ann", "--period-start", "2026-12-01")
+    assert r.exit_code == 2
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_installed_script_subprocess(clean, messy):
+    exe = Path(sys.executable).parent / "salesxl"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "salesxl"]
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    ok = subprocess.run(cmd + ["validate", str(clean)], capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.splitlines() == [f"{clean}: ok", "0 errors, 0 warnings in 1 files"]
+    bad = subprocess.run(cmd + ["validate", "--json", str(messy), "--as-of", "30/04/2003"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["counts"] == {"error": 1, "warning": 1}
+    mod = subprocess.run([sys.executable, "-m", "salesxl", "validate", str(clean)], capture_output=True,
+                         text=True, env=env, timeout=120, cwd=ROOT)
+    assert mod.returncode == 0 and mod.stdout == ok.stdout
