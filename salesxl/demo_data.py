@@ -14,14 +14,15 @@ from salesxl.values import add_period, parse_period_length
 DEMO_AS_OF = dt.date(2026, 11, 20)
 DEMO_SEED = 2003
 
-# (name, seniority, language, skill = chance a proposal is won, effort = share of the plan done)
+# (name, seniority, language, skill = chance a proposal is won, effort = share of the plan done,
+#  ambition = objective per week in average deals)
 REPS = (
-    ("Claire Martin", "junior", "fr", 0.30, 1.05),
-    ("Hugo Bernard", "junior", "fr", 0.22, 0.55),
-    ("Emma Wilson", "confirmed", "en", 0.35, 0.95),
-    ("Lucas Petit", "confirmed", "fr", 0.18, 1.10),
-    ("Oliver Smith", "senior", "en", 0.40, 0.80),
-    ("Sophie Laurent", "senior", "fr", 0.33, 1.00),
+    ("Claire Martin", "junior", "fr", 0.30, 1.05, 1.8),
+    ("Hugo Bernard", "junior", "fr", 0.22, 0.55, 2.6),
+    ("Emma Wilson", "confirmed", "en", 0.35, 0.95, 2.4),
+    ("Lucas Petit", "confirmed", "fr", 0.18, 1.10, 2.4),
+    ("Oliver Smith", "senior", "en", 0.40, 0.80, 2.2),
+    ("Sophie Laurent", "senior", "fr", 0.33, 1.00, 2.0),
 )
 MANAGER = "Nadia Roche"
 COMPANIES_FR = ("Alpha", "Bêta", "Gamma", "Delta Industrie", "Épsilon Conseil", "Zêta Logistique",
@@ -103,7 +104,7 @@ def build_timeline(as_of: dt.date = DEMO_AS_OF, seed: int = DEMO_SEED) -> list[R
     rng = random.Random(seed)
     team = []
     n_ref = 0
-    for name, seniority, lang, skill, effort in REPS:
+    for name, seniority, lang, skill, effort, ambition in REPS:
         periods = _periods(seniority, as_of)
         companies = COMPANIES_FR if lang == "fr" else COMPANIES_EN
         contacts = CONTACTS_FR if lang == "fr" else CONTACTS_EN
@@ -111,7 +112,7 @@ def build_timeline(as_of: dt.date = DEMO_AS_OF, seed: int = DEMO_SEED) -> list[R
         for start, end in periods:
             weeks = ((end - start).days + 1) / 7
             avg_deal = {"junior": 6000, "confirmed": 15000, "senior": 40000}[seniority]
-            objective = round(avg_deal * weeks * 0.9 / 1000) * 1000
+            objective = round(avg_deal * weeks * ambition / 1000) * 1000
             rt.periods.append((start, end, float(objective)))
             day = start
             while day <= min(end, as_of):

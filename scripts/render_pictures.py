@@ -162,9 +162,58 @@ def picture_reporting_fr(out_dir: Path = OUT_DIR) -> Path:
     return render(wb, contract.REPORTING.sheet("fr"), len(rows), out_dir / "template_reporting_fr.png")
 
 
+def _review_picture(lang: str, out_dir: Path, rep_index: int = 2) -> Path:
+    """A review sheet of the demo team (A4 landscape page 1), rendered from the current code."""
+    import xlsxwriter
+
+    from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
+    from salesxl.forecast import compute
+    from salesxl.io.read_xlsx import validate_file
+    from salesxl.io.review_xlsx import render_review
+    from salesxl.io.template import write_template
+    from salesxl.review import build_reviews
+    from salesxl.rules import merge
+
+    with tempfile.TemporaryDirectory(prefix="sxl_pictures_") as tmp:
+        work = Path(tmp)
+        team = build_timeline()
+        files = []
+        for rep in team:
+            f = work / f"rep{len(files)}.xlsx"
+            write_template(f, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
+            files.append(f)
+        merged = merge([validate_file(f, as_of=DEMO_AS_OF) for f in files], as_of=DEMO_AS_OF)
+        fc = compute(merged.frames, merged.lists, DEMO_AS_OF, merged.settings)
+        review = build_reviews(fc, lang)[rep_index]
+        xlsx = work / f"review_{lang}.xlsx"
+        wb = xlsxwriter.Workbook(str(xlsx))
+        render_review(wb, review)
+        wb.close()
+        out = work / "pdf"
+        profile = work / "lo_profile"
+        (profile / "user").mkdir(parents=True, exist_ok=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
+        subprocess.run([soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+                        "--norestore", "--calc", "--convert-to", "pdf", "--outdir", str(out), str(xlsx)],
+                       check=True, capture_output=True, timeout=240)
+        return to_png(out / f"review_{lang}.pdf", out_dir / f"review_{lang}.png", 1, dpi=70)
+
+
+def picture_review_en(out_dir: Path = OUT_DIR) -> Path:
+    """An English review sheet of the demo team."""
+    return _review_picture("en", out_dir)
+
+
+def picture_review_fr(out_dir: Path = OUT_DIR) -> Path:
+    """A French review sheet (Entretien) of the demo team."""
+    return _review_picture("fr", out_dir)
+
+
 PICTURES: dict[str, Callable[[Path], Path]] = {
     "pipeline_en": picture_pipeline_en,
     "reporting_fr": picture_reporting_fr,
+    "review_en": picture_review_en,
+    "review_fr": picture_review_fr,
 }
 
 
