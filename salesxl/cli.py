@@ -227,6 +227,69 @@ def risk_label_text(risk, lang):
 
 
 @app.command()
+def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, folders or globs."),
+                output: Path = typer.Option(..., "-o", "--output", help="The team workbook to write."),
+                as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
+                as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
+                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
+                                                   help="Language of the team workbook (default: the first file's)."),
+                engine: str = typer.Option("calamine", "--engine", help="calamine (fast, default) or openpyxl (reference)."),
+                workers: Optional[int] = typer.Option(None, "--workers", min=0,
+                                                      help="Reader processes (default: one per core; 0: none)."),
+                history: Optional[Path] = typer.Option(None, "--history",
+                                                       help="SQLite history store (default: <output>.history.sqlite)."),
+                seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
+                                                          help="Monte Carlo draws (default 10,000)."),
+                timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
+                                                        help="Seconds allowed to read one file (default 120).")) -> None:
+    """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
+
+    Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
+    """
+    from salesxl.consolidate import ENGINES
+    from salesxl.consolidate import consolidate as run
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
+    progress, bar = None, None
+    if not as_json and sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       transient=True)
+        task = bar.add_task("consolidate", total=None)
+        progress = lambda done, total, path: bar.update(task, completed=done, total=total)  # noqa: E731
+        bar.start()
+    try:
+        result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
+                     history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
+    except (OSError, RuntimeError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        for i in result.notes:
+            typer.echo(format_issue(i))
+        for f in result.files:
+            for i in f.issues:
+                if i.severity == ERROR or i.code in FILE_LEVEL_CODES or f.status == "duplicate":
+                    typer.echo(format_issue(i))
+            typer.echo(f"{f.path}: {f.status}")
+        c = result.counts
+        typer.echo(f"{c['error']} errors, {c['warning']} warnings in {len(result.files)} files "
+                   f"({', '.join(f'{n} {s}' for s, n in c['files'].items() if n)})")
+        if result.output:
+            typer.echo(f"wrote {result.output} ({len(result.forecast.reps) if result.forecast else 0} reviews; "
+                       f"warnings are listed in its Issues sheet)")
+        else:
+            typer.echo(f"error: {result.error or 'no usable input'}: nothing written", err=True)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
 def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="Folder for the demo files."),
          lang: str = typer.Option("en", "--lang", callback=_lang, help="Language of the team workbook."),
          as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default 2026-11-20)."),

@@ -270,3 +270,23 @@ LABELS = MappingProxyType({
 
 def label(key: str, lang: str) -> str:
     return pick(LABELS[key], lang)
+
+# Why a value could not be read (values.py details), for messages in French.
+DETAILS_FR = MappingProxyType({
+    "no such day": "jour inexistant",
+    "month-first? day/month/year expected": "mois en premier ? jour/mois/année attendu",
+    "year unclear": "année peu claire",
+    "not a date": "pas une date",
+    "no year": "année manquante",
+    "number out of the date range": "nombre hors de la plage des dates",
+    "not a number": "pas un nombre",
+    "not a percentage": "pas un pourcentage",
+    "not a whole number": "pas un nombre entier",
+    "boolean": "valeur logique",
+    "a date": "une date",
+    "not finite": "non fini",
+})
+
+
+def detail(text: str, lang: str) -> str:
+    return DETAILS_FR.get(text, text) if lang == "fr" else text

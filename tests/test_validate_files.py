@@ -210,7 +210,7 @@ def test_messy_values_and_messages(messy):
     assert by[("CELL_ERROR", "Reporting", 12, "Company")].value == "#N/A"
     assert by[("MERGED_CELL", "Reporting", 13, "Comment")].value == "J13:J14"
     assert by[("NUMBER_NORMALISED", "Pipeline", 3, "Amount")].value == "1 234,56"
-    assert "1234.56" in by[("NUMBER_NORMALISED", "Pipeline", 3, "Amount")].message
+    assert "1,234.56" in by[("NUMBER_NORMALISED", "Pipeline", 3, "Amount")].message
     assert "70%" in by[("PROBABILITY_DEFAULTED", "Pipeline", 8, "Probability")].message
     assert "P10" in by[("OVERDUE_PROPOSAL", "Pipeline", 11, "Decision date")].message
     assert "20 days" in by[("OVERDUE_PROPOSAL", "Pipeline", 11, "Decision date")].message

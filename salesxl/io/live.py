@@ -38,6 +38,11 @@ fill is removed from the cells now at the recorded addresses (the next validatio
 cells again); a cell that already carries the rep's own note keeps it (our note is skipped, the
 fill and the Issues sheet still flag it). Notes need the classic engine or the Office.js client
 with ExcelApi 1.18 (xlwings Lite); elsewhere marks are fills only (reported in the summary).
+
+Review sheets (:func:`render_review`) are the one place that knows a sales object: it renders the
+blocks of ``salesxl.review`` at the positions ``salesxl.io.review_xlsx`` uses for files (whole sheet
+in one block write, formats by run, native charts, print area). A4 landscape needs the native
+PageSetup object, reached through ``sheet.api`` on Windows only; elsewhere it is skipped.
 """
 from __future__ import annotations
 
@@ -51,6 +56,9 @@ from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
 import xlwings as xw
+
+from salesxl.io import review_xlsx as _rx  # layout constants shared with the file writer
+from salesxl.review import DATE, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
 
 __all__ = [
     "ERROR_FILL",
@@ -68,7 +76,12 @@ __all__ = [
     "normalise_value",
     "read_sheet_values",
     "read_table",
+    "read_tables",
+    "render_review",
+    "resize_table",
+    "review_layout",
     "sanitize_sheet_name",
+    "set_column_widths",
     "set_column_formats",
     "list_sheets",
     "to_excel_values",
@@ -105,6 +118,8 @@ class TableBlock:
     first_row: int
     first_col: int
     table: str | None = None  # the ListObject's name when read from a table
+    #: Excel row of the table's last body row, trailing empty rows included (ListObjects only)
+    last_row: int | None = None
 
     @property
     def header_row(self) -> int:
@@ -341,10 +356,11 @@ def _read_list_object(sheet_name: str, table: Any, table_name: str) -> TableBloc
         top += 1
     if show_totals and rows:
         rows = rows[:-1]
+    last = top + len(rows) - 1
     while rows and _is_empty_row(rows[-1]):
         rows.pop()
     return TableBlock(sheet=sheet_name, header=header, rows=rows, first_row=top,
-                      first_col=left, table=table_name)
+                      first_col=left, table=table_name, last_row=last)
 
 
 def read_sheet_values(book: xw.Book, sheet_name: str) -> tuple[list[list[Any]], int, int]:
@@ -721,3 +737,327 @@ def clear_marks(target: xw.Book | xw.Sheet) -> dict[str, int]:
     if changed:
         _save_marks(book, marks)
     return summary
+
+
+# --------------------------------------------------------------------------------------------
+# several tables at once, column widths, table resize
+
+
+def read_tables(book: xw.Book, names: Iterable[str]) -> dict[str, TableBlock]:
+    """Every Excel Table whose name is in ``names`` (case-insensitive), each read in one call.
+
+    The sheets and their tables are listed once for all the names (:func:`read_table` lists them
+    per name). Returns ``{requested name: TableBlock}``; a name without a table is left out.
+    xlwings calls: one per sheet and per table listed, plus a handful per table read.
+    """
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(_key(name), name)
+    out: dict[str, TableBlock] = {}
+    for sheet in book.sheets:
+        sheet_name = None
+        for table in sheet.tables:
+            table_name = table.name
+            requested = wanted.get(_key(table_name))
+            if requested is None or requested in out:
+                continue
+            if sheet_name is None:
+                sheet_name = sheet.name
+            out[requested] = _read_list_object(sheet_name, table, table_name)
+    return out
+
+
+def is_remote(book: xw.Book) -> bool:
+    """True on the remote engine (xlwings Lite / Server), whose writes are queued actions."""
+    try:
+        return book.app.engine.type != "desktop"
+    except Exception:  # pragma: no cover - engine without a type
+        return False
+
+
+def _width_points(chars: float) -> float:
+    """Excel's column width in characters (default font) -> points (what Office.js takes)."""
+    return round((7 * chars + 5) * 0.75, 2)
+
+
+def set_column_widths(sheet: xw.Sheet, widths: Sequence[float | None], first_col: int = 1,
+                      *, remote: bool | None = None) -> int:
+    """Column widths in characters (``widths[j]`` for column ``first_col + j``; ``None`` leaves it).
+
+    Adjacent columns of the same width are set in one call. The desktop engines take characters,
+    the remote engine points: converted here. Returns the number of calls."""
+    if remote is None:
+        remote = is_remote(sheet.book)
+    calls, j = 0, 0
+    while j < len(widths):
+        w = widths[j]
+        k = j
+        while k + 1 < len(widths) and widths[k + 1] == w:
+            k += 1
+        if w is not None:
+            rng = sheet.range((1, first_col + j), (1, first_col + k))
+            rng.column_width = _width_points(w) if remote else w
+            calls += 1
+        j = k + 1
+    return calls
+
+
+def resize_table(sheet: xw.Sheet, table_name: str, row1: int, col1: int, row2: int, col2: int) -> None:
+    """Resize the Excel Table ``table_name`` of ``sheet`` to the rectangle (header row included)."""
+    table = sheet.tables[table_name]
+    table.resize(sheet.range((row1, col1), (row2, col2)))
+
+
+# --------------------------------------------------------------------------------------------
+# review sheets: the blocks of salesxl.review, laid out exactly as salesxl.io.review_xlsx does
+
+REVIEW_COLUMNS = 7                       # values are written in columns A..G (points merged over them)
+_TITLE_COLOUR = "#1F4E78"
+_CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered"}
+
+
+@dataclass
+class ReviewLayout:
+    """Where each block of a review goes (0-based rows and columns, as in review_xlsx)."""
+
+    values: list[list[Any]]
+    cells: list[tuple[int, int, Cell]] = field(default_factory=list)      # data cells
+    kinds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # title, section, label…
+    headers: list[tuple[int, int]] = field(default_factory=list)          # (row, n columns)
+    grid_at: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    charts: list[tuple[Chart, int]] = field(default_factory=list)         # (spec, anchor row)
+    points: list[tuple[int, int]] = field(default_factory=list)           # (row, text length)
+    print_rows: int = 0
+
+
+def review_layout(review: Review) -> ReviewLayout:
+    """The review's cells and formats, block by block, at the positions review_xlsx uses."""
+    grid: dict[tuple[int, int], Any] = {}
+    lay = ReviewLayout(values=[])
+
+    def put(r: int, c: int, value: Any, kind: str | None = None) -> None:
+        grid[(r, c)] = value
+        if kind:
+            lay.kinds.setdefault(kind, []).append((r, c))
+
+    row = 0
+    chart_row = 0
+    for b in review.blocks:
+        if isinstance(b, Title):
+            put(row, 0, b.text, "title")
+            put(row + 1, 0, b.subtitle, "subtitle")
+            row += 3
+        elif isinstance(b, Fields):
+            if b.title:
+                put(row, 0, b.title, "section")
+                row += 1
+            for label, cell in b.rows:
+                put(row, 0, label, "label")
+                put(row, 1, cell.value)
+                lay.cells.append((row, 1, cell))
+                row += 1
+            row += 1
+        elif isinstance(b, Grid):
+            put(row, 0, b.title, "section")
+            for j, h in enumerate(b.headers):
+                put(row + 1, j, h)
+            lay.headers.append((row + 1, len(b.headers)))
+            first = row + 2
+            for i, cells in enumerate(b.rows):
+                for j, cell in enumerate(cells):
+                    put(first + i, j, cell.value)
+                    lay.cells.append((first + i, j, cell))
+            if not b.rows and b.empty:
+                put(first, 0, b.empty, "muted")
+            lay.grid_at[b.id] = (row, first, len(b.rows))
+            row = first + max(len(b.rows), 1) + 1
+        elif isinstance(b, Chart):
+            at = max(chart_row, lay.grid_at[b.source][0])
+            if lay.grid_at[b.source][2]:
+                lay.charts.append((b, at))
+            chart_row = lay.grid_at[b.source][0] + 16
+        elif isinstance(b, Points):
+            put(row, 0, b.title, "section")
+            row += 1
+            for p in b.items:
+                put(row, 0, "• " + p, "point")
+                lay.points.append((row, len(p)))
+                row += 1
+            row += 1
+    lay.values = [[grid.get((r, c)) for c in range(REVIEW_COLUMNS)] for r in range(row)]
+    lay.print_rows = max(row, chart_row + 15)
+    return lay
+
+
+def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted rows -> runs of consecutive rows (first, last)."""
+    out: list[tuple[int, int]] = []
+    for r in sorted(set(rows)):
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _review_sheet(book: xw.Book, name: str, after: xw.Sheet | str | None) -> xw.Sheet:
+    """A fresh sheet called ``name``: an existing one is deleted first (its charts, merged cells,
+    row heights go with it) and the new one takes its place."""
+    existing = find_sheet(book, name)
+    anchor: Any = None
+    if existing is not None:
+        sheets = list(book.sheets)
+        pos = next(i for i, s in enumerate(sheets) if s.name == existing.name)
+        anchor = sheets[pos - 1] if pos > 0 else None
+        before = sheets[pos + 1] if anchor is None and pos + 1 < len(sheets) else None
+        existing.delete()
+        if anchor is None and before is not None:
+            return book.sheets.add(name=name, before=before)
+    if anchor is None:
+        anchor = _resolve_sheet(book, after)
+    if anchor is None:
+        anchor = book.sheets[len(book.sheets) - 1]
+    return book.sheets.add(name=name, after=anchor)
+
+
+def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
+    """Write one review sheet into the open workbook, from the same blocks the file writer renders.
+
+    The whole sheet's values go in one block write; then formats by run (number formats per grid
+    column, colours per styled rectangle), one native chart per ``Chart`` block, column widths,
+    print area. A4 landscape / fit-to-width / footer are set through the native page-setup object
+    on Windows (COM); the remote engine and macOS expose only the print area, so they are skipped
+    there (the print area is still set). The number of calls depends on the blocks and on the
+    styled runs (risk, pace, overdue proposals), never on the rows of the source tables.
+
+    Returns the sheet (named ``review.sheet_name``; an existing sheet of that name is replaced).
+    """
+    remote = is_remote(book)
+    lay = review_layout(review)
+    sheet = _review_sheet(book, review.sheet_name, after)
+    block = to_excel_values(lay.values)
+    if block:
+        sheet.range((1, 1)).options(chunksize=None).value = block
+
+    def rng(r1: int, c1: int, r2: int | None = None, c2: int | None = None):
+        return sheet.range((r1 + 1, c1 + 1), ((r2 if r2 is not None else r1) + 1,
+                                              (c2 if c2 is not None else c1) + 1))
+
+    # widths (review_xlsx: WIDTHS for A..H, then the chart columns)
+    set_column_widths(sheet, list(_rx.WIDTHS) + [10] * 8, remote=remote)
+    try:
+        sheet.show_gridlines = False
+    except (NotImplementedError, AttributeError):
+        pass
+
+    # texts: title, subtitle, section titles, field labels, muted notes
+    for r, c in lay.kinds.get("title", []):
+        cell = rng(r, c)
+        cell.font.bold = True
+        cell.font.size = 16
+        cell.font.color = _TITLE_COLOUR
+    for r, c in lay.kinds.get("subtitle", []):
+        cell = rng(r, c)
+        cell.font.italic = True
+        cell.font.color = "#595959"
+    for r, c in lay.kinds.get("section", []):
+        cell = rng(r, c)
+        cell.font.bold = True
+        cell.font.size = 12
+        cell.font.color = _TITLE_COLOUR
+    for r1, r2 in _runs(r for r, _ in lay.kinds.get("label", [])):
+        rng(r1, 0, r2, 0).font.color = "#404040"
+    for r, c in lay.kinds.get("muted", []):
+        cell = rng(r, c)
+        cell.font.italic = True
+        cell.font.color = "#808080"
+    # grid headers
+    for r, n in lay.headers:
+        head = rng(r, 0, r, n - 1)
+        head.color = _TITLE_COLOUR
+        head.font.bold = True
+        head.font.color = "#FFFFFF"
+        head.wrap_text = True
+        head.row_height = 30
+
+    # number formats: per column, per run of cells with the same format
+    by_fmt: dict[tuple[int, str], list[int]] = {}
+    styled: dict[str, list[tuple[int, int]]] = {}
+    for r, c, cell in lay.cells:
+        fmt = _rx.DATE_FORMATS[review.lang] if cell.fmt == DATE else _rx.NUM_FORMATS.get(cell.fmt)
+        if fmt and cell.fmt != TEXT:
+            by_fmt.setdefault((c, fmt), []).append(r)
+        if cell.style:
+            styled.setdefault(cell.style, []).append((r, c))
+    for (c, fmt), rows in sorted(by_fmt.items()):
+        for r1, r2 in _runs(rows):
+            rng(r1, c, r2, c).number_format = fmt
+    # colours by style
+    for style, cells in sorted(styled.items()):
+        for r1, c1, r2, c2 in _rectangles(cells):
+            target = rng(r1, c1, r2, c2)
+            if style in _rx.STYLE_COLOURS:
+                fill, font = _rx.STYLE_COLOURS[style]
+                target.color = fill
+                target.font.color = font
+                target.font.bold = True
+            elif style == "bold":
+                target.font.bold = True
+            elif style == "muted":
+                target.font.italic = True
+                target.font.color = "#808080"
+
+    # talking points: merged across A..G, wrapped, taller rows for long points
+    for r, length in lay.points:
+        rng(r, 0, r, REVIEW_COLUMNS - 1).merge(False)
+        rng(r, 0).row_height = 15 * (1 + length // 110)
+    for r1, r2 in _runs(r for r, _ in lay.points):
+        rng(r1, 0, r2, 0).wrap_text = True
+
+    # native charts beside the grids they plot
+    for spec, at_row in lay.charts:
+        _review_chart(sheet, spec, lay.grid_at[spec.source], at_row)
+
+    # print: the area everywhere; A4 landscape, fit to width, footer where the engine allows
+    last_col = xw.utils.col_name(_rx.CHART_COL + 8)
+    sheet.page_setup.print_area = f"$A$1:${last_col}${lay.print_rows + 1}"
+    _page_setup_a4_landscape(sheet, review.sheet_name, remote)
+    return sheet
+
+
+def _review_chart(sheet: xw.Sheet, spec: Chart, at: tuple[int, int, int], at_row: int) -> Any:
+    """A native chart: the series columns (header row gives their names), categories set apart."""
+    _, first, n = at
+    c1, c2 = min(spec.series), max(spec.series)
+    # Excel rows: the grid's header is at 0-based `first - 1`, i.e. Excel row `first`.
+    source = sheet.range((first, c1 + 1), (first + n, c2 + 1))
+    categories = sheet.range((first + 1, spec.categories + 1), (first + n, spec.categories + 1))
+    chart = sheet.charts.add(
+        width=420, height=225, chart_type=_CHART_TYPES.get(spec.kind, "column_clustered"),
+        source=source, plot_by="columns", anchor=sheet.range((at_row + 1, _rx.CHART_COL + 1)))
+    chart.set_x_axis_values(categories)
+    chart.title = spec.title
+    if len(spec.series) > 1:
+        chart.legend.position = "bottom"
+    else:
+        chart.legend.visible = False
+    return chart
+
+
+def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool) -> bool:
+    """A4 landscape, one page wide, footer — through the COM PageSetup object (Windows only:
+    xlwings' public PageSetup has the print area only). Returns whether it was applied."""
+    if remote:
+        return False
+    try:
+        ps = sheet.api.PageSetup          # pywin32 (Windows); AttributeError on macOS (appscript)
+        ps.Orientation = 2                # xlLandscape
+        ps.PaperSize = 9                  # xlPaperA4
+        ps.Zoom = False
+        ps.FitToPagesWide = 1
+        ps.FitToPagesTall = False
+        ps.LeftFooter = footer
+        ps.RightFooter = "&P / &N"
+        return True
+    except Exception:  # macOS, or Excel refusing (no printer installed): keep the print area only
+        return False

@@ -20,6 +20,7 @@ from defusedxml import ElementTree as SafeET
 from salesxl import contract
 from salesxl.contract import Table
 from salesxl.issues import Issue, file_issue, make_issue
+from salesxl.rules import object_frame
 from salesxl.values import is_blank, is_cell_error, label_key
 
 ENGINES = ("openpyxl", "calamine")
@@ -144,17 +145,53 @@ _FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?>(?:<f[^>]*/>|<f[^>]*>
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z0-9:$]+)"')
 
 
+_F_TAG = re.compile(rb"<f[\s>/]")
+
+
+def _part_bytes(z: zipfile.ZipFile, part: str) -> bytes:
+    """The inflated bytes of a part, read once per open package (sheets are scanned for several facts)."""
+    cache = z.__dict__.setdefault("_salesxl_parts", {})
+    data = cache.get(part)
+    if data is None:
+        data = cache[part] = z.read(part)
+    return data
+
+
 def sheet_xml_facts(z: zipfile.ZipFile, part: str) -> tuple[set[tuple[int, int]], list[str]]:
     """Cells holding a formula with no saved result, and merged ranges, from the raw sheet XML."""
-    data = z.read(part)
+    data = _part_bytes(z, part)
     missing: set[tuple[int, int]] = set()
     if b"<f" in data:
-        for m in _FORMULA_NO_VALUE.finditer(data):
+        # only the cells that hold a formula are matched (from their <c start), not every cell
+        starts = {data.rfind(b"<c ", 0, m.start()) for m in _F_TAG.finditer(data)}
+        matches = (_FORMULA_NO_VALUE.match(data, st) for st in sorted(starts) if st >= 0)
+        for m in matches:
+            if m is None:
+                continue
             ref = m.group(1).decode()
             mm = _CELL_REF.match(ref)
             missing.add((int(mm.group(2)), col_index(mm.group(1))))
     merged = [m.group(1).decode() for m in _MERGE.finditer(data)] if b"<mergeCell" in data else []
     return missing, merged
+
+
+_ERROR_CELL = re.compile(rb'<c\b([^>]*?\bt="e"[^>]*)>(.*?)</c>', re.S)
+_R_ATTR = re.compile(rb'\br="\$?([A-Z]{1,3})\$?(\d+)"')
+_V_TEXT = re.compile(rb"<v>([^<]*)</v>")
+
+
+def sheet_xml_errors(z: zipfile.ZipFile, part: str) -> dict[tuple[int, int], str]:
+    """Cells holding an error value (t="e": #N/A, #DIV/0!…) -> the error text, from the raw sheet XML."""
+    data = _part_bytes(z, part)
+    out: dict[tuple[int, int], str] = {}
+    if b't="e"' not in data:
+        return out
+    for m in _ERROR_CELL.finditer(data):
+        r = _R_ATTR.search(m.group(1))
+        v = _V_TEXT.search(m.group(2))
+        if r and v:
+            out[(int(r.group(2)), col_index(r.group(1).decode()))] = v.group(1).decode("utf-8", "replace")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,17 +213,21 @@ class _OpenpyxlSource:
 
 
 class _CalamineSource:
-    def __init__(self, path: str):
+    def __init__(self, path: str, z: zipfile.ZipFile | None = None, parts: dict[str, str] | None = None):
         from python_calamine import CalamineWorkbook
         self.wb = CalamineWorkbook.from_path(path)
+        self.z, self.parts = z, parts or {}
 
     def rows(self, sheet: str) -> list[tuple]:
         ws = self.wb.get_sheet_by_name(sheet)
-        data = ws.to_python(skip_empty_area=False)
-        out = []
-        for r in data:
-            out.append(r)            # cells are normalised by _frame, for the table columns only
-        return out
+        data = ws.to_python(skip_empty_area=False)   # cells are normalised by _frame, table columns only
+        # calamine gives "" for error cells (#N/A, #DIV/0!…): put back the error text, as openpyxl reads it
+        part = self.parts.get(sheet)
+        if self.z is not None and part:
+            for (r, c), err in sheet_xml_errors(self.z, part).items():
+                if r - 1 < len(data) and c - 1 < len(data[r - 1]):
+                    data[r - 1][c - 1] = err
+        return data
 
     def close(self):
         close = getattr(self.wb, "close", None)
@@ -241,20 +282,32 @@ def _match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
 
 def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, tuple[int, str]],
            table: Table) -> pd.DataFrame:
-    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped."""
+    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped.
+
+    Built column by column (list comprehensions, cells normalised as by `_norm`): this runs on every cell."""
     keys = [c.key for c in table.input_columns if c.key in found]
     idx = [found[k][0] - 1 for k in keys]
-    data, rownums = [], []
-    for r in range(header_row + 1, min(last_row, len(rows)) + 1):
-        row = rows[r - 1]
-        vals = [_norm(row[i]) if i < len(row) else None for i in idx]
-        if all(is_blank(v) for v in vals):
-            continue
-        data.append(vals)
-        rownums.append(r)
-    df = pd.DataFrame(data, columns=keys, dtype=object) if data else pd.DataFrame(columns=keys, dtype=object)
-    df[ROW_COL] = pd.Series(rownums, dtype="int64")
-    return df
+    first = header_row + 1
+    body = rows[first - 1:min(last_row, len(rows))]
+    big = 2 ** 53
+    cols = []
+    for i in idx:
+        raw = [row[i] if i < len(row) else None for row in body]
+        cols.append([None if v == "" else
+                     (int(v) if v.is_integer() and -big < v < big else v) if type(v) is float else
+                     dt.datetime(v.year, v.month, v.day) if type(v) is dt.date else v
+                     for v in raw])
+    rownums = list(range(first, first + len(body)))
+    if cols:
+        keep = [j for j, vals in enumerate(zip(*cols)) if not all(map(is_blank, vals))]
+    else:
+        keep = []
+    if len(keep) != len(body):
+        cols = [[c[j] for j in keep] for c in cols]
+        rownums = [rownums[j] for j in keep]
+    return object_frame(keys, cols, len(rownums), rownums, ROW_COL)
+
+
 
 
 def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
@@ -354,7 +407,8 @@ def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
         raise ValueError(f"unknown engine {engine!r}")
     with zipfile.ZipFile(path) as z:
         parts = package_sheets(z)
-        source = _OpenpyxlSource(path) if engine == "openpyxl" else _CalamineSource(path)
+        source = _OpenpyxlSource(path) if engine == "openpyxl" else \
+            _CalamineSource(path, z, {p.name: p.path for p in parts})
         try:
             cache: dict[str, list[tuple]] = {}
 
@@ -409,7 +463,8 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
     for key in df.columns:
         if key == ROW_COL:
             continue
-        for r, v in [(r, v) for r, v in zip(row_list, df[key].tolist()) if is_cell_error(v)]:
+        for r, v in [(r, v) for r, v in zip(row_list, df[key].tolist())
+                     if type(v) is str and "#" in v and is_cell_error(v)]:
             flagged.add((td.key, int(r), key))
             issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
                                      column=td.headers[key], value=v))

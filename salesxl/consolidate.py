@@ -1,0 +1,445 @@
+"""Headless batch consolidation (SPEC §6): rep workbooks in, one team workbook out.
+
+    inputs → guarded parallel reads → rules → merge with provenance → history → forecast → reviews → write
+
+- Each input is checked by the bad-file guard, read and validated in a worker process
+  (salesxl.io.pool: time and memory limits, a crashed worker fails only its file). Workers send back
+  typed values only; results are consumed in input order and streamed into the team workbook as they
+  arrive, so the parent never holds a raw workbook and its memory does not grow with the files read.
+- Nothing is lost: every row of every readable file goes into the consolidated tables, with its source
+  file, sheet and Excel row; a value that cannot be interpreted is shown as typed, left out of the
+  computations, and the Issues sheet says so.
+- The same workbook submitted twice counts once: files are compared by a fingerprint of their typed
+  content (not their bytes), so a re-saved copy is still recognised; the later one is `duplicate`.
+- Sources are only ever opened for reading; the team workbook is written to a temporary file beside the
+  output and moved into place at the very end, so a failed run leaves the previous one intact.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import sqlite3
+import stat
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue, file_issue, make_issue
+from salesxl.values import is_blank
+
+OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
+ENGINES = ("calamine", "openpyxl")
+ROW = "_row"
+DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
+# the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
+COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "reps": ("rep", "seniority"),
+    "planning": ("rep", "period_start", "period_end", "action", "planned"),
+    "objectives": ("rep", "period_start", "period_end", "revenue_objective", "deals_objective"),
+    "reporting": ("rep", "date", "action", "result", "reason"),
+    "pipeline": ("ref", "rep", "company", "amount", "probability", "stage", "decision_date", "status",
+                 "loss_reason"),
+}
+HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", ROW)
+# imported once by the fork server, so that each new reader process starts warm
+PRELOAD = ("salesxl.consolidate", "salesxl.io.read_xlsx", "salesxl.io.guard", "salesxl.rules", "python_calamine",
+           "openpyxl", "defusedxml.ElementTree")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a worker sends back for one file: typed values only.
+@dataclass
+class TablePart:
+    sheet: str
+    rows: list[int]                                  # Excel row of each data row
+    cols: dict[str, list]                            # typed values by column key (None = missing/bad)
+    kept: dict[str, dict[int, Any]]                  # column -> {row index: value as typed, not interpretable}
+
+    def output(self, key: str) -> list:
+        """Typed values, with what the rep typed where it could not be interpreted (nothing is lost)."""
+        vals = self.cols[key]
+        kept = self.kept.get(key)
+        if not kept:
+            return vals
+        vals = list(vals)
+        for i, v in kept.items():
+            vals[i] = v
+        return vals
+
+
+@dataclass
+class FileResult:
+    path: str
+    sha256: str | None
+    fingerprint: str | None
+    lang: str
+    as_of: dt.date | None
+    settings_as_of: dt.date | None
+    settings: dict
+    issues: list[Issue]
+    tables: dict[str, TablePart]
+    seconds: float = 0.0
+    cpu: float = 0.0                                 # CPU seconds of the worker for this file
+    maxrss: int = 0                                  # the worker's peak resident memory so far, KiB
+
+    @property
+    def readable(self) -> bool:
+        return not any(i.code in FILE_LEVEL_CODES for i in self.issues)
+
+    @property
+    def rows(self) -> int:
+        return sum(len(t.rows) for t in self.tables.values())
+
+
+def sha256_file(path) -> str | None:
+    """Hash of the bytes, for regular files only (never opens a FIFO or a device); read-only."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def fingerprint(tables: Mapping[str, TablePart]) -> str | None:
+    """Hash of the normalised typed content: the same for a byte-different re-save of the same data
+    (and for a table sorted otherwise). None when the file holds no data row at all."""
+    if not any(t.rows for t in tables.values()):
+        return None
+    h = hashlib.sha256()
+    for key in sorted(tables):
+        t = tables[key]
+        names = sorted(t.cols)
+        h.update(f"\x1d{key}\x1f{','.join(names)}\n".encode())
+        lines = sorted(map(repr, zip(*(t.output(c) for c in names))))
+        h.update("\n".join(lines).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+def _dedupe(values: list) -> list:
+    """Share equal values (one object per distinct rep, code or date): smaller to send and to keep."""
+    seen: dict = {}
+    return [seen.setdefault(v, v) if v is not None else None for v in values]
+
+
+def read_one(task: tuple) -> FileResult:
+    """Guard, read and validate one workbook (runs in a worker process). Never raises for a bad file."""
+    from salesxl.io.read_xlsx import read_workbook
+    from salesxl.rules import RawTable, resolve_as_of, validate_tables
+    path, engine, lang, as_of = task
+    t0, c0 = time.perf_counter(), time.process_time()
+    sha = sha256_file(path)
+    wb = read_workbook(path, engine=engine, lang=lang)
+    settings_as_of = None
+    if not wb.readable:
+        return FileResult(str(path), sha, None, wb.lang, None, None, {}, wb.issues, {}, time.perf_counter() - t0,
+                          time.process_time() - c0, _maxrss())
+    raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
+    raw_lists = {k: td.frame for k, td in wb.lists.items()}
+    v = validate_tables(str(path), raw, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=raw_lists,
+                        flagged=wb.flagged, reader_issues=wb.issues)
+    p = resolve_as_of(None, wb.settings, today=dt.date.min)
+    settings_as_of = p if p != dt.date.min else None
+    tables: dict[str, TablePart] = {}
+    for key, df in v.frames.items():
+        if key not in DATA_TABLES:
+            continue
+        rframe = raw[key].frame
+        cols, kept = {}, {}
+        shared = COMPUTE_COLUMNS.get(key, ())
+        for c in df.columns:
+            if c == ROW:
+                continue
+            typed = df[c].tolist()
+            if c in shared:                  # kept by the parent until the forecast: share equal values
+                typed = _dedupe(typed)
+            cols[c] = typed
+            if c in rframe.columns:
+                k = {i: r for i, (t, r) in enumerate(zip(typed, rframe[c].tolist())) if t is None and not is_blank(r)}
+                if k:
+                    kept[c] = k
+        tables[key] = TablePart(raw[key].sheet, df[ROW].tolist(), cols, kept)
+    settings = {k: wb.settings.get(k) for k in ("currency", "language") if wb.settings.get(k) is not None}
+    return FileResult(str(path), sha, fingerprint(tables), v.lang, v.as_of, settings_as_of, settings,
+                      v.issues, tables, time.perf_counter() - t0, time.process_time() - c0, _maxrss())
+
+
+def _maxrss() -> int:
+    try:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except ImportError:  # pragma: no cover
+        return 0
+
+
+def _failure_result(path: str, failure, lang: str) -> FileResult:
+    if failure.kind == "timeout":
+        issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{failure.seconds:.0f}")
+    else:
+        issue = file_issue("READ_FAILED", path, lang, detail=failure.detail)
+    return FileResult(path, sha256_file(path), None, lang, None, None, {}, [issue], {}, failure.seconds)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class FileStatus:
+    path: str
+    sha256: str | None
+    status: str
+    issues: list[Issue]
+    fingerprint: str | None = None
+    rows: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "status": self.status,
+                "issues": [i.to_dict() for i in self.issues], "rows": self.rows}
+
+
+@dataclass
+class ConsolidationResult:
+    output: str | None
+    files: list[FileStatus]
+    notes: list[Issue]
+    as_of: dt.date | None
+    lang: str
+    forecast: Any = None
+    history: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def counts(self) -> dict:
+        c = Counter(i.severity for f in self.files for i in f.issues)
+        c.update(i.severity for i in self.notes)
+        statuses = Counter(f.status for f in self.files)
+        return {"error": c.get(ERROR, 0), "warning": c.get(WARNING, 0),
+                "files": {s: statuses.get(s, 0) for s in (OK, INVALID, UNREADABLE, DUPLICATE)},
+                "rows": dict(self.rows)}
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean (warnings allowed), 1 issues of severity error, 2 no usable input at all."""
+        statuses = [f.status for f in self.files]
+        if self.output is None or not statuses or all(s == UNREADABLE for s in statuses):
+            return 2
+        return 1 if any(s in (INVALID, UNREADABLE) for s in statuses) else 0
+
+    def to_dict(self) -> dict:
+        fc = self.forecast.to_dict() if self.forecast is not None else {}
+        d = {"output": self.output, "as_of": self.as_of.isoformat() if self.as_of else None, "lang": self.lang,
+             "files": [f.to_dict() for f in self.files], "notes": [i.to_dict() for i in self.notes],
+             "counts": self.counts, "reps": fc.get("reps", []), "team": fc.get("team"),
+             "skipped_reps": fc.get("skipped", []), "history": self.history}
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+Progress = Callable[[int, int, str], None]
+
+
+class _Columns:
+    """The typed columns the forecast needs, appended file by file (values shared, not copied)."""
+
+    def __init__(self):
+        self.data = {k: {c: [] for c in cols} for k, cols in COMPUTE_COLUMNS.items()}
+
+    def add(self, key: str, part: TablePart) -> None:
+        cols = self.data.get(key)
+        if cols is None:
+            return
+        n = len(part.rows)
+        for c, lst in cols.items():
+            v = part.cols.get(c)
+            lst.extend(v if v is not None else [None] * n)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {k: pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
+                for k, cols in self.data.items()}
+
+
+def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.date:
+    if as_of is not None:
+        return as_of
+    return max(results_as_of) if results_as_of else dt.date.today()
+
+
+def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
+                engine: str = "calamine", workers: int | None = None, history=None, seed: int | None = None,
+                simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
+                memory: int | None = None) -> ConsolidationResult:
+    """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
+
+    `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
+    output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
+    process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
+    """
+    from salesxl import forecast as fc_mod
+    from salesxl.io import history as hist
+    from salesxl.io.inputs import expand_inputs
+    from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
+    from salesxl.io.write_xlsx import TeamWorkbookWriter
+
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
+    if engine == "openpyxl":
+        from salesxl.io.guard import ensure_defusedxml
+        ensure_defusedxml()          # start-up check: openpyxl parses through defusedxml, or nothing runs
+    if lang is not None and lang not in ("en", "fr"):
+        raise ValueError(f"unknown language {lang!r}")
+    t_start = time.perf_counter()
+    output = Path(output)
+    hist_path = None if history is False else Path(history) if history else hist.default_path(output)
+    inputs = list(inputs)
+    if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
+        raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
+    # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
+    exclude = [output] + ([hist_path] if hist_path else [])
+    paths, notes = expand_inputs(inputs, lang or "en", exclude=exclude)
+    paths = [str(p) for p in paths]
+    if not paths:
+        return ConsolidationResult(None, [], notes, as_of, lang or "en", error="no input workbook")
+
+    if workers is None:
+        workers = min(os.cpu_count() or 1, len(paths), 8)
+    tasks = [(p, engine, lang, as_of) for p in paths]
+    if workers > 0:
+        pool = GuardedPool(read_one, workers, timeout=timeout or DEFAULT_TIMEOUT,
+                           memory=memory if memory is not None else DEFAULT_MEMORY, preload=PRELOAD)
+        stream = pool.imap(tasks)
+    else:
+        pool = None
+        stream = run_inline(read_one, tasks)
+
+    # the output language: --lang, else that of the first readable file (the writer starts with it)
+    writer: TeamWorkbookWriter | None = None
+    try:
+        conn = hist.open_history(hist_path) if hist_path else None
+    except sqlite3.Error as exc:
+        raise RuntimeError(f"history store {hist_path}: {exc}") from exc
+    files: list[FileStatus] = []
+    columns = _Columns()
+    seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
+    rows = Counter()
+    file_as_of: list[dt.date] = []
+    currency = None
+    worker_cpu, worker_rss = 0.0, 0
+    t_read = time.perf_counter()
+    try:
+        for done_n, (i, task, res) in enumerate(stream, start=1):
+            path = task[0]
+            if isinstance(res, TaskFailure):
+                res = _failure_result(path, res, lang or "en")
+            status = _status(res)
+            worker_cpu += res.cpu
+            worker_rss = max(worker_rss, res.maxrss)
+            dup_of = seen.get(res.fingerprint) if res.fingerprint else None
+            if dup_of is None and res.sha256 and res.readable and res.fingerprint:
+                dup_of = seen.get("sha:" + res.sha256)
+            if dup_of is not None:
+                issues = [make_issue("DUPLICATE_FILE", lang=lang or res.lang, file=path, other=dup_of)]
+                files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
+            else:
+                if res.fingerprint:
+                    seen[res.fingerprint] = path
+                    if res.sha256:
+                        seen["sha:" + res.sha256] = path
+                files.append(FileStatus(path, res.sha256, status, res.issues, res.fingerprint, res.rows,
+                                        res.seconds))
+                if res.readable:
+                    if res.settings_as_of:
+                        file_as_of.append(res.settings_as_of)
+                    currency = currency or (str(res.settings["currency"]).strip() or None
+                                            if res.settings.get("currency") is not None else None)
+                    if writer is None:
+                        writer = TeamWorkbookWriter(output, lang or res.lang)
+                    for tkey in DATA_TABLES:
+                        part = res.tables.get(tkey)
+                        if part is None or not part.rows:
+                            continue
+                        out_cols = {c: part.output(c) for c in part.cols}
+                        if tkey == "pipeline":         # from the typed values only
+                            out_cols["weighted"] = [a * p if a is not None and p is not None else None
+                                                    for a, p in zip(part.cols.get("amount", ()),
+                                                                    part.cols.get("probability", ()))]
+                        writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
+                        columns.add(tkey, part)
+                        rows[tkey] += len(part.rows)
+                    if conn is not None and res.fingerprint:
+                        p = res.tables.get("pipeline")
+                        hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint,
+                                               as_of=res.as_of, path=path, commit=False,
+                                               pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
+                                                         for c in HISTORY_COLUMNS} if p else None)
+            del res
+            if progress is not None:
+                progress(done_n, len(tasks), path)
+        t_merge = time.perf_counter()
+        read_peak = _maxrss()
+        out_lang = writer.lang if writer is not None else (lang or "en")
+        team_as_of = _pick_as_of(as_of, file_as_of)
+        if writer is None:          # nothing readable: no team workbook (the previous one stays)
+            return ConsolidationResult(None, files, notes, team_as_of, out_lang, history=None,
+                                       rows=dict(rows), error="no usable input",
+                                       timings={"total": time.perf_counter() - t_start})
+        closed = slip = None
+        if conn is not None:
+            conn.commit()
+            closed = hist.closed_proposals(conn)
+            slip = hist.slippage(conn, team_as_of)
+            # the reviews show proposals pushed back or long in their stage: pass only those
+            slip = slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+        settings = {"language": out_lang, "as_of": team_as_of, "currency": currency or "EUR"}
+        frames = columns.frames()
+        del columns
+        fc = fc_mod.compute(frames, None, team_as_of, settings, simulations=simulations, seed=seed,
+                            history_closed=closed, slippage=slip)
+        del frames
+        t_fc = time.perf_counter()
+        from salesxl.review import build_reviews
+        reviews = build_reviews(fc, out_lang, currency=settings["currency"])
+        settings.update(seed=fc.seed, simulations=fc.simulations)
+        writer.settings = settings
+        all_issues = [i for i in notes] + [i for f in files for i in f.issues]
+        writer.finish(issues=all_issues, forecast=fc, reviews=reviews)
+        t_end = time.perf_counter()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
+        if conn is not None:
+            conn.close()
+    timings = {"read": t_merge - t_read, "forecast": t_fc - t_merge, "reviews_write": t_end - t_fc,
+               "total": t_end - t_start, "worker_cpu": worker_cpu, "worker_maxrss_kib": worker_rss,
+               "parent_maxrss_after_read_kib": read_peak, "parent_maxrss_kib": _maxrss()}
+    return ConsolidationResult(str(output), files, notes, team_as_of, out_lang, fc,
+                               str(hist_path) if hist_path else None, dict(rows), timings)
+
+
+def _status(res: FileResult) -> str:
+    if not res.readable:
+        return UNREADABLE
+    if any(i.severity == ERROR for i in res.issues):
+        return INVALID
+    return OK

@@ -1,0 +1,228 @@
+"""The history store: every imported submission and proposal snapshot, so that outcomes and probability
+history survive from one period to the next (SPEC §6). SQLite by default, one file beside the team
+workbook (`<output stem>.history.sqlite`).
+
+Imports are idempotent: a submission is identified by its content fingerprint and as-of date, a
+proposal snapshot by (rep, ref, as-of date) — UNIQUE constraints make re-importing the same files
+change nothing. A snapshot re-imported for the same day with other values (a rep corrected a typo and
+sent the file again) replaces that day's values.
+
+It feeds the reviews with
+- calibration: `closed_proposals` — per closed proposal, the probability declared while it was open
+  (the last open snapshot's, else the closed row's own: the rep keeps their last estimate) and whether
+  it was won;
+- slippage: `slippage` — per open proposal, how many times and by how many days its decision date
+  was pushed back, and how long it has been in its current stage.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from salesxl import contract
+from salesxl.values import label_key
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    id          INTEGER PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    as_of       TEXT NOT NULL,
+    path        TEXT,
+    imported_at TEXT NOT NULL,
+    UNIQUE (fingerprint, as_of)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id            INTEGER PRIMARY KEY,
+    rep           TEXT NOT NULL,
+    rep_key       TEXT NOT NULL,
+    ref           TEXT NOT NULL,
+    ref_key       TEXT NOT NULL,
+    as_of         TEXT NOT NULL,
+    amount        REAL,
+    probability   REAL,
+    stage         TEXT,
+    status        TEXT,
+    decision_date TEXT,
+    source_file   TEXT,
+    source_row    INTEGER,
+    submission_id INTEGER REFERENCES submissions (id),
+    UNIQUE (rep_key, ref_key, as_of)
+);
+CREATE INDEX IF NOT EXISTS snapshots_by_day ON snapshots (as_of);
+"""
+
+_SNAPSHOT_COLS = ("amount", "probability", "stage", "status", "decision_date", "source_file", "source_row",
+                  "submission_id")
+_UPSERT = (
+    "INSERT INTO snapshots (rep, rep_key, ref, ref_key, as_of, " + ", ".join(_SNAPSHOT_COLS) + ") "
+    "VALUES (?, ?, ?, ?, ?, " + ", ".join("?" * len(_SNAPSHOT_COLS)) + ") "
+    "ON CONFLICT (rep_key, ref_key, as_of) DO UPDATE SET rep = excluded.rep, ref = excluded.ref, "
+    + ", ".join(f"{c} = excluded.{c}" for c in _SNAPSHOT_COLS)
+    + " WHERE " + " OR ".join(f"snapshots.{c} IS NOT excluded.{c}" for c in ("rep", "ref") + _SNAPSHOT_COLS[:5])
+)
+
+
+def default_path(output) -> Path:
+    """`<output stem>.history.sqlite` beside the team workbook."""
+    output = Path(output)
+    return output.with_name(output.stem + ".history.sqlite")
+
+
+def open_history(path) -> sqlite3.Connection:
+    """Open (creating if needed) the history store at `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    with conn:
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    version = int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise RuntimeError(f"history store {path} has schema version {version}, newer than this salesxl "
+                           f"({SCHEMA_VERSION})")
+    return conn
+
+
+def _iso(d: Any) -> str | None:
+    if d is None:
+        return None
+    if isinstance(d, dt.datetime):
+        return d.date().isoformat()
+    if isinstance(d, dt.date):
+        return d.isoformat()
+    return str(d)
+
+
+def _num(v: Any) -> float | None:
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        x = float(v)
+        return x if x == x else None
+    return None
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) and v.strip() else None
+
+
+def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str, as_of: dt.date,
+                      path: str | None, pipeline: Mapping[str, Sequence[Any]] | None,
+                      imported_at: dt.datetime | None = None, commit: bool = True) -> bool:
+    """Record one submission and its proposal snapshots. `pipeline` holds typed values by column key
+    (ref, rep, amount, probability, stage, status, decision_date) and `_row`. Returns True when the
+    submission was new. Rows without a rep or a ref cannot be followed over time and are skipped."""
+    when = (imported_at or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
+    day = _iso(as_of)
+    cur = conn.execute("INSERT OR IGNORE INTO submissions (sha256, fingerprint, as_of, path, imported_at) "
+                       "VALUES (?, ?, ?, ?, ?)", (sha256, fingerprint, day, path, when))
+    new = cur.rowcount == 1
+    sub_id = conn.execute("SELECT id FROM submissions WHERE fingerprint = ? AND as_of = ?",
+                          (fingerprint, day)).fetchone()[0]
+    rows = []
+    if pipeline:
+        n = len(pipeline.get("_row", ()))
+        get = lambda k: pipeline.get(k) or [None] * n  # noqa: E731
+        for ref, rep, amount, prob, stage, status, decision, row in zip(
+                get("ref"), get("rep"), get("amount"), get("probability"), get("stage"), get("status"),
+                get("decision_date"), get("_row")):
+            ref, rep = _text(ref), _text(rep)
+            if ref is None or rep is None:
+                continue
+            rows.append((rep.strip(), label_key(rep), ref.strip(), label_key(ref), day, _num(amount), _num(prob),
+                         _text(stage), _text(status), _iso(decision) if isinstance(decision, dt.date) else None,
+                         path, row, sub_id))
+    if rows:
+        conn.executemany(_UPSERT, rows)
+    if commit:
+        conn.commit()
+    return new
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("submissions", "snapshots")}
+
+
+def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.DataFrame:
+    """Closed proposals with the probability declared while open: DataFrame[rep, ref, probability, won,
+    amount]. The status is the proposal's latest snapshot's; the probability is that of its last
+    snapshot while Open (before it closed), else the closed row's own; none at all: left out."""
+    sql = """
+        WITH latest AS (
+            SELECT rep_key, ref_key, MAX(as_of) AS as_of FROM snapshots GROUP BY rep_key, ref_key
+        )
+        SELECT s.rep, s.ref, s.status, s.amount, s.rep_key,
+               COALESCE((SELECT o.probability FROM snapshots o
+                         WHERE o.rep_key = s.rep_key AND o.ref_key = s.ref_key AND o.status = ?
+                           AND o.probability IS NOT NULL AND o.as_of < s.as_of
+                         ORDER BY o.as_of DESC LIMIT 1), s.probability) AS probability
+        FROM snapshots s JOIN latest l
+          ON s.rep_key = l.rep_key AND s.ref_key = l.ref_key AND s.as_of = l.as_of
+        WHERE s.status IN (?, ?)
+    """
+    params: list[Any] = [contract.OPEN, contract.WON, contract.LOST]
+    if rep is not None:
+        sql += " AND s.rep_key = ?"
+        params.append(label_key(rep))
+    sql += " ORDER BY s.rep_key, s.ref_key"
+    rows = [r for r in conn.execute(sql, params).fetchall() if r[5] is not None]
+    return pd.DataFrame({
+        "rep": pd.Series([r[0] for r in rows], dtype=object),
+        "ref": pd.Series([r[1] for r in rows], dtype=object),
+        "probability": pd.Series([float(r[5]) for r in rows], dtype=float),
+        "won": pd.Series([r[2] == contract.WON for r in rows], dtype=bool),
+        "amount": pd.Series([r[3] for r in rows], dtype=object),
+    })
+
+
+def slippage(conn: sqlite3.Connection, as_of: dt.date) -> pd.DataFrame:
+    """Open proposals (as of `as_of`) with their slippage: DataFrame[rep, ref, pushes, days_pushed,
+    days_in_stage]. A push is a snapshot whose decision date is later than the previous snapshot's;
+    days in stage count from the first snapshot of the current run of the same stage."""
+    day = _iso(as_of)
+    cur = conn.execute("SELECT rep_key, ref_key, rep, ref, as_of, stage, status, decision_date FROM snapshots "
+                       "WHERE as_of <= ? ORDER BY rep_key, ref_key, as_of", (day,))
+    out: dict[str, list] = {"rep": [], "ref": [], "pushes": [], "days_pushed": [], "days_in_stage": []}
+    for _, snaps in groupby(cur, key=lambda r: (r[0], r[1])):
+        snaps = list(snaps)
+        last = snaps[-1]
+        if last[6] != contract.OPEN:
+            continue
+        pushes, pushed = 0, 0
+        prev = None
+        for s in snaps:
+            d = dt.date.fromisoformat(s[7]) if s[7] else None
+            if d is not None:
+                if prev is not None and d > prev:
+                    pushes += 1
+                    pushed += (d - prev).days
+                prev = d
+        since = last[4]
+        for s in reversed(snaps):
+            if s[5] != last[5]:
+                break
+            since = s[4]
+        out["rep"].append(last[2])
+        out["ref"].append(last[3])
+        out["pushes"].append(pushes)
+        out["days_pushed"].append(pushed)
+        out["days_in_stage"].append((as_of - dt.date.fromisoformat(since)).days)
+    return pd.DataFrame({"rep": pd.Series(out["rep"], dtype=object), "ref": pd.Series(out["ref"], dtype=object),
+                         "pushes": pd.Series(out["pushes"], dtype="int64"),
+                         "days_pushed": pd.Series(out["days_pushed"], dtype="int64"),
+                         "days_in_stage": pd.Series(out["days_in_stage"], dtype="int64")})
