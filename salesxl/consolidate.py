@@ -188,9 +188,11 @@ def _maxrss() -> int:
         return 0
 
 
-def _failure_result(path: str, failure, lang: str) -> FileResult:
+def _failure_result(path: str, failure, lang: str, limit: float | None = None) -> FileResult:
+    """The file-level issue of a file whose reader timed out, crashed or failed."""
     if failure.kind == "timeout":
-        issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{failure.seconds:.0f}")
+        seconds = limit if limit is not None else failure.seconds
+        issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{seconds:g}")
     else:
         issue = file_issue("READ_FAILED", path, lang, detail=failure.detail)
     return FileResult(path, sha256_file(path), None, lang, None, None, {}, [issue], {}, failure.seconds)
@@ -347,7 +349,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         for done_n, (i, task, res) in enumerate(stream, start=1):
             path = task[0]
             if isinstance(res, TaskFailure):
-                res = _failure_result(path, res, lang or "en")
+                res = _failure_result(path, res, lang or "en", (timeout or DEFAULT_TIMEOUT) if pool else None)
             status = _status(res)
             worker_cpu += res.cpu
             worker_rss = max(worker_rss, res.maxrss)

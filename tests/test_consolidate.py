@@ -426,5 +426,5 @@ def test_worker_failure_becomes_a_file_issue(tmp_path):
     crash = cons._failure_result(str(tmp_path / "x.xlsx"), TF("crash", "the reader process was stopped by "
                                                                        "signal SIGSEGV", 0.1), "en")
     assert [i.code for i in crash.issues] == ["READ_FAILED"] and not crash.readable
-    slow = cons._failure_result(str(tmp_path / "x.xlsx"), TF("timeout", "stopped", 121.0), "fr")
-    assert [i.code for i in slow.issues] == ["READ_TIMEOUT"] and "121" in slow.issues[0].message
+    slow = cons._failure_result(str(tmp_path / "x.xlsx"), TF("timeout", "stopped", 121.3), "fr", 120)
+    assert [i.code for i in slow.issues] == ["READ_TIMEOUT"] and "120 s" in slow.issues[0].message
