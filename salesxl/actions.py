@@ -39,8 +39,8 @@ from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, compute, select_period
 from salesxl.io import live
-from salesxl.io.read_xlsx import (HEADER_SCAN_ROWS, SheetPart, TableData, _detect_lang, _match_header,
-                                  _settings, locate_table)
+from salesxl.io.read_xlsx import (HEADER_SCAN_ROWS, SheetPart, TableData, detect_lang, match_header,
+                                  settings_from_table, locate_table)
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, ISSUE_FIELDS, RISK_COLORS, RISK_LABELS, SEVERITY_LABELS,
                                    TEAM_LABEL)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
@@ -181,8 +181,8 @@ def load(book: xw.Book) -> LiveBook:
         return lt, issues
 
     settings_t, _ = locate(contract.SETTINGS, "en")
-    settings = _settings(settings_t.data if settings_t else None)
-    lang = _detect_lang(names, settings)
+    settings = settings_from_table(settings_t.data if settings_t else None)
+    lang = detect_lang(names, settings)
     tables: dict[str, LiveTable] = {}
     issues: list[Issue] = []
     if settings_t is not None:
@@ -212,7 +212,7 @@ def _header_row(table: Table, rows: list[tuple]) -> int:
     lookup = contract.header_lookup(table)
     best, best_row = 0, 1
     for r, row in enumerate(rows[:HEADER_SCAN_ROWS], start=1):
-        n = len(_match_header(row, lookup))
+        n = len(match_header(row, lookup))
         if n > best:
             best, best_row = n, r
     return best_row
@@ -660,7 +660,7 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     for _, task, res in run_inline(batch.read_one, [(str(p), engine, None, None) for p in paths]):
         path = task[0]
         if isinstance(res, TaskFailure):
-            res = batch._failure_result(path, res, lb.lang)
+            res = batch.failure_result(path, res, lb.lang)
         dup_of = seen.get(res.fingerprint) if res.fingerprint else None
         if dup_of is None and res.sha256 and res.readable and res.fingerprint:
             dup_of = seen.get("sha:" + res.sha256)
@@ -672,7 +672,7 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
             seen[res.fingerprint] = path
             if res.sha256:
                 seen["sha:" + res.sha256] = path
-        files.append({"path": path, "sha256": res.sha256, "status": batch._status(res), "issues": res.issues,
+        files.append({"path": path, "sha256": res.sha256, "status": batch.result_status(res), "issues": res.issues,
                       "tables": res.tables if res.readable else {}})
     return files, notes
 

@@ -188,7 +188,7 @@ def _maxrss() -> int:
         return 0
 
 
-def _failure_result(path: str, failure, lang: str, limit: float | None = None) -> FileResult:
+def failure_result(path: str, failure, lang: str, limit: float | None = None) -> FileResult:
     """The file-level issue of a file whose reader timed out, crashed or failed."""
     if failure.kind == "timeout":
         seconds = limit if limit is not None else failure.seconds
@@ -349,8 +349,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         for done_n, (i, task, res) in enumerate(stream, start=1):
             path = task[0]
             if isinstance(res, TaskFailure):
-                res = _failure_result(path, res, lang or "en", (timeout or DEFAULT_TIMEOUT) if pool else None)
-            status = _status(res)
+                res = failure_result(path, res, lang or "en", (timeout or DEFAULT_TIMEOUT) if pool else None)
+            status = result_status(res)
             worker_cpu += res.cpu
             worker_rss = max(worker_rss, res.maxrss)
             dup_of = seen.get(res.fingerprint) if res.fingerprint else None
@@ -439,7 +439,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                                str(hist_path) if hist_path else None, dict(rows), timings)
 
 
-def _status(res: FileResult) -> str:
+def result_status(res: FileResult) -> str:
     if not res.readable:
         return UNREADABLE
     if any(i.severity == ERROR for i in res.issues):

@@ -423,8 +423,8 @@ def test_pool_isolates_crashes_timeouts_and_memory(monkeypatch):
 
 def test_worker_failure_becomes_a_file_issue(tmp_path):
     from salesxl.io.pool import TaskFailure as TF
-    crash = cons._failure_result(str(tmp_path / "x.xlsx"), TF("crash", "the reader process was stopped by "
+    crash = cons.failure_result(str(tmp_path / "x.xlsx"), TF("crash", "the reader process was stopped by "
                                                                        "signal SIGSEGV", 0.1), "en")
     assert [i.code for i in crash.issues] == ["READ_FAILED"] and not crash.readable
-    slow = cons._failure_result(str(tmp_path / "x.xlsx"), TF("timeout", "stopped", 121.3), "fr", 120)
+    slow = cons.failure_result(str(tmp_path / "x.xlsx"), TF("timeout", "stopped", 121.3), "fr", 120)
     assert [i.code for i in slow.issues] == ["READ_TIMEOUT"] and "120 s" in slow.issues[0].message

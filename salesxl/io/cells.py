@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-ILLEGAL = {chr(c) for c in range(0x00, 0x20)} - {"\t", "\n", "\r"}
+ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")     # control characters but tab, LF, CR
 
 
 def clean_str(s: str) -> str:
     """Remove characters XML 1.0 cannot hold (a pasted control character must not break the file)."""
-    if any(ch in ILLEGAL for ch in s):
-        s = "".join(ch for ch in s if ch not in ILLEGAL)
-    return s
+    return ILLEGAL_RE.sub("", s) if ILLEGAL_RE.search(s) else s
 
 
 def put(cell, value: Any, number_format: str | None = None) -> None:

@@ -270,7 +270,7 @@ def _find_sheet(sheets: Iterable[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
+def match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     for i, v in enumerate(row):
         if isinstance(v, str):
@@ -321,7 +321,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 r0, c0, r1, c1 = parse_ref(ref)
                 rows = sheet_rows(part.name)
                 header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
-                found = {k: (i + c0 - 1, h) for k, (i, h) in _match_header(tuple(header), lookup).items()}
+                found = {k: (i + c0 - 1, h) for k, (i, h) in match_header(tuple(header), lookup).items()}
                 issues = _header_issues(table, found, required, part.name, r0, path, lang, header)
                 df = _frame(rows, r0, r1 - totals, found, table)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, "table",
@@ -335,7 +335,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
     rows = sheet_rows(sheet)
     best, best_row = {}, 0
     for r, row in enumerate(rows[:HEADER_SCAN_ROWS], start=1):
-        found = _match_header(row, lookup)
+        found = match_header(row, lookup)
         if len(found) > len(best):
             best, best_row = found, r
     if len(best) < 2:
@@ -361,7 +361,7 @@ def _header_issues(table, found, required, sheet, header_row, path, lang, header
                        column=c.label(lang), expected=c.label(lang), found=found_txt) for c in missing]
 
 
-def _detect_lang(sheet_names: list[str], settings: dict) -> str:
+def detect_lang(sheet_names: list[str], settings: dict) -> str:
     v = settings.get("language")
     if isinstance(v, str) and label_key(v)[:2] in ("fr", "en"):
         return label_key(v)[:2]
@@ -372,7 +372,7 @@ def _detect_lang(sheet_names: list[str], settings: dict) -> str:
     return "fr" if fr > en else "en"
 
 
-def _settings(td: TableData | None) -> dict[str, Any]:
+def settings_from_table(td: TableData | None) -> dict[str, Any]:
     if td is None:
         return {}
     out = {}
@@ -419,8 +419,8 @@ def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
 
             names = [p.name for p in parts]
             settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en")
-            settings = _settings(settings_td)
-            wl = lang or _detect_lang(names, settings)
+            settings = settings_from_table(settings_td)
+            wl = lang or detect_lang(names, settings)
             issues: list[Issue] = []
             tables: dict[str, TableData] = {}
             for t in contract.TABLES.values():
