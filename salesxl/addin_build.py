@@ -46,6 +46,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from salesxl.io.cells import atomic_write
+
 __all__ = [
     "ACTIONS",
     "ADDIN_FILENAME",
@@ -397,20 +399,10 @@ def _pack(parts: dict[str, bytes]) -> bytes:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, write)
 
 
 # ----------------------------------------------------------------------------------------------

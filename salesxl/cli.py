@@ -131,6 +131,22 @@ def _load(inputs, lang, day, engine):
     return merged, results, notes
 
 
+def _forecast(inputs, lang, day, engine, simulations, seed, output: Path | None = None):
+    """Load the inputs and forecast them; exit 2 when nothing is usable (or the output is an input)."""
+    from salesxl.forecast import compute
+    merged, results, notes = _load(inputs, lang, day, engine)
+    if output is not None and output.resolve() in {Path(v.path).resolve() for v in results}:
+        typer.echo("error: the output must not be one of the inputs", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if not merged.frames:
+        for v in results:
+            for i in v.issues:
+                typer.echo(format_issue(i), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
+    return merged, results, fc
+
+
 @app.command()
 def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
@@ -144,15 +160,8 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    from salesxl.forecast import compute
-    merged, results, notes = _load(inputs, lang, _as_of(as_of), engine)
+    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed)
     statuses = [file_status(v.issues) for v in results]
-    if not merged.frames:
-        for v in results:
-            for i in v.issues:
-                typer.echo(format_issue(i), err=True)
-        raise typer.Exit(EXIT_USAGE)
-    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
     if as_json:
         _emit_json(fc.to_dict())
     else:
@@ -195,21 +204,10 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
-    from salesxl.forecast import compute
     from salesxl.io.write_xlsx import write_team_workbook
     from salesxl.review import build_reviews
-    merged, results, notes = _load(inputs, lang, _as_of(as_of), engine)
-    sources = {Path(v.path).resolve() for v in results}
-    if output.resolve() in sources:
-        typer.echo("error: the output must not be one of the inputs", err=True)
-        raise typer.Exit(EXIT_USAGE)
+    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, output=output)
     statuses = [file_status(v.issues) for v in results]
-    if not merged.frames:
-        for v in results:
-            for i in v.issues:
-                typer.echo(format_issue(i), err=True)
-        raise typer.Exit(EXIT_USAGE)
-    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
     write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
     if as_json:
