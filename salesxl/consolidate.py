@@ -25,12 +25,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue, file_issue, make_issue
 from salesxl.values import is_blank
+
+if TYPE_CHECKING:           # the readers (worker processes) never load pandas
+    import pandas as pd
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 ENGINES = ("calamine", "openpyxl")
@@ -46,9 +47,15 @@ COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
                  "loss_reason"),
 }
 HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", ROW)
-# imported once by the fork server, so that each new reader process starts warm
+# imported once by the fork server, so that each new reader process starts warm (openpyxl only for its
+# engine: the calamine readers load neither it nor pandas, and the fork server starts in a tenth of the time)
 PRELOAD = ("salesxl.consolidate", "salesxl.io.read_xlsx", "salesxl.io.guard", "salesxl.rules", "python_calamine",
-           "openpyxl", "defusedxml.ElementTree")
+           "defusedxml.ElementTree")
+# the reps' forecasts go to worker processes from this many reps on (below, starting them costs more)
+FORECAST_JOBS_MIN = 32
+FORECAST_CHUNK = 8                  # reps per task at most
+FORECAST_WINDOW = 8                 # tasks (of rep forecasts with their draws) that may wait for the parent
+PRELOAD_BY_ENGINE = {"calamine": PRELOAD, "openpyxl": PRELOAD + ("openpyxl",)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,7 +152,7 @@ def read_one(task: tuple) -> FileResult:
     path, engine, lang, as_of = task
     t0, c0 = time.perf_counter(), time.process_time()
     sha = sha256_file(path)
-    wb = read_workbook(path, engine=engine, lang=lang)
+    wb = read_workbook(path, engine=engine, lang=lang, frames=False)     # dicts of lists: no pandas here
     settings_as_of = None
     if not wb.readable:
         return FileResult(str(path), sha, None, wb.lang, None, None, {}, wb.issues, {}, time.perf_counter() - t0,
@@ -153,7 +160,7 @@ def read_one(task: tuple) -> FileResult:
     raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
     raw_lists = {k: td.frame for k, td in wb.lists.items()}
     v = validate_tables(str(path), raw, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=raw_lists,
-                        flagged=wb.flagged, reader_issues=wb.issues)
+                        flagged=wb.flagged, reader_issues=wb.issues, as_frames=False)
     p = resolve_as_of(None, wb.settings, today=dt.date.min)
     settings_as_of = p if p != dt.date.min else None
     tables: dict[str, TablePart] = {}
@@ -163,21 +170,42 @@ def read_one(task: tuple) -> FileResult:
         rframe = raw[key].frame
         cols, kept = {}, {}
         shared = COMPUTE_COLUMNS.get(key, ())
-        for c in df.columns:
+        for c, typed in df.items():
             if c == ROW:
                 continue
-            typed = df[c].tolist()
             if c in shared:                  # kept by the parent until the forecast: share equal values
                 typed = _dedupe(typed)
             cols[c] = typed
-            if c in rframe.columns:
-                k = {i: r for i, (t, r) in enumerate(zip(typed, rframe[c].tolist())) if t is None and not is_blank(r)}
+            if c in rframe:
+                k = {i: r for i, (t, r) in enumerate(zip(typed, rframe[c])) if t is None and not is_blank(r)}
                 if k:
                     kept[c] = k
-        tables[key] = TablePart(raw[key].sheet, df[ROW].tolist(), cols, kept)
+        tables[key] = TablePart(raw[key].sheet, df[ROW], cols, kept)
     settings = {k: wb.settings.get(k) for k in ("currency", "language") if wb.settings.get(k) is not None}
     return FileResult(str(path), sha, fingerprint(tables), v.lang, v.as_of, settings_as_of, settings,
                       v.issues, tables, time.perf_counter() - t0, time.process_time() - c0, _maxrss())
+
+
+READ, WARM, FORECAST = "read", "warm", "forecast"
+
+
+def pool_task(item: tuple):
+    """What a worker process runs: a file to read (read_one), then, once the files are read, the
+    forecast's modules to load (WARM) and reps' forecasts to compute (forecast.forecast_rep)."""
+    kind, arg = item
+    if kind == READ:
+        return read_one(arg)
+    from salesxl import forecast
+    if kind == FORECAST:
+        return [forecast.forecast_rep(job) for job in arg]
+    return None
+
+
+def _reads(stream):
+    """The read results of a worker stream, as (index, task, result)."""
+    for i, (kind, arg), res in stream:
+        if kind == READ:
+            yield i, arg, res
 
 
 def _maxrss() -> int:
@@ -259,23 +287,45 @@ Progress = Callable[[int, int, str], None]
 
 
 class _Columns:
-    """The typed columns the forecast needs, appended file by file (values shared, not copied)."""
+    """The typed columns the forecast needs, appended file by file. Equal texts and dates are shared
+    across files (one object per distinct rep, code, company, date: the same few values on every row),
+    so that what the parent keeps grows by little more than one pointer per cell."""
+
+    SHARED_MAX = 100_000            # distinct values shared at most (then the table starts again)
+    UNSHARED = frozenset({"ref"})   # one value per proposal: nothing to share
 
     def __init__(self):
         self.data = {k: {c: [] for c in cols} for k, cols in COMPUTE_COLUMNS.items()}
+        self._shared: dict = {}
 
     def add(self, key: str, part: TablePart) -> None:
         cols = self.data.get(key)
         if cols is None:
             return
         n = len(part.rows)
+        shared = self._shared
+        if len(shared) > self.SHARED_MAX:
+            shared.clear()
         for c, lst in cols.items():
             v = part.cols.get(c)
-            lst.extend(v if v is not None else [None] * n)
+            if v is None:
+                lst.extend([None] * n)
+            elif c in self.UNSHARED:
+                lst.extend(v)
+            else:               # a str key never equals a date (nor a date a str): no mix-up
+                get = shared.setdefault
+                lst.extend([get(x, x) if type(x) is str or type(x) is dt.date else x for x in v])
 
     def frames(self) -> dict[str, pd.DataFrame]:
+        import pandas as pd
         return {k: pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
                 for k, cols in self.data.items()}
+
+
+def _default_history_path(output: Path) -> Path:
+    """history.default_path (`<output stem>.history.sqlite`), known before the history module (and
+    pandas with it) is imported: the readers start first."""
+    return output.with_name(output.stem + ".history.sqlite")
 
 
 def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.date:
@@ -294,11 +344,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
     """
-    from salesxl import forecast as fc_mod
-    from salesxl.io import history as hist
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
-    from salesxl.io.write_xlsx import TeamWorkbookWriter
 
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
@@ -309,7 +356,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         raise ValueError(f"unknown language {lang!r}")
     t_start = time.perf_counter()
     output = Path(output)
-    hist_path = None if history is False else Path(history) if history else hist.default_path(output)
+    hist_path = None if history is False else Path(history) if history else _default_history_path(output)
     inputs = list(inputs)
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
@@ -324,19 +371,35 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         workers = min(os.cpu_count() or 1, len(paths), 8)
     tasks = [(p, engine, lang, as_of) for p in paths]
     if workers > 0:
-        pool = GuardedPool(read_one, workers, timeout=timeout or DEFAULT_TIMEOUT,
-                           memory=memory if memory is not None else DEFAULT_MEMORY, preload=PRELOAD)
-        stream = pool.imap(tasks)
+        pool = GuardedPool(pool_task, workers, timeout=timeout or DEFAULT_TIMEOUT,
+                           memory=memory if memory is not None else DEFAULT_MEMORY,
+                           preload=PRELOAD_BY_ENGINE[engine])
+        # the workers stay for the forecast: once out of files, each loads the forecast's modules
+        warm = [(WARM, None)] * workers if len(paths) >= FORECAST_JOBS_MIN else []
+        stream = _reads(pool.imap([(READ, t) for t in tasks] + warm, keep=True))
     else:
         pool = None
         stream = run_inline(read_one, tasks)
 
+    try:
+        # the readers are at work: meanwhile, what their results need (pandas, numpy and XlsxWriter
+        # take a while to import)
+        from salesxl import forecast as fc_mod
+        from salesxl.io import history as hist
+        from salesxl.io.write_xlsx import TeamWorkbookWriter
+        if history is not False and not history and hist_path != hist.default_path(output):  # pragma: no cover
+            raise RuntimeError("consolidate._default_history_path differs from history.default_path")
+        try:
+            conn = hist.open_history(hist_path) if hist_path else None
+        except sqlite3.Error as exc:
+            raise RuntimeError(f"history store {hist_path}: {exc}") from exc
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
+
     # the output language: --lang, else that of the first readable file (the writer starts with it)
     writer: TeamWorkbookWriter | None = None
-    try:
-        conn = hist.open_history(hist_path) if hist_path else None
-    except sqlite3.Error as exc:
-        raise RuntimeError(f"history store {hist_path}: {exc}") from exc
     files: list[FileStatus] = []
     columns = _Columns()
     seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
@@ -410,18 +473,34 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             # the reviews show proposals pushed back or long in their stage: pass only those
             slip = slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
         settings = {"language": out_lang, "as_of": team_as_of, "currency": currency or "EUR"}
-        frames = columns.frames()
+        frames = columns.data           # dicts of lists: the forecast reads them as they are
         del columns
-        fc = fc_mod.compute(frames, None, team_as_of, settings, simulations=simulations, seed=seed,
-                            history_closed=closed, slippage=slip)
-        del frames
-        t_fc = time.perf_counter()
-        from salesxl.review import build_reviews
-        reviews = build_reviews(fc, out_lang, currency=settings["currency"])
-        settings.update(seed=fc.seed, simulations=fc.simulations)
+        # the forecast (forecast.compute): each rep's own forecast is a job, run by worker processes
+        # when there are many, while this process finishes the tables and the Issues sheet
+        plan = fc_mod.plan_forecast(frames, None, team_as_of, settings, simulations=simulations, seed=seed,
+                                    history_closed=closed, slippage=slip)
+        del frames, closed, slip
+        settings.update(seed=plan.seed, simulations=plan.simulations)
         writer.settings = settings
         all_issues = [i for i in notes] + [i for f in files for i in f.issues]
-        writer.finish(issues=all_issues, forecast=fc, reviews=reviews)
+        if pool is not None and len(plan.jobs) >= FORECAST_JOBS_MIN:
+            # a few reps per task (a task costs a round trip to a worker), a few tasks per worker
+            k = max(1, min(FORECAST_CHUNK, len(plan.jobs) // (workers * 4)))
+            chunks = [(FORECAST, plan.jobs[i:i + k]) for i in range(0, len(plan.jobs), k)]
+            pool.window = FORECAST_WINDOW
+            pool.max_tasks += len(chunks)           # warm workers: not recycled in the middle of this
+            rep_forecasts = (rf for _, (_, jobs), res in pool.imap(chunks)
+                             for rf in (res if not isinstance(res, TaskFailure) else
+                                        [fc_mod.forecast_rep(j) for j in jobs]))
+        else:
+            rep_forecasts = map(fc_mod.forecast_rep, plan.jobs)
+        writer.finish_tables(issues=all_issues)
+        fc = plan.finish(rep_forecasts)
+        del plan, rep_forecasts
+        t_fc = time.perf_counter()
+        from salesxl.review import iter_reviews
+        # each review is built, rendered and dropped in turn
+        writer.finish(issues=all_issues, forecast=fc, reviews=iter_reviews(fc, out_lang, currency=settings["currency"]))
         t_end = time.perf_counter()
     except BaseException:
         if writer is not None:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 import zlib
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from salesxl import contract
+
+if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
+    import pandas as pd
 from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
 from salesxl.simulate import EXACT_MAX, outcome_distribution, outcome_from_draws, sample_totals
@@ -109,13 +112,21 @@ class RepForecast:
             "p10": _r(self.p10), "p50": _r(self.p50), "p90": _r(self.p90), "p_reach": _r(self.p_reach),
             "method": self.method, "risk": self.risk, "pace": _r(self.pace), "lever": self.lever,
             "training_topic": self.training_topic,
-            "plan": [{k: _r(v) if isinstance(v, float) else v for k, v in asdict(p).items()} for p in self.plan],
+            "plan": [{k: _r(v) if isinstance(v, float) else v for k, v in _plan_fields(p)} for p in self.plan],
             "overdue": [p.ref for p in self.proposals if p.overdue],
             "calibrated_forecast": _r(self.calibrated_forecast),
         }
         if self.calibration is not None:
             d["calibration"] = self.calibration.to_dict()
         return d
+
+
+def _plan_fields(p: PlanLine):
+    """asdict(p).items() without asdict's deep copy (the fields are plain numbers and text)."""
+    return ((f, getattr(p, f)) for f in _PLAN_FIELDS)
+
+
+_PLAN_FIELDS = tuple(f.name for f in fields(PlanLine))
 
 
 @dataclass
@@ -201,6 +212,18 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return float(sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1)))
 
 
+def _tail_below(k: int, n: int, p: float, alpha: float) -> bool:
+    """binomial_tail(k, n, p) < alpha, without summing every term when the first ones already make the
+    tail clearly larger than alpha (the terms are positive); otherwise exactly as binomial_tail."""
+    if 0 < p < 1 and k > 0:
+        partial = 0.0
+        for i in range(k, n + 1):
+            partial += math.comb(n, i) * p ** i * (1 - p) ** (n - i)
+            if partial >= alpha * (1 + 1e-9):
+                return False
+    return binomial_tail(k, n, p) < alpha
+
+
 def reason_comparison(rep_counts: Mapping[str, int], team_counts: Mapping[str, int],
                       alpha: float = 0.1) -> list[ReasonCount]:
     """Each failure reason's share for the rep vs the rest of the team; over-represented when the
@@ -213,7 +236,7 @@ def reason_comparison(rep_counts: Mapping[str, int], team_counts: Mapping[str, i
         share = k / n if n else 0.0
         # a share never seen elsewhere in the team still gets a small prior, so one rep alone can be tested
         team_share = (max(rest.get(reason, 0), 0) + 0.5) / (rest_n + 0.5 * max(len(rest), 1)) if rest_n else 1 / max(len(rep_counts), 1)
-        over = k >= 2 and n >= 3 and share > team_share and binomial_tail(k, n, team_share) < alpha
+        over = k >= 2 and n >= 3 and share > team_share and _tail_below(k, n, team_share, alpha)
         out.append(ReasonCount(reason, k, share, team_share, over))
     return out
 
@@ -223,18 +246,71 @@ def _rep_key(v) -> str | None:
     return label_key(v) if isinstance(v, str) and v.strip() else None
 
 
-def _split(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    if df is None or df.empty:
+Cols = dict       # column name -> list of values: a table without pandas (the columns the forecast reads)
+
+
+def _columns(df) -> Cols | None:
+    """A DataFrame or a dict of lists as a dict of lists; None when it holds no row."""
+    if df is None:
+        return None
+    if not isinstance(df, dict):               # a DataFrame
+        if df.empty:
+            return None
+        return {c: df[c].tolist() for c in df.columns}
+    n = len(next(iter(df.values()), ()))
+    return df if n else None
+
+
+def _nrows(cols: Cols) -> int:
+    return len(next(iter(cols.values()), ()))
+
+
+def _split(df) -> dict[str, Cols]:
+    """Rows grouped by rep (normalised name), in order of first appearance; rows without a rep dropped."""
+    cols = _columns(df)
+    if cols is None:
         return {}
-    keys = df["rep"].map(_rep_key)
-    return {k: g for k, g in df.groupby(keys, sort=False)}
+    keys: dict[Any, str | None] = {}          # each distinct rep value normalised once
+    groups: dict[str, list[int]] = {}
+    last, idx = _NOTHING, None
+    for i, v in enumerate(cols["rep"]):
+        if v is not last:                     # rows come in runs of one rep (one file after another)
+            last = v
+            try:
+                k = keys[v]
+            except KeyError:
+                k = keys[v] = _rep_key(v)
+            except TypeError:                 # an unhashable value: never a rep
+                k = None
+            idx = groups.setdefault(k, []) if k is not None else None
+        if idx is not None:
+            idx.append(i)
+    out = {}
+    n = _nrows(cols)
+    for k, idx in groups.items():
+        if len(idx) == n:
+            out[k] = cols
+        elif idx[-1] - idx[0] + 1 == len(idx):        # one run of rows: slices
+            a, b = idx[0], idx[-1] + 1
+            out[k] = {c: vals[a:b] for c, vals in cols.items()}
+        else:
+            out[k] = {c: [vals[i] for i in idx] for c, vals in cols.items()}
+    return out
 
 
-def select_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None,
+_NOTHING = object()
+
+
+def _is_empty(df) -> bool:
+    return df is None or (not _nrows(df) if isinstance(df, dict) else df.empty)
+
+
+def select_period(rep_objectives, rep_planning,
                   as_of: dt.date) -> tuple[dt.date, dt.date, float | None, float | None] | None:
-    """The Objectives (else Planning) row whose [start, end] holds the as-of date."""
+    """The Objectives (else Planning) row whose [start, end] holds the as-of date (tables as DataFrames
+    or dicts of lists)."""
     for df, has_obj in ((rep_objectives, True), (rep_planning, False)):
-        if df is None or df.empty:
+        if _is_empty(df):
             continue
         for s, e, *rest in zip(df["period_start"], df["period_end"],
                                *( [df["revenue_objective"], df["deals_objective"]] if has_obj else [])):
@@ -266,6 +342,44 @@ def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.Lis
             seed: int | None = None, history_closed: pd.DataFrame | None = None,
             slippage: pd.DataFrame | None = None) -> TeamForecast:
     """Forecast every rep for their own current period, and the team."""
+    plan = plan_forecast(frames, lists, as_of, settings, simulations=simulations, seed=seed,
+                         history_closed=history_closed, slippage=slippage)
+    return plan.finish(map(forecast_rep, plan.jobs))
+
+
+@dataclass
+class ForecastPlan:
+    """`compute` in three steps: the plan (what each rep's forecast needs, one job per rep with a
+    period), `forecast_rep` on each job (independent: they may run in other processes), and `finish`,
+    which adds the reps' results up in order."""
+    as_of: dt.date
+    jobs: list[tuple]
+    skipped: list[dict]
+    team_reasons: dict[str, int]
+    simulations: int
+    seed: int
+    on_track: float
+    at_risk: float
+
+    def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
+        """The team forecast from the reps' forecasts (in the order of the jobs)."""
+        reps = []
+        total = None        # the team's draws: each rep's added as soon as they come, then dropped
+        for rf in rep_forecasts:
+            if total is None:
+                total = np.zeros(self.simulations)
+            total += rf.draws
+            rf.draws = None
+            reps.append(rf)
+        team = _team(reps, reps, None, self.simulations, self.seed, self.on_track, self.at_risk, total)
+        return TeamForecast(self.as_of, reps, team, self.skipped, self.team_reasons, self.simulations, self.seed)
+
+
+def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
+                  settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
+                  seed: int | None = None, history_closed: pd.DataFrame | None = None,
+                  slippage: pd.DataFrame | None = None) -> ForecastPlan:
+    """Everything `compute` does before the reps' own forecasts (see ForecastPlan)."""
     settings = dict(settings or {})
     lists = lists or contract.LISTS
     simulations = int(simulations or _settings_number(settings, "simulations", DEFAULT_SIMULATIONS))
@@ -274,17 +388,19 @@ def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.Lis
     at_risk = _settings_number(settings, "at_risk", 0.3)
     outcome_of = {it.key: it.attr for it in lists["results"].items}
 
-    by = {k: _split(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
+    # every table as a dict of lists (frames may be DataFrames or dicts of lists): no pandas below
+    frames = {k: _columns(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
+    by = {k: _split(frames[k]) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
     names: dict[str, str] = {}
     for k in ("reps", "objectives", "planning", "pipeline", "reporting"):
         df = frames.get(k)
-        if df is not None and not df.empty:
-            for v in df["rep"]:
+        if df is not None:
+            for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
                 rk = _rep_key(v)
                 if rk and rk not in names:
                     names[rk] = v.strip()
     seniority = {}
-    if frames.get("reps") is not None and not frames["reps"].empty:
+    if frames.get("reps") is not None:
         for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
             if _rep_key(r):
                 seniority.setdefault(_rep_key(r), s)
@@ -299,25 +415,32 @@ def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.Lis
     closed_hist = _closed_by_rep(frames.get("pipeline"), history_closed)
     slip = _split(slippage) if slippage is not None and not slippage.empty else {}
 
-    reps, skipped, team_inputs = [], [], []
+    jobs, skipped = [], []
     for rk, name in names.items():
         period = select_period(by["objectives"].get(rk), by["planning"].get(rk), as_of)
         if period is None:
             skipped.append({"rep": name, "reason": "no_period"})
             continue
-        rf = _rep_forecast(name, seniority.get(rk), period, as_of, by["planning"].get(rk),
-                           by["reporting"].get(rk), by["pipeline"].get(rk), outcome_of,
-                           closed_hist.get(rk), simulations, seed, on_track, at_risk)
-        rf.reasons = reason_comparison(rep_reasons[rk], team_reasons)
-        over = [r for r in rf.reasons if r.over_represented]
-        if rf.lever == TRAINING or (rf.lever and over):
-            rf.training_topic = over[0].reason if over else None
-        if rk in slip:
-            rf.slippage = slip[rk].drop(columns=["rep"], errors="ignore").to_dict("records")
-        reps.append(rf)
-        team_inputs.append(rf)
-    team = _team(reps, team_inputs, by, simulations, seed, on_track, at_risk)
-    return TeamForecast(as_of, reps, team, skipped, team_reasons, simulations, seed)
+        jobs.append((name, seniority.get(rk), period, as_of, by["planning"].get(rk), by["reporting"].get(rk),
+                     by["pipeline"].get(rk), outcome_of, closed_hist.get(rk), simulations, seed, on_track,
+                     at_risk, rep_reasons[rk], team_reasons, slip.get(rk)))
+    return ForecastPlan(as_of, jobs, skipped, team_reasons, simulations, seed, on_track, at_risk)
+
+
+def forecast_rep(job: tuple) -> RepForecast:
+    """One rep's forecast, from a job of `plan_forecast` (its draws included, for the team's sum)."""
+    (name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed, simulations, seed,
+     on_track, at_risk, rep_reasons, team_reasons, slip) = job
+    rf = _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
+                       simulations, seed, on_track, at_risk)
+    rf.reasons = reason_comparison(rep_reasons, team_reasons)
+    over = [r for r in rf.reasons if r.over_represented]
+    if rf.lever == TRAINING or (rf.lever and over):
+        rf.training_topic = over[0].reason if over else None
+    if slip is not None:
+        keys = [c for c in slip if c != "rep"]
+        rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
+    return rf
 
 
 def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
@@ -333,15 +456,27 @@ def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
     return counts
 
 
-def _closed_by_rep(pipeline: pd.DataFrame | None, history: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def _closed_by_rep(pipeline: Cols | None, history: pd.DataFrame | None) -> dict[str, Cols]:
     """Closed proposals with a declared probability: from the history store when given, else the workbook."""
-    src = history if history is not None and not history.empty else None
-    if src is None and pipeline is not None and not pipeline.empty:
-        m = pipeline["status"].isin([contract.WON, contract.LOST]) & pipeline["probability"].notna()
-        src = pd.DataFrame({"rep": pipeline.loc[m, "rep"], "probability": pipeline.loc[m, "probability"],
-                            "won": pipeline.loc[m, "status"] == contract.WON,
-                            "amount": pipeline.loc[m, "amount"]})
+    src = _columns(history)
+    if src is None and pipeline is not None:
+        m = [i for i, (st, p) in enumerate(zip(pipeline["status"], pipeline["probability"]))
+             if st in (contract.WON, contract.LOST) and not _missing(p)]
+        src = {"rep": [pipeline["rep"][i] for i in m], "probability": [pipeline["probability"][i] for i in m],
+               "won": [pipeline["status"][i] == contract.WON for i in m],
+               "amount": [pipeline["amount"][i] for i in m]}
     return _split(src) if src is not None else {}
+
+
+def _missing(v) -> bool:
+    """pandas' isna for one value of an object column (None, NaN, NaT, pd.NA)."""
+    t = type(v)
+    if v is None or (t is float and v != v):
+        return True
+    if t is float or t is int or t is str:
+        return False
+    import pandas as pd
+    return bool(pd.isna(v))
 
 
 def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
@@ -351,7 +486,7 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
     won = 0.0
     won_deals = 0
     props: list[Proposal] = []
-    if pipeline is not None and not pipeline.empty:
+    if not _is_empty(pipeline):
         for ref, company, amount, prob, stage, decision, status in zip(
                 pipeline["ref"], pipeline["company"], pipeline["amount"], pipeline["probability"],
                 pipeline["stage"], pipeline["decision_date"], pipeline["status"]):
@@ -374,13 +509,14 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
     avg_deal = None
     cal = None
     cal_fc = None
-    if closed is not None and not closed.empty:
-        n_won = int(closed["won"].sum())
-        wr = win_rate(n_won, int(len(closed) - n_won))
-        amounts = [a for a, w in zip(closed.get("amount", pd.Series(dtype=object)), closed["won"]) if w and a is not None]
+    if not _is_empty(closed):
+        won_flags = np.asarray(closed["won"], dtype=bool)
+        n_won = int(won_flags.sum())
+        wr = win_rate(n_won, int(len(won_flags) - n_won))
+        amounts = [a for a, w in zip(closed.get("amount", ()), closed["won"]) if w and a is not None]
         avg_deal = float(np.mean(amounts)) if amounts else None
-        probs = closed["probability"].astype(float).to_numpy()
-        cal = calibration(probs, closed["won"].astype(bool).to_numpy())
+        probs = np.asarray(closed["probability"], dtype=float)
+        cal = calibration(probs, won_flags)
         if cal is not None:
             cal_fc = calibrated_forecast(won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
     amounts, probs = [p.amount for p in in_p], [p.probability for p in in_p]
@@ -411,7 +547,7 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
 
 def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
     """Planned vs done per action type for the Planning rows of the rep's period."""
-    if planning is None or planning.empty:
+    if _is_empty(planning):
         return []
     planned: dict[str, float] = {}
     windows: dict[str, tuple[dt.date, dt.date]] = {}
@@ -424,7 +560,7 @@ def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
         planned[action] = planned.get(action, 0.0) + float(n)
         windows[action] = (s, e)
     done: dict[str, int] = {a: 0 for a in planned}
-    if reporting is not None and not reporting.empty:
+    if not _is_empty(reporting):
         for d, action in zip(reporting["date"], reporting["action"]):
             if action in windows and d is not None:
                 s, e = windows[action]
@@ -440,35 +576,41 @@ def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
 
 def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
     results: dict[str, dict[str, int]] = {}
-    if reporting is None or reporting.empty:
+    if _is_empty(reporting):
         return results, {}
     totals: dict[str, list[int]] = {}
-    for d, action, res in zip(reporting["date"], reporting["action"], reporting["result"]):
+    upto = min(end, as_of)
+    # rows counted by (action, result, in the period up to the as-of date), in order of first appearance:
+    # the same dicts, in the same order, as a loop over the rows
+    counts = Counter((action, res, d is not None and start <= d <= upto)
+                     for d, action, res in zip(reporting["date"], reporting["action"], reporting["result"]))
+    for (action, res, inp), n in counts.items():
         if action is None or res is None:
             continue
         cls = outcome_of.get(res)
         t = totals.setdefault(action, [0, 0])
-        t[1] += 1
-        t[0] += cls == contract.POSITIVE
-        if d is not None and start <= d <= min(end, as_of):
+        t[1] += n
+        t[0] += n * (cls == contract.POSITIVE)
+        if inp:
             results.setdefault(action, {contract.POSITIVE: 0, contract.NEUTRAL: 0, contract.NEGATIVE: 0})
-            results[action][cls] = results[action].get(cls, 0) + 1
+            results[action][cls] = results[action].get(cls, 0) + n
     conversion = {a: pos / n for a, (pos, n) in totals.items() if n}
     return results, conversion
 
 
-def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_risk) -> dict:
+def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_risk, total=None) -> dict:
     objective = sum(r.objective for r in reps if r.objective) if any(r.objective for r in reps) else None
     won = sum(r.won for r in reps)
     wo = sum(r.weighted_open for r in reps)
     open_amount = sum(r.open_amount for r in reps)
     fc = won + wo
     out = None
-    if reps:    # the team outcome adds the reps' draws
-        total = np.zeros(simulations)
-        for r in reps:
-            total += r.draws
-            r.draws = None
+    if reps:    # the team outcome adds the reps' draws (summed in rep order as they were drawn)
+        if total is None:
+            total = np.zeros(simulations)
+            for r in reps:
+                total += r.draws
+                r.draws = None
         out = outcome_from_draws(total, objective, won=won, seed=seed)
     plan: dict[str, dict] = {}
     for r in reps:

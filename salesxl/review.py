@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from salesxl import contract
 from salesxl.forecast import AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast, TeamForecast
@@ -205,9 +205,14 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
 
 
 def build_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR") -> list[Review]:
+    return list(iter_reviews(fc, lang, currency))
+
+
+def iter_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR") -> Iterator[Review]:
+    """The reviews of `build_reviews`, built one at a time (a writer renders and drops each in turn)."""
     taken: set[str] = set()
-    return [build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations)
-            for r in fc.reps]
+    for r in fc.reps:
+        yield build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations)
 
 
 def _pace_style(pace):

@@ -8,10 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, NamedTuple
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
 
 from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
@@ -21,16 +18,39 @@ from salesxl.values import (BAD, EMPTY, NORMALISED, OK, clean_text, format_amoun
                             is_cell_error, label_key, parse_date, parse_integer, parse_number,
                             parse_probability)
 
+if TYPE_CHECKING:           # pandas is imported where a DataFrame is made or read: the consolidation's
+    import pandas as pd     # readers, which work on lists, never load it
+
 ROW = "_row"
 
 
 @dataclass(frozen=True)
 class RawTable:
-    """What a reader found: raw values by column key with Excel rows, and the headers as found."""
+    """What a reader found: raw values by column key with Excel rows, and the headers as found.
+
+    `frame` is a DataFrame, or the same columns as a dict of lists (column key -> values, `_row` -> Excel
+    rows): the consolidation's readers skip pandas altogether."""
     key: str
     sheet: str
     headers: Mapping[str, str]
-    frame: pd.DataFrame
+    frame: Any
+
+
+Columns = dict          # column key -> list of values, `_row` -> Excel rows: a table without pandas
+
+
+def columns_of(frame) -> dict[str, list]:
+    """The columns of a table as a dict of lists (a DataFrame is converted, a dict returned as is)."""
+    if isinstance(frame, dict):
+        return frame
+    return {c: frame[c].tolist() for c in frame.columns}
+
+
+def frame_of(cols: Mapping[str, list]) -> pd.DataFrame:
+    """The DataFrame of a dict of lists holding `_row`: object columns, then the int64 row column."""
+    keys = [k for k in cols if k != ROW]
+    rows = cols.get(ROW, [])
+    return object_frame(keys, [cols[k] for k in keys], len(rows), rows, ROW)
 
 
 @dataclass
@@ -39,7 +59,7 @@ class Validated:
     path: str
     lang: str
     as_of: dt.date
-    frames: dict[str, pd.DataFrame]
+    frames: dict[str, pd.DataFrame]                 # (dicts of lists when validated with as_frames=False)
     issues: list[Issue]
     lists: Mapping[str, ListSpec]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -56,8 +76,8 @@ class Context:
     path: str
     lang: str
     as_of: dt.date
-    raw: Mapping[str, RawTable]
-    typed: Mapping[str, pd.DataFrame]
+    raw: Mapping[str, RawTable]                     # frames as dicts of lists
+    typed: Mapping[str, dict[str, list]]            # typed columns by table, `_row` included
     lists: Mapping[str, ListSpec]
     has_reps_sheet: bool
 
@@ -77,11 +97,14 @@ def resolve_lists(raw_lists: Mapping[str, pd.DataFrame] | None = None) -> dict[s
     out = dict(contract.LISTS)
     for key, df in (raw_lists or {}).items():
         spec = contract.LISTS.get(key)
-        if spec is None or df is None or df.empty:
+        if spec is None or df is None:
+            continue
+        df = columns_of(df)
+        n = len(df.get(ROW) or next(iter(df.values()), ()))
+        if not n:
             continue
         items = []
-        n = len(df)
-        col = lambda c: df[c].tolist() if c in df.columns else [None] * n  # noqa: E731
+        col = lambda c: df[c] if c in df else [None] * n  # noqa: E731
         for en_raw, fr_raw, attr in zip(col("en"), col("fr"), col("attr")):
             en, fr = clean_text(en_raw), clean_text(fr_raw)
             if not en and not fr:
@@ -108,6 +131,18 @@ def resolve_lists(raw_lists: Mapping[str, pd.DataFrame] | None = None) -> dict[s
 
 # ---------------------------------------------------------------------------------------------
 # Cell parsing: one function per column kind.
+_SLOW = object()          # a cell left to the full parser
+_UNKNOWN = object()       # a code outside the list
+
+
+def _code(text: str, lookup) -> Any:
+    """The canonical key of a code typed as `text` (str): None when blank, _UNKNOWN when not listed."""
+    if not text.strip():
+        return None
+    it = lookup.get(label_key(text))
+    return _UNKNOWN if it is None else it.key
+
+
 def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) -> tuple[list, list]:
     """Typed values and (row_index, code, params) findings for one column."""
     col = table.column(key)
@@ -120,28 +155,43 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
                  for v in values]
         return typed, findings
     if kind == CODE:
-        lookup = lists[col.codes].lookup()
+        spec = lists[col.codes]
+        lookup = spec.lookup()
+        memo: dict[str, Any] = {}          # the same few codes on every row: each text looked up once
         for i, v in enumerate(values):
-            if v is None or is_blank(v):
+            if type(v) is str:
+                k = memo.get(v, _SLOW)
+                if k is _SLOW:
+                    k = memo[v] = _code(v, lookup)
+            elif v is None or is_blank(v):
+                k = None
+            else:
+                it = lookup.get(label_key(str(v)))
+                k = _UNKNOWN if it is None else it.key
+            if k is _UNKNOWN:
                 typed.append(None)
-                continue
-            it = lookup.get(label_key(v if type(v) is str else str(v)))
-            if it is None:
-                typed.append(None)
-                allowed = ", ".join(x.label(ctx_lang) for x in lists[col.codes].items)
+                allowed = ", ".join(x.label(ctx_lang) for x in spec.items)
                 findings.append((i, "UNKNOWN_VALUE", {"allowed": allowed}))
             else:
-                typed.append(it.key)
+                typed.append(k)
         return typed, findings
-    for i, v in enumerate(values):
-        # fast paths for the common case (the cell already holds a value of the right type), same results
-        tv = type(v)
-        if kind == DATE and tv is dt.datetime:
-            typed.append(v.date())
-            continue
-        if kind in (AMOUNT, NUMBER) and ((tv is int and 0 <= v <= 2 ** 53) or (tv is float and 0 <= v < math.inf)):
-            typed.append(float(v))
-            continue
+    # fast paths, column-wise, for the common case (the cell already holds a value of the right type, or
+    # nothing), with the same results as the parsers; every other cell goes through its parser below
+    big = 2 ** 53
+    if kind == DATE:
+        typed = [None if v is None else v.date() if type(v) is dt.datetime else _SLOW for v in values]
+    elif kind in (AMOUNT, NUMBER):
+        typed = [None if v is None else float(v) if (type(v) is float and 0 <= v < math.inf) or
+                 (type(v) is int and 0 <= v <= big) else _SLOW for v in values]
+    elif kind == INTEGER:
+        typed = [None if v is None else float(v) if type(v) is int and 0 <= v <= big else _SLOW for v in values]
+    elif kind == PERCENT:
+        typed = [None if v is None else round(float(v), 12) if (type(v) is float or type(v) is int) and 0 <= v <= 1
+                 else _SLOW for v in values]
+    else:  # pragma: no cover - formula columns are never parsed
+        typed = [None] * len(values)
+    for i in [i for i, t in enumerate(typed) if t is _SLOW]:
+        v = values[i]
         if kind == DATE:
             p = parse_date(v)
             if p.status == BAD:
@@ -164,7 +214,7 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
             if p.value is not None and p.value < 0:
                 findings.append((i, "BAD_NUMBER", {}))
                 p = p._replace(value=None)
-        elif kind == PERCENT:
+        else:  # PERCENT
             p = parse_probability(v, ctx_lang)
             if p.status == BAD:
                 findings.append((i, "BAD_NUMBER", {}))
@@ -172,24 +222,23 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
                 findings.append((i, "PROBABILITY_RANGE", {}))
             elif p.status == NORMALISED:
                 findings.append((i, "PROBABILITY_NORMALISED", {"percent": format_percent(p.value, ctx_lang)}))
-        else:  # pragma: no cover - formula columns are never parsed
-            p = parse_date(None)
-        typed.append(p.value)
+        typed[i] = p.value
     return typed, findings
 
 
-def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tuple[pd.DataFrame, list[Issue]]:
-    """Typed frame of one table, with the cell-level issues (values, required cells)."""
+def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tuple[dict[str, list], list[Issue]]:
+    """Typed columns of one table (a dict of lists, `_row` last), with the cell-level issues (values,
+    required cells)."""
     table = contract.TABLES[rt.key]
-    df = rt.frame
-    rows = df[ROW].tolist()
-    out = {ROW: rows}
+    df = columns_of(rt.frame)
+    rows = df[ROW]
+    out = {}
     issues: list[Issue] = []
     for col in table.input_columns:
-        if col.key not in df.columns:
+        if col.key not in df:
             out[col.key] = [None] * len(rows)
             continue
-        values = df[col.key].tolist()
+        values = df[col.key]
         values = [None if type(v) is str and "#" in v and is_cell_error(v) else v for v in values]
         typed, findings = _parse_column(lang, table, col.key, values, lists)
         out[col.key] = typed
@@ -199,17 +248,26 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
             issues.append(make_issue(code, lang=lang, file=path, sheet=rt.sheet, row=rows[i], column=header,
                                      value=values[i], severity=sev, **params))
         if col.required:
-            for i in [i for i, v in enumerate(values) if v is None or is_blank(v)]:
+            for i in blank_indexes(values):
                 if (rows[i], col.key) not in flagged:
                     issues.append(make_issue("MISSING_VALUE", lang=lang, file=path, sheet=rt.sheet,
                                              row=rows[i], column=header))
-    keys = [k for k in out if k != ROW]
-    return object_frame(keys, [out[k] for k in keys], len(rows), rows, ROW), issues
+    out[ROW] = list(rows)
+    return out, issues
+
+
+def blank_indexes(values: list) -> list[int]:
+    """Indexes of the blank values (`is_blank`), with fast paths for the common cell types."""
+    return [i for i, v in enumerate(values)
+            if v is None or (not v.strip() if type(v) is str else
+                             type(v) is not int and type(v) is not dt.datetime and is_blank(v))]
 
 
 def object_frame(keys: list[str], cols: list[list], n: int, rownums: list[int], row_col: str = ROW) -> pd.DataFrame:
     """A DataFrame of object columns (Python values kept as they are, None never NaN) plus the int64
     row column, built from one 2-D object array: several times cheaper than from a dict of lists."""
+    import numpy as np
+    import pandas as pd
     arr = np.empty((n, len(keys)), dtype=object)
     for j, c in enumerate(cols):
         arr[:, j] = c
@@ -220,8 +278,8 @@ def object_frame(keys: list[str], cols: list[list], n: int, rownums: list[int], 
 
 # ---------------------------------------------------------------------------------------------
 # Row and cross-table rules. Each takes the context and returns issues.
-def _iter(df: pd.DataFrame, *cols):
-    return zip(df[ROW].tolist(), *(df[c].tolist() for c in cols))
+def _iter(df: Mapping[str, list], *cols):
+    return zip(df[ROW], *(df[c] for c in cols))
 
 
 def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
@@ -232,8 +290,10 @@ def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
     raw = ctx.raw["pipeline"].frame
     stages = ctx.lists["stages"]
     issues = []
-    prob_raw = raw["probability"].tolist() if "probability" in raw.columns else [None] * len(df)
-    probs = df["probability"].tolist()
+    n = len(df[ROW])
+    prob_raw = raw["probability"] if "probability" in raw else [None] * n
+    dec_raw = raw["decision_date"] if "decision_date" in raw else [None] * n
+    probs = list(df["probability"])
     for i, (row, status, p, stage, decision) in enumerate(_iter(df, "status", "probability", "stage", "decision_date")):
         if status != contract.OPEN:
             continue
@@ -245,9 +305,9 @@ def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
                                         stage=item.label(ctx.lang), percent=format_percent(item.attr, ctx.lang)))
             else:
                 issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "probability"))
-        if decision is None and is_blank(raw["decision_date"].iloc[i] if "decision_date" in raw.columns else None):
+        if decision is None and is_blank(dec_raw[i]):
             issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "decision_date"))
-    df["probability"] = pd.Series(probs, index=df.index, dtype=object)
+    df["probability"] = probs
     return issues
 
 
@@ -297,12 +357,12 @@ def _duplicate_rows(ctx: Context, key: str) -> list[Issue]:
     if key not in ctx.raw:
         return []
     df = ctx.raw[key].frame
-    cols = [c for c in df.columns if c != ROW]
+    cols = [c for c in df if c != ROW]
     seen: dict[tuple, int] = {}
     issues = []
     keyed = [[label_key(v) if type(v) is str else label_key(str(v)) if isinstance(v, str) else v
-              for v in df[c].tolist()] for c in cols]
-    for row, k in zip(df[ROW].tolist(), zip(*keyed)):
+              for v in df[c]] for c in cols]
+    for row, k in zip(df[ROW], zip(*keyed)):
         if k in seen:
             issues.append(ctx.issue("DUPLICATE_ROW", key, row, None, other_row=seen[k]))
         else:
@@ -317,7 +377,7 @@ def rule_duplicate_rows(ctx: Context) -> list[Issue]:
 def rule_proposal_in_pipeline(ctx: Context) -> list[Issue]:
     if "reporting" not in ctx.typed or "pipeline" not in ctx.typed:
         return []
-    refs = {label_key(r) for r in ctx.typed["pipeline"]["ref"].tolist() if r is not None}
+    refs = {label_key(r) for r in ctx.typed["pipeline"]["ref"] if r is not None}
     return [ctx.issue("PROPOSAL_NOT_IN_PIPELINE", "reporting", row, "proposal_ref", ref)
             for row, ref in _iter(ctx.typed["reporting"], "proposal_ref")
             if ref is not None and label_key(ref) not in refs]
@@ -326,7 +386,7 @@ def rule_proposal_in_pipeline(ctx: Context) -> list[Issue]:
 def rule_unknown_rep(ctx: Context) -> list[Issue]:
     if not ctx.has_reps_sheet or "reps" not in ctx.typed:
         return []
-    known = {label_key(r) for r in ctx.typed["reps"]["rep"].tolist() if r is not None}
+    known = {label_key(r) for r in ctx.typed["reps"]["rep"] if r is not None}
     if not known:          # an empty Reps sheet lists nobody: nothing to check against
         return []
     issues = []
@@ -368,8 +428,9 @@ def rule_reporting_dates(ctx: Context) -> list[Issue]:
         return []
     periods: dict[str, list[tuple[dt.date, dt.date]]] = {}
     for key in ("objectives", "planning"):
-        for _, rep, s, e in _iter(ctx.typed.get(key, pd.DataFrame(columns=[ROW, "rep", "period_start", "period_end"])),
-                                  "rep", "period_start", "period_end"):
+        if key not in ctx.typed:
+            continue
+        for _, rep, s, e in _iter(ctx.typed[key], "rep", "period_start", "period_end"):
             if rep is not None and s is not None and e is not None:
                 periods.setdefault(label_key(rep), []).append((s, e))
     issues = []
@@ -413,14 +474,20 @@ def resolve_as_of(as_of: dt.date | None, settings: Mapping[str, Any], today: dt.
 
 
 def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en", as_of: dt.date | None = None,
-                    settings: Mapping[str, Any] | None = None, raw_lists: Mapping[str, pd.DataFrame] | None = None,
-                    flagged: set | None = None, reader_issues: Iterable[Issue] = ()) -> Validated:
-    """Parse every table and run every rule; all issues are collected, none stops the others."""
+                    settings: Mapping[str, Any] | None = None, raw_lists: Mapping[str, Any] | None = None,
+                    flagged: set | None = None, reader_issues: Iterable[Issue] = (),
+                    as_frames: bool = True) -> Validated:
+    """Parse every table and run every rule; all issues are collected, none stops the others.
+
+    Raw frames are DataFrames or dicts of lists (`RawTable`); the typed frames are DataFrames, or dicts
+    of lists with `as_frames=False` (what the consolidation's workers send back: no pandas at all)."""
     settings = dict(settings or {})
     as_of_d = resolve_as_of(as_of, settings)
     lists = resolve_lists(raw_lists)
     issues: list[Issue] = list(reader_issues)
-    typed: dict[str, pd.DataFrame] = {}
+    raw = {k: rt if isinstance(rt.frame, dict) else RawTable(rt.key, rt.sheet, rt.headers, columns_of(rt.frame))
+           for k, rt in raw.items()}
+    typed: dict[str, dict[str, list]] = {}
     for key, rt in raw.items():
         if key not in contract.TABLES or key == "settings":
             continue
@@ -431,6 +498,8 @@ def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en",
     for rule in RULES:
         issues.extend(rule.check(ctx))
     issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
+    if as_frames:
+        typed = {k: frame_of(cols) for k, cols in typed.items()}
     return Validated(path, lang, as_of_d, typed, issues, lists, settings,
                      {k: rt.sheet for k, rt in raw.items()}, {k: rt.headers for k, rt in raw.items()})
 
@@ -450,6 +519,7 @@ FILE = "_file"
 def merge(validated: Iterable[Validated], as_of: dt.date | None = None) -> Validated:
     """Several validated workbooks as one: typed frames concatenated with their source file (`_file`),
     issues kept, lists and settings of the first readable workbook."""
+    import pandas as pd
     vs = [v for v in validated]
     frames: dict[str, list[pd.DataFrame]] = {}
     issues: list[Issue] = []

@@ -42,7 +42,8 @@ from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from salesxl.issues import Issue, file_issue
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "GuardResult", "inspect_file", "guard_file", "ensure_defusedxml"]
+__all__ = ["Limits", "DEFAULT_LIMITS", "GuardResult", "inspect_file", "guard_file", "guard_package",
+           "ensure_defusedxml"]
 
 KB = 1024
 MB = 1024 * KB
@@ -144,10 +145,24 @@ def guard_file(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> Issue
     return file_issue(code, str(path), lang, detail=detail)
 
 
-def inspect_file(path, limits: Limits = DEFAULT_LIMITS) -> GuardResult | None:
-    """The guard's verdict as (code, detail), or None when the file passes. Never raises."""
+def guard_package(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> tuple[Issue | None, dict[str, bytes]]:
+    """`guard_file`, also handing back the bytes of the worksheets it inflated in full (CRC checked,
+    within the limits): {member name: XML bytes}, empty unless the file passes. A reader that scans
+    the sheet XML itself uses them instead of inflating each sheet once more."""
+    kept: dict[str, bytes] = {}
+    found = inspect_file(path, limits, kept=kept)
+    if found is None:
+        return None, kept
+    code, detail = found
+    return file_issue(code, str(path), lang, detail=detail), {}
+
+
+def inspect_file(path, limits: Limits = DEFAULT_LIMITS, *, kept: dict | None = None) -> GuardResult | None:
+    """The guard's verdict as (code, detail), or None when the file passes. Never raises.
+
+    `kept`: a dict that receives the inflated bytes of the worksheets (when test_decompress is on)."""
     try:
-        found = _inspect(os.fspath(path), limits)
+        found = _inspect(os.fspath(path), limits, kept)
     except _Stop as stop:  # pragma: no cover - _inspect converts these itself
         found = stop.code, stop.detail
     except MemoryError:
@@ -199,7 +214,7 @@ def ensure_defusedxml() -> None:
 # the ladder
 
 
-def _inspect(path: str, limits: Limits) -> GuardResult | None:
+def _inspect(path: str, limits: Limits, kept: dict | None = None) -> GuardResult | None:
     # 1. the file itself (stat first: never open a FIFO or a device)
     try:
         st = os.stat(path)
@@ -230,7 +245,7 @@ def _inspect(path: str, limits: Limits) -> GuardResult | None:
             if head.startswith(_OLE_MAGIC):
                 return _inspect_ole(fp, size)
             if head.startswith(_ZIP_SIGNATURES) or _has_zip_tail(fp, size):
-                return _inspect_zip(fp, size, head, limits)
+                return _inspect_zip(fp, size, head, limits, kept)
             return "NOT_XLSX", _sniff(head)
         except _Stop as stop:
             return stop.code, stop.detail
@@ -442,7 +457,8 @@ def _eocd_entries(fp: BinaryIO, size: int) -> int | None:
     return entries
 
 
-def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits) -> GuardResult | None:
+def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits,
+                 kept: dict | None = None) -> GuardResult | None:
     # 3a. member count from the EOCD, before zipfile builds a list of them
     entries = _eocd_entries(fp, size)
     if entries is None:
@@ -540,6 +556,7 @@ def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits) -> GuardR
     done = {ct_info.filename, wb_info.filename}
     wb_dir = wb_key.rsplit("/", 1)[0] + "/" if "/" in wb_key else ""
     parsed, others = [], []
+    sheets = set()              # worksheets: their bytes are handed to the reader when `kept` is given
     for i in infos:
         if i.filename in done or i.is_dir():
             continue
@@ -550,10 +567,16 @@ def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits) -> GuardR
                 (key.startswith(wb_dir) and (key[len(wb_dir):].startswith(_PARSED_DIRS)
                                              or key[len(wb_dir):] in _PARSED_NAMES)):
             parsed.append(i)
+            if key.endswith(".xml") and (ctype.endswith("worksheet+xml") or
+                                         key[len(wb_dir):].startswith("worksheets/")):
+                sheets.add(i.filename)
         elif key.endswith(_XML_EXTS) or "xml" in ctype:
             others.append(i)
+    keep = kept is not None and limits.test_decompress
     for i in parsed:
-        ctx.check(i, full=limits.test_decompress, strict=True)
+        data = ctx.check(i, full=limits.test_decompress, strict=True, keep=keep and i.filename in sheets)
+        if keep and i.filename in sheets:
+            kept[i.filename] = data
     for i in others:
         ctx.check(i, full=False, strict=False)
     return None
@@ -677,18 +700,18 @@ class _Inflater:
 
         `strict`: a malformed prolog is CORRUPT_ZIP (parts a reader parses) rather than ignored."""
         prolog = _Prolog(info.filename, self.limits, strict=strict)
-        kept = bytearray()
+        kept: list[bytes] = []
 
         def sink(chunk: bytes) -> bool:
             if keep:
-                kept.extend(chunk)
+                kept.append(chunk)
             if not prolog.done:
                 prolog.feed(chunk)
             return not full and prolog.done
         self._inflate(info, sink, verify=full)
         if not prolog.done:
             prolog.feed(b"", final=True)
-        return bytes(kept)
+        return kept[0] if len(kept) == 1 else b"".join(kept)
 
     def _inflate(self, info: zipfile.ZipInfo, sink: Callable[[bytes], bool], verify: bool) -> None:
         name, fp, lim = info.filename, self.fp, self.limits

@@ -11,7 +11,9 @@
   takes its place and the run goes on;
 - workers are recycled after `max_tasks` tasks (like maxtasksperchild), so memory stays flat;
 - results are handed back in input order through a bounded reorder window: at most
-  `window` results wait in the parent, whatever the number of items.
+  `window` results wait in the parent, whatever the number of items;
+- a dispatcher thread feeds the workers, so that a worker gets its next item as soon as it is done,
+  even while the caller is busy with earlier results.
 
 Workers are started with the "forkserver" method where available (fast, and safe with the parent's
 threads), else "spawn". `func` and the items must be picklable.
@@ -20,7 +22,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import signal
+import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -30,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 DEFAULT_TIMEOUT = 120.0          # seconds per file
 DEFAULT_MEMORY = 2 * 1024 ** 3   # bytes of address space a worker may add to what it has at start
 HARD_GRACE = 5.0                 # seconds after the soft limit before the worker is killed
+SWITCH_INTERVAL = 0.0005         # GIL switch interval while results are consumed (see _consume)
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,14 @@ class _Worker:
         self.process.start()
         child.close()
         self.tasks = 0
-        self.task: tuple[int, float] | None = None     # (index, start time)
+        # items sent and not answered yet, in order: [index, start time]; the first is running (it started
+        # when the previous answer came), the others wait in the pipe
+        self.inflight: deque[list] = deque()
+
+    @property
+    def task(self) -> tuple[int, float] | None:
+        """(index, start time) of the item being worked on, or None."""
+        return tuple(self.inflight[0]) if self.inflight else None
 
     def kill(self) -> None:
         try:
@@ -156,18 +169,22 @@ class GuardedPool:
 
     def __init__(self, func: Callable[[Any], Any], workers: int = 2, *, timeout: float | None = DEFAULT_TIMEOUT,
                  memory: int | None = DEFAULT_MEMORY, max_tasks: int = 200, window: int | None = None,
-                 start_method: str | None = None, preload: Sequence[str] = ()):
+                 start_method: str | None = None, preload: Sequence[str] = (), prefetch: int = 2):
         self.func = func
         self.workers = max(1, int(workers))
         self.timeout = timeout
         self.memory = memory
         self.max_tasks = max(1, int(max_tasks))
         self.window = window or self.workers * 3
+        # items sent ahead to a worker: its next item is already there when it hands back a result
+        self.prefetch = max(1, int(prefetch))
         method = start_method or ("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
         self.ctx = mp.get_context(method)
         if method == "forkserver" and preload:
             self.ctx.set_forkserver_preload(list(preload))
         self._pool: list[_Worker] = []
+        self._run: _Run | None = None
+        self._thread: threading.Thread | None = None
         self.crashes = 0
         self.timeouts = 0
 
@@ -181,85 +198,151 @@ class GuardedPool:
             self._pool.remove(w)
         w.kill() if kill else w.stop()
 
-    def imap(self, items: Iterable[Any]) -> Iterator[tuple[int, Any, Any]]:
-        """Yield (index, item, result or TaskFailure) in input order."""
-        items = list(items)
+    def imap(self, items: Iterable[Any], *, keep: bool = False) -> Iterator[tuple[int, Any, Any]]:
+        """Yield (index, item, result or TaskFailure) in input order.
+
+        The workers are fed by a dispatcher thread (started here, before this returns): a worker gets
+        its next item as soon as it hands back a result, whatever the caller is doing with the results
+        meanwhile (its Python work releases the GIL every few milliseconds). At most `window` results
+        wait for the caller. The workers are stopped once every result is taken, unless `keep`: then
+        the next imap (or close) finds them warm."""
+        self._stop_dispatch()
+        run = _Run(list(items))
+        # the dispatcher needs the GIL for a moment at each result: while the caller computes, let it in
+        # within half a millisecond rather than the default 5 ms (an idle worker costs more)
+        run.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(run.switch_interval, SWITCH_INTERVAL))
+        self._run = run
+        self._thread = threading.Thread(target=self._dispatch, args=(run,), name="salesxl-pool", daemon=True)
+        self._thread.start()
+        return self._consume(run, keep)
+
+    def _consume(self, run: "_Run", keep: bool) -> Iterator[tuple[int, Any, Any]]:
+        complete = False
+        try:
+            for _ in range(len(run.items)):
+                x = run.results.get()
+                if x is _FAILED:
+                    raise run.error
+                run.consumed += 1
+                run.wake()
+                yield x
+            complete = True
+        finally:
+            if keep and complete:
+                self._stop_dispatch()           # every worker idle: they stay for the next imap
+            else:
+                self.close()
+
+    def _dispatch(self, run: "_Run") -> None:
+        """The dispatcher thread: start the workers, hand out items, collect results and failures."""
+        items = run.items
         n = len(items)
         pending = deque(range(n))
         done: dict[int, Any] = {}
         next_out = 0
         hard = (self.timeout + HARD_GRACE) if self.timeout else None
-        idle: list[_Worker] = []
+        for w in [w for w in self._pool if w.inflight or not w.process.is_alive()]:
+            self._retire(w, kill=True)          # left over from an interrupted imap
         try:
-            for _ in range(min(self.workers, n)):
-                idle.append(self._spawn())
-            while next_out < n:
+            for _ in range(min(self.workers, n) - len(self._pool)):     # workers kept from an earlier imap first
+                if run.stop:
+                    return
+                self._spawn()
+
+            def replace(w: _Worker, failed: int | None = None) -> None:
+                # the worker goes (killed: it may hold items); what it held but had not started comes back
+                queued = [t[0] for t in w.inflight if t[0] != failed]
+                pending.extendleft(reversed(queued))
+                w.inflight.clear()
+                self._retire(w, kill=True)
+                self._spawn()
+
+            while next_out < n and not run.stop:
                 while next_out in done:
-                    yield next_out, items[next_out], done.pop(next_out)
+                    run.results.put((next_out, items[next_out], done.pop(next_out)))
                     next_out += 1
                 if next_out >= n:
                     break
-                while idle and pending and pending[0] < next_out + self.window:
-                    w = idle.pop()
+                # hand out items, the least loaded worker first, within the window and the recycling limit
+                while pending and pending[0] < run.consumed + self.window:
+                    free = [w for w in self._pool if len(w.inflight) < self.prefetch
+                            and w.tasks + len(w.inflight) < self.max_tasks]
+                    if not free:
+                        break
+                    w = min(free, key=lambda w: len(w.inflight))
                     i = pending.popleft()
                     try:
                         w.conn.send((i, items[i]))
-                    except (OSError, ValueError):            # the worker died while idle
-                        self._retire(w, kill=True)
+                    except (OSError, ValueError):            # the worker died
                         pending.appendleft(i)
-                        idle.append(self._spawn())
+                        replace(w)
                         continue
-                    w.task = (i, time.monotonic())
-                busy = [w for w in self._pool if w.task is not None]
-                if not busy:             # nothing running: only possible if all remaining are done
-                    continue
+                    w.inflight.append([i, time.monotonic() if not w.inflight else None])
+                busy = [w for w in self._pool if w.inflight]
                 now = time.monotonic()
                 wait_for = None
-                if hard:
-                    wait_for = max(0.0, min(w.task[1] + hard for w in busy) - now)
-                ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy], wait_for))
+                if hard and busy:
+                    wait_for = max(0.0, min(w.inflight[0][1] + hard for w in busy) - now)
+                # nothing running: the caller is behind (window full); it wakes us when it takes a result
+                ready = set(wait([run.wake_r] + [w.conn for w in busy] + [w.process.sentinel for w in busy],
+                                 wait_for))
+                if run.wake_r in ready:
+                    run.drain()
                 now = time.monotonic()
                 for w in busy:
-                    i, start = w.task
+                    i, start = w.inflight[0]
                     if w.conn in ready:
                         try:
                             index, out, secs = w.conn.recv()
                         except (EOFError, OSError, ValueError):
                             out = None
                         else:
-                            w.task = None
-                            w.tasks += 1
-                            done[index] = out[1] if out[0] == "ok" else TaskFailure(out[0], out[1], secs)
-                            if out[0] == "timeout":
-                                self.timeouts += 1
-                            # recycled after max_tasks, after an interrupted task, or if it is dying
-                            if w.tasks >= self.max_tasks or out[0] != "ok" or not w.process.is_alive():
-                                self._retire(w, kill=False)
-                                idle.append(self._spawn())
-                            else:
-                                idle.append(w)
-                            continue
+                            if index == i:
+                                w.inflight.popleft()
+                                if w.inflight:
+                                    w.inflight[0][1] = now      # the next one starts now
+                                w.tasks += 1
+                                done[index] = out[1] if out[0] == "ok" else TaskFailure(out[0], out[1], secs)
+                                if out[0] == "timeout":
+                                    self.timeouts += 1
+                                if out[0] != "ok" or not w.process.is_alive():
+                                    replace(w)              # after an interrupted task, or if it is dying
+                                elif w.tasks >= self.max_tasks and not w.inflight:
+                                    self._retire(w, kill=False)     # recycled
+                                    self._spawn()
+                                continue
+                            out = None                          # an answer to something else: garbage
                     if w.conn in ready or w.process.sentinel in ready:
                         # died while working (crash, abort, OOM kill) or sent garbage
                         w.process.join(1)
                         code = w.process.exitcode
                         self.crashes += 1
                         done[i] = TaskFailure("crash", _exit_text(code), now - start)
-                        w.task = None
-                        self._retire(w, kill=True)
-                        idle.append(self._spawn())
+                        replace(w, failed=i)
                     elif hard and now - start >= hard:
                         self.timeouts += 1
                         done[i] = TaskFailure("timeout", f"stopped after {now - start:.1f} s", now - start)
-                        w.task = None
-                        self._retire(w, kill=True)
-                        idle.append(self._spawn())
-        finally:
-            self.close()
+                        replace(w, failed=i)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            run.error = exc
+            run.results.put(_FAILED)
+
+    def _stop_dispatch(self) -> None:
+        run, t = getattr(self, "_run", None), getattr(self, "_thread", None)
+        self._run = self._thread = None
+        if run is not None:
+            run.stop = True
+            run.wake()
+            if t is not None and t is not threading.current_thread():
+                t.join()
+            run.close()
+            sys.setswitchinterval(run.switch_interval)
 
     def close(self) -> None:
+        self._stop_dispatch()
         for w in list(self._pool):
-            self._retire(w, kill=w.task is not None)
+            self._retire(w, kill=bool(w.inflight))
 
     def __enter__(self):
         return self
@@ -267,6 +350,46 @@ class GuardedPool:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+_FAILED = object()
+
+
+class _Run:
+    """One imap: the items, the ordered results handed to the caller, and a pipe to wake the
+    dispatcher (when the caller takes a result, or to stop it)."""
+
+    def __init__(self, items: list):
+        self.items = items
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.consumed = 0
+        self.stop = False
+        self.error: BaseException | None = None
+        self.switch_interval = sys.getswitchinterval()
+        self.wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self._wake_w, False)
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"w")
+        except (BlockingIOError, OSError):      # full (it will be drained) or closed
+            pass
+
+    def drain(self) -> None:
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> None:
+        for fd in (self.wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.wake_r = self._wake_w = -1
 
 
 def _exit_text(code: int | None) -> str:

@@ -14,13 +14,12 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import pandas as pd
 from defusedxml import ElementTree as SafeET
 
 from salesxl import contract
 from salesxl.contract import Table
 from salesxl.issues import Issue, file_issue, make_issue
-from salesxl.rules import object_frame
+from salesxl.rules import columns_of, object_frame
 from salesxl.values import is_blank, is_cell_error, label_key
 
 ENGINES = ("openpyxl", "calamine")
@@ -37,7 +36,8 @@ class TableData:
     key: str
     sheet: str
     headers: dict[str, str]              # column key -> header text as found
-    frame: pd.DataFrame                  # raw cell values by column key, plus _row (Excel row)
+    frame: Any                           # raw cell values by column key, plus _row (Excel row): a DataFrame,
+                                         # or a dict of lists when read with frames=False
     found_by: str                        # "table" or "header"
     first_col: int = 1                   # Excel column index of the header row's first cell
     columns_at: dict[str, int] = field(default_factory=dict)   # column key -> Excel column index
@@ -141,7 +141,7 @@ def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
     return out
 
 
-_FORMULA_NO_VALUE = re.compile(rb'<c r="([A-Z]+\d+)"[^>]*?>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)(?:<v\s*/>|<v></v>)?</c>')
+_FORMULA_NO_VALUE = re.compile(rb'<c r="(([A-Z]+)(\d+))"[^>]*?>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)(?:<v\s*/>|<v></v>)?</c>')
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z0-9:$]+)"')
 
 
@@ -163,14 +163,23 @@ def sheet_xml_facts(z: zipfile.ZipFile, part: str) -> tuple[set[tuple[int, int]]
     missing: set[tuple[int, int]] = set()
     if b"<f" in data:
         # only the cells that hold a formula are matched (from their <c start), not every cell
-        starts = {data.rfind(b"<c ", 0, m.start()) for m in _F_TAG.finditer(data)}
-        matches = (_FORMULA_NO_VALUE.match(data, st) for st in sorted(starts) if st >= 0)
-        for m in matches:
+        rfind = data.rfind
+        starts = {rfind(b"<c ", 0, m.start()) for m in _F_TAG.finditer(data)}
+        starts.discard(-1)
+        match = _FORMULA_NO_VALUE.match
+        cols: dict[bytes, int] = {}
+        for st in starts:
+            m = match(data, st)
             if m is None:
                 continue
-            ref = m.group(1).decode()
-            mm = _CELL_REF.match(ref)
-            missing.add((int(mm.group(2)), col_index(mm.group(1))))
+            letters, digits = m.group(2), m.group(3)
+            c = cols.get(letters)
+            if c is None:
+                if len(letters) > 3:                  # not a cell reference: fails as it always has
+                    mm = _CELL_REF.match(m.group(1).decode())
+                    missing.add((int(mm.group(2)), col_index(mm.group(1))))
+                c = cols[letters] = col_index(letters.decode())
+            missing.add((int(digits), c))
     merged = [m.group(1).decode() for m in _MERGE.finditer(data)] if b"<mergeCell" in data else []
     return missing, merged
 
@@ -281,8 +290,9 @@ def match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
 
 
 def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, tuple[int, str]],
-           table: Table) -> pd.DataFrame:
-    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped.
+           table: Table, as_frame: bool = True):
+    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped:
+    a DataFrame, or with `as_frame=False` a dict of lists (column key -> values, `_row` -> Excel rows).
 
     Built column by column (list comprehensions, cells normalised as by `_norm`): this runs on every cell."""
     keys = [c.key for c in table.input_columns if c.key in found]
@@ -305,14 +315,23 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     if len(keep) != len(body):
         cols = [[c[j] for j in keep] for c in cols]
         rownums = [rownums[j] for j in keep]
+    if not as_frame:
+        out = dict(zip(keys, cols))
+        out[ROW_COL] = rownums
+        return out
     return object_frame(keys, cols, len(rownums), rownums, ROW_COL)
 
 
 
 
+def _nrows(frame) -> int:
+    return len(frame[ROW_COL]) if isinstance(frame, dict) else len(frame)
+
+
 def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
-                 path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
-    """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
+                 path: str, lang: str, as_frame: bool = True) -> tuple[TableData | None, list[Issue]]:
+    """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing.
+    The frame is a DataFrame, or a dict of lists with `as_frame=False`."""
     lookup = contract.header_lookup(table)
     required = [c for c in table.input_columns if c.required]
     for part in sheet_parts:
@@ -323,7 +342,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
                 found = {k: (i + c0 - 1, h) for k, (i, h) in match_header(tuple(header), lookup).items()}
                 issues = _header_issues(table, found, required, part.name, r0, path, lang, header)
-                df = _frame(rows, r0, r1 - totals, found, table)
+                df = _frame(rows, r0, r1 - totals, found, table, as_frame)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, "table",
                                  c0, {k: i for k, (i, h) in found.items()}), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
@@ -344,7 +363,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
-    df = _frame(rows, best_row, len(rows), best, table)
+    df = _frame(rows, best_row, len(rows), best, table, as_frame)
     first = min(i for i, _ in best.values())
     return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, "header", first,
                      {k: i for k, (i, h) in best.items()}), issues
@@ -376,36 +395,45 @@ def settings_from_table(td: TableData | None) -> dict[str, Any]:
     if td is None:
         return {}
     out = {}
-    for _, r in td.frame.iterrows():
-        k = r.get("key")
+    cols = columns_of(td.frame)
+    n = len(cols[ROW_COL])
+    for k, v in zip(cols.get("key", [None] * n), cols.get("value", [None] * n)):
         if is_blank(k):
             continue
         s = contract.SETTING_BY_LABEL.get(label_key(str(k)))
         if s is not None:
-            out[s.key] = r.get("value")
+            out[s.key] = v
     return out
 
 
-def read_workbook(path, engine: str = "openpyxl", lang: str | None = None, guard: bool = True) -> WorkbookData:
-    """Read every contract table of one workbook. Never raises for a bad file: issues say why."""
+def read_workbook(path, engine: str = "openpyxl", lang: str | None = None, guard: bool = True, *,
+                  frames: bool = True) -> WorkbookData:
+    """Read every contract table of one workbook. Never raises for a bad file: issues say why.
+
+    `frames=False`: table frames are dicts of lists (column key -> values, `_row` -> Excel rows) rather
+    than DataFrames (the consolidation's workers, which never need pandas)."""
     path = str(path)
     lang0 = lang or "en"
+    sheet_bytes: dict[str, bytes] = {}
     if guard:
-        from salesxl.io.guard import guard_file
-        problem = guard_file(path, lang=lang0)
+        from salesxl.io.guard import guard_package
+        problem, sheet_bytes = guard_package(path, lang=lang0)
         if problem is not None:
             return WorkbookData(path, [], {}, [problem], lang0)
     try:
-        return _read(path, engine, lang)
+        return _read(path, engine, lang, frames, sheet_bytes)
     except Exception as exc:  # the guard let it through but a parser still failed: one clear issue
         return WorkbookData(path, [], {}, [file_issue("READ_FAILED", path, lang0,
                                                       detail=f"{type(exc).__name__}: {exc}"[:300])], lang0)
 
 
-def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
+def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
+          sheet_bytes: dict[str, bytes] | None = None) -> WorkbookData:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     with zipfile.ZipFile(path) as z:
+        if sheet_bytes:       # the sheets the guard inflated (and checked): not inflated again here
+            z.__dict__["_salesxl_parts"] = dict(sheet_bytes)
         parts = package_sheets(z)
         source = _OpenpyxlSource(path) if engine == "openpyxl" else \
             _CalamineSource(path, z, {p.name: p.path for p in parts})
@@ -418,7 +446,7 @@ def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
                 return cache[name]
 
             names = [p.name for p in parts]
-            settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en")
+            settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
             settings = settings_from_table(settings_td)
             wl = lang or detect_lang(names, settings)
             issues: list[Issue] = []
@@ -428,15 +456,15 @@ def _read(path: str, engine: str, lang: str | None) -> WorkbookData:
                     if settings_td is not None:
                         tables["settings"] = settings_td
                     continue
-                td, iss = locate_table(t, sheet_rows, parts, names, path, wl)
+                td, iss = locate_table(t, sheet_rows, parts, names, path, wl, as_frame)
                 issues.extend(iss)
                 if td is not None:
                     tables[t.key] = td
             lists = {}
             for key, t in contract.LIST_TABLES.items():
-                td, _ = locate_table(t, sheet_rows, parts, names, path, wl) if any(
+                td, _ = locate_table(t, sheet_rows, parts, names, path, wl, as_frame) if any(
                     n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
-                if td is not None and len(td.frame):
+                if td is not None and _nrows(td.frame):
                     lists[key] = td
             part_by_name = {p.name: p.path for p in parts}
             flagged: set = set()
@@ -453,17 +481,17 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 
     Cells reported here are added to `flagged` so that the rules do not report them again as empty."""
     issues: list[Issue] = []
-    df = td.frame
-    if df.empty:
+    df = columns_of(td.frame)
+    row_list = df[ROW_COL]
+    if not row_list:
         return issues
     by_col = {i: k for k, i in td.columns_at.items()}
-    rows = set(df[ROW_COL].tolist())
+    rows = set(row_list)
     missing, merged = sheet_xml_facts(z, part)
-    row_list = df[ROW_COL].tolist()
-    for key in df.columns:
+    for key in df:
         if key == ROW_COL:
             continue
-        for r, v in [(r, v) for r, v in zip(row_list, df[key].tolist())
+        for r, v in [(r, v) for r, v in zip(row_list, df[key])
                      if type(v) is str and "#" in v and is_cell_error(v)]:
             flagged.add((td.key, int(r), key))
             issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),

@@ -1,10 +1,21 @@
 """Render review blocks (salesxl.review) to an XlsxWriter worksheet: formats, risk colours, native
-charts, A4 landscape print setup. Text is always written as text (write_string)."""
+charts, A4 landscape print setup. Text is always written as text (write_string).
+
+Review sheets are `ReviewSheet`s: XlsxWriter worksheets whose cell XML is written by a faster loop (the
+same XML, for the cell types a review holds), and which can be `freeze`d once complete: their cell XML
+is built there and then and XlsxWriter's cell table dropped, so that a team workbook with a thousand
+reviews does not hold a thousand cell tables until it is closed."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import re
 import weakref
+from io import StringIO
 from typing import Any
+
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import CellBlankTuple, CellDatetimeTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from salesxl.review import AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
 
@@ -56,6 +67,191 @@ class Formats:
         return self._cache[key]
 
 
+def _strings_by_index(sst) -> list[str]:
+    """The shared strings in index order (what XlsxWriter builds at close), kept up to date incrementally:
+    strings get their index in the order they are first added, so the newest are the last keys."""
+    cache = sst.__dict__.setdefault("_salesxl_by_index", [])
+    missing = len(sst.string_table) - len(cache)
+    if missing > 0:
+        new = list(itertools.islice(reversed(sst.string_table), missing))
+        new.reverse()
+        cache.extend(new)
+    if cache and sst.string_table.get(cache[-1]) != len(cache) - 1:      # not in index order after all
+        cache[:] = sorted(sst.string_table, key=sst.string_table.__getitem__)
+    return cache
+
+
+class ReviewSheet(Worksheet):
+    """A worksheet with a faster cell-XML loop (byte for byte XlsxWriter's, for numbers, dates, strings
+    and blanks; other cells go through XlsxWriter's own writer) and `freeze`."""
+
+    _sheet_xml: str | None = None
+
+    # -- writing: XlsxWriter's write_string / write_number / write_blank without their per-call
+    #    checks of A1 notation, storing the same cells (anything unusual goes through XlsxWriter)
+    def put_string(self, row: int, col: int, string: str, cell_format=None) -> int:
+        if self.constant_memory or len(string) > self.xls_strmax // 2:
+            return self.write_string(row, col, string, cell_format)
+        if self._check_dimensions(row, col):
+            return -1
+        self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
+        return 0
+
+    def put_number(self, row: int, col: int, number: float, cell_format=None) -> int:
+        if self.constant_memory or type(number) is not float or number - number != 0:   # nan, inf
+            return self.write_number(row, col, number, cell_format)
+        if self._check_dimensions(row, col):
+            return -1
+        self.table[row][col] = CellNumberTuple(number, cell_format)
+        return 0
+
+    def put_blank(self, row: int, col: int, cell_format=None) -> int:
+        if cell_format is None:
+            return 0
+        if self.constant_memory:
+            return self.write_blank(row, col, None, cell_format)
+        if self._check_dimensions(row, col):
+            return -1
+        self.table[row][col] = CellBlankTuple(cell_format)
+        return 0
+
+    def freeze(self, wb) -> None:
+        """The sheet is complete: build its cell XML now and drop the cell table. The cached values of
+        the charts inserted in this sheet (which read this sheet) are taken first, as XlsxWriter would
+        take them at close. Nothing may be written to the sheet, nor read from it by a chart, afterwards.
+
+        Style numbers are given by XlsxWriter in the order formats are first used as the package is
+        written: the frozen XML holds a token per format, replaced at close in that same order, so the
+        package is byte for byte what it would have been. A sheet holding other cells than numbers,
+        dates, texts and blanks is left as it is."""
+        if self._sheet_xml is not None or self.constant_memory or self.dim_rowmin is None:
+            return
+        if any(type(c) not in _FAST_CELLS for cells in self.table.values() for c in cells.values()) or \
+                any(info.row_format for info in self.row_info.values()):
+            return
+        sst = self.str_table
+        saved_array, sst.string_array = sst.string_array, _strings_by_index(sst)
+        try:
+            for chart in [c[2] for c in self.charts]:
+                for ch in (chart, chart.combined):
+                    if ch is None:
+                        continue
+                    for c_range, r_id in ch.formula_ids.items():
+                        if ch.formula_data[r_id] is not None:
+                            continue
+                        sheet, cells = wb._get_chart_range(c_range)
+                        if sheet == self.name and cells is not None:
+                            ch.formula_data[r_id] = self._get_range_data(*cells)
+        finally:
+            sst.string_array = saved_array
+        saved, self.fh = self.fh, StringIO()
+        self._tokens, self._token_formats = {}, []
+        try:
+            super()._write_sheet_data()
+            self._sheet_xml = self.fh.getvalue()
+        finally:
+            self.fh = saved
+            self._tokens = None
+        self.table.clear()
+
+    _tokens: dict | None = None
+    _token_formats: list = []
+
+    def _xf(self, fmt) -> Any:
+        """A format's style number, or while freezing a token standing for it."""
+        tokens = self._tokens
+        if tokens is None:
+            return fmt._get_xf_index()
+        tok = tokens.get(id(fmt))
+        if tok is None:
+            tok = tokens[id(fmt)] = f"\x01{len(self._token_formats)}\x02"
+            self._token_formats.append(fmt)
+        return tok
+
+    def _write_sheet_data(self) -> None:
+        xml = self._sheet_xml
+        if xml is None:
+            return super()._write_sheet_data()
+        # style numbers in the order the formats first appear, as XlsxWriter would number them here
+        for tok in dict.fromkeys(_TOKEN.findall(xml)):
+            xml = xml.replace(tok, str(self._token_formats[int(tok[1:-1])]._get_xf_index()))
+        self.fh.write(xml)
+
+    def _calculate_spans(self) -> None:
+        # Worksheet._calculate_spans, from each row's own columns (the same spans, fewer lookups)
+        spans = {}
+        span_min = span_max = None
+        table, comments = self.table, self.comments
+        colmin, colmax = self.dim_colmin, self.dim_colmax
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num)
+            if cells:
+                cols = [c for c in cells if colmin <= c <= colmax]
+                if cols:
+                    lo, hi = min(cols), max(cols)
+                    span_min = lo if span_min is None else min(span_min, lo)
+                    span_max = hi if span_max is None else max(span_max, hi)
+            if row_num in comments:
+                for col_num in range(colmin, colmax + 1):
+                    if col_num in comments[row_num]:
+                        span_min = col_num if span_min is None else min(span_min, col_num)
+                        span_max = col_num if span_max is None else max(span_max, col_num)
+            if ((row_num + 1) % 16 == 0) or row_num == self.dim_rowmax:
+                if span_min is not None:
+                    spans[int(row_num / 16)] = f"{span_min + 1}:{span_max + 1}"
+                    span_min = None
+        self.row_spans = spans
+
+    def _write_rows(self) -> None:
+        # Worksheet._write_rows with the common cells written here in one string per row
+        self._calculate_spans()
+        table, row_info, comments, col_info = self.table, self.row_info, self.comments, self.col_info
+        colmin, colmax = self.dim_colmin, self.dim_colmax
+        letters = {c: xl_col_to_name(c) for c in range(colmin, colmax + 1)}
+        xf = self._xf
+        write = self.fh.write
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num)
+            if not (row_num in row_info or row_num in comments or cells):
+                continue
+            span = self.row_spans.get(int(row_num / 16))
+            info = row_info.get(row_num)
+            if not cells:
+                self._write_empty_row(row_num, span, info)
+                continue
+            self._write_row(row_num, span, info)
+            r = str(row_num + 1)
+            out = []
+            for col_num in sorted(c for c in cells if colmin <= c <= colmax):
+                cell = cells[col_num]
+                fmt = cell.format
+                if fmt:
+                    attr = f' r="{letters[col_num]}{r}" s="{xf(fmt)}"'
+                elif info is not None and info.row_format:
+                    attr = f' r="{letters[col_num]}{r}" s="{xf(info.row_format)}"'
+                elif col_num in col_info and col_info[col_num].column_format is not None:
+                    attr = f' r="{letters[col_num]}{r}" s="{xf(col_info[col_num].column_format)}"'
+                else:
+                    attr = f' r="{letters[col_num]}{r}"'
+                kind = type(cell)
+                if kind is CellStringTuple:
+                    out.append(f'<c{attr} t="s"><v>{cell.string}</v></c>')
+                elif kind is CellNumberTuple or kind is CellDatetimeTuple:
+                    out.append(f"<c{attr}><v>{cell.number:.16G}</v></c>")
+                elif kind is CellBlankTuple:
+                    out.append(f"<c{attr}/>")
+                else:                                   # any other cell: XlsxWriter's own writer
+                    write("".join(out))
+                    out = []
+                    self._write_cell(row_num, col_num, cell)
+            write("".join(out))
+            self._xml_end_tag("row")
+
+
+_FAST_CELLS = frozenset({CellStringTuple, CellNumberTuple, CellDatetimeTuple, CellBlankTuple})
+_TOKEN = re.compile("\x01\\d+\x02")
+
+
 def formats_for(wb, lang: str) -> Formats:
     f = _FORMATS.get(wb)
     if f is None:
@@ -65,14 +261,17 @@ def formats_for(wb, lang: str) -> Formats:
 
 def write_cell(ws, row: int, col: int, cell: Cell, fmt) -> None:
     v = cell.value
+    fast = type(ws) is ReviewSheet
     if v is None or (isinstance(v, float) and v != v):
-        ws.write_blank(row, col, None, fmt)
+        ws.put_blank(row, col, fmt) if fast else ws.write_blank(row, col, None, fmt)
     elif isinstance(v, str):
-        ws.write_string(row, col, v, fmt)
+        ws.put_string(row, col, v, fmt) if fast else ws.write_string(row, col, v, fmt)
     elif isinstance(v, bool):
         ws.write_boolean(row, col, v, fmt)
     elif isinstance(v, (dt.date, dt.datetime)):
         ws.write_datetime(row, col, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day), fmt)
+    elif fast:
+        ws.put_number(row, col, float(v), fmt)
     else:
         ws.write_number(row, col, float(v), fmt)
 
@@ -81,7 +280,7 @@ def render_review(wb, review: Review, formats: Formats | None = None):
     """Add one worksheet holding `review`; returns it. Charts reference the grids they sit beside."""
     F = formats or formats_for(wb, review.lang)
     L = review.lang
-    ws = wb.add_worksheet(review.sheet_name)
+    ws = wb.add_worksheet(review.sheet_name, worksheet_class=ReviewSheet)
     for i, w in enumerate(WIDTHS):
         ws.set_column(i, i, w)
     ws.set_column(CHART_COL, CHART_COL + 7, 10)
@@ -91,40 +290,40 @@ def render_review(wb, review: Review, formats: Formats | None = None):
     chart_row = 0
     for b in review.blocks:
         if isinstance(b, Title):
-            ws.write_string(row, 0, b.text, F.title)
-            ws.write_string(row + 1, 0, b.subtitle, F.subtitle)
+            ws.put_string(row, 0, b.text, F.title)
+            ws.put_string(row + 1, 0, b.subtitle, F.subtitle)
             row += 3
         elif isinstance(b, Fields):
             if b.title:
-                ws.write_string(row, 0, b.title, F.section)
+                ws.put_string(row, 0, b.title, F.section)
                 row += 1
             for label, cell in b.rows:
-                ws.write_string(row, 0, label, F.label)
+                ws.put_string(row, 0, label, F.label)
                 write_cell(ws, row, 1, cell, F.cell(cell.fmt, cell.style, L))
                 row += 1
             row += 1
         elif isinstance(b, Grid):
-            ws.write_string(row, 0, b.title, F.section)
+            ws.put_string(row, 0, b.title, F.section)
             ws.set_row(row + 1, 30)
             for j, h in enumerate(b.headers):
-                ws.write_string(row + 1, j, h, F.header)
+                ws.put_string(row + 1, j, h, F.header)
             first = row + 2
             for i, cells in enumerate(b.rows):
                 for j, cell in enumerate(cells):
                     write_cell(ws, first + i, j, cell, F.cell(cell.fmt, cell.style, L))
             if not b.rows and b.empty:
-                ws.write_string(first, 0, b.empty, F.muted)
+                ws.put_string(first, 0, b.empty, F.muted)
             grid_at[b.id] = (row, first, len(b.rows))
             row = first + max(len(b.rows), 1) + 1
         elif isinstance(b, Chart):
             _chart(wb, ws, review.sheet_name, b, grid_at, max(chart_row, grid_at[b.source][0]))
             chart_row = grid_at[b.source][0] + 16
         elif isinstance(b, Points):
-            ws.write_string(row, 0, b.title, F.section)
+            ws.put_string(row, 0, b.title, F.section)
             row += 1
             for p in b.items:
                 ws.merge_range(row, 0, row, 6, "", F.point)
-                ws.write_string(row, 0, "• " + p, F.point)
+                ws.put_string(row, 0, "• " + p, F.point)
                 ws.set_row(row, 15 * (1 + len(p) // 110))
                 row += 1
             row += 1
