@@ -19,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import pickle
 import sqlite3
 import stat
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,7 +55,11 @@ PRELOAD = ("salesxl.consolidate", "salesxl.io.read_xlsx", "salesxl.io.guard", "s
            "defusedxml.ElementTree")
 # the reps' forecasts go to worker processes from this many reps on (below, starting them costs more)
 FORECAST_JOBS_MIN = 32
-FORECAST_CHUNK = 8                  # reps per task at most
+PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
+# files read ahead of the one this process is on: enough for the readers to keep going while this
+# process loads its own modules at the start (a few MB of results at most)
+READ_WINDOW = 32
+FORECAST_CHUNK = 1                  # reps per task at most (one: small enough to be sent ahead)
 FORECAST_WINDOW = 8                 # tasks (of rep forecasts with their draws) that may wait for the parent
 PRELOAD_BY_ENGINE = {"calamine": PRELOAD, "openpyxl": PRELOAD + ("openpyxl",)}
 
@@ -176,7 +182,7 @@ def read_one(task: tuple) -> FileResult:
             if c in shared:                  # kept by the parent until the forecast: share equal values
                 typed = _dedupe(typed)
             cols[c] = typed
-            if c in rframe:
+            if c in rframe and None in typed:
                 k = {i: r for i, (t, r) in enumerate(zip(typed, rframe[c])) if t is None and not is_blank(r)}
                 if k:
                     kept[c] = k
@@ -196,8 +202,8 @@ def pool_task(item: tuple):
     if kind == READ:
         return read_one(arg)
     from salesxl import forecast
-    if kind == FORECAST:
-        return [forecast.forecast_rep(job) for job in arg]
+    if kind == FORECAST:                # pickled jobs in, pickled forecasts out
+        return pickle.dumps([forecast.forecast_rep(job) for job in pickle.loads(arg)], PICKLE_PROTOCOL)
     return None
 
 
@@ -310,16 +316,58 @@ class _Columns:
             v = part.cols.get(c)
             if v is None:
                 lst.extend([None] * n)
-            elif c in self.UNSHARED:
-                lst.extend(v)
-            else:               # a str key never equals a date (nor a date a str): no mix-up
-                get = shared.setdefault
-                lst.extend([get(x, x) if type(x) is str or type(x) is dt.date else x for x in v])
+                continue
+            if c not in self.UNSHARED:
+                # each distinct text or date of the column once (a str never equals a date, nor a date
+                # a str: no mix-up), then the cells whose value is already held under another object
+                try:
+                    distinct = set(v)
+                except TypeError:               # an unhashable value: kept as they come
+                    distinct = ()
+                repl = {}
+                for x in distinct:
+                    if type(x) is str or type(x) is dt.date:
+                        y = shared.setdefault(x, x)
+                        if y is not x:
+                            repl[x] = y
+                if repl:                        # (its keys are texts and dates: nothing else matches them)
+                    lst.extend(map(repl.get, v, v))
+                    continue
+            lst.extend(v)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         import pandas as pd
         return {k: pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
                 for k, cols in self.data.items()}
+
+
+class _HistoryQueries:
+    """closed_proposals and slippage of the history store, run in a thread on a connection of its own."""
+
+    def __init__(self, hist, path, as_of: dt.date):
+        self._out: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(hist, path, as_of), name="salesxl-history",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, hist, path, as_of) -> None:
+        try:
+            conn = hist.open_history(path)
+            try:
+                closed = hist.closed_proposals(conn)
+                slip = hist.slippage(conn, as_of)
+            finally:
+                conn.close()
+            # the reviews show proposals pushed back or long in their stage: pass only those
+            self._out["result"] = closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            self._out["error"] = exc
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._out:
+            raise self._out["error"]
+        return self._out["result"]
 
 
 def _default_history_path(output: Path) -> Path:
@@ -373,7 +421,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     if workers > 0:
         pool = GuardedPool(pool_task, workers, timeout=timeout or DEFAULT_TIMEOUT,
                            memory=memory if memory is not None else DEFAULT_MEMORY,
-                           preload=PRELOAD_BY_ENGINE[engine])
+                           preload=PRELOAD_BY_ENGINE[engine], window=max(READ_WINDOW, 3 * workers))
         # the workers stay for the forecast: once out of files, each loads the forecast's modules
         warm = [(WARM, None)] * workers if len(paths) >= FORECAST_JOBS_MIN else []
         stream = _reads(pool.imap([(READ, t) for t in tasks] + warm, keep=True))
@@ -465,42 +513,66 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             return ConsolidationResult(None, files, notes, team_as_of, out_lang, history=None,
                                        rows=dict(rows), error="no usable input",
                                        timings={"total": time.perf_counter() - t_start})
-        closed = slip = None
+        queries = None
         if conn is not None:
             conn.commit()
-            closed = hist.closed_proposals(conn)
-            slip = hist.slippage(conn, team_as_of)
-            # the reviews show proposals pushed back or long in their stage: pass only those
-            slip = slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+            # what the forecast needs from the history, read by a thread of its own (SQLite works
+            # without the GIL) while this one finishes the tables and the Issues sheet
+            queries = _HistoryQueries(hist, hist_path, team_as_of)
         settings = {"language": out_lang, "as_of": team_as_of, "currency": currency or "EUR"}
-        frames = columns.data           # dicts of lists: the forecast reads them as they are
-        del columns
-        # the forecast (forecast.compute): each rep's own forecast is a job, run by worker processes
-        # when there are many, while this process finishes the tables and the Issues sheet
-        plan = fc_mod.plan_forecast(frames, None, team_as_of, settings, simulations=simulations, seed=seed,
-                                    history_closed=closed, slippage=slip)
-        del frames, closed, slip
-        settings.update(seed=plan.seed, simulations=plan.simulations)
+        fc_settings = dict(settings)
+        n_sims, run_seed = fc_mod.run_parameters(fc_settings, simulations, seed)
+        settings.update(seed=run_seed, simulations=n_sims)
         writer.settings = settings
         all_issues = [i for i in notes] + [i for f in files for i in f.issues]
-        if pool is not None and len(plan.jobs) >= FORECAST_JOBS_MIN:
-            # a few reps per task (a task costs a round trip to a worker), a few tasks per worker
-            k = max(1, min(FORECAST_CHUNK, len(plan.jobs) // (workers * 4)))
-            chunks = [(FORECAST, plan.jobs[i:i + k]) for i in range(0, len(plan.jobs), k)]
+        frames = columns.data           # dicts of lists: the forecast reads them as they are
+        del columns
+        # the forecast (forecast.compute): each rep's own forecast is a job, run by the worker processes
+        # when there are many; they do not need the history, which is read meanwhile
+        plan = fc_mod.plan_forecast(frames, None, team_as_of, fc_settings, simulations=simulations, seed=seed,
+                                    attach=False)
+        del frames
+        n_jobs = len(plan)
+        if pool is not None and n_jobs >= FORECAST_JOBS_MIN:
+            # each job is made (its rep's rows copied, pickled) as the pool's window moves on, and the
+            # forecasts come back pickled (unpickled by this thread, not the pool's dispatcher)
+            k = max(1, min(FORECAST_CHUNK, n_jobs // (workers * 4)))
+            chunks = [range(i, min(i + k, n_jobs)) for i in range(0, n_jobs, k)]
             pool.window = FORECAST_WINDOW
             pool.max_tasks += len(chunks)           # warm workers: not recycled in the middle of this
-            rep_forecasts = (rf for _, (_, jobs), res in pool.imap(chunks)
-                             for rf in (res if not isinstance(res, TaskFailure) else
-                                        [fc_mod.forecast_rep(j) for j in jobs]))
+            items = ((FORECAST, pickle.dumps([plan.job(j) for j in c], PICKLE_PROTOCOL)) for c in chunks)
+            rep_forecasts = (rf for i, _, res in pool.imap(items)
+                             for rf in (pickle.loads(res) if not isinstance(res, TaskFailure) else
+                                        [fc_mod.forecast_rep(plan.job(j)) for j in chunks[i]]))
         else:
-            rep_forecasts = map(fc_mod.forecast_rep, plan.jobs)
+            rep_forecasts = (fc_mod.forecast_rep(plan.job(j)) for j in range(n_jobs))
         writer.finish_tables(issues=all_issues)
-        fc = plan.finish(rep_forecasts)
-        del plan, rep_forecasts
+        plan.attach_history(*(queries.result() if queries is not None else (None, None)))
         t_fc = time.perf_counter()
-        from salesxl.review import iter_reviews
-        # each review is built, rendered and dropped in turn
-        writer.finish(issues=all_issues, forecast=fc, reviews=iter_reviews(fc, out_lang, currency=settings["currency"]))
+        # each rep's review is built, rendered and dropped as soon as their forecast comes (the workers
+        # go on with the next reps'); the team's forecast (the Forecast sheet) once they all have
+        from salesxl.review import build_review
+        rfs = enumerate(rep_forecasts)
+        taken: set[str] = set()
+
+        def reviews():
+            for i, rf in rfs:
+                rf = plan.complete(i, rf)
+                plan.add(rf)
+                yield build_review(rf, team_as_of, out_lang, currency=settings["currency"], taken=taken,
+                                   simulations=plan.simulations)
+
+        done: list = []
+
+        def team_forecast():
+            for i, rf in rfs:                   # (none left once every review is made)
+                plan.add(plan.complete(i, rf))
+            done.append(plan.team_forecast())
+            return done[0]
+
+        writer.finish(issues=all_issues, forecast=team_forecast, reviews=reviews())
+        fc = done[0]
+        del plan, rep_forecasts, rfs
         t_end = time.perf_counter()
     except BaseException:
         if writer is not None:

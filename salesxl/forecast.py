@@ -10,8 +10,9 @@ import datetime as dt
 import math
 import zlib
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -101,7 +102,8 @@ class RepForecast:
     slippage: list[dict] = field(default_factory=list)
     draws: Any = field(default=None, repr=False)       # Monte Carlo draws of won + open (team sum)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, calibration: bool = True) -> dict:
+        """Plain data (JSON); `calibration=False` leaves the calibration bins out."""
         d = {
             "rep": self.rep, "seniority": self.seniority,
             "period_start": _iso(self.period_start), "period_end": _iso(self.period_end),
@@ -116,7 +118,7 @@ class RepForecast:
             "overdue": [p.ref for p in self.proposals if p.overdue],
             "calibrated_forecast": _r(self.calibrated_forecast),
         }
-        if self.calibration is not None:
+        if calibration and self.calibration is not None:
             d["calibration"] = self.calibration.to_dict()
         return d
 
@@ -139,8 +141,8 @@ class TeamForecast:
     simulations: int
     seed: int
 
-    def to_dict(self) -> dict:
-        return {"as_of": self.as_of.isoformat(), "reps": [r.to_dict() for r in self.reps],
+    def to_dict(self, calibration: bool = True) -> dict:
+        return {"as_of": self.as_of.isoformat(), "reps": [r.to_dict(calibration) for r in self.reps],
                 "team": self.team, "skipped": self.skipped, "simulations": self.simulations,
                 "seed": self.seed}
 
@@ -261,7 +263,9 @@ def _columns(df) -> Cols | None:
     return df if n else None
 
 
-def _nrows(cols: Cols) -> int:
+def _nrows(cols) -> int:
+    if isinstance(cols, _Rows):
+        return cols.rows()
     return len(next(iter(cols.values()), ()))
 
 
@@ -290,19 +294,52 @@ def _split(df) -> dict[str, Cols]:
     for k, idx in groups.items():
         if len(idx) == n:
             out[k] = cols
-        elif idx[-1] - idx[0] + 1 == len(idx):        # one run of rows: slices
-            a, b = idx[0], idx[-1] + 1
-            out[k] = {c: vals[a:b] for c, vals in cols.items()}
+        elif idx[-1] - idx[0] + 1 == len(idx):        # one run of rows
+            out[k] = _Rows(cols, idx[0], idx[-1] + 1)
         else:
-            out[k] = {c: [vals[i] for i in idx] for c, vals in cols.items()}
+            out[k] = _Rows(cols, 0, 0, idx)
     return out
+
+
+class _Rows(Mapping):
+    """A rep's rows of a table (a dict of lists), its columns taken when read: no copy of every table
+    for every rep at once."""
+
+    __slots__ = ("_cols", "_a", "_b", "_idx")
+
+    def __init__(self, cols: Cols, a: int, b: int, idx: list[int] | None = None):
+        self._cols, self._a, self._b, self._idx = cols, a, b, idx
+
+    def __getitem__(self, c):
+        v = self._cols[c]
+        return v[self._a:self._b] if self._idx is None else [v[i] for i in self._idx]
+
+    def __iter__(self):
+        return iter(self._cols)
+
+    def __len__(self) -> int:
+        return len(self._cols)
+
+    def __contains__(self, c) -> bool:
+        return c in self._cols
+
+    def rows(self) -> int:
+        return self._b - self._a if self._idx is None else len(self._idx)
+
+    def copy(self) -> Cols:
+        return {c: self[c] for c in self._cols}
+
+
+def _own(t):
+    """A rep's table as a dict of lists of its own (what a job carries to another process)."""
+    return t.copy() if isinstance(t, _Rows) else t
 
 
 _NOTHING = object()
 
 
 def _is_empty(df) -> bool:
-    return df is None or (not _nrows(df) if isinstance(df, dict) else df.empty)
+    return df is None or (not _nrows(df) if isinstance(df, Mapping) else df.empty)
 
 
 def select_period(rep_objectives, rep_planning,
@@ -344,46 +381,102 @@ def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.Lis
     """Forecast every rep for their own current period, and the team."""
     plan = plan_forecast(frames, lists, as_of, settings, simulations=simulations, seed=seed,
                          history_closed=history_closed, slippage=slippage)
-    return plan.finish(map(forecast_rep, plan.jobs))
+    return plan.finish(plan.complete(i, forecast_rep(plan.job(i))) for i in range(len(plan)))
 
 
 @dataclass
 class ForecastPlan:
-    """`compute` in three steps: the plan (what each rep's forecast needs, one job per rep with a
-    period), `forecast_rep` on each job (independent: they may run in other processes), and `finish`,
-    which adds the reps' results up in order."""
+    """`compute` in steps: the plan (what each rep's forecast needs, one job per rep with a period),
+    `forecast_rep` on each job (independent: they may run in other processes, and they do not need the
+    history store), `complete` with what the history tells about the rep (`attach_history` first), and
+    `finish`, which adds the reps' results up in order."""
     as_of: dt.date
-    jobs: list[tuple]
+    reps: list[tuple]                   # (rep key, name, seniority, period) of each job, in order
     skipped: list[dict]
     team_reasons: dict[str, int]
     simulations: int
     seed: int
     on_track: float
     at_risk: float
+    by: dict = field(default_factory=dict)                  # table -> rep key -> the rep's rows
+    rep_reasons: dict = field(default_factory=dict)
+    outcome_of: dict = field(default_factory=dict)
+    pipeline: Any = None                                    # (closed proposals when there is no history)
+    closed: dict = field(default_factory=dict)
+    slip: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.reps)
+
+    def job(self, i: int) -> tuple:
+        """Job i: all that forecast_rep needs, the rep's rows as lists of their own (made on demand,
+        one job at a time, not every rep's rows at once)."""
+        rk, name, seniority, period = self.reps[i]
+        by = self.by
+        return (name, seniority, period, self.as_of, _own(by["planning"].get(rk)), _own(by["reporting"].get(rk)),
+                _own(by["pipeline"].get(rk)), self.outcome_of, self.simulations, self.seed, self.on_track,
+                self.at_risk, self.rep_reasons[rk], self.team_reasons)
+
+    @property
+    def jobs(self) -> list[tuple]:
+        return [self.job(i) for i in range(len(self.reps))]
+
+    def attach_history(self, history_closed=None, slippage=None) -> None:
+        """Closed proposals (from the history store when given, else the pipeline) and slippage."""
+        self.closed = _closed_by_rep(self.pipeline, history_closed)
+        self.slip = _split(slippage) if slippage is not None and not _is_empty(slippage) else {}
+
+    def complete(self, i: int, rf: RepForecast) -> RepForecast:
+        """Job i's forecast with its history: win rate, calibration, slippage."""
+        rk = self.reps[i][0]
+        _apply_closed(rf, self.closed.get(rk))
+        slip = self.slip.get(rk)
+        if slip is not None:
+            keys = [c for c in slip if c != "rep"]
+            rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
+        return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
         """The team forecast from the reps' forecasts (in the order of the jobs)."""
-        reps = []
-        total = None        # the team's draws: each rep's added as soon as they come, then dropped
         for rf in rep_forecasts:
-            if total is None:
-                total = np.zeros(self.simulations)
-            total += rf.draws
-            rf.draws = None
-            reps.append(rf)
-        team = _team(reps, reps, None, self.simulations, self.seed, self.on_track, self.at_risk, total)
+            self.add(rf)
+        return self.team_forecast()
+
+    _reps: list = field(default_factory=list)
+    _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
+
+    def add(self, rf: RepForecast) -> None:
+        """The next rep's forecast (in the order of the jobs)."""
+        if self._total is None:
+            self._total = np.zeros(self.simulations)
+        self._total += rf.draws
+        rf.draws = None
+        self._reps.append(rf)
+
+    def team_forecast(self) -> TeamForecast:
+        """The team forecast, once every rep's forecast is added."""
+        reps = self._reps
+        team = _team(reps, reps, None, self.simulations, self.seed, self.on_track, self.at_risk, self._total)
         return TeamForecast(self.as_of, reps, team, self.skipped, self.team_reasons, self.simulations, self.seed)
+
+
+def run_parameters(settings: Mapping[str, Any] | None, simulations: int | None = None,
+                   seed: int | None = None) -> tuple[int, int]:
+    """(simulations, seed) of a forecast: as given, else from the settings, else the defaults."""
+    settings = settings or {}
+    return (int(simulations or _settings_number(settings, "simulations", DEFAULT_SIMULATIONS)),
+            int(seed if seed is not None else _settings_number(settings, "seed", DEFAULT_SEED)))
 
 
 def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
                   settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
                   seed: int | None = None, history_closed: pd.DataFrame | None = None,
-                  slippage: pd.DataFrame | None = None) -> ForecastPlan:
-    """Everything `compute` does before the reps' own forecasts (see ForecastPlan)."""
+                  slippage: pd.DataFrame | None = None, attach: bool = True) -> ForecastPlan:
+    """Everything `compute` does before the reps' own forecasts (see ForecastPlan). `attach=False`:
+    the history is attached later (ForecastPlan.attach_history), before `complete`."""
     settings = dict(settings or {})
     lists = lists or contract.LISTS
-    simulations = int(simulations or _settings_number(settings, "simulations", DEFAULT_SIMULATIONS))
-    seed = int(seed if seed is not None else _settings_number(settings, "seed", DEFAULT_SEED))
+    simulations, seed = run_parameters(settings, simulations, seed)
     on_track = _settings_number(settings, "on_track", 0.7)
     at_risk = _settings_number(settings, "at_risk", 0.3)
     outcome_of = {it.key: it.attr for it in lists["results"].items}
@@ -412,34 +505,31 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
         for k, v in c.items():
             team_reasons[k] = team_reasons.get(k, 0) + v
 
-    closed_hist = _closed_by_rep(frames.get("pipeline"), history_closed)
-    slip = _split(slippage) if slippage is not None and not slippage.empty else {}
-
-    jobs, skipped = [], []
+    reps, skipped = [], []
     for rk, name in names.items():
         period = select_period(by["objectives"].get(rk), by["planning"].get(rk), as_of)
         if period is None:
             skipped.append({"rep": name, "reason": "no_period"})
             continue
-        jobs.append((name, seniority.get(rk), period, as_of, by["planning"].get(rk), by["reporting"].get(rk),
-                     by["pipeline"].get(rk), outcome_of, closed_hist.get(rk), simulations, seed, on_track,
-                     at_risk, rep_reasons[rk], team_reasons, slip.get(rk)))
-    return ForecastPlan(as_of, jobs, skipped, team_reasons, simulations, seed, on_track, at_risk)
+        reps.append((rk, name, seniority.get(rk), period))
+    plan = ForecastPlan(as_of, reps, skipped, team_reasons, simulations, seed, on_track, at_risk, by, rep_reasons,
+                        outcome_of, frames.get("pipeline"))
+    if attach:
+        plan.attach_history(history_closed, slippage)
+    return plan
 
 
 def forecast_rep(job: tuple) -> RepForecast:
-    """One rep's forecast, from a job of `plan_forecast` (its draws included, for the team's sum)."""
-    (name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed, simulations, seed,
-     on_track, at_risk, rep_reasons, team_reasons, slip) = job
-    rf = _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
-                       simulations, seed, on_track, at_risk)
+    """One rep's forecast, from a job of `plan_forecast` (its draws included, for the team's sum), but
+    for what the history tells (ForecastPlan.complete)."""
+    (name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, simulations, seed,
+     on_track, at_risk, rep_reasons, team_reasons) = job
+    rf = _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
+                            simulations, seed, on_track, at_risk)
     rf.reasons = reason_comparison(rep_reasons, team_reasons)
     over = [r for r in rf.reasons if r.over_represented]
     if rf.lever == TRAINING or (rf.lever and over):
         rf.training_topic = over[0].reason if over else None
-    if slip is not None:
-        keys = [c for c in slip if c != "rep"]
-        rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
     return rf
 
 
@@ -481,6 +571,39 @@ def _missing(v) -> bool:
 
 def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
                   simulations, seed, on_track, at_risk) -> RepForecast:
+    rf = _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
+                            simulations, seed, on_track, at_risk)
+    _apply_closed(rf, closed)
+    return rf
+
+
+def _apply_closed(rf: RepForecast, closed) -> None:
+    """What the rep's closed proposals tell: win rate, average deal, calibration (None without any)."""
+    wr = None
+    avg_deal = None
+    cal = None
+    cal_fc = None
+    if not _is_empty(closed):
+        won_flags = np.asarray(closed["won"], dtype=bool)
+        n_won = int(won_flags.sum())
+        wr = win_rate(n_won, int(len(won_flags) - n_won))
+        amounts = [a for a, w in zip(closed.get("amount", ()), closed["won"]) if w and a is not None]
+        avg_deal = float(np.mean(amounts)) if amounts else None
+        probs = np.asarray(closed["probability"], dtype=float)
+        cal = calibration(probs, won_flags)
+        if cal is not None:
+            in_p = [p for p in rf.proposals if p.in_period]
+            cal_fc = calibrated_forecast(rf.won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
+    rf.win_rate = wr
+    rf.required_coverage = required_coverage(wr)
+    rf.avg_deal = avg_deal
+    rf.calibration = cal
+    rf.calibrated_forecast = cal_fc
+
+
+def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
+                       simulations, seed, on_track, at_risk) -> RepForecast:
+    """The rep's forecast but for what their closed proposals tell (see _apply_closed)."""
     start, end, objective, deals = period
     elapsed = elapsed_fraction(start, end, as_of)
     won = 0.0
@@ -505,20 +628,6 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
     open_amount = float(sum(p.amount for p in in_p))
     fc = won + weighted_open
     objective = float(objective) if objective is not None else None
-    wr = None
-    avg_deal = None
-    cal = None
-    cal_fc = None
-    if not _is_empty(closed):
-        won_flags = np.asarray(closed["won"], dtype=bool)
-        n_won = int(won_flags.sum())
-        wr = win_rate(n_won, int(len(won_flags) - n_won))
-        amounts = [a for a, w in zip(closed.get("amount", ()), closed["won"]) if w and a is not None]
-        avg_deal = float(np.mean(amounts)) if amounts else None
-        probs = np.asarray(closed["probability"], dtype=float)
-        cal = calibration(probs, won_flags)
-        if cal is not None:
-            cal_fc = calibrated_forecast(won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
     amounts, probs = [p.amount for p in in_p], [p.probability for p in in_p]
     rs = rep_seed(seed, name)
     # the rep's draws: their own outcome (Monte Carlo) and their share of the team's draws
@@ -539,10 +648,10 @@ def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline,
         objective=objective, deals_objective=float(deals) if deals is not None else None,
         won=float(won), won_deals=won_deals, weighted_open=weighted_open, forecast=float(fc),
         attainment=(fc / objective) if objective else None, open_amount=open_amount,
-        coverage=coverage(open_amount, objective, won), win_rate=wr, required_coverage=required_coverage(wr),
+        coverage=coverage(open_amount, objective, won), win_rate=None, required_coverage=None,
         p10=out.p10, p50=out.p50, p90=out.p90, p_reach=p_reach, method=out.method, risk=risk, pace=pace,
         lever=lever(risk, pace), plan=plan, results=results, conversion=conversion, proposals=props,
-        calibration=cal, calibrated_forecast=cal_fc, avg_deal=avg_deal, draws=draws)
+        draws=draws)
 
 
 def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:

@@ -15,8 +15,8 @@ from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT,
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.i18n import detail
 from salesxl.values import (BAD, EMPTY, NORMALISED, OK, clean_text, format_amount, format_percent, is_blank,
-                            is_cell_error, label_key, parse_date, parse_integer, parse_number,
-                            parse_probability)
+                            is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
+                            parse_number, parse_probability)
 
 if TYPE_CHECKING:           # pandas is imported where a DataFrame is made or read: the consolidation's
     import pandas as pd     # readers, which work on lists, never load it
@@ -151,6 +151,15 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
     if kind == TEXT:
         # clean_text, inlined for plain text (this runs on every text cell): str.strip() removes every
         # Unicode space, so an empty result is exactly is_blank
+        types = set(map(type, values))
+        if types <= _STR_OR_NONE:
+            typed = list(map(str.strip, values)) if _NONE_TYPE not in types else \
+                [v.strip() if v is not None else None for v in values]
+            if "" in typed:
+                typed = [s or None for s in typed]
+            if "\u00a0" in "\x00".join(filter(None, typed)):
+                typed = [s.replace("\u00a0", " ") if s is not None else None for s in typed]
+            return typed, findings
         typed = [(s.replace("\u00a0", " ") if (s := v.strip()) else None) if type(v) is str else clean_text(v)
                  for v in values]
         return typed, findings
@@ -239,7 +248,8 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
             out[col.key] = [None] * len(rows)
             continue
         values = df[col.key]
-        values = [None if type(v) is str and "#" in v and is_cell_error(v) else v for v in values]
+        if may_hold_cell_errors(values):
+            values = [None if type(v) is str and "#" in v and is_cell_error(v) else v for v in values]
         typed, findings = _parse_column(lang, table, col.key, values, lists)
         out[col.key] = typed
         header = rt.headers.get(col.key, col.label(lang))
@@ -258,9 +268,19 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
 
 def blank_indexes(values: list) -> list[int]:
     """Indexes of the blank values (`is_blank`), with fast paths for the common cell types."""
+    if None not in values:
+        types = set(map(type, values))
+        if types <= _NEVER_BLANK or (types == _STR and "" not in values and not any(map(str.isspace, values))):
+            return []
     return [i for i, v in enumerate(values)
             if v is None or (not v.strip() if type(v) is str else
                              type(v) is not int and type(v) is not dt.datetime and is_blank(v))]
+
+
+_NEVER_BLANK = frozenset({int, bool, dt.datetime, dt.date})
+_STR = {str}
+_NONE_TYPE = type(None)
+_STR_OR_NONE = frozenset({str, _NONE_TYPE})
 
 
 def object_frame(keys: list[str], cols: list[list], n: int, rownums: list[int], row_col: str = ROW) -> pd.DataFrame:
@@ -360,8 +380,9 @@ def _duplicate_rows(ctx: Context, key: str) -> list[Issue]:
     cols = [c for c in df if c != ROW]
     seen: dict[tuple, int] = {}
     issues = []
-    keyed = [[label_key(v) if type(v) is str else label_key(str(v)) if isinstance(v, str) else v
-              for v in df[c]] for c in cols]
+    keyed = [list(map(label_key, col)) if set(map(type, col)) == _STR else
+             [label_key(v) if type(v) is str else label_key(str(v)) if isinstance(v, str) else v for v in col]
+             for col in (df[c] for c in cols)]
     for row, k in zip(df[ROW], zip(*keyed)):
         if k in seen:
             issues.append(ctx.issue("DUPLICATE_ROW", key, row, None, other_row=seen[k]))

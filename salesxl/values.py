@@ -39,11 +39,22 @@ EMPTY_PARSED = Parsed(None, EMPTY)
 @lru_cache(maxsize=4096)
 def label_key(text: str) -> str:
     """Normalise a label for matching: case, accents, Unicode form and spaces ignored."""
-    s = unicodedata.normalize("NFKD", str(text))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    s = s.replace("’", "'").replace("‘", "'").replace("`", "'")
+    s = str(text)
+    if not s.isascii():         # (ASCII text is its own NFKD form and holds no combining mark)
+        s = unicodedata.normalize("NFKD", s)
+        s = _COMBINING_LATIN.sub("", s)             # the usual accents, then any other combining mark
+        if not s.isascii():
+            s = "".join(ch for ch in s if not unicodedata.combining(ch))
+        s = s.replace("’", "'").replace("‘", "'")
+    s = s.replace("`", "'")
     s = _SPACE_RE.sub(" ", s).strip().casefold()
     return s
+
+
+# the combining marks of the Combining Diacritical Marks block (those of accented Latin letters once
+# decomposed): removed by one regex before the general, per-character test
+_COMBINING_LATIN = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x370) if unicodedata.combining(chr(c)))
+                              + "]")
 
 
 def is_blank(v: Any) -> bool:
@@ -58,6 +69,20 @@ def is_blank(v: Any) -> bool:
 
 def is_cell_error(v: Any) -> bool:
     return isinstance(v, str) and "#" in v and v.strip().upper() in CELL_ERRORS
+
+
+def may_hold_cell_errors(values) -> bool:
+    """False when no value of `values` is a str holding "#" (then none is a cell error, see
+    is_cell_error, nor anything a caller testing `type(v) is str and "#" in v` would look at)."""
+    types = set(map(type, values))
+    if str not in types:
+        return False
+    if types <= _STR_OR_NONE:
+        return "#" in "\x00".join(filter(None, values))
+    return any(type(v) is str and "#" in v for v in values)
+
+
+_STR_OR_NONE = frozenset({str, type(None)})
 
 
 def clean_text(v: Any) -> str | None:

@@ -35,7 +35,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 DEFAULT_TIMEOUT = 120.0          # seconds per file
 DEFAULT_MEMORY = 2 * 1024 ** 3   # bytes of address space a worker may add to what it has at start
 HARD_GRACE = 5.0                 # seconds after the soft limit before the worker is killed
-SWITCH_INTERVAL = 0.0005         # GIL switch interval while results are consumed (see _consume)
+SWITCH_INTERVAL = 0.0001         # GIL switch interval while results are consumed (see _consume)
+PREFETCH_MAX_BYTES = 48 * 1024   # an item is sent ahead of the one a worker is on only if this small (pipes hold 64 KB)
 
 
 @dataclass(frozen=True)
@@ -204,10 +205,11 @@ class GuardedPool:
         The workers are fed by a dispatcher thread (started here, before this returns): a worker gets
         its next item as soon as it hands back a result, whatever the caller is doing with the results
         meanwhile (its Python work releases the GIL every few milliseconds). At most `window` results
-        wait for the caller. The workers are stopped once every result is taken, unless `keep`: then
-        the next imap (or close) finds them warm."""
+        wait for the caller, and `items` may be an iterator: it is read as the window moves on. The
+        workers are stopped once every result is taken, unless `keep`: then the next imap (or close)
+        finds them warm."""
         self._stop_dispatch()
-        run = _Run(list(items))
+        run = _Run(items)
         # the dispatcher needs the GIL for a moment at each result: while the caller computes, let it in
         # within half a millisecond rather than the default 5 ms (an idle worker costs more)
         run.switch_interval = sys.getswitchinterval()
@@ -220,8 +222,10 @@ class GuardedPool:
     def _consume(self, run: "_Run", keep: bool) -> Iterator[tuple[int, Any, Any]]:
         complete = False
         try:
-            for _ in range(len(run.items)):
+            while True:
                 x = run.results.get()
+                if x is _DONE:
+                    break
                 if x is _FAILED:
                     raise run.error
                 run.consumed += 1
@@ -236,16 +240,32 @@ class GuardedPool:
 
     def _dispatch(self, run: "_Run") -> None:
         """The dispatcher thread: start the workers, hand out items, collect results and failures."""
-        items = run.items
-        n = len(items)
-        pending = deque(range(n))
+        items = run.items                       # the items taken from the source so far
+        pending: deque[int] = deque()           # taken, not sent yet (in order)
         done: dict[int, Any] = {}
         next_out = 0
         hard = (self.timeout + HARD_GRACE) if self.timeout else None
+        packed: dict[int, bytes] = {}           # items pickled, not sent yet
+
+        def take() -> bool:
+            """One more item from the source (False once it is exhausted)."""
+            if run.exhausted:
+                return False
+            try:
+                item = next(run.source)
+            except StopIteration:
+                run.exhausted = True
+                return False
+            pending.append(len(items))
+            items.append(item)
+            return True
+
         for w in [w for w in self._pool if w.inflight or not w.process.is_alive()]:
             self._retire(w, kill=True)          # left over from an interrupted imap
         try:
-            for _ in range(min(self.workers, n) - len(self._pool)):     # workers kept from an earlier imap first
+            while len(items) < self.workers and take():
+                pass
+            for _ in range(min(self.workers, len(items)) - len(self._pool)):   # workers kept from earlier first
                 if run.stop:
                     return
                 self._spawn()
@@ -258,26 +278,37 @@ class GuardedPool:
                 self._retire(w, kill=True)
                 self._spawn()
 
-            while next_out < n and not run.stop:
+            while not run.stop:
                 while next_out in done:
                     run.results.put((next_out, items[next_out], done.pop(next_out)))
+                    items[next_out] = None              # the caller has it now
                     next_out += 1
-                if next_out >= n:
+                if next_out >= len(items) and not take():
+                    run.results.put(_DONE)
                     break
-                # hand out items, the least loaded worker first, within the window and the recycling limit
-                while pending and pending[0] < run.consumed + self.window:
-                    free = [w for w in self._pool if len(w.inflight) < self.prefetch
+                # hand out items, the least loaded worker first, within the window and the recycling limit;
+                # an item goes ahead of another only if it fits in the pipe (a send never blocks, so a
+                # worker handing back a big result cannot be stuck behind it)
+                while (pending or (len(items) < run.consumed + self.window and take())) \
+                        and pending[0] < run.consumed + self.window:
+                    i = pending[0]
+                    data = packed.get(i)
+                    if data is None:
+                        data = packed[i] = _dumps((i, items[i]))
+                    ahead = len(data) <= PREFETCH_MAX_BYTES
+                    free = [w for w in self._pool if (not w.inflight or (ahead and len(w.inflight) < self.prefetch))
                             and w.tasks + len(w.inflight) < self.max_tasks]
                     if not free:
                         break
                     w = min(free, key=lambda w: len(w.inflight))
-                    i = pending.popleft()
+                    pending.popleft()
                     try:
-                        w.conn.send((i, items[i]))
+                        w.conn.send_bytes(data)
                     except (OSError, ValueError):            # the worker died
                         pending.appendleft(i)
                         replace(w)
                         continue
+                    del packed[i]
                     w.inflight.append([i, time.monotonic() if not w.inflight else None])
                 busy = [w for w in self._pool if w.inflight]
                 now = time.monotonic()
@@ -353,14 +384,23 @@ class GuardedPool:
 
 
 _FAILED = object()
+_DONE = object()
+
+
+def _dumps(obj) -> bytes:
+    """What Connection.send writes (Connection.recv reads it back)."""
+    from multiprocessing.reduction import ForkingPickler
+    return bytes(ForkingPickler.dumps(obj))
 
 
 class _Run:
     """One imap: the items, the ordered results handed to the caller, and a pipe to wake the
     dispatcher (when the caller takes a result, or to stop it)."""
 
-    def __init__(self, items: list):
-        self.items = items
+    def __init__(self, items: Iterable[Any]):
+        self.source = iter(items)
+        self.exhausted = False
+        self.items: list = []
         self.results: queue.SimpleQueue = queue.SimpleQueue()
         self.consumed = 0
         self.stop = False

@@ -12,6 +12,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Iterable
 
 from defusedxml import ElementTree as SafeET
@@ -20,7 +21,7 @@ from salesxl import contract
 from salesxl.contract import Table
 from salesxl.issues import Issue, file_issue, make_issue
 from salesxl.rules import columns_of, object_frame
-from salesxl.values import is_blank, is_cell_error, label_key
+from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
 
 ENGINES = ("openpyxl", "calamine")
 HEADER_SCAN_ROWS = 30
@@ -300,16 +301,29 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     first = header_row + 1
     body = rows[first - 1:min(last_row, len(rows))]
     big = 2 ** 53
+    if idx and body and min(map(len, body)) > max(idx):
+        # every row is long enough (readers give rectangular rows): the cells wanted, row by row, then
+        # column by column, without a Python loop
+        picked = list(map(itemgetter(*idx), body)) if len(idx) > 1 else [(row[idx[0]],) for row in body]
+        raw_cols = list(zip(*picked))
+    else:
+        picked = None
+        raw_cols = [[row[i] if i < len(row) else None for row in body] for i in idx]
     cols = []
-    for i in idx:
-        raw = [row[i] if i < len(row) else None for row in body]
-        cols.append([None if v == "" else
-                     (int(v) if v.is_integer() and -big < v < big else v) if type(v) is float else
-                     dt.datetime(v.year, v.month, v.day) if type(v) is dt.date else v
-                     for v in raw])
+    for raw in raw_cols:
+        types = set(map(type, raw))
+        if float in types or dt.date in types or (str in types and "" in raw):
+            cols.append([None if v == "" else
+                         (int(v) if v.is_integer() and -big < v < big else v) if type(v) is float else
+                         dt.datetime(v.year, v.month, v.day) if type(v) is dt.date else v
+                         for v in raw])
+        else:                                   # nothing to normalise in this column
+            cols.append(list(raw))
     rownums = list(range(first, first + len(body)))
+    # a row is blank or not whether its cells are normalised or not ("" and None are both blank)
     if cols:
-        keep = [j for j, vals in enumerate(zip(*cols)) if not all(map(is_blank, vals))]
+        keep = [j for j, vals in enumerate(picked if picked is not None else zip(*cols))
+                if not all(map(is_blank, vals))]
     else:
         keep = []
     if len(keep) != len(body):
@@ -489,7 +503,7 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
     rows = set(row_list)
     missing, merged = sheet_xml_facts(z, part)
     for key in df:
-        if key == ROW_COL:
+        if key == ROW_COL or not may_hold_cell_errors(df[key]):
             continue
         for r, v in [(r, v) for r, v in zip(row_list, df[key])
                      if type(v) is str and "#" in v and is_cell_error(v)]:

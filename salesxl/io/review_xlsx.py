@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 import weakref
+import zlib
 from io import StringIO
 from typing import Any
 
@@ -85,7 +85,32 @@ class ReviewSheet(Worksheet):
     """A worksheet with a faster cell-XML loop (byte for byte XlsxWriter's, for numbers, dates, strings
     and blanks; other cells go through XlsxWriter's own writer) and `freeze`."""
 
-    _sheet_xml: str | None = None
+    _sheet_xml: bytes | None = None         # the frozen cell XML, deflated
+
+    # -- shared strings given their numbers later: a sheet written before others that come first in
+    #    the package (see defer_strings)
+    def defer_strings(self) -> None:
+        """Texts written from now on get their shared-string numbers only at `resolve_strings`, in the
+        order they were written: a writer may fill an earlier sheet in between and still have the
+        package XlsxWriter would have made had it written the sheets in order."""
+        if not isinstance(self.str_table, _DeferredStrings) and not self.constant_memory:
+            self.str_table = _DeferredStrings(self.str_table)
+
+    def resolve_strings(self) -> None:
+        """Number the deferred texts (in the shared-string table, in the order they were written)."""
+        deferred = self.str_table
+        if not isinstance(deferred, _DeferredStrings):
+            return
+        sst = deferred.sst
+        number = sst._get_shared_string_index
+        self._string_numbers = [number(t) for t in deferred.strings]
+        self.str_table = sst
+        if self._sheet_xml is None:             # not frozen: the cells get their numbers
+            numbers = self._string_numbers
+            for cells in self.table.values():
+                for c, cell in cells.items():
+                    if type(cell) is CellStringTuple:
+                        cells[c] = CellStringTuple(numbers[cell.string], cell.format)
 
     # -- writing: XlsxWriter's write_string / write_number / write_blank without their per-call
     #    checks of A1 notation, storing the same cells (anything unusual goes through XlsxWriter)
@@ -115,6 +140,42 @@ class ReviewSheet(Worksheet):
         self.table[row][col] = CellBlankTuple(cell_format)
         return 0
 
+    def put_cells(self, row: int, col0: int, cells, formats: "Formats", lang: str) -> None:
+        """write_cell for each cell of a row from column `col0`: the same cells stored, in one go."""
+        n = len(cells)
+        if self.constant_memory or not (0 <= row < self.xls_rowmax and 0 <= col0 and col0 + n <= self.xls_colmax):
+            for j, cell in enumerate(cells):
+                write_cell(self, row, col0 + j, cell, formats.cell(cell.fmt, cell.style, lang))
+            return
+        fcell = formats.cell
+        sst = self.str_table._get_shared_string_index
+        strmax = self.xls_strmax // 2
+        table_row = None
+        lo = hi = None
+        for j, cell in enumerate(cells):
+            col = col0 + j
+            fmt = fcell(cell.fmt, cell.style, lang)
+            v = cell.value
+            tv = type(v)
+            if tv is str and len(v) <= strmax:
+                stored = CellStringTuple(sst(v), fmt)
+            elif tv is float and v - v == 0:
+                stored = CellNumberTuple(v, fmt)
+            elif v is None and fmt is not None:
+                stored = CellBlankTuple(fmt)
+            else:                       # anything else as write_cell does it (it keeps the dimensions)
+                write_cell(self, row, col, cell, fmt)
+                continue
+            if table_row is None:
+                table_row = self.table[row]
+            table_row[col] = stored
+            if lo is None:
+                lo = col
+            hi = col
+        if lo is not None:              # the dimensions, as each cell's write would have set them
+            self._check_dimensions(row, lo)
+            self._check_dimensions(row, hi)
+
     def freeze(self, wb) -> None:
         """The sheet is complete: build its cell XML now and drop the cell table. The cached values of
         the charts inserted in this sheet (which read this sheet) are taken first, as XlsxWriter would
@@ -130,7 +191,9 @@ class ReviewSheet(Worksheet):
                 any(info.row_format for info in self.row_info.values()):
             return
         sst = self.str_table
-        saved_array, sst.string_array = sst.string_array, _strings_by_index(sst)
+        deferred = isinstance(sst, _DeferredStrings)     # (then it holds the texts by their numbers)
+        if not deferred:
+            saved_array, sst.string_array = sst.string_array, _strings_by_index(sst)
         try:
             for chart in [c[2] for c in self.charts]:
                 for ch in (chart, chart.combined):
@@ -143,19 +206,29 @@ class ReviewSheet(Worksheet):
                         if sheet == self.name and cells is not None:
                             ch.formula_data[r_id] = self._get_range_data(*cells)
         finally:
-            sst.string_array = saved_array
+            if not deferred:
+                sst.string_array = saved_array
         saved, self.fh = self.fh, StringIO()
-        self._tokens, self._token_formats = {}, []
+        self._tokens, self._token_formats, self._token_uses = {}, [], 0
+        self._token_strings = deferred
         try:
             super()._write_sheet_data()
-            self._sheet_xml = self.fh.getvalue()
+            xml = self.fh.getvalue()
         finally:
             self.fh = saved
             self._tokens = None
+        # the only braces are the tokens ("{n}", filled in by str.format at close)
+        if xml.count("{") != self._token_uses or xml.count("}") != self._token_uses:   # pragma: no cover
+            self._token_formats, self._token_strings = [], False
+            return
+        self._sheet_xml = zlib.compress(xml.encode("utf-8"), 1)    # a tenth of the memory until close
         self.table.clear()
 
     _tokens: dict | None = None
     _token_formats: list = []
+    _token_uses = 0
+    _token_strings = False                  # the frozen XML holds tokens for deferred texts
+    _string_numbers: list = []
 
     def _xf(self, fmt) -> Any:
         """A format's style number, or while freezing a token standing for it."""
@@ -164,17 +237,21 @@ class ReviewSheet(Worksheet):
             return fmt._get_xf_index()
         tok = tokens.get(id(fmt))
         if tok is None:
-            tok = tokens[id(fmt)] = f"\x01{len(self._token_formats)}\x02"
+            tok = tokens[id(fmt)] = f"{{f{len(self._token_formats)}}}"
             self._token_formats.append(fmt)
         return tok
 
     def _write_sheet_data(self) -> None:
-        xml = self._sheet_xml
-        if xml is None:
+        if self._sheet_xml is None:
             return super()._write_sheet_data()
-        # style numbers in the order the formats first appear, as XlsxWriter would number them here
-        for tok in dict.fromkeys(_TOKEN.findall(xml)):
-            xml = xml.replace(tok, str(self._token_formats[int(tok[1:-1])]._get_xf_index()))
+        xml = zlib.decompress(self._sheet_xml).decode("utf-8")
+        # style numbers in the order the formats first appear (that of the tokens), as XlsxWriter would
+        # number them here; deferred texts' numbers
+        if self._token_formats or self._token_strings:
+            fields = {f"f{i}": str(f._get_xf_index()) for i, f in enumerate(self._token_formats)}
+            if self._token_strings:
+                fields.update((f"s{i}", str(n)) for i, n in enumerate(self._string_numbers))
+            xml = xml.format_map(fields)
         self.fh.write(xml)
 
     def _calculate_spans(self) -> None:
@@ -209,6 +286,8 @@ class ReviewSheet(Worksheet):
         colmin, colmax = self.dim_colmin, self.dim_colmax
         letters = {c: xl_col_to_name(c) for c in range(colmin, colmax + 1)}
         xf = self._xf
+        style: dict = {}                # format -> ' s="…"' (its number, or while freezing its token)
+        strings_later = self._tokens is not None and isinstance(self.str_table, _DeferredStrings)
         write = self.fh.write
         for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
             cells = table.get(row_num)
@@ -225,17 +304,27 @@ class ReviewSheet(Worksheet):
             for col_num in sorted(c for c in cells if colmin <= c <= colmax):
                 cell = cells[col_num]
                 fmt = cell.format
+                if not fmt:
+                    if info is not None and info.row_format:
+                        fmt = info.row_format
+                    elif col_num in col_info and col_info[col_num].column_format is not None:
+                        fmt = col_info[col_num].column_format
                 if fmt:
-                    attr = f' r="{letters[col_num]}{r}" s="{xf(fmt)}"'
-                elif info is not None and info.row_format:
-                    attr = f' r="{letters[col_num]}{r}" s="{xf(info.row_format)}"'
-                elif col_num in col_info and col_info[col_num].column_format is not None:
-                    attr = f' r="{letters[col_num]}{r}" s="{xf(col_info[col_num].column_format)}"'
+                    s = style.get(fmt)
+                    if s is None:
+                        s = style[fmt] = f' s="{xf(fmt)}"'
+                    if self._tokens is not None:
+                        self._token_uses += 1
+                    attr = f' r="{letters[col_num]}{r}"{s}'
                 else:
                     attr = f' r="{letters[col_num]}{r}"'
                 kind = type(cell)
                 if kind is CellStringTuple:
-                    out.append(f'<c{attr} t="s"><v>{cell.string}</v></c>')
+                    if strings_later:
+                        out.append(f'<c{attr} t="s"><v>{{s{cell.string}}}</v></c>')
+                        self._token_uses += 1
+                    else:
+                        out.append(f'<c{attr} t="s"><v>{cell.string}</v></c>')
                 elif kind is CellNumberTuple or kind is CellDatetimeTuple:
                     out.append(f"<c{attr}><v>{cell.number:.16G}</v></c>")
                 elif kind is CellBlankTuple:
@@ -248,8 +337,26 @@ class ReviewSheet(Worksheet):
             self._xml_end_tag("row")
 
 
+class _DeferredStrings:
+    """Stands for the shared-string table of a sheet whose texts are numbered later: keeps them in
+    order, numbered by their place in this list meanwhile."""
+
+    def __init__(self, sst):
+        self.sst = sst
+        self.strings: list[str] = []
+
+    def _get_shared_string_index(self, string: str) -> int:
+        self.strings.append(string)
+        return len(self.strings) - 1
+
+    def _get_shared_string(self, index: int) -> str:
+        return self.strings[index]
+
+    def __getattr__(self, name):
+        return getattr(self.sst, name)
+
+
 _FAST_CELLS = frozenset({CellStringTuple, CellNumberTuple, CellDatetimeTuple, CellBlankTuple})
-_TOKEN = re.compile("\x01\\d+\x02")
 
 
 def formats_for(wb, lang: str) -> Formats:
@@ -276,11 +383,14 @@ def write_cell(ws, row: int, col: int, cell: Cell, fmt) -> None:
         ws.write_number(row, col, float(v), fmt)
 
 
-def render_review(wb, review: Review, formats: Formats | None = None):
-    """Add one worksheet holding `review`; returns it. Charts reference the grids they sit beside."""
+def render_review(wb, review: Review, formats: Formats | None = None, *, defer_strings: bool = False):
+    """Add one worksheet holding `review`; returns it. Charts reference the grids they sit beside.
+    `defer_strings`: see ReviewSheet.defer_strings (the caller then calls resolve_strings)."""
     F = formats or formats_for(wb, review.lang)
     L = review.lang
     ws = wb.add_worksheet(review.sheet_name, worksheet_class=ReviewSheet)
+    if defer_strings:
+        ws.defer_strings()
     for i, w in enumerate(WIDTHS):
         ws.set_column(i, i, w)
     ws.set_column(CHART_COL, CHART_COL + 7, 10)
@@ -299,7 +409,7 @@ def render_review(wb, review: Review, formats: Formats | None = None):
                 row += 1
             for label, cell in b.rows:
                 ws.put_string(row, 0, label, F.label)
-                write_cell(ws, row, 1, cell, F.cell(cell.fmt, cell.style, L))
+                ws.put_cells(row, 1, (cell,), F, L)
                 row += 1
             row += 1
         elif isinstance(b, Grid):
@@ -309,8 +419,7 @@ def render_review(wb, review: Review, formats: Formats | None = None):
                 ws.put_string(row + 1, j, h, F.header)
             first = row + 2
             for i, cells in enumerate(b.rows):
-                for j, cell in enumerate(cells):
-                    write_cell(ws, first + i, j, cell, F.cell(cell.fmt, cell.style, L))
+                ws.put_cells(first + i, 0, cells, F, L)
             if not b.rows and b.empty:
                 ws.put_string(first, 0, b.empty, F.muted)
             grid_at[b.id] = (row, first, len(b.rows))

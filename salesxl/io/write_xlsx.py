@@ -261,13 +261,18 @@ class StreamSheet(Worksheet):
         if len(cache) > _FRAG_CACHE:            # bounded: the cache never grows with the rows
             cache.clear()
         if tp is str or tp is dt.date:
-            # texts (dates): each distinct value's XML made once, then one lookup per cell
+            # texts (dates): each distinct value's XML made once, then one lookup per cell. Values seen in
+            # earlier batches are kept (codes, reps, files...), unless most are new: a column of one-off
+            # values (references, comments) gets a lookup of this batch only
             try:
-                new = set(col).difference(cache)
+                distinct = set(col)
             except TypeError:                   # an unhashable value: every odd cell the slow way
                 new, odd = (), True
             else:
                 odd = False
+                new = distinct.difference(cache)
+                if len(new) > len(col) // 2:
+                    cache, new = {}, distinct
             cell = (self._inline_suffix if self._inline else self._shared_suffix) if tp is str else None
             for v in new:
                 if type(v) is tp:
@@ -586,7 +591,7 @@ class _PackageZip(zipfile.ZipFile):
 
 _ROW = "\x00"            # where a cell's row number goes (XML text never holds a NUL: clean_str drops it)
 _SLOW = object()          # a cell left to StreamSheet._cell
-_FRAG_CACHE = 50_000      # cell XML kept per column between batches, at most
+_FRAG_CACHE = 20_000      # cell XML kept per column between batches, at most
 _COPY_CHUNK = 1 << 20
 _ROWS_MARK = "\x00salesxl-rows\x00"    # where the streamed rows go in the sheet XML at close
 _X_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")        # literal "_x0041_" is not an escape: Excel's rule
@@ -780,19 +785,42 @@ class TeamWorkbookWriter:
         """Write Settings, Issues, Forecast and reviews, close the workbook and move it into place.
 
         `reviews` may be a generator: each review is rendered as it comes and its sheet frozen (its XML
-        built, its cells dropped), so that only one review at a time is held."""
+        built, its cells dropped), so that only one review at a time is held. `forecast` may be a
+        callable, called once every review is rendered: the reviews can then be made while the forecast
+        is still being computed (the Forecast sheet, which comes first, is filled afterwards, with the
+        same package as a result)."""
         try:
             if not self._tables_done:
                 self.finish_tables(issues=issues)
-            fc_ws = self._write_forecast(forecast)
+            # the streamed sheets are complete: deflate their rows on the other core while the rest is built
+            for ws in [*self.sheets.values(), self._issues_ws]:
+                ws.start_compression(self.wb.compresslevel)
+            later = callable(forecast) and not isinstance(forecast, Mapping)
+            if later and render_review is not None:     # another renderer: the forecast first after all
+                reviews = list(reviews)
+                forecast, later = forecast(), False
+            if render_review is None:
+                from salesxl.io.review_xlsx import render_review as default_render
+            if later:
+                fc_ws = self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang])
+            else:
+                fc_ws = self._write_forecast(forecast)
+            deferred = []
             if reviews:
-                if render_review is None:
-                    from salesxl.io.review_xlsx import render_review
                 for review in reviews:
-                    ws = render_review(self.wb, review)     # the renderer keeps its own formats per workbook
+                    if render_review is None:   # (the renderer keeps its own formats per workbook)
+                        ws = default_render(self.wb, review, defer_strings=later)
+                    else:
+                        ws = render_review(self.wb, review)
                     if hasattr(ws, "freeze"):
                         ws.freeze(self.wb)
+                    if later:
+                        deferred.append(ws)
                     del review, ws
+            if later:
+                self._fill_forecast(fc_ws, forecast())
+                for ws in deferred:             # their texts numbered after the Forecast sheet's
+                    ws.resolve_strings()
             fc_ws.activate()
             try:
                 self.wb.close()
@@ -808,7 +836,7 @@ class TeamWorkbookWriter:
 
     def finish_tables(self, *, issues: Iterable = ()) -> None:
         """The first part of `finish`, which needs no forecast: the last rows of the tables, Settings
-        (`settings` set beforehand) and Issues. Their rows are then deflated in a background thread."""
+        (`settings` set beforehand) and Issues."""
         try:
             self._flush()
             for key, ws in self.sheets.items():
@@ -816,9 +844,6 @@ class TeamWorkbookWriter:
             self._write_settings()
             self._issues_ws = self._write_issues(issues)
             self._tables_done = True
-            # the streamed sheets are complete: deflate their rows on the other core meanwhile
-            for ws in [*self.sheets.values(), self._issues_ws]:
-                ws.start_compression(self.wb.compresslevel)
         except BaseException:
             self.abort()
             raise
@@ -916,9 +941,11 @@ class TeamWorkbookWriter:
         return ws
 
     def _write_forecast(self, forecast: Any):
+        return self._fill_forecast(self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang]), forecast)
+
+    def _fill_forecast(self, ws, forecast: Any):
         lang, f = self.lang, self.formats
-        ws = self.wb.add_worksheet(contract.SHEETS["forecast"][lang])
-        data = _forecast_dict(forecast)
+        data = _forecast_dict(forecast, calibration=False)       # (the sheet shows no calibration)
         reps = data.get("reps") or []
         headers = [i18n.pick(lab, lang) for _, lab, _, _ in FORECAST_FIELDS]
         for j, h in enumerate(headers):
@@ -988,13 +1015,19 @@ def _print_setup(ws) -> None:
     ws.repeat_rows(0)
 
 
-def _forecast_dict(forecast: Any) -> dict:
+def _forecast_dict(forecast: Any, calibration: bool = True) -> dict:
     if forecast is None:
         return {}
     if isinstance(forecast, Mapping):
         return dict(forecast)
     to_dict = getattr(forecast, "to_dict", None)
-    return to_dict() if callable(to_dict) else {}
+    if not callable(to_dict):
+        return {}
+    if not calibration:
+        from salesxl.forecast import TeamForecast
+        if isinstance(forecast, TeamForecast):
+            return forecast.to_dict(calibration=False)
+    return to_dict()
 
 
 def _to_date(v) -> dt.date | None:
