@@ -209,7 +209,35 @@ def picture_review_fr(out_dir: Path = OUT_DIR) -> Path:
     return _review_picture("fr", out_dir)
 
 
+def picture_forecast_en(out_dir: Path = OUT_DIR) -> Path:
+    """The team Forecast sheet of the demo's consolidated team workbook."""
+    import openpyxl
+
+    from salesxl.consolidate import consolidate
+    from salesxl.demo import write_rep_workbooks
+    from salesxl.demo_data import DEMO_AS_OF
+
+    with tempfile.TemporaryDirectory(prefix="sxl_pictures_") as tmp:
+        work = Path(tmp)
+        files = write_rep_workbooks(work / "reps", DEMO_AS_OF, mistakes=True)
+        consolidate(files, work / "team.xlsx", as_of=DEMO_AS_OF, lang="en", history=False, workers=0)
+        wb = openpyxl.load_workbook(work / "team.xlsx")
+        for name in wb.sheetnames:
+            if name != "Forecast":
+                del wb[name]
+        ws = wb["Forecast"]
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = 9
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        xlsx = work / "forecast_en.xlsx"
+        wb.save(xlsx)
+        pdf = to_pdf(xlsx, work)
+        return to_png(pdf, out_dir / "forecast_en.png", 1, dpi=90)
+
+
 PICTURES: dict[str, Callable[[Path], Path]] = {
+    "forecast_en": picture_forecast_en,
     "pipeline_en": picture_pipeline_en,
     "reporting_fr": picture_reporting_fr,
     "review_en": picture_review_en,
