@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 DEFAULT_TIMEOUT = 120.0          # seconds per file
 DEFAULT_MEMORY = 2 * 1024 ** 3   # bytes of address space a worker may add to what it has at start
 HARD_GRACE = 5.0                 # seconds after the soft limit before the worker is killed
-SWITCH_INTERVAL = 0.0001         # GIL switch interval while results are consumed (see _consume)
+SWITCH_INTERVAL = 0.0005         # GIL switch interval while results are consumed (see _consume)
 PREFETCH_MAX_BYTES = 48 * 1024   # an item is sent ahead of the one a worker is on only if this small (pipes hold 64 KB)
 
 
@@ -92,6 +92,10 @@ def _worker_main(conn, func: Callable, memory: int | None, soft_timeout: float |
         signal.signal(signal.SIGALRM, _alarm)
     else:
         soft_timeout = None
+    try:
+        conn.send(_READY)                   # started: the time limits count from here
+    except (OSError, ValueError):
+        return
     while True:
         try:
             msg = conn.recv()
@@ -135,9 +139,11 @@ class _Worker:
                                    name="salesxl-reader")
         self.process.start()
         child.close()
+        self.ready = False                      # until the process says it has started
+        self.spawned = time.monotonic()
         self.tasks = 0
         # items sent and not answered yet, in order: [index, start time]; the first is running (it started
-        # when the previous answer came), the others wait in the pipe
+        # when the previous answer came, or when the process said it had started), the others wait
         self.inflight: deque[list] = deque()
 
     @property
@@ -309,12 +315,12 @@ class GuardedPool:
                         replace(w)
                         continue
                     del packed[i]
-                    w.inflight.append([i, time.monotonic() if not w.inflight else None])
+                    w.inflight.append([i, time.monotonic() if not w.inflight and w.ready else None])
                 busy = [w for w in self._pool if w.inflight]
                 now = time.monotonic()
                 wait_for = None
                 if hard and busy:
-                    wait_for = max(0.0, min(w.inflight[0][1] + hard for w in busy) - now)
+                    wait_for = max(0.0, min(_started(w) + hard for w in busy) - now)
                 # nothing running: the caller is behind (window full); it wakes us when it takes a result
                 ready = set(wait([run.wake_r] + [w.conn for w in busy] + [w.process.sentinel for w in busy],
                                  wait_for))
@@ -322,11 +328,17 @@ class GuardedPool:
                     run.drain()
                 now = time.monotonic()
                 for w in busy:
-                    i, start = w.inflight[0]
+                    i = w.inflight[0][0]
+                    start = _started(w)
                     if w.conn in ready:
                         try:
-                            index, out, secs = w.conn.recv()
-                        except (EOFError, OSError, ValueError):
+                            msg = w.conn.recv()
+                            if msg == _READY and not w.ready:       # started: its first item starts now
+                                w.ready = True
+                                w.inflight[0][1] = now
+                                continue
+                            index, out, secs = msg
+                        except (EOFError, OSError, ValueError, TypeError):
                             out = None
                         else:
                             if index == i:
@@ -385,6 +397,13 @@ class GuardedPool:
 
 _FAILED = object()
 _DONE = object()
+_READY = "ready"            # a worker's first message
+
+
+def _started(w: "_Worker") -> float:
+    """When the item a worker is on started (its process's start while that is not done)."""
+    start = w.inflight[0][1]
+    return start if start is not None else w.spawned
 
 
 def _dumps(obj) -> bytes:

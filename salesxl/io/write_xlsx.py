@@ -217,7 +217,11 @@ class StreamSheet(Worksheet):
 
     @staticmethod
     def _inline_suffix(s: str) -> str:
-        s = _XML_ESCAPES_RE.sub(lambda m: _XML_ESCAPES[m.group(0)], _X_ESCAPE.sub(r"_x005F\1", _text(s)))
+        s = _text(s)
+        if "_x" in s:
+            s = _X_ESCAPE.sub(r"_x005F\1", s)
+        if "&" in s or "<" in s or ">" in s:       # (& first: the others bring in no & to escape)
+            s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
         return f'" t="inlineStr"><is><t{space}>{s}</t></is></c>'
 
@@ -595,8 +599,6 @@ _FRAG_CACHE = 20_000      # cell XML kept per column between batches, at most
 _COPY_CHUNK = 1 << 20
 _ROWS_MARK = "\x00salesxl-rows\x00"    # where the streamed rows go in the sheet XML at close
 _X_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")        # literal "_x0041_" is not an escape: Excel's rule
-_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_XML_ESCAPES_RE = re.compile("[&<>]")
 
 
 def _text(s: str) -> str:
