@@ -27,13 +27,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue, file_issue, make_issue
 from salesxl.values import is_blank
-
-if TYPE_CHECKING:           # the readers (worker processes) never load pandas
-    import pandas as pd
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 ENGINES = ("calamine", "openpyxl")
@@ -334,11 +331,6 @@ class _Columns:
                     lst.extend(map(repl.get, v, v))
                     continue
             lst.extend(v)
-
-    def frames(self) -> dict[str, pd.DataFrame]:
-        import pandas as pd
-        return {k: pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()})
-                for k, cols in self.data.items()}
 
 
 class _HistoryQueries:

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from salesxl import contract
-
-if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
-    import pandas as pd
 from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
 from salesxl.simulate import EXACT_MAX, outcome_distribution, outcome_from_draws, sample_totals
 from salesxl.values import label_key, parse_probability
+
+if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
+    import pandas as pd
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 TRAINING, MOTIVATION = "training", "motivation"
@@ -404,6 +404,8 @@ class ForecastPlan:
     pipeline: Any = None                                    # (closed proposals when there is no history)
     closed: dict = field(default_factory=dict)
     slip: dict = field(default_factory=dict)
+    _reps: list = field(default_factory=list)               # the reps' forecasts added so far
+    _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
 
     def __len__(self) -> int:
         return len(self.reps)
@@ -416,10 +418,6 @@ class ForecastPlan:
         return (name, seniority, period, self.as_of, _own(by["planning"].get(rk)), _own(by["reporting"].get(rk)),
                 _own(by["pipeline"].get(rk)), self.outcome_of, self.simulations, self.seed, self.on_track,
                 self.at_risk, self.rep_reasons[rk], self.team_reasons)
-
-    @property
-    def jobs(self) -> list[tuple]:
-        return [self.job(i) for i in range(len(self.reps))]
 
     def attach_history(self, history_closed=None, slippage=None) -> None:
         """Closed proposals (from the history store when given, else the pipeline) and slippage."""
@@ -441,9 +439,6 @@ class ForecastPlan:
         for rf in rep_forecasts:
             self.add(rf)
         return self.team_forecast()
-
-    _reps: list = field(default_factory=list)
-    _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
 
     def add(self, rf: RepForecast) -> None:
         """The next rep's forecast (in the order of the jobs)."""
@@ -567,14 +562,6 @@ def _missing(v) -> bool:
         return False
     import pandas as pd
     return bool(pd.isna(v))
-
-
-def _rep_forecast(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, closed,
-                  simulations, seed, on_track, at_risk) -> RepForecast:
-    rf = _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
-                            simulations, seed, on_track, at_risk)
-    _apply_closed(rf, closed)
-    return rf
 
 
 def _apply_closed(rf: RepForecast, closed) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 DEFAULT_TIMEOUT = 120.0          # seconds per file
 DEFAULT_MEMORY = 2 * 1024 ** 3   # bytes of address space a worker may add to what it has at start
 HARD_GRACE = 5.0                 # seconds after the soft limit before the worker is killed
-SWITCH_INTERVAL = 0.0005         # GIL switch interval while results are consumed (see _consume)
+SWITCH_INTERVAL = 0.0005         # GIL switch interval during an imap (see imap)
 PREFETCH_MAX_BYTES = 48 * 1024   # an item is sent ahead of the one a worker is on only if this small (pipes hold 64 KB)
 
 

@@ -312,7 +312,7 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     cols = []
     for raw in raw_cols:
         types = set(map(type, raw))
-        if float in types or dt.date in types or (str in types and "" in raw):
+        if float in types or dt.date in types or "" in raw:
             cols.append([None if v == "" else
                          (int(v) if v.is_integer() and -big < v < big else v) if type(v) is float else
                          dt.datetime(v.year, v.month, v.day) if type(v) is dt.date else v

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import weakref
+from array import array
 import zlib
 from io import StringIO
 from typing import Any
@@ -83,7 +84,7 @@ def _strings_by_index(sst) -> list[str]:
 
 class ReviewSheet(Worksheet):
     """A worksheet with a faster cell-XML loop (byte for byte XlsxWriter's, for numbers, dates, strings
-    and blanks; other cells go through XlsxWriter's own writer) and `freeze`."""
+    and blanks; other cells go through XlsxWriter's own writer), `freeze` and `defer_strings`."""
 
     _sheet_xml: bytes | None = None         # the frozen cell XML, deflated
 
@@ -103,7 +104,7 @@ class ReviewSheet(Worksheet):
             return
         sst = deferred.sst
         number = sst._get_shared_string_index
-        self._string_numbers = [number(t) for t in deferred.strings]
+        self._string_numbers = array("q", [number(t) for t in deferred.strings])
         self.str_table = sst
         if self._sheet_xml is None:             # not frozen: the cells get their numbers
             numbers = self._string_numbers
@@ -228,7 +229,7 @@ class ReviewSheet(Worksheet):
     _token_formats: list = []
     _token_uses = 0
     _token_strings = False                  # the frozen XML holds tokens for deferred texts
-    _string_numbers: list = []
+    _string_numbers: Any = ()
 
     def _xf(self, fmt) -> Any:
         """A format's style number, or while freezing a token standing for it."""

@@ -203,6 +203,7 @@ class StreamSheet(Worksheet):
         self._letters = [col_letters(j + 1) for j in range(ncols)]
         self._styles = [f' s="{s}"' if s else "" for s in styles]
         self._date_styles = [f' s="{s}"' if s else "" for s in date_styles]
+        self._rows_dir = tmpdir
         self._rows_fh = tempfile.TemporaryFile("w+b", dir=tmpdir, buffering=1 << 20)   # UTF-8 row XML
         self._rows_len = 0                       # bytes written to _rows_fh
         self._next_row = 1                       # next Excel row number (1 = header)
@@ -278,6 +279,9 @@ class StreamSheet(Worksheet):
                 if len(new) > len(col) // 2:
                     cache, new = {}, distinct
             cell = (self._inline_suffix if self._inline else self._shared_suffix) if tp is str else None
+            if cell is not None and not self._inline and new:
+                # shared strings are numbered as they come: in the order of the column, as always
+                new = [v for v in dict.fromkeys(col) if v in new]
             for v in new:
                 if type(v) is tp:
                     cache[v] = pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
@@ -387,7 +391,7 @@ class StreamSheet(Worksheet):
             src = self._rows_fh
             src.flush()
             src.seek(0)
-            dst = tempfile.TemporaryFile("w+b", dir=getattr(self, "_tmpdir_rows", None))
+            dst = tempfile.TemporaryFile("w+b", dir=self._rows_dir)
             comp = zlib.compressobj(level, zlib.DEFLATED, -15)
             crc = size = csize = 0
             while True:
@@ -408,7 +412,7 @@ class StreamSheet(Worksheet):
             self._deflated = None
 
     def _wait_compression(self) -> None:
-        t = self._compressor
+        t = getattr(self, "_compressor", None)
         if t is not None:
             t.join()
             self._compressor = None
@@ -459,11 +463,10 @@ class StreamSheet(Worksheet):
 
     def _close_stream(self) -> None:
         self._wait_compression()
-        for name in ("_rows_fh",):
-            fh = getattr(self, name, None)
-            if fh is not None:
-                fh.close()
-                setattr(self, name, None)
+        fh = getattr(self, "_rows_fh", None)
+        if fh is not None:
+            fh.close()
+            self._rows_fh = None
         d = getattr(self, "_deflated", None)
         if d is not None:
             d[2].close()
