@@ -22,6 +22,7 @@ import os
 import pickle
 import sqlite3
 import stat
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue, file_issue, make_issue
-from salesxl.values import is_blank
+from salesxl.values import is_blank, label_key
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 ENGINES = ("calamine", "openpyxl")
@@ -247,6 +248,8 @@ class FileStatus:
 
 @dataclass
 class ConsolidationResult:
+    """What a consolidation did. `forecast`: the team forecast (forecast.TeamForecast); each rep's
+    `proposals` there keeps only the overdue ones (the whole open pipeline is in their review)."""
     output: str | None
     files: list[FileStatus]
     notes: list[Issue]
@@ -289,48 +292,96 @@ class ConsolidationResult:
 Progress = Callable[[int, int, str], None]
 
 
-class _Columns:
-    """The typed columns the forecast needs, appended file by file. Equal texts and dates are shared
-    across files (one object per distinct rep, code, company, date: the same few values on every row),
-    so that what the parent keeps grows by little more than one pointer per cell."""
+class _RepSpool:
+    """The columns the forecast reads, spilled rep by rep to a temporary file as the files come, so that
+    what the parent holds does not grow with the rows read: an index (rep -> places in the file), the
+    reps' names and seniorities. `rep_tables()` gives them to the forecast (forecast.RepTables), which
+    reads each rep's rows back when it comes to them."""
 
-    SHARED_MAX = 100_000            # distinct values shared at most (then the table starts again)
-    UNSHARED = frozenset({"ref"})   # one value per proposal: nothing to share
-
-    def __init__(self):
-        self.data = {k: {c: [] for c in cols} for k, cols in COMPUTE_COLUMNS.items()}
-        self._shared: dict = {}
+    def __init__(self, tmpdir=None):
+        self._fh = tempfile.TemporaryFile("w+b", dir=tmpdir, buffering=1 << 20)
+        self._size = 0
+        self._index: dict[str, dict[str, list[tuple[int, int]]]] = {k: {} for k in COMPUTE_COLUMNS}
+        self._first: dict[str, dict[str, str]] = {k: {} for k in COMPUTE_COLUMNS}   # rep key -> name
+        self._seniority: dict[str, Any] = {}
 
     def add(self, key: str, part: TablePart) -> None:
-        cols = self.data.get(key)
-        if cols is None:
+        names = COMPUTE_COLUMNS.get(key)
+        if names is None or not part.rows:
             return
         n = len(part.rows)
-        shared = self._shared
-        if len(shared) > self.SHARED_MAX:
-            shared.clear()
-        for c, lst in cols.items():
-            v = part.cols.get(c)
-            if v is None:
-                lst.extend([None] * n)
-                continue
-            if c not in self.UNSHARED:
-                # each distinct text or date of the column once (a str never equals a date, nor a date
-                # a str: no mix-up), then the cells whose value is already held under another object
+        cols = {c: part.cols.get(c) or [None] * n for c in names}
+        first = self._first[key]
+        try:
+            keys = dict.fromkeys(cols["rep"])       # each distinct rep value once, in order
+        except TypeError:                           # an unhashable value (never a rep): row by row below
+            keys = None
+        if keys is not None:
+            for v in keys:
+                rk = keys[v] = label_key(v) if isinstance(v, str) and v.strip() else None
+                if rk is not None:
+                    first.setdefault(rk, v.strip())
+        if keys is not None and len(keys) == 1:     # one rep in the file (the usual case): no split
+            rk = next(iter(keys.values()))
+            groups = {rk: range(n)} if rk is not None else {}
+        else:
+            groups = {}
+            for i, v in enumerate(cols["rep"]):
                 try:
-                    distinct = set(v)
-                except TypeError:               # an unhashable value: kept as they come
-                    distinct = ()
-                repl = {}
-                for x in distinct:
-                    if type(x) is str or type(x) is dt.date:
-                        y = shared.setdefault(x, x)
-                        if y is not x:
-                            repl[x] = y
-                if repl:                        # (its keys are texts and dates: nothing else matches them)
-                    lst.extend(map(repl.get, v, v))
-                    continue
-            lst.extend(v)
+                    rk = keys[v] if keys is not None else (label_key(v) if isinstance(v, str) and v.strip()
+                                                           else None)
+                except TypeError:
+                    rk = None
+                if rk is not None:
+                    groups.setdefault(rk, []).append(i)
+                    if keys is None:
+                        first.setdefault(rk, v.strip())
+        index = self._index[key]
+        for rk, idx in groups.items():
+            chunk = cols if len(idx) == n else {c: [v[i] for i in idx] for c, v in cols.items()}
+            data = pickle.dumps(chunk, PICKLE_PROTOCOL)
+            self._fh.write(data)
+            index.setdefault(rk, []).append((self._size, len(data)))
+            self._size += len(data)
+        if key == "reps":
+            for r, sen in zip(cols["rep"], cols["seniority"]):
+                rk = label_key(r) if isinstance(r, str) and r.strip() else None
+                if rk is not None:
+                    self._seniority.setdefault(rk, sen)
+
+    def _rows(self, key: str, rk: str) -> dict | None:
+        places = self._index[key].get(rk)
+        if not places:
+            return None
+        fd = self._fh.fileno()
+        parts = [pickle.loads(os.pread(fd, size, offset)) for offset, size in places]
+        if len(parts) == 1:
+            return parts[0]
+        return {c: [v for p in parts for v in p[c]] for c in parts[0]}
+
+    def rep_tables(self):
+        from salesxl.forecast import REP_ORDER, RepTables
+        self._fh.flush()
+        names: dict[str, str] = {}
+        for k in REP_ORDER:
+            for rk, name in self._first[k].items():
+                names.setdefault(rk, name)
+        by = {k: _SpooledTable(self, k) for k in COMPUTE_COLUMNS}
+        return RepTables(by, names, dict(self._seniority))
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class _SpooledTable:
+    """One table of a _RepSpool: `.get(rep key)` reads the rep's rows back (a dict of lists)."""
+
+    def __init__(self, spool: _RepSpool, key: str):
+        self._spool, self._key = spool, key
+
+    def get(self, rk: str, default=None):
+        rows = self._spool._rows(self._key, rk)
+        return default if rows is None else rows
 
 
 class _HistoryQueries:
@@ -441,7 +492,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     # the output language: --lang, else that of the first readable file (the writer starts with it)
     writer: TeamWorkbookWriter | None = None
     files: list[FileStatus] = []
-    columns = _Columns()
+    spool = _RepSpool()
     seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
     rows = Counter()
     file_as_of: list[dt.date] = []
@@ -486,7 +537,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                                                     for a, p in zip(part.cols.get("amount", ()),
                                                                     part.cols.get("probability", ()))]
                         writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
-                        columns.add(tkey, part)
+                        spool.add(tkey, part)
                         rows[tkey] += len(part.rows)
                     if conn is not None and res.fingerprint:
                         p = res.tables.get("pipeline")
@@ -517,8 +568,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         settings.update(seed=run_seed, simulations=n_sims)
         writer.settings = settings
         all_issues = [i for i in notes] + [i for f in files for i in f.issues]
-        frames = columns.data           # dicts of lists: the forecast reads them as they are
-        del columns
+        frames = spool.rep_tables()     # each rep's rows read back from the spool when needed
         # the forecast (forecast.compute): each rep's own forecast is a job, run by the worker processes
         # when there are many; they do not need the history, which is read meanwhile
         plan = fc_mod.plan_forecast(frames, None, team_as_of, fc_settings, simulations=simulations, seed=seed,
@@ -551,8 +601,12 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             for i, rf in rfs:
                 rf = plan.complete(i, rf)
                 plan.add(rf)
-                yield build_review(rf, team_as_of, out_lang, currency=settings["currency"], taken=taken,
-                                   simulations=plan.simulations)
+                review = build_review(rf, team_as_of, out_lang, currency=settings["currency"], taken=taken,
+                                      simulations=plan.simulations)
+                # the review has the rep's open proposals: the team forecast keeps the overdue ones
+                # (those its JSON names), not every rep's whole pipeline until the end
+                rf.proposals = [p for p in rf.proposals if p.overdue]
+                yield review
 
         done: list = []
 
@@ -575,6 +629,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             pool.close()
         if conn is not None:
             conn.close()
+        spool.close()
     timings = {"read": t_merge - t_read, "forecast": t_fc - t_merge, "reviews_write": t_end - t_fc,
                "total": t_end - t_start, "worker_cpu": worker_cpu, "worker_maxrss_kib": worker_rss,
                "parent_maxrss_after_read_kib": read_peak, "parent_maxrss_kib": _maxrss()}

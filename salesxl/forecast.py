@@ -32,7 +32,7 @@ DEFAULT_SIMULATIONS = 10_000
 DEFAULT_SEED = 20030404
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanLine:
     action: str
     planned: float
@@ -41,7 +41,7 @@ class PlanLine:
     pace: float | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Proposal:
     ref: str | None
     company: str | None
@@ -330,6 +330,41 @@ class _Rows(Mapping):
         return {c: self[c] for c in self._cols}
 
 
+@dataclass
+class RepTables:
+    """The forecast's tables already grouped by rep: `by[table].get(rep key)` gives the rep's rows (a dict
+    of lists, or None), `names` the reps' keys and names in order of first appearance (Reps, Objectives,
+    Planning, Pipeline, Reporting), `seniority` the first seniority given to each. What a caller holding
+    many files passes instead of whole tables: it may keep the rows elsewhere (e.g. on disk) and give them
+    a rep at a time."""
+    by: Mapping[str, Any]
+    names: Mapping[str, str]
+    seniority: Mapping[str, Any]
+
+
+def rep_tables(frames: Mapping[str, Any]) -> RepTables:
+    """Whole tables (DataFrames or dicts of lists) grouped by rep."""
+    frames = {k: _columns(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
+    by = {k: _split(frames[k]) for k in frames}
+    names: dict[str, str] = {}
+    for k in REP_ORDER:
+        df = frames.get(k)
+        if df is not None:
+            for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
+                rk = _rep_key(v)
+                if rk and rk not in names:
+                    names[rk] = v.strip()
+    seniority: dict[str, Any] = {}
+    if frames.get("reps") is not None:
+        for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
+            if _rep_key(r):
+                seniority.setdefault(_rep_key(r), s)
+    return RepTables(by, names, seniority)
+
+
+REP_ORDER = ("reps", "objectives", "planning", "pipeline", "reporting")   # the reps' order: first seen here
+
+
 def _own(t):
     """A rep's table as a dict of lists of its own (what a job carries to another process)."""
     return t.copy() if isinstance(t, _Rows) else t
@@ -401,8 +436,7 @@ class ForecastPlan:
     by: dict = field(default_factory=dict)                  # table -> rep key -> the rep's rows
     rep_reasons: dict = field(default_factory=dict)
     outcome_of: dict = field(default_factory=dict)
-    pipeline: Any = None                                    # (closed proposals when there is no history)
-    closed: dict = field(default_factory=dict)
+    closed: Any = field(default_factory=dict)               # rep key -> closed proposals (.get)
     slip: dict = field(default_factory=dict)
     _reps: list = field(default_factory=list)               # the reps' forecasts added so far
     _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
@@ -421,7 +455,7 @@ class ForecastPlan:
 
     def attach_history(self, history_closed=None, slippage=None) -> None:
         """Closed proposals (from the history store when given, else the pipeline) and slippage."""
-        self.closed = _closed_by_rep(self.pipeline, history_closed)
+        self.closed = _closed_by_rep(self.by.get("pipeline", {}), history_closed)
         self.slip = _split(slippage) if slippage is not None and not _is_empty(slippage) else {}
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
@@ -476,22 +510,10 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
     at_risk = _settings_number(settings, "at_risk", 0.3)
     outcome_of = {it.key: it.attr for it in lists["results"].items}
 
-    # every table as a dict of lists (frames may be DataFrames or dicts of lists): no pandas below
-    frames = {k: _columns(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
-    by = {k: _split(frames[k]) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
-    names: dict[str, str] = {}
-    for k in ("reps", "objectives", "planning", "pipeline", "reporting"):
-        df = frames.get(k)
-        if df is not None:
-            for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
-                rk = _rep_key(v)
-                if rk and rk not in names:
-                    names[rk] = v.strip()
-    seniority = {}
-    if frames.get("reps") is not None:
-        for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
-            if _rep_key(r):
-                seniority.setdefault(_rep_key(r), s)
+    # every table as a dict of lists grouped by rep (frames may be DataFrames or dicts of lists, or
+    # RepTables already): no pandas below
+    tables = frames if isinstance(frames, RepTables) else rep_tables(frames)
+    by, names, seniority = tables.by, tables.names, tables.seniority
 
     # team failure reasons (whole history present): Reporting reasons + Pipeline loss reasons
     rep_reasons = {rk: _reasons(by["reporting"].get(rk), by["pipeline"].get(rk), outcome_of) for rk in names}
@@ -508,7 +530,7 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
             continue
         reps.append((rk, name, seniority.get(rk), period))
     plan = ForecastPlan(as_of, reps, skipped, team_reasons, simulations, seed, on_track, at_risk, by, rep_reasons,
-                        outcome_of, frames.get("pipeline"))
+                        outcome_of)
     if attach:
         plan.attach_history(history_closed, slippage)
     return plan
@@ -541,16 +563,33 @@ def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
     return counts
 
 
-def _closed_by_rep(pipeline: Cols | None, history: pd.DataFrame | None) -> dict[str, Cols]:
-    """Closed proposals with a declared probability: from the history store when given, else the workbook."""
+def _closed_by_rep(pipeline_by_rep: Mapping[str, Any], history: pd.DataFrame | None):
+    """Closed proposals with a declared probability, by rep (`.get(rep key)`): from the history store
+    when given, else from each rep's pipeline rows (taken when asked for)."""
     src = _columns(history)
-    if src is None and pipeline is not None:
-        m = [i for i, (st, p) in enumerate(zip(pipeline["status"], pipeline["probability"]))
-             if st in (contract.WON, contract.LOST) and not _missing(p)]
-        src = {"rep": [pipeline["rep"][i] for i in m], "probability": [pipeline["probability"][i] for i in m],
-               "won": [pipeline["status"][i] == contract.WON for i in m],
-               "amount": [pipeline["amount"][i] for i in m]}
-    return _split(src) if src is not None else {}
+    if src is not None:
+        return _split(src)
+    return _ClosedInPipeline(pipeline_by_rep)
+
+
+class _ClosedInPipeline:
+    """A rep's won and lost proposals with a probability, from their pipeline rows (see _closed_by_rep)."""
+
+    def __init__(self, pipeline_by_rep: Mapping[str, Any]):
+        self._by = pipeline_by_rep
+
+    def get(self, rk: str, default=None):
+        p = self._by.get(rk)
+        if p is None:
+            return default
+        status, prob = p["status"], p["probability"]
+        m = [i for i, (st, pr) in enumerate(zip(status, prob))
+             if st in (contract.WON, contract.LOST) and not _missing(pr)]
+        if not m:
+            return default
+        amount = p["amount"]
+        return {"rep": [p["rep"][i] for i in m], "probability": [prob[i] for i in m],
+                "won": [status[i] == contract.WON for i in m], "amount": [amount[i] for i in m]}
 
 
 def _missing(v) -> bool:

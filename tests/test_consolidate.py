@@ -429,3 +429,33 @@ def test_worker_failure_becomes_a_file_issue(tmp_path):
     assert [i.code for i in crash.issues] == ["READ_FAILED"] and not crash.readable
     slow = cons.failure_result(str(tmp_path / "x.xlsx"), TF("timeout", "stopped", 121.3), "fr", 120)
     assert [i.code for i in slow.issues] == ["READ_TIMEOUT"] and "120 s" in slow.issues[0].message
+
+
+def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path):
+    """The consolidation keeps the forecast's rows on disk rep by rep (not in memory) and reads each rep
+    back when it comes to them: its forecast must be `forecast.compute` over the merged files, also for
+    a rep whose rows are split across two files (won/lost proposals from the workbooks: no history)."""
+    from make_workbooks import rep_rows
+    from salesxl.forecast import compute
+    from salesxl.io.read_xlsx import validate_file
+    from salesxl.io.template import write_template
+    from salesxl.rules import merge
+
+    lang, t0 = rep_rows(0, rows=200, as_of=AS_OF, messy=False)
+    _, t1 = rep_rows(1, rows=200, as_of=AS_OF, messy=False)
+    half = {k: len(v) // 2 for k, v in t0.items()}
+    first = {k: (v if k in ("reps", "objectives", "planning") else v[:half[k]]) for k, v in t0.items()}
+    second = {k: ([] if k in ("reps", "objectives", "planning") else v[half[k]:]) for k, v in t0.items()}
+    second = {k: second.get(k, []) + t1.get(k, []) for k in set(second) | set(t1)}
+    paths = [write_template(tmp_path / "a.xlsx", lang, rows=first, settings={"as_of": AS_OF}),
+             write_template(tmp_path / "b.xlsx", lang, rows=second, settings={"as_of": AS_OF}),
+             write_rep_workbook(tmp_path / "c.xlsx", 2, rows=200, as_of=AS_OF)]
+    result = consolidate(paths, tmp_path / "out" / "team.xlsx", as_of=AS_OF, workers=0, history=False,
+                         seed=11, simulations=3000)
+    merged = merge([validate_file(p, engine="calamine", as_of=AS_OF) for p in paths], as_of=AS_OF)
+    expected = compute(merged.frames, merged.lists, AS_OF, merged.settings, seed=11, simulations=3000)
+    got = result.forecast.to_dict()
+    assert [r["rep"] for r in got["reps"]] == [r["rep"] for r in expected.to_dict()["reps"]]
+    assert len(got["reps"]) == 3 and got["reps"][0]["rep"] == t0["reps"][0]["rep"]
+    assert got == expected.to_dict()
+    assert any(r["win_rate"] is not None for r in got["reps"])      # closed proposals were found
