@@ -401,7 +401,10 @@ class _HistoryQueries:
                 slip = hist.slippage(conn, as_of)
             finally:
                 conn.close()
-            # the reviews show proposals pushed back or long in their stage: pass only those
+            # what the calibration reads of the closed proposals (not their refs), one text per rep; the
+            # reviews show proposals pushed back or long in their stage: pass only those
+            closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
+                      "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
             self._out["result"] = closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._out["error"] = exc
