@@ -654,7 +654,7 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     except Exception:  # pragma: no cover - a book without a path
         pass
     paths, notes = expand_inputs([inbox], lb.lang, exclude=exclude)
-    engine = "calamine" if _has_calamine() else "openpyxl"
+    engine = batch.default_engine()
     files: list[dict] = []
     seen: dict[str, str] = {}
     for _, task, res in run_inline(batch.read_one, [(str(p), engine, None, None) for p in paths]):
@@ -675,12 +675,6 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
         files.append({"path": path, "sha256": res.sha256, "status": batch.result_status(res), "issues": res.issues,
                       "tables": res.tables if res.readable else {}})
     return files, notes
-
-
-def _has_calamine() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("python_calamine") is not None
 
 
 def _part_rows(key: str, part: Any, lists: Mapping[str, contract.ListSpec], lang: str) -> list[dict[str, Any]]:

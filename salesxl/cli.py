@@ -231,7 +231,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
                                                    help="Language of the team workbook (default: the first file's)."),
-                engine: str = typer.Option("calamine", "--engine", help="calamine (fast, default) or openpyxl (reference)."),
+                engine: Optional[str] = typer.Option(None, "--engine",
+                                                     help="calamine (fast, default when installed) or openpyxl (reference)."),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0,
                                                       help="Reader processes (default: one per core; 0: none)."),
                 history: Optional[Path] = typer.Option(None, "--history",
@@ -247,7 +248,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     """
     from salesxl.consolidate import ENGINES
     from salesxl.consolidate import consolidate as run
-    if engine not in ENGINES:
+    if engine is not None and engine not in ENGINES:
         raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
     progress, bar = None, None
     if not as_json and sys.stderr.isatty():

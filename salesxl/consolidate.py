@@ -416,6 +416,16 @@ class _HistoryQueries:
         return self._out["result"]
 
 
+def _calamine_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("python_calamine") is not None
+
+
+def default_engine() -> str:
+    """calamine when python-calamine is installed (it is, but in Pyodide: see pyproject), else openpyxl."""
+    return "calamine" if _calamine_installed() else "openpyxl"
+
+
 def _default_history_path(output: Path) -> Path:
     """history.default_path (`<output stem>.history.sqlite`), known before the history module (and
     pandas with it) is imported: the readers start first."""
@@ -429,7 +439,7 @@ def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.d
 
 
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
-                engine: str = "calamine", workers: int | None = None, history=None, seed: int | None = None,
+                engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
                 memory: int | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
@@ -437,12 +447,17 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`).
     """
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
 
+    engine = engine or default_engine()
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
+    if engine == "calamine" and not _calamine_installed():
+        raise ValueError("the calamine engine needs python-calamine (pip install python-calamine); "
+                         "the openpyxl engine reads without it")
     if engine == "openpyxl":
         from salesxl.io.guard import ensure_defusedxml
         ensure_defusedxml()          # start-up check: openpyxl parses through defusedxml, or nothing runs

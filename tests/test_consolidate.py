@@ -459,3 +459,19 @@ def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path)
     assert len(got["reps"]) == 3 and got["reps"][0]["rep"] == t0["reps"][0]["rep"]
     assert got == expected.to_dict()
     assert any(r["win_rate"] is not None for r in got["reps"])      # closed proposals were found
+
+
+def test_without_python_calamine_the_default_engine_is_openpyxl(reps, tmp_path, monkeypatch):
+    """In Pyodide (xlwings Lite) python-calamine is not installed: the default engine is openpyxl there,
+    and asking for calamine says what is missing."""
+    engines = []
+    read_one = cons.read_one
+    monkeypatch.setattr(cons, "read_one", lambda task: engines.append(task[1]) or read_one(task))
+    assert cons.default_engine() == "calamine"
+    monkeypatch.setattr(cons, "_calamine_installed", lambda: False)
+    assert cons.default_engine() == "openpyxl"
+    r = consolidate(reps[:2], tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False, simulations=500)
+    assert engines == ["openpyxl", "openpyxl"] and r.output and [f.status for f in r.files] == ["ok", "ok"]
+    with pytest.raises(ValueError, match="python-calamine"):
+        consolidate(reps[:1], tmp_path / "other.xlsx", engine="calamine", workers=0, history=False)
+    assert not (tmp_path / "other.xlsx").exists()
