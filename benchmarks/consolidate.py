@@ -44,6 +44,15 @@ def _sheet_names(path) -> list[str]:
     return [n for n in names if n in DATA_SHEETS]
 
 
+def _write_naive(frames: dict[str, list], out) -> dict:
+    """The naive loop's end: each sheet's frames concatenated and written with pandas' to_excel."""
+    import pandas as pd
+    with pd.ExcelWriter(out) as w:
+        for name, dfs in frames.items():
+            pd.concat(dfs, ignore_index=True).to_excel(w, sheet_name=name[:31], index=False)
+    return {"rows": sum(len(d) for dfs in frames.values() for d in dfs)}
+
+
 def run_naive(paths, out) -> dict:
     """The naive loop: pandas.read_excel(engine="openpyxl") for every data sheet, concat, to_excel."""
     import pandas as pd
@@ -53,10 +62,7 @@ def run_naive(paths, out) -> dict:
             df = pd.read_excel(p, sheet_name=name, engine="openpyxl")
             df["source_file"] = str(p)
             frames.setdefault(name, []).append(df)
-    with pd.ExcelWriter(out) as w:
-        for name, dfs in frames.items():
-            pd.concat(dfs, ignore_index=True).to_excel(w, sheet_name=name[:31], index=False)
-    return {"rows": sum(len(d) for dfs in frames.values() for d in dfs)}
+    return _write_naive(frames, out)
 
 
 def run_naive_all(paths, out) -> dict:
@@ -68,10 +74,7 @@ def run_naive_all(paths, out) -> dict:
             if name in DATA_SHEETS:
                 df["source_file"] = str(p)
                 frames.setdefault(name, []).append(df)
-    with pd.ExcelWriter(out) as w:
-        for name, dfs in frames.items():
-            pd.concat(dfs, ignore_index=True).to_excel(w, sheet_name=name[:31], index=False)
-    return {"rows": sum(len(d) for dfs in frames.values() for d in dfs)}
+    return _write_naive(frames, out)
 
 
 def run_salesxl(paths, out, engine, workers) -> dict:
