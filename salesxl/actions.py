@@ -44,6 +44,7 @@ from salesxl.io.read_xlsx import (HEADER_SCAN_ROWS, SheetPart, TableData, detect
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, ISSUE_FIELDS, RISK_COLORS, RISK_LABELS, SEVERITY_LABELS,
                                    TEAM_LABEL)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
+from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
 from salesxl.values import add_period, clean_text, is_blank, is_cell_error, label_key, parse_period_length
@@ -661,17 +662,11 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
         path = task[0]
         if isinstance(res, TaskFailure):
             res = batch.failure_result(path, res, lb.lang)
-        dup_of = seen.get(res.fingerprint) if res.fingerprint else None
-        if dup_of is None and res.sha256 and res.readable and res.fingerprint:
-            dup_of = seen.get("sha:" + res.sha256)
+        dup_of = batch.duplicate_of(seen, res, path)
         if dup_of is not None:
             issue = make_issue("DUPLICATE_FILE", lang=lb.lang, file=path, other=dup_of)
             files.append({"path": path, "sha256": res.sha256, "status": batch.DUPLICATE, "issues": [issue]})
             continue
-        if res.fingerprint:
-            seen[res.fingerprint] = path
-            if res.sha256:
-                seen["sha:" + res.sha256] = path
         files.append({"path": path, "sha256": res.sha256, "status": batch.result_status(res), "issues": res.issues,
                       "tables": res.tables if res.readable else {}})
     return files, notes
@@ -754,8 +749,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
             "files": [{k: f[k] for k in ("path", "sha256", "status")} | {"issues": len(f["issues"])}
                       for f in files],
             "tables": counts,
-            "counts": {"error": sum(i.severity == ERROR for i in issues),
-                       "warning": sum(i.severity == WARNING for i in issues)}}
+            "counts": count_issues(issues)}
 
 
 # ---------------------------------------------------------------------------------------------

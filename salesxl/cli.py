@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue
+from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
 from salesxl.values import parse_date
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -43,20 +43,6 @@ def _emit_json(data) -> None:
 def format_issue(i: Issue) -> str:
     where = ":".join(str(x) for x in (i.file, i.sheet, i.row, i.column) if x not in (None, ""))
     return f"{where}: {i.severity} {i.code} {i.message}"
-
-
-def file_status(issues: list[Issue]) -> str:
-    if any(i.code in FILE_LEVEL_CODES for i in issues):
-        return "unreadable"
-    if any(i.severity == ERROR for i in issues):
-        return "invalid"
-    return "ok"
-
-
-def exit_code(statuses: list[str]) -> int:
-    if not statuses or all(s == "unreadable" for s in statuses):
-        return EXIT_USAGE
-    return EXIT_ISSUES if any(s in ("invalid", "unreadable") for s in statuses) else EXIT_OK
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,8 +88,7 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
         v = validate_file(p, engine=engine, lang=lang, as_of=day)
         files.append({"path": str(p), "status": file_status(v.issues), "issues": v.issues})
         all_issues.extend(v.issues)
-    counts = {"error": sum(i.severity == "error" for i in all_issues),
-              "warning": sum(i.severity == "warning" for i in all_issues)}
+    counts = count(all_issues)
     if as_json:
         _emit_json({"files": [dict(f, issues=[i.to_dict() for i in f["issues"]]) for f in files],
                     "notes": [i.to_dict() for i in notes], "counts": counts})

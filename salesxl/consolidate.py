@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue, file_issue, make_issue
+from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
+                            make_issue)
 from salesxl.values import is_blank, label_key
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
@@ -273,10 +274,7 @@ class ConsolidationResult:
     @property
     def exit_code(self) -> int:
         """0 clean (warnings allowed), 1 issues of severity error, 2 no usable input at all."""
-        statuses = [f.status for f in self.files]
-        if self.output is None or not statuses or all(s == UNREADABLE for s in statuses):
-            return 2
-        return 1 if any(s in (INVALID, UNREADABLE) for s in statuses) else 0
+        return 2 if self.output is None else exit_code(f.status for f in self.files)
 
     def to_dict(self) -> dict:
         fc = self.forecast.to_dict() if self.forecast is not None else {}
@@ -525,17 +523,11 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             status = result_status(res)
             worker_cpu += res.cpu
             worker_rss = max(worker_rss, res.maxrss)
-            dup_of = seen.get(res.fingerprint) if res.fingerprint else None
-            if dup_of is None and res.sha256 and res.readable and res.fingerprint:
-                dup_of = seen.get("sha:" + res.sha256)
+            dup_of = duplicate_of(seen, res, path)
             if dup_of is not None:
                 issues = [make_issue("DUPLICATE_FILE", lang=lang or res.lang, file=path, other=dup_of)]
                 files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
             else:
-                if res.fingerprint:
-                    seen[res.fingerprint] = path
-                    if res.sha256:
-                        seen["sha:" + res.sha256] = path
                 files.append(FileStatus(path, res.sha256, status, res.issues, res.fingerprint, res.rows,
                                         res.seconds))
                 if res.readable:
@@ -656,8 +648,17 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
 
 
 def result_status(res: FileResult) -> str:
-    if not res.readable:
-        return UNREADABLE
-    if any(i.severity == ERROR for i in res.issues):
-        return INVALID
-    return OK
+    return file_status(res.issues)
+
+
+def duplicate_of(seen: dict[str, str], res: FileResult, path: str) -> str | None:
+    """The file `res` duplicates (same content fingerprint, else same bytes), or None after recording
+    it in `seen` (fingerprint / "sha:"+sha256 -> first path)."""
+    dup_of = seen.get(res.fingerprint) if res.fingerprint else None
+    if dup_of is None and res.sha256 and res.readable and res.fingerprint:
+        dup_of = seen.get("sha:" + res.sha256)
+    if dup_of is None and res.fingerprint:
+        seen[res.fingerprint] = path
+        if res.sha256:
+            seen["sha:" + res.sha256] = path
+    return dup_of

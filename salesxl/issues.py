@@ -129,6 +129,25 @@ def file_issue(code: str, path: str, lang: str = "en", **params: Any) -> Issue:
     return make_issue(code, lang=lang, file=str(path), **params)
 
 
+def file_status(issues: Iterable[Issue]) -> str:
+    """"unreadable" (a file-level issue), "invalid" (an issue of severity error) or "ok"."""
+    issues = list(issues)
+    if any(i.code in FILE_LEVEL_CODES for i in issues):
+        return "unreadable"
+    if any(i.severity == ERROR for i in issues):
+        return "invalid"
+    return "ok"
+
+
+def exit_code(statuses: Iterable[str]) -> int:
+    """A command's exit code from its files' statuses: 2 when none is usable, 1 when any is invalid or
+    unreadable, else 0 (warnings allowed; a duplicate counts as usable)."""
+    statuses = list(statuses)
+    if not statuses or all(s == "unreadable" for s in statuses):
+        return 2
+    return 1 if any(s in ("invalid", "unreadable") for s in statuses) else 0
+
+
 def count(issues: Iterable[Issue]) -> dict:
     counts = {ERROR: 0, WARNING: 0}
     for i in issues:
