@@ -47,7 +47,7 @@ from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
-from salesxl.values import add_period, clean_text, is_blank, is_cell_error, label_key, parse_period_length
+from salesxl.values import add_period, clean_text, is_blank, is_cell_error, label_key, parse_period_length, rep_key
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -799,7 +799,7 @@ def new_period(book: xw.Book) -> dict[str, Any]:
         df = frames.get(key)
         if df is None or df.empty:
             return {}
-        keys = df["rep"].map(lambda r: label_key(r) if isinstance(r, str) and r.strip() else None)
+        keys = df["rep"].map(rep_key)
         return {k: g for k, g in df.groupby(keys, sort=False)}
 
     objectives, planning, pipeline = by_rep("objectives"), by_rep("planning"), by_rep("pipeline")

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
                             make_issue)
-from salesxl.values import is_blank, label_key
+from salesxl.values import is_blank
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 ENGINES = ("calamine", "openpyxl")
@@ -307,45 +307,19 @@ class _RepSpool:
         names = COMPUTE_COLUMNS.get(key)
         if names is None or not part.rows:
             return
+        from salesxl.forecast import split_by_rep     # (loaded by then: the workers never call this)
         n = len(part.rows)
         cols = {c: part.cols.get(c) or [None] * n for c in names}
-        first = self._first[key]
-        try:
-            keys = dict.fromkeys(cols["rep"])       # each distinct rep value once, in order
-        except TypeError:                           # an unhashable value (never a rep): row by row below
-            keys = None
-        if keys is not None:
-            for v in keys:
-                rk = keys[v] = label_key(v) if isinstance(v, str) and v.strip() else None
-                if rk is not None:
-                    first.setdefault(rk, v.strip())
-        if keys is not None and len(keys) == 1:     # one rep in the file (the usual case): no split
-            rk = next(iter(keys.values()))
-            groups = {rk: range(n)} if rk is not None else {}
-        else:
-            groups = {}
-            for i, v in enumerate(cols["rep"]):
-                try:
-                    rk = keys[v] if keys is not None else (label_key(v) if isinstance(v, str) and v.strip()
-                                                           else None)
-                except TypeError:
-                    rk = None
-                if rk is not None:
-                    groups.setdefault(rk, []).append(i)
-                    if keys is None:
-                        first.setdefault(rk, v.strip())
-        index = self._index[key]
-        for rk, idx in groups.items():
-            chunk = cols if len(idx) == n else {c: [v[i] for i in idx] for c, v in cols.items()}
-            data = pickle.dumps(chunk, PICKLE_PROTOCOL)
+        index, first = self._index[key], self._first[key]
+        for rk, rows in split_by_rep(cols).items():
+            rows = {c: rows[c] for c in names}        # the rep's own lists (a file holds one rep, usually)
+            first.setdefault(rk, rows["rep"][0].strip())
+            if key == "reps":
+                self._seniority.setdefault(rk, rows["seniority"][0])
+            data = pickle.dumps(rows, PICKLE_PROTOCOL)
             self._fh.write(data)
             index.setdefault(rk, []).append((self._size, len(data)))
             self._size += len(data)
-        if key == "reps":
-            for r, sen in zip(cols["rep"], cols["seniority"]):
-                rk = label_key(r) if isinstance(r, str) and r.strip() else None
-                if rk is not None:
-                    self._seniority.setdefault(rk, sen)
 
     def _rows(self, key: str, rk: str) -> dict | None:
         places = self._index[key].get(rk)

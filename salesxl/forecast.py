@@ -20,7 +20,7 @@ from salesxl import contract
 from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
 from salesxl.simulate import EXACT_MAX, outcome_distribution, outcome_from_draws, sample_totals
-from salesxl.values import label_key, parse_probability
+from salesxl.values import label_key, parse_probability, rep_key
 
 if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
     import pandas as pd
@@ -244,10 +244,6 @@ def reason_comparison(rep_counts: Mapping[str, int], team_counts: Mapping[str, i
 
 
 # ---------------------------------------------------------------------------------------------
-def _rep_key(v) -> str | None:
-    return label_key(v) if isinstance(v, str) and v.strip() else None
-
-
 Cols = dict       # column name -> list of values: a table without pandas (the columns the forecast reads)
 
 
@@ -269,7 +265,7 @@ def _nrows(cols) -> int:
     return len(next(iter(cols.values()), ()))
 
 
-def _split(df) -> dict[str, Cols]:
+def split_by_rep(df) -> dict[str, Cols]:
     """Rows grouped by rep (normalised name), in order of first appearance; rows without a rep dropped."""
     cols = _columns(df)
     if cols is None:
@@ -283,7 +279,7 @@ def _split(df) -> dict[str, Cols]:
             try:
                 k = keys[v]
             except KeyError:
-                k = keys[v] = _rep_key(v)
+                k = keys[v] = rep_key(v)
             except TypeError:                 # an unhashable value: never a rep
                 k = None
             idx = groups.setdefault(k, []) if k is not None else None
@@ -345,20 +341,20 @@ class RepTables:
 def rep_tables(frames: Mapping[str, Any]) -> RepTables:
     """Whole tables (DataFrames or dicts of lists) grouped by rep."""
     frames = {k: _columns(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
-    by = {k: _split(frames[k]) for k in frames}
+    by = {k: split_by_rep(frames[k]) for k in frames}
     names: dict[str, str] = {}
     for k in REP_ORDER:
         df = frames.get(k)
         if df is not None:
             for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
-                rk = _rep_key(v)
+                rk = rep_key(v)
                 if rk and rk not in names:
                     names[rk] = v.strip()
     seniority: dict[str, Any] = {}
     if frames.get("reps") is not None:
         for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
-            if _rep_key(r):
-                seniority.setdefault(_rep_key(r), s)
+            if rep_key(r):
+                seniority.setdefault(rep_key(r), s)
     return RepTables(by, names, seniority)
 
 
@@ -456,7 +452,7 @@ class ForecastPlan:
     def attach_history(self, history_closed=None, slippage=None) -> None:
         """Closed proposals (from the history store when given, else the pipeline) and slippage."""
         self.closed = _closed_by_rep(self.by.get("pipeline", {}), history_closed)
-        self.slip = _split(slippage) if slippage is not None and not _is_empty(slippage) else {}
+        self.slip = split_by_rep(slippage) if slippage is not None and not _is_empty(slippage) else {}
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
@@ -568,7 +564,7 @@ def _closed_by_rep(pipeline_by_rep: Mapping[str, Any], history: pd.DataFrame | N
     when given, else from each rep's pipeline rows (taken when asked for)."""
     src = _columns(history)
     if src is not None:
-        return _split(src)
+        return split_by_rep(src)
     return _ClosedInPipeline(pipeline_by_rep)
 
 

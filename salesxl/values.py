@@ -51,6 +51,11 @@ def label_key(text: str) -> str:
     return s
 
 
+def rep_key(v) -> str | None:
+    """The key a rep is known by (label_key of their name), None for a blank or non-text cell."""
+    return label_key(v) if isinstance(v, str) and v.strip() else None
+
+
 # the combining marks of the Combining Diacritical Marks block (those of accented Latin letters once
 # decomposed): removed by one regex before the general, per-character test
 _COMBINING_LATIN = re.compile("[" + "".join(chr(c) for c in range(0x300, 0x370) if unicodedata.combining(chr(c)))
