@@ -270,6 +270,13 @@ def split_by_rep(df) -> dict[str, Cols]:
     cols = _columns(df)
     if cols is None:
         return {}
+    try:
+        distinct = set(cols["rep"])
+    except TypeError:                         # an unhashable value: row by row below
+        distinct = ()
+    if len(distinct) == 1:                    # the same rep (or none) on every row: one file's table
+        k = rep_key(next(iter(distinct)))
+        return {k: cols} if k is not None else {}
     keys: dict[Any, str | None] = {}          # each distinct rep value normalised once
     groups: dict[str, list[int]] = {}
     last, idx = _NOTHING, None
