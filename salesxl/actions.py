@@ -39,13 +39,13 @@ from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, compute, select_period
 from salesxl.io import live
-from salesxl.io.read_xlsx import (HEADER_SCAN_ROWS, SheetPart, TableData, detect_lang, match_header,
-                                  settings_from_table, locate_table)
-from salesxl.io.write_xlsx import (FORECAST_FIELDS, ISSUE_FIELDS, RISK_COLORS, RISK_LABELS, SEVERITY_LABELS,
-                                   TEAM_LABEL)
+from salesxl.io.read_xlsx import SheetPart, TableData, detect_lang, locate_table, settings_from_table
+from salesxl.io.write_xlsx import (DATE_FORMAT, FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
+                                   RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
+from salesxl.review_text import T
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
 from salesxl.values import add_period, clean_text, is_blank, is_cell_error, label_key, parse_period_length, rep_key
 
@@ -57,10 +57,7 @@ MAX_MARKED_CELLS = 500
 #: At most this many notes per sheet and severity (a note is one or two calls each).
 MAX_NOTES = 200
 _NO_MARK = frozenset({"HEADER_MISMATCH", "SHEET_NOT_FOUND"})
-_HEADER_FILL = "#1F4E78"
 _FORMAT = {"amount": "#,##0", "percent": "0%", "ratio": "0.00"}
-_DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
-_AS_OF_LABEL = {"en": "As-of date", "fr": "Date d'arrêté"}
 _NO_PERIOD = {"en": "no current period", "fr": "pas de période en cours"}
 _NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
 _MESSAGES = {
@@ -175,9 +172,8 @@ def load(book: xw.Book) -> LiveBook:
         td, issues = locate_table(table, sheet_rows, [], names, path, lang)
         if td is None:
             return None, issues
-        header_row = _header_row(table, sheet_rows(td.sheet))
         cols = list(td.columns_at.values())
-        lt = LiveTable(td, header_row, min(cols), max(cols), header_row)
+        lt = LiveTable(td, td.header_row, min(cols), max(cols), td.header_row)
         lt.last_row = lt.last_data_row
         return lt, issues
 
@@ -208,17 +204,6 @@ def load(book: xw.Book) -> LiveBook:
     return LiveBook(book, path, names, lang, settings, tables, lists, issues, flagged)
 
 
-def _header_row(table: Table, rows: list[tuple]) -> int:
-    """The header row locate_table chose (the first row with the most header matches)."""
-    lookup = contract.header_lookup(table)
-    best, best_row = 0, 1
-    for r, row in enumerate(rows[:HEADER_SCAN_ROWS], start=1):
-        n = len(match_header(row, lookup))
-        if n > best:
-            best, best_row = n, r
-    return best_row
-
-
 def _cell_errors(td: TableData, path: str, lang: str, flagged: set) -> list[Issue]:
     """CELL_ERROR for input cells holding an Excel error (#N/A…), as the file reader reports them."""
     out = []
@@ -245,7 +230,7 @@ def _sheet_name(book: xw.Book, key: str, lang: str) -> str:
 
 
 def _header_format(sheet: xw.Sheet, ncols: int, row: int = 1) -> None:
-    live.format_range(sheet, (row, 1, 1, ncols), bold=True, font_color="#FFFFFF", fill=_HEADER_FILL,
+    live.format_range(sheet, (row, 1, 1, ncols), bold=True, font_color="#FFFFFF", fill=HEADER_COLOR,
                       wrap_text=True)
 
 
@@ -272,11 +257,6 @@ def write_issues(book: xw.Book, issues: Sequence[Issue], lang: str) -> xw.Sheet:
                 pass
     return sheet
 
-
-def _issue_value(v: Any) -> Any:
-    if v is None or isinstance(v, (str, int, float, dt.date)) and not isinstance(v, bool):
-        return v
-    return str(v)
 
 
 def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[str | None], list[int]]:
@@ -313,7 +293,7 @@ def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[st
     rows.append(row(team))
     risks.append(team.get("risk"))
     rows.append([])
-    rows.append([_t(_AS_OF_LABEL, lang), fc.as_of])
+    rows.append([_t(T["as_of"], lang), fc.as_of])
     risks += [None, None]
     return rows, risks, skipped
 
@@ -325,11 +305,11 @@ def write_forecast(book: xw.Book, fc: TeamForecast, lang: str) -> xw.Sheet:
     ncols = len(FORECAST_FIELDS)
     team_row = len(rows) - 2          # Excel row of the team line (blank row and as-of row below)
     _header_format(sheet, ncols)
-    formats = [_DATE_FORMAT[lang] if kind == "date" else _FORMAT.get(kind) for _, _, kind, _ in FORECAST_FIELDS]
+    formats = [DATE_FORMAT[lang] if kind == "date" else _FORMAT.get(kind) for _, _, kind, _ in FORECAST_FIELDS]
     live.set_column_formats(sheet, 2, 1, team_row - 1, formats)
     live.format_range(sheet, (team_row, 1, 1, ncols), bold=True)
     live.format_range(sheet, (team_row + 2, 1, 1, 1), bold=True)
-    live.format_range(sheet, (team_row + 2, 2, 1, 1), number_format=_DATE_FORMAT[lang])
+    live.format_range(sheet, (team_row + 2, 2, 1, 1), number_format=DATE_FORMAT[lang])
     risk_col = next(j for j, (k, _, _, _) in enumerate(FORECAST_FIELDS, start=1) if k == "risk")
     _risk_colours(sheet, (2, risk_col, team_row - 1, 1), risks[1:team_row], lang)
     live.set_column_widths(sheet, [w for _, _, _, w in FORECAST_FIELDS])

@@ -5,7 +5,7 @@ module: a header renamed here is renamed everywhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from salesxl.values import label_key
@@ -38,7 +38,6 @@ class Table:
     sheet_fr: str
     columns: tuple[Column, ...]
     required_sheet: bool = True
-    extra_required: tuple[tuple[str, str], ...] = field(default=())  # (column, condition) documented
 
     def sheet(self, lang: str) -> str:
         return self.sheet_fr if lang == "fr" else self.sheet_en
@@ -267,7 +266,3 @@ def header_lookup(table: Table) -> dict[str, Column]:
         out.setdefault(label_key(c.fr), c)
         out.setdefault(label_key(c.key), c)
     return out
-
-
-def sheet_candidates(table: Table) -> tuple[str, ...]:
-    return (label_key(table.sheet_en), label_key(table.sheet_fr))

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from salesxl import contract
-from salesxl.calibrate import (MIN_CLOSED, Calibration, calibrated_forecast, calibration,
+from salesxl.calibrate import (Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
-from salesxl.simulate import EXACT_MAX, outcome_distribution, outcome_from_draws, sample_totals
+from salesxl.simulate import (DEFAULT_SEED, DEFAULT_SIMULATIONS, EXACT_MAX, outcome_distribution, outcome_from_draws,
+                              sample_totals)
 from salesxl.values import label_key, parse_probability, rep_key
 
 if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
@@ -28,8 +29,6 @@ if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 TRAINING, MOTIVATION = "training", "motivation"
 PACE_TRAINING = 0.9
-DEFAULT_SIMULATIONS = 10_000
-DEFAULT_SEED = 20030404
 
 
 @dataclass(slots=True)

@@ -105,10 +105,6 @@ class Issue:
         d["value"] = _plain(self.value)
         return d
 
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
 
 def make_issue(code: str, *, lang: str = "en", file: str | None = None, sheet: str | None = None,
                row: int | None = None, column: str | None = None, value: Any = None,

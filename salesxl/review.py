@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Any, Iterator, NamedTuple, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
 
 from salesxl import contract
 from salesxl.forecast import AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast, TeamForecast

@@ -14,7 +14,7 @@ from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.i18n import detail
-from salesxl.values import (BAD, EMPTY, NORMALISED, OK, clean_text, format_amount, format_percent, is_blank,
+from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_percent, is_blank,
                             is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
                             parse_number, parse_probability)
 
@@ -34,9 +34,6 @@ class RawTable:
     sheet: str
     headers: Mapping[str, str]
     frame: Any
-
-
-Columns = dict          # column key -> list of values, `_row` -> Excel rows: a table without pandas
 
 
 def columns_of(frame) -> dict[str, list]:

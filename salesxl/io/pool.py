@@ -124,7 +124,6 @@ def _worker_main(conn, func: Callable, memory: int | None, soft_timeout: float |
         try:
             conn.send((index, out, time.perf_counter() - t0))
         except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
-            out = None
             try:
                 conn.send((index, ("error", f"result not transferable: {type(exc).__name__}"[:300]),
                            time.perf_counter() - t0))
@@ -145,11 +144,6 @@ class _Worker:
         # items sent and not answered yet, in order: [index, start time]; the first is running (it started
         # when the previous answer came, or when the process said it had started), the others wait
         self.inflight: deque[list] = deque()
-
-    @property
-    def task(self) -> tuple[int, float] | None:
-        """(index, start time) of the item being worked on, or None."""
-        return tuple(self.inflight[0]) if self.inflight else None
 
     def kill(self) -> None:
         try:
@@ -192,8 +186,6 @@ class GuardedPool:
         self._pool: list[_Worker] = []
         self._run: _Run | None = None
         self._thread: threading.Thread | None = None
-        self.crashes = 0
-        self.timeouts = 0
 
     def _spawn(self) -> _Worker:
         w = _Worker(self.ctx, self.func, self.memory, self.timeout)
@@ -218,7 +210,6 @@ class GuardedPool:
         run = _Run(items)
         # the dispatcher needs the GIL for a moment at each result: while the caller computes, let it in
         # within half a millisecond rather than the default 5 ms (an idle worker costs more)
-        run.switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(run.switch_interval, SWITCH_INTERVAL))
         self._run = run
         self._thread = threading.Thread(target=self._dispatch, args=(run,), name="salesxl-pool", daemon=True)
@@ -347,8 +338,6 @@ class GuardedPool:
                                     w.inflight[0][1] = now      # the next one starts now
                                 w.tasks += 1
                                 done[index] = out[1] if out[0] == "ok" else TaskFailure(out[0], out[1], secs)
-                                if out[0] == "timeout":
-                                    self.timeouts += 1
                                 if out[0] != "ok" or not w.process.is_alive():
                                     replace(w)              # after an interrupted task, or if it is dying
                                 elif w.tasks >= self.max_tasks and not w.inflight:
@@ -360,11 +349,9 @@ class GuardedPool:
                         # died while working (crash, abort, OOM kill) or sent garbage
                         w.process.join(1)
                         code = w.process.exitcode
-                        self.crashes += 1
                         done[i] = TaskFailure("crash", _exit_text(code), now - start)
                         replace(w, failed=i)
                     elif hard and now - start >= hard:
-                        self.timeouts += 1
                         done[i] = TaskFailure("timeout", f"stopped after {now - start:.1f} s", now - start)
                         replace(w, failed=i)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller

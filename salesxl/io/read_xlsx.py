@@ -39,8 +39,7 @@ class TableData:
     headers: dict[str, str]              # column key -> header text as found
     frame: Any                           # raw cell values by column key, plus _row (Excel row): a DataFrame,
                                          # or a dict of lists when read with frames=False
-    found_by: str                        # "table" or "header"
-    first_col: int = 1                   # Excel column index of the header row's first cell
+    header_row: int                      # Excel row of the header (a ListObject's first row, else the row found)
     columns_at: dict[str, int] = field(default_factory=dict)   # column key -> Excel column index
 
 
@@ -129,11 +128,9 @@ def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
         tables = []
         srels = _rels(z, path)
         try:
-            sroot_bytes = None
             for target in srels.values():
                 if "/tables/" in target:
-                    sroot_bytes = z.read(target)
-                    t = SafeET.fromstring(sroot_bytes)
+                    t = SafeET.fromstring(z.read(target))
                     tables.append((t.get("displayName") or t.get("name") or "", t.get("ref") or "",
                                    int(t.get("totalsRowCount") or 0)))
         except KeyError:
@@ -245,32 +242,6 @@ class _CalamineSource:
             close()
 
 
-def _calamine_value(v):
-    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
-        return dt.datetime(v.year, v.month, v.day)
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)
-    return v
-
-
-def _openpyxl_normalise(v):
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return int(v)
-    return v
-
-
-def _norm(v):
-    """One cell as both engines give it: '' -> None, a date -> datetime at midnight, a whole float -> int."""
-    t = type(v)
-    if t is str:
-        return v if v else None
-    if t is float:
-        return int(v) if v.is_integer() and abs(v) < 2**53 else v
-    if t is dt.date:
-        return dt.datetime(v.year, v.month, v.day)
-    return v
-
-
 # ---------------------------------------------------------------------------------------------
 def _find_sheet(sheets: Iterable[str], names: tuple[str, ...]) -> str | None:
     wanted = {label_key(n) for n in names}
@@ -295,7 +266,8 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped:
     a DataFrame, or with `as_frame=False` a dict of lists (column key -> values, `_row` -> Excel rows).
 
-    Built column by column (list comprehensions, cells normalised as by `_norm`): this runs on every cell."""
+    Cells as both engines give them: '' -> None, a date -> datetime at midnight, a whole float -> int.
+    Built column by column (list comprehensions): this runs on every cell."""
     keys = [c.key for c in table.input_columns if c.key in found]
     idx = [found[k][0] - 1 for k in keys]
     first = header_row + 1
@@ -357,8 +329,8 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 found = {k: (i + c0 - 1, h) for k, (i, h) in match_header(tuple(header), lookup).items()}
                 issues = _header_issues(table, found, required, part.name, r0, path, lang, header)
                 df = _frame(rows, r0, r1 - totals, found, table, as_frame)
-                return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, "table",
-                                 c0, {k: i for k, (i, h) in found.items()}), issues
+                return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
+                                 {k: i for k, (i, h) in found.items()}), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
     if sheet is None:
         if not table.required_sheet:
@@ -378,8 +350,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
     df = _frame(rows, best_row, len(rows), best, table, as_frame)
-    first = min(i for i, _ in best.values())
-    return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, "header", first,
+    return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, best_row,
                      {k: i for k, (i, h) in best.items()}), issues
 
 

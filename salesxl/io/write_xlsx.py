@@ -39,6 +39,7 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io.cells import FIXED_TIME, clean_str
 from salesxl.io.read_xlsx import col_letters
+from salesxl.review_text import T
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
 DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
@@ -112,9 +113,7 @@ FORECAST_FIELDS = (
     ("p_reach", {"en": "P(reach objective)", "fr": "P(atteindre l'objectif)"}, "percent", 15),
     ("risk", {"en": "Risk", "fr": "Risque"}, "risk", 16),
 )
-RISK_LABELS = {"on_track": {"en": "On track", "fr": "En bonne voie"},
-               "at_risk": {"en": "At risk", "fr": "À risque"},
-               "off_track": {"en": "Off track", "fr": "Hors trajectoire"}}
+RISK_LABELS = {k: T[k] for k in ("on_track", "at_risk", "off_track")}
 RISK_COLORS = {"on_track": "#C6EFCE", "at_risk": "#FFEB9C", "off_track": "#FFC7CE"}
 TEAM_LABEL = {"en": "Team", "fr": "Équipe"}
 
@@ -972,7 +971,7 @@ class TeamWorkbookWriter:
         ws.set_row(0, 30)
         as_of = data.get("as_of")
         if as_of:
-            ws.write_string(last + 3, 0, i18n.pick({"en": "As-of date", "fr": "Date d'arrêté"}, lang), f["bold"])
+            ws.write_string(last + 3, 0, i18n.pick(T["as_of"], lang), f["bold"])
             d = _to_date(as_of)
             if d is not None:
                 ws.write_datetime(last + 3, 1, _as_datetime(d), f["date"])
