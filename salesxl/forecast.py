@@ -222,6 +222,7 @@ def _tail_below(k: int, n: int, p: float, alpha: float) -> bool:
             partial += math.comb(n, i) * p ** i * (1 - p) ** (n - i)
             if partial >= alpha * (1 + 1e-9):
                 return False
+        return partial < alpha                  # (the whole tail, summed as binomial_tail sums it)
     return binomial_tail(k, n, p) < alpha
 
 
@@ -487,7 +488,7 @@ class ForecastPlan:
     def team_forecast(self) -> TeamForecast:
         """The team forecast, once every rep's forecast is added."""
         reps = self._reps
-        team = _team(reps, reps, None, self.simulations, self.seed, self.on_track, self.at_risk, self._total)
+        team = _team(reps, self.seed, self.on_track, self.at_risk, self._total)
         return TeamForecast(self.as_of, reps, team, self.skipped, self.team_reasons, self.simulations, self.seed)
 
 
@@ -735,7 +736,8 @@ def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
     return results, conversion
 
 
-def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_risk, total=None) -> dict:
+def _team(reps: list[RepForecast], seed, on_track, at_risk, total) -> dict:
+    """The team's figures from the reps' forecasts; `total`: the sum of their draws (None without reps)."""
     objective = sum(r.objective for r in reps if r.objective) if any(r.objective for r in reps) else None
     won = sum(r.won for r in reps)
     wo = sum(r.weighted_open for r in reps)
@@ -743,11 +745,6 @@ def _team(reps: list[RepForecast], inputs, by, simulations, seed, on_track, at_r
     fc = won + wo
     out = None
     if reps:    # the team outcome adds the reps' draws (summed in rep order as they were drawn)
-        if total is None:
-            total = np.zeros(simulations)
-            for r in reps:
-                total += r.draws
-                r.draws = None
         out = outcome_from_draws(total, objective, won=won, seed=seed)
     plan: dict[str, dict] = {}
     for r in reps:

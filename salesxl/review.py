@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
 from salesxl import contract
-from salesxl.forecast import AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast, TeamForecast
+from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast,
+                              TeamForecast)
 from salesxl.i18n import pick
 from salesxl.review_text import T
 from salesxl.values import format_amount, format_percent
@@ -110,7 +111,7 @@ def risk_label(risk: str | None, lang: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "EUR",
-                 taken: set[str] | None = None, simulations: int = 10_000) -> Review:
+                 taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS) -> Review:
     """The review of one rep as blocks; the same content in English and French."""
     L = lang
     blocks: list = [Title(t("title", L, rep=rf.rep), t("subtitle", L))]

@@ -40,10 +40,12 @@ high 8 bits are drawn first and the low 24 bits only on a tie of the high bytes 
 seed reproduces the same draws on any machine (little-endian byte order assumed). Won/lost flags
 are packed 8 proposals to a byte and summed through 256-entry lookup tables of partial sums.
 
-The team outcome adds the reps' draws: rep *i* draws from its own generator
-``default_rng(SeedSequence(seed).spawn(n_reps)[i])``, always by Monte Carlo with the same number of
-draws, and the team total of draw *j* is the sum of the reps' draws *j*. Pass reps in a stable
-order (e.g. sorted by rep name): rep *i* always gets child stream *i*.
+The team outcome adds the reps' draws: the team total of draw *j* is the sum of the reps' draws *j*,
+all by Monte Carlo with the same number of draws. The forecast (salesxl.forecast) seeds each rep by
+their name (``forecast.rep_seed``), so a rep's numbers do not depend on who else is in the team, and
+adds the draws as the reps' forecasts come (``outcome_from_draws`` on the sum). ``team_samples`` /
+``team_outcome`` are the same sum for a list of Pipelines seeded by position instead
+(``SeedSequence(seed).spawn(n_reps)[i]``): pass reps in a stable order; the forecast does not use them.
 """
 from __future__ import annotations
 
