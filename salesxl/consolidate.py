@@ -398,12 +398,6 @@ def default_engine() -> str:
     return "calamine" if _calamine_installed() else "openpyxl"
 
 
-def _default_history_path(output: Path) -> Path:
-    """history.default_path (`<output stem>.history.sqlite`), known before the history module (and
-    pandas with it) is imported: the readers start first."""
-    return output.with_name(output.stem + ".history.sqlite")
-
-
 def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.date:
     if as_of is not None:
         return as_of
@@ -421,6 +415,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`).
     """
+    from salesxl.io.history import default_path as history_default_path
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
 
@@ -437,7 +432,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         raise ValueError(f"unknown language {lang!r}")
     t_start = time.perf_counter()
     output = Path(output)
-    hist_path = None if history is False else Path(history) if history else _default_history_path(output)
+    hist_path = None if history is False else Path(history) if history else history_default_path(output)
     inputs = list(inputs)
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
@@ -468,8 +463,6 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         from salesxl import forecast as fc_mod
         from salesxl.io import history as hist
         from salesxl.io.write_xlsx import TeamWorkbookWriter
-        if history is not False and not history and hist_path != hist.default_path(output):  # pragma: no cover
-            raise RuntimeError("consolidate._default_history_path differs from history.default_path")
         try:
             conn = hist.open_history(hist_path) if hist_path else None
         except sqlite3.Error as exc:
@@ -517,9 +510,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                             continue
                         out_cols = {c: part.output(c) for c in part.cols}
                         if tkey == "pipeline":         # from the typed values only
-                            out_cols["weighted"] = [a * p if a is not None and p is not None else None
-                                                    for a, p in zip(part.cols.get("amount", ()),
-                                                                    part.cols.get("probability", ()))]
+                            out_cols["weighted"] = list(map(fc_mod.weighted_amount, part.cols.get("amount", ()),
+                                                            part.cols.get("probability", ())))
                         writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
                         spool.add(tkey, part)
                         rows[tkey] += len(part.rows)

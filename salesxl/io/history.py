@@ -20,12 +20,13 @@ import datetime as dt
 import sqlite3
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from salesxl import contract
 from salesxl.values import label_key
+
+if TYPE_CHECKING:       # pandas for the query results only: the consolidation opens the store before it loads pandas
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 
@@ -181,6 +182,7 @@ def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.Dat
         params.append(label_key(rep))
     sql += " ORDER BY s.rep_key, s.ref_key"
     rows = [r for r in conn.execute(sql, params).fetchall() if r[5] is not None]
+    import pandas as pd
     return pd.DataFrame({
         "rep": pd.Series([r[0] for r in rows], dtype=object),
         "ref": pd.Series([r[1] for r in rows], dtype=object),
@@ -222,6 +224,7 @@ def slippage(conn: sqlite3.Connection, as_of: dt.date) -> pd.DataFrame:
         out["pushes"].append(pushes)
         out["days_pushed"].append(pushed)
         out["days_in_stage"].append((as_of - dt.date.fromisoformat(since)).days)
+    import pandas as pd
     return pd.DataFrame({"rep": pd.Series(out["rep"], dtype=object), "ref": pd.Series(out["ref"], dtype=object),
                          "pushes": pd.Series(out["pushes"], dtype="int64"),
                          "days_pushed": pd.Series(out["days_pushed"], dtype="int64"),
