@@ -152,20 +152,16 @@ def _dedupe(values: list) -> list:
 
 def read_one(task: tuple) -> FileResult:
     """Guard, read and validate one workbook (runs in a worker process). Never raises for a bad file."""
-    from salesxl.io.read_xlsx import read_workbook
-    from salesxl.rules import RawTable, resolve_as_of, validate_tables
+    from salesxl.io.read_xlsx import read_workbook, validate_workbook
+    from salesxl.rules import resolve_as_of
     path, engine, lang, as_of = task
     t0, c0 = time.perf_counter(), time.process_time()
     sha = sha256_file(path)
     wb = read_workbook(path, engine=engine, lang=lang, frames=False)     # dicts of lists: no pandas here
-    settings_as_of = None
     if not wb.readable:
         return FileResult(str(path), sha, None, wb.lang, None, None, {}, wb.issues, {}, time.perf_counter() - t0,
                           time.process_time() - c0, _maxrss())
-    raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
-    raw_lists = {k: td.frame for k, td in wb.lists.items()}
-    v = validate_tables(str(path), raw, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=raw_lists,
-                        flagged=wb.flagged, reader_issues=wb.issues, as_frames=False)
+    raw, v = validate_workbook(wb, as_of=as_of, as_frames=False)
     p = resolve_as_of(None, wb.settings, today=dt.date.min)
     settings_as_of = p if p != dt.date.min else None
     tables: dict[str, TablePart] = {}

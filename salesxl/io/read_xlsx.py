@@ -501,12 +501,16 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 # ---------------------------------------------------------------------------------------------
 def validate_file(path, *, engine: str = "openpyxl", lang: str | None = None, as_of: dt.date | None = None):
     """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
+    return validate_workbook(read_workbook(path, engine=engine, lang=lang, frames=False), as_of=as_of)[1]
+
+
+def validate_workbook(wb: WorkbookData, *, as_of: dt.date | None = None, as_frames: bool = True):
+    """Every rule on a workbook `read_workbook` has read: (its raw tables, the `Validated` result)."""
     from salesxl.rules import RawTable, Validated, resolve_as_of, validate_tables
 
-    wb = read_workbook(path, engine=engine, lang=lang)
     if not wb.readable:
-        return Validated(str(path), wb.lang, resolve_as_of(as_of, {}), {}, wb.issues, {}, {})
+        return {}, Validated(wb.path, wb.lang, resolve_as_of(as_of, {}), {}, wb.issues, {}, {})
     raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
     raw_lists = {k: td.frame for k, td in wb.lists.items()}
-    return validate_tables(str(path), raw, lang=wb.lang, as_of=as_of, settings=wb.settings,
-                           raw_lists=raw_lists, flagged=wb.flagged, reader_issues=wb.issues)
+    return raw, validate_tables(wb.path, raw, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=raw_lists,
+                                flagged=wb.flagged, reader_issues=wb.issues, as_frames=as_frames)
