@@ -191,14 +191,13 @@ def _ram_tmpdir(min_free: int = 1 << 30) -> str | None:
 class StreamSheet(Worksheet):
     """A worksheet whose rows are streamed to a temporary file as sheet XML.
 
-    Cells: str -> shared string; int/float -> number; date/datetime -> serial with the column's date
+    Cells: str -> inline string; int/float -> number; date/datetime -> serial with the column's date
     style; None / NaN / "" -> no cell; anything else -> its text. Only `append_rows` and `finish_table`
     write cells; XlsxWriter's own cell methods must not be used on it (their cells would be ignored).
     """
 
     def _stream_init(self, ncols: int, styles: Sequence[int | None], date_styles: Sequence[int | None],
-                     tmpdir: str | None = None, inline: bool = False) -> None:
-        self._inline = inline
+                     tmpdir: str | None = None) -> None:
         self._letters = [col_letters(j + 1) for j in range(ncols)]
         self._styles = [f' s="{s}"' if s else "" for s in styles]
         self._date_styles = [f' s="{s}"' if s else "" for s in date_styles]
@@ -206,15 +205,11 @@ class StreamSheet(Worksheet):
         self._rows_fh = tempfile.TemporaryFile("w+b", dir=tmpdir, buffering=1 << 20)   # UTF-8 row XML
         self._rows_len = 0                       # bytes written to _rows_fh
         self._next_row = 1                       # next Excel row number (1 = header)
-        self._ncols = ncols
         self._frags: list[dict] = [{} for _ in range(ncols)]   # per column: value -> its cell XML
         self._deflated = None                    # (crc, size, file, compressed size) once compressed
         self._compressor = None                  # the thread compressing the rows, if started
 
     # -- writing ------------------------------------------------------------------------------
-    def _shared_suffix(self, s: str) -> str:
-        return f'" t="s"><v>{self._sidx(s)}</v></c>'
-
     @staticmethod
     def _inline_suffix(s: str) -> str:
         s = _text(s)
@@ -224,18 +219,6 @@ class StreamSheet(Worksheet):
             s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
         return f'" t="inlineStr"><is><t{space}>{s}</t></is></c>'
-
-    def _sidx(self, s: str) -> int:
-        """Shared-string index of a text (cleaned of characters XML cannot hold, cut at Excel's limit)."""
-        sst = self.str_table
-        idx = sst.string_table.get(s)
-        if idx is None:
-            s2 = _text(s)
-            idx = sst.string_table.get(s2)
-            if idx is None:
-                idx = sst._get_shared_string_index(s2)
-                sst.count -= 1                  # references are counted by the caller
-        return idx
 
     def append_rows(self, columns: Sequence[Sequence[Any]], count: int) -> None:
         """Append `count` rows given column by column (each sequence holds `count` values)."""
@@ -277,10 +260,7 @@ class StreamSheet(Worksheet):
                 new = distinct.difference(cache)
                 if len(new) > len(col) // 2:
                     cache, new = {}, distinct
-            cell = (self._inline_suffix if self._inline else self._shared_suffix) if tp is str else None
-            if cell is not None and not self._inline and new:
-                # shared strings are numbered as they come: in the order of the column, as always
-                new = [v for v in dict.fromkeys(col) if v in new]
+            cell = self._inline_suffix if tp is str else None
             for v in new:
                 if type(v) is tp:
                     cache[v] = pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
@@ -297,8 +277,6 @@ class StreamSheet(Worksheet):
                         pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
             else:
                 out = list(map(cache.__getitem__, col))
-            if tp is str and not self._inline:
-                self.str_table.count += sum(1 for v in col if type(v) is str)
         elif tp is float or tp is int:
             out = ["" if v is None else f'{pre}"{S}><v>{v!r}</v></c>'
                    if (type(v) is float and v - v == 0) or type(v) is int else _SLOW
@@ -342,10 +320,7 @@ class StreamSheet(Worksheet):
         return self._string_cell(letter, r, s)
 
     def _string_cell(self, letter: str, r, s: str) -> str:
-        if self._inline:
-            return f'<c r="{letter}{r}{self._inline_suffix(s)}'
-        self.str_table.count += 1
-        return f'<c r="{letter}{r}" t="s"><v>{self._sidx(s)}</v></c>'
+        return f'<c r="{letter}{r}{self._inline_suffix(s)}'
 
     def write_header(self, headers: Sequence[str], header_format) -> None:
         """The header row (row 1), through XlsxWriter (the table's column names must match)."""
@@ -700,7 +675,7 @@ class TeamWorkbookWriter:
             fmt = self._kind_format(kind)
             styles.append(fmt._get_xf_index() if fmt is not None else None)
             dstyles.append(self.formats["date"]._get_xf_index())
-        ws._stream_init(len(cols), styles, dstyles, inline=True)
+        ws._stream_init(len(cols), styles, dstyles)
         ws.write_header([h for _, h, _, _ in cols], self.formats["header"])
         for j, (_, _, kind, width) in enumerate(cols):
             ws.set_column(j, j, width)
@@ -915,7 +890,7 @@ class TeamWorkbookWriter:
         headers = [i18n.pick(lab, lang) for _, lab, _ in fields]
         row_style = f["integer"]._get_xf_index()
         styles = [None, None, None, None, row_style, None, None, f["wrap"]._get_xf_index(), None]
-        ws._stream_init(len(headers), styles, [f["date"]._get_xf_index()] * len(headers), inline=True)
+        ws._stream_init(len(headers), styles, [f["date"]._get_xf_index()] * len(headers))
         ws.write_header(headers, f["header"])
         for j, (_, _, w) in enumerate(fields):
             ws.set_column(j, j, w)
