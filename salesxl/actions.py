@@ -39,7 +39,8 @@ from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, compute, select_period
 from salesxl.io import live
-from salesxl.io.read_xlsx import SheetPart, TableData, detect_lang, locate_table, settings_from_table
+from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
+                                  settings_from_table)
 from salesxl.io.write_xlsx import (DATE_FORMAT, FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
                                    RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
@@ -47,7 +48,7 @@ from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
 from salesxl.review_text import T
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
-from salesxl.values import add_period, clean_text, is_blank, is_cell_error, label_key, parse_period_length, rep_key
+from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -200,22 +201,8 @@ def load(book: xw.Book) -> LiveBook:
     flagged: set = set()
     for key, lt in tables.items():
         if key != "settings":
-            issues.extend(_cell_errors(lt.data, path, lang, flagged))
+            issues.extend(cell_error_issues(lt.data, path, lang, flagged))
     return LiveBook(book, path, names, lang, settings, tables, lists, issues, flagged)
-
-
-def _cell_errors(td: TableData, path: str, lang: str, flagged: set) -> list[Issue]:
-    """CELL_ERROR for input cells holding an Excel error (#N/A…), as the file reader reports them."""
-    out = []
-    for key in td.frame.columns:
-        if key == ROW:
-            continue
-        for r, v in zip(td.frame[ROW].tolist(), td.frame[key].tolist()):
-            if is_cell_error(v):
-                flagged.add((td.key, int(r), key))
-                out.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
-                                      column=td.headers[key], value=v))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -461,26 +461,34 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
     return WorkbookData(path, names, tables, issues, wl, settings, lists, flagged)
 
 
+def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issue]:
+    """CELL_ERROR for the input cells of a table holding an Excel error (#N/A…), each added to `flagged`
+    so that the rules do not report it again as empty."""
+    issues: list[Issue] = []
+    df = columns_of(td.frame)
+    row_list = df[ROW_COL]
+    for key in df:
+        if key == ROW_COL or not may_hold_cell_errors(df[key]):
+            continue
+        for r, v in [(r, v) for r, v in zip(row_list, df[key]) if is_cell_error(v)]:
+            flagged.add((td.key, int(r), key))
+            issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
+                                     column=td.headers[key], value=v))
+    return issues
+
+
 def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) -> list[Issue]:
     """CELL_ERROR, MISSING_CACHED_VALUE and MERGED_CELL for the input cells of a table.
 
     Cells reported here are added to `flagged` so that the rules do not report them again as empty."""
-    issues: list[Issue] = []
     df = columns_of(td.frame)
     row_list = df[ROW_COL]
     if not row_list:
-        return issues
+        return []
     by_col = {i: k for k, i in td.columns_at.items()}
     rows = set(row_list)
     missing, merged = sheet_xml_facts(z, part)
-    for key in df:
-        if key == ROW_COL or not may_hold_cell_errors(df[key]):
-            continue
-        for r, v in [(r, v) for r, v in zip(row_list, df[key])
-                     if type(v) is str and "#" in v and is_cell_error(v)]:
-            flagged.add((td.key, int(r), key))
-            issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
-                                     column=td.headers[key], value=v))
+    issues = cell_error_issues(td, path, lang, flagged)
     for (r, c) in sorted(missing):
         key = by_col.get(c)
         if key is None or r not in rows:
