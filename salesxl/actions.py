@@ -443,10 +443,8 @@ def reviews(book: xw.Book) -> dict[str, Any]:
 def _code_label(lists: Mapping[str, contract.ListSpec], codes: str, value: Any, lang: str) -> Any:
     if not isinstance(value, str):
         return value
-    for it in lists[codes].items:
-        if it.key == value:
-            return it.label(lang)
-    return value
+    label = lists[codes].label_of(value, lang)
+    return value if label is None else label
 
 
 def table_rows(key: str, typed: pd.DataFrame, raw: pd.DataFrame, lists: Mapping[str, contract.ListSpec],

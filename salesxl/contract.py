@@ -6,7 +6,9 @@ module: a header renamed here is renamed everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
+from typing import Mapping
 
 from salesxl.values import label_key
 
@@ -157,12 +159,28 @@ class ListSpec:
     attr_en: str | None = None
     attr_fr: str | None = None
 
-    def lookup(self) -> dict[str, Item]:
-        """Normalised EN and FR labels -> item."""
+    def lookup(self) -> Mapping[str, Item]:
+        """Normalised EN and FR labels -> item (the first item holding the label)."""
+        return MappingProxyType(self._by_label)
+
+    def label_of(self, key: str, lang: str) -> str | None:
+        """The label in `lang` of the item whose canonical key is `key`; None when there is none."""
+        it = self._by_key.get(key)
+        return None if it is None else it.label(lang)
+
+    @cached_property
+    def _by_label(self) -> dict[str, Item]:
         out: dict[str, Item] = {}
         for it in self.items:
             out.setdefault(label_key(it.en), it)
             out.setdefault(label_key(it.fr), it)
+        return out
+
+    @cached_property
+    def _by_key(self) -> dict[str, Item]:
+        out: dict[str, Item] = {}
+        for it in self.items:
+            out.setdefault(it.key, it)
         return out
 
 

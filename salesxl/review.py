@@ -99,10 +99,8 @@ def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
 def _label(list_key: str, key: str | None, lang: str) -> str:
     if key is None:
         return ""
-    for it in contract.LISTS[list_key].items:
-        if it.key == key:
-            return it.label(lang)
-    return key
+    label = contract.LISTS[list_key].label_of(key, lang)
+    return key if label is None else label
 
 
 def risk_label(risk: str | None, lang: str) -> str:

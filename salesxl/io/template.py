@@ -185,10 +185,8 @@ def _print_setup(ws) -> None:
 def _code_label(col, value: str, lang: str) -> str:
     """A canonical (English) key typed by a generator is shown in the workbook's language."""
     from salesxl.values import label_key
-    for it in contract.LISTS[col.codes].items:
-        if label_key(value) in (label_key(it.en), label_key(it.fr)):
-            return it.label(lang)
-    return value
+    it = contract.LISTS[col.codes].lookup().get(label_key(value))
+    return value if it is None else it.label(lang)
 
 
 def _format(c, lang: str) -> str | None:
