@@ -88,7 +88,8 @@ def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
     base = contract.SHEETS["review"][lang].format(rep=_ILLEGAL_SHEET.sub(" ", rep).strip())
     name = base[:contract.REVIEW_SHEET_MAX].rstrip().strip("'")
     i = 2
-    while name.casefold() in {n.casefold() for n in taken}:
+    folded = {n.casefold() for n in taken}
+    while name.casefold() in folded:
         suffix = f" ({i})"
         name = base[:contract.REVIEW_SHEET_MAX - len(suffix)].rstrip() + suffix
         i += 1
