@@ -58,7 +58,6 @@ PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
 # files read ahead of the one this process is on: enough for the readers to keep going while this
 # process loads its own modules at the start (a few MB of results at most)
 READ_WINDOW = 32
-FORECAST_CHUNK = 1                  # reps per task at most (one: small enough to be sent ahead)
 FORECAST_WINDOW = 8                 # tasks (of rep forecasts with their draws) that may wait for the parent
 PRELOAD_BY_ENGINE = {"calamine": PRELOAD, "openpyxl": PRELOAD + ("openpyxl",)}
 
@@ -197,8 +196,8 @@ def pool_task(item: tuple):
     if kind == READ:
         return read_one(arg)
     from salesxl import forecast
-    if kind == FORECAST:                # pickled jobs in, pickled forecasts out
-        return pickle.dumps([forecast.forecast_rep(job) for job in pickle.loads(arg)], PICKLE_PROTOCOL)
+    if kind == FORECAST:                # a pickled job in, its pickled forecast out
+        return pickle.dumps(forecast.forecast_rep(pickle.loads(arg)), PICKLE_PROTOCOL)
     return None
 
 
@@ -548,16 +547,14 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         del frames
         n_jobs = len(plan)
         if pool is not None and n_jobs >= FORECAST_JOBS_MIN:
-            # each job is made (its rep's rows copied, pickled) as the pool's window moves on, and the
-            # forecasts come back pickled (unpickled by this thread, not the pool's dispatcher)
-            k = max(1, min(FORECAST_CHUNK, n_jobs // (workers * 4)))
-            chunks = [range(i, min(i + k, n_jobs)) for i in range(0, n_jobs, k)]
+            # one rep per task (small enough to be sent ahead): each job is made (its rep's rows read,
+            # pickled) as the pool's window moves on, and the forecasts come back pickled (unpickled by
+            # this thread, not the pool's dispatcher); a failed task is computed here
             pool.window = FORECAST_WINDOW
-            pool.max_tasks += len(chunks)           # warm workers: not recycled in the middle of this
-            items = ((FORECAST, pickle.dumps([plan.job(j) for j in c], PICKLE_PROTOCOL)) for c in chunks)
-            rep_forecasts = (rf for i, _, res in pool.imap(items)
-                             for rf in (pickle.loads(res) if not isinstance(res, TaskFailure) else
-                                        [fc_mod.forecast_rep(plan.job(j)) for j in chunks[i]]))
+            pool.max_tasks += n_jobs                # warm workers: not recycled in the middle of this
+            items = ((FORECAST, pickle.dumps(plan.job(j), PICKLE_PROTOCOL)) for j in range(n_jobs))
+            rep_forecasts = (pickle.loads(res) if not isinstance(res, TaskFailure) else
+                             fc_mod.forecast_rep(plan.job(i)) for i, _, res in pool.imap(items))
         else:
             rep_forecasts = (fc_mod.forecast_rep(plan.job(j)) for j in range(n_jobs))
         writer.finish_tables(issues=all_issues)

@@ -475,3 +475,14 @@ def test_without_python_calamine_the_default_engine_is_openpyxl(reps, tmp_path, 
     with pytest.raises(ValueError, match="python-calamine"):
         consolidate(reps[:1], tmp_path / "other.xlsx", engine="calamine", workers=0, history=False)
     assert not (tmp_path / "other.xlsx").exists()
+
+
+def test_reps_forecast_in_the_workers_as_in_this_process(tmp_path):
+    """From FORECAST_JOBS_MIN reps on, the reps' forecasts are computed by the worker processes (one rep
+    per task): the team forecast is the one computed in this process."""
+    n = cons.FORECAST_JOBS_MIN + 1
+    paths = [write_rep_workbook(tmp_path / f"r{i}.xlsx", i, rows=30, as_of=AS_OF) for i in range(n)]
+    a = consolidate(paths, tmp_path / "a.xlsx", as_of=AS_OF, workers=2, history=False, simulations=500)
+    b = consolidate(paths, tmp_path / "b.xlsx", as_of=AS_OF, workers=0, history=False, simulations=500)
+    assert len(a.forecast.reps) == n
+    assert a.forecast.to_dict() == b.forecast.to_dict()
