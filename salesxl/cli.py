@@ -2,6 +2,7 @@
 1 issues of severity error, 2 unusable arguments or no usable input at all."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -45,6 +46,44 @@ def format_issue(i: Issue) -> str:
     return f"{where}: {i.severity} {i.code} {i.message}"
 
 
+@contextlib.contextmanager
+def _progress_bar(label: str, as_json: bool):
+    """A progress callback (done, total, path) drawing a bar on stderr when it is a terminal, None
+    otherwise or under --json."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   transient=True, console=Console(stderr=True))
+    task = bar.add_task(label, total=None)
+    with bar:
+        yield lambda done, total, path: bar.update(task, completed=done, total=total)
+
+
+def _validated(inputs, lang, day, engine, label: str, as_json: bool):
+    """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
+    from salesxl.io.inputs import expand_inputs
+    from salesxl.io.read_xlsx import validate_file
+    paths, notes = expand_inputs(inputs, lang or "en")
+    results = []
+    with _progress_bar(label, as_json) as progress:
+        for n, p in enumerate(paths, start=1):
+            results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
+            if progress is not None:
+                progress(n, len(paths), p)
+    return results, notes
+
+
+def _files_report(results, notes) -> dict:
+    """The JSON of what validation found: each file's status and issues, the notes, the counts."""
+    return {"files": [{"path": v.path, "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}
+                      for v in results],
+            "notes": [i.to_dict() for i in notes],
+            "counts": count(list(notes) + [i for v in results for i in v.issues])}
+
+
 # ---------------------------------------------------------------------------------------------
 @app.command()
 def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
@@ -77,56 +116,44 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
     Example: salesxl validate reps/*.xlsx --json
     """
-    from salesxl.io.inputs import expand_inputs
-    from salesxl.io.read_xlsx import validate_file
-    day = _as_of(as_of)
-    paths, notes = expand_inputs(inputs, lang or "en")
-    if not paths:
+    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
+    if not results:
         typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
-    files, all_issues = [], list(notes)
-    for p in paths:
-        v = validate_file(p, engine=engine, lang=lang, as_of=day)
-        files.append({"path": str(p), "status": file_status(v.issues), "issues": v.issues})
-        all_issues.extend(v.issues)
-    counts = count(all_issues)
+    report = _files_report(results, notes)
     if as_json:
-        _emit_json({"files": [dict(f, issues=[i.to_dict() for i in f["issues"]]) for f in files],
-                    "notes": [i.to_dict() for i in notes], "counts": counts})
+        _emit_json(report)
     else:
         for i in notes:
             typer.echo(format_issue(i))
-        for f in files:
-            for i in f["issues"]:
+        for v in results:
+            for i in v.issues:
                 typer.echo(format_issue(i))
-            typer.echo(f"{f['path']}: {f['status']}")
-        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(files)} files")
-    raise typer.Exit(exit_code([f["status"] for f in files]))
+            typer.echo(f"{v.path}: {file_status(v.issues)}")
+        counts = report["counts"]
+        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(results)} files")
+    raise typer.Exit(exit_code(f["status"] for f in report["files"]))
 
 
-def _load(inputs, lang, day, engine):
-    """Validate each input and merge the readable ones: (merged, per-file results, notes)."""
-    from salesxl.io.inputs import expand_inputs
-    from salesxl.io.read_xlsx import validate_file
+def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
+              output: Path | None = None):
+    """Validate and merge the inputs, and forecast them; exit 2 when nothing is usable (the files' issues
+    on stderr, or as JSON under --json) or when the output is an input."""
+    from salesxl.forecast import compute
     from salesxl.rules import merge
-    paths, notes = expand_inputs(inputs, lang or "en")
-    results = [validate_file(p, engine=engine, lang=lang, as_of=day) for p in paths]
+    results, notes = _validated(inputs, lang, day, engine, label, as_json)
     merged = merge(results, as_of=day)
     if lang:
         merged.lang = lang
-    return merged, results, notes
-
-
-def _forecast(inputs, lang, day, engine, simulations, seed, output: Path | None = None):
-    """Load the inputs and forecast them; exit 2 when nothing is usable (or the output is an input)."""
-    from salesxl.forecast import compute
-    merged, results, notes = _load(inputs, lang, day, engine)
     if output is not None and output.resolve() in {Path(v.path).resolve() for v in results}:
         typer.echo("error: the output must not be one of the inputs", err=True)
         raise typer.Exit(EXIT_USAGE)
     if not merged.frames:
-        for v in results:
-            for i in v.issues:
-                typer.echo(format_issue(i), err=True)
+        if as_json:
+            _emit_json({"error": "no usable input", **_files_report(results, notes)})
+        else:
+            for v in results:
+                for i in v.issues:
+                    typer.echo(format_issue(i), err=True)
         raise typer.Exit(EXIT_USAGE)
     fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
     return merged, results, fc
@@ -145,7 +172,7 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed)
+    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast")
     statuses = [file_status(v.issues) for v in results]
     if as_json:
         _emit_json(fc.to_dict())
@@ -190,8 +217,9 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
     from salesxl.io.write_xlsx import write_team_workbook
-    from salesxl.review import build_reviews
-    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, output=output)
+    from salesxl.review import build_reviews, risk_label
+    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
+                                    output=output)
     statuses = [file_status(v.issues) for v in results]
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
     write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
@@ -199,14 +227,9 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
         _emit_json({"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict()})
     else:
         for r in reviews:
-            typer.echo(f"{r.sheet_name}: {risk_label_text(r.risk, merged.lang)}")
+            typer.echo(f"{r.sheet_name}: {risk_label(r.risk, merged.lang)}")
         typer.echo(f"wrote {output}")
     raise typer.Exit(exit_code(statuses))
-
-
-def risk_label_text(risk, lang):
-    from salesxl.review import risk_label
-    return risk_label(risk, lang)
 
 
 @app.command()
@@ -235,23 +258,13 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     from salesxl.consolidate import consolidate as run
     if engine is not None and engine not in ENGINES:
         raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
-    progress, bar = None, None
-    if not as_json and sys.stderr.isatty():
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       transient=True)
-        task = bar.add_task("consolidate", total=None)
-        progress = lambda done, total, path: bar.update(task, completed=done, total=total)  # noqa: E731
-        bar.start()
     try:
-        result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                     history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
+        with _progress_bar("consolidate", as_json) as progress:
+            result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
+                         history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
     except (OSError, RuntimeError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE)
-    finally:
-        if bar is not None:
-            bar.stop()
     if as_json:
         _emit_json(result.to_dict())
     else:

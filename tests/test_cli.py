@@ -207,3 +207,41 @@ def test_installed_script_subprocess(clean, messy):
     mod = subprocess.run([sys.executable, "-m", "salesxl", "validate", str(clean)], capture_output=True,
                          text=True, env=env, timeout=120, cwd=ROOT)
     assert mod.returncode == 0 and mod.stdout == ok.stdout
+
+
+@pytest.mark.parametrize("command", ["forecast", "review"])
+def test_no_usable_input_under_json_is_json(unreadable, tmp_path, command):
+    """forecast/review --json with nothing usable: exit 2 and still JSON on stdout (what each file had)."""
+    empty, text = unreadable
+    extra = ["-o", tmp_path / "out.xlsx"] if command == "review" else []
+    r = run(command, empty, text, "--json", *extra)
+    assert r.exit_code == 2
+    data = json.loads(r.stdout)
+    assert data["error"] == "no usable input"
+    assert [(f["path"], f["status"], [i["code"] for i in f["issues"]]) for f in data["files"]] == [
+        (str(empty), "unreadable", ["FILE_EMPTY"]), (str(text), "unreadable", ["NOT_XLSX"])]
+    assert data["counts"] == {"error": 2, "warning": 0}
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_progress_bar_on_a_terminal_only(clean, tmp_path, monkeypatch):
+    """The data commands draw a progress bar on stderr when it is a terminal, never under --json."""
+    import io
+    import shutil
+
+    from salesxl.cli import _progress_bar, _validated
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with _progress_bar("validate", as_json=False) as progress:      # (pytest's stderr: no terminal)
+        assert progress is None
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    with _progress_bar("validate", as_json=True) as progress:
+        assert progress is None
+    other = shutil.copy(clean, tmp_path / "other.xlsx")
+    results, notes = _validated([clean, other], None, None, "openpyxl", "validate", as_json=False)
+    assert [v.path for v in results] == [str(clean), str(other)] and notes == []
+    assert "validate" in term.getvalue() and "2/2" in term.getvalue()
