@@ -41,7 +41,8 @@ from salesxl.forecast import TeamForecast, compute, select_period
 from salesxl.io import live
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
-from salesxl.io.write_xlsx import (DATE_FORMAT, FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
+from salesxl.io.cells import DATE_FORMAT
+from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
                                    RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues

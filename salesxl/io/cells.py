@@ -8,6 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+# number formats shared by the writers (openpyxl templates, XlsxWriter team workbook and reviews, live)
+DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
+AMOUNT_FORMAT = "#,##0.00"
+PERCENT_FORMAT = "0%"
+
 ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")     # control characters but tab, LF, CR
 
 

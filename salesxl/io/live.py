@@ -58,6 +58,7 @@ from typing import Any, Iterable, Sequence
 import xlwings as xw
 
 from salesxl.io import review_xlsx as _rx  # layout constants shared with the file writer
+from salesxl.io.cells import DATE_FORMAT
 from salesxl.review import DATE, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
 
 __all__ = [
@@ -984,7 +985,7 @@ def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None
     by_fmt: dict[tuple[int, str], list[int]] = {}
     styled: dict[str, list[tuple[int, int]]] = {}
     for r, c, cell in lay.cells:
-        fmt = _rx.DATE_FORMATS[review.lang] if cell.fmt == DATE else _rx.NUM_FORMATS.get(cell.fmt)
+        fmt = DATE_FORMAT[review.lang] if cell.fmt == DATE else _rx.NUM_FORMATS.get(cell.fmt)
         if fmt and cell.fmt != TEXT:
             by_fmt.setdefault((c, fmt), []).append(r)
         if cell.style:

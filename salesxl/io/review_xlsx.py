@@ -18,6 +18,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellDatetimeTuple, CellNumberTuple, CellStringTuple, Worksheet
 
+from salesxl.io.cells import DATE_FORMAT
 from salesxl.review import AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
 
 CHART_COL = 8
@@ -28,7 +29,6 @@ STYLE_COLOURS = {
     "bad": ("#FFC7CE", "#9C0006"),
 }
 NUM_FORMATS = {AMOUNT: "#,##0", PERCENT: "0%", INT: "0", RATIO: "0.00", TEXT: None}
-DATE_FORMATS = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
 
 _FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -54,7 +54,7 @@ class Formats:
         key = (fmt, style, lang)
         if key not in self._cache:
             props: dict[str, Any] = {"border": 1, "border_color": "#D9D9D9"}
-            num = DATE_FORMATS[lang] if fmt == DATE else NUM_FORMATS.get(fmt)
+            num = DATE_FORMAT[lang] if fmt == DATE else NUM_FORMATS.get(fmt)
             if num:
                 props["num_format"] = num
             if style in STYLE_COLOURS:

@@ -22,13 +22,10 @@ from openpyxl.worksheet.table import TableStyleInfo
 
 from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, PERCENT, Table
-from salesxl.io.cells import FIXED_TIME, atomic_write, put, put_formula
+from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, atomic_write, put, put_formula
 from salesxl.io.read_xlsx import col_letters
 
 BLANK_ROWS = {"reps": 20, "planning": 60, "objectives": 20, "reporting": 300, "pipeline": 150}
-DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
-AMOUNT_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0%"
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 OVERDUE_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
 AS_OF_NAME = "sxlAsOf"

@@ -37,17 +37,14 @@ from xlsxwriter.worksheet import Worksheet
 
 from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
-from salesxl.io.cells import FIXED_TIME, clean_str
+from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.io.read_xlsx import col_letters
 from salesxl.review_text import T
+from salesxl.values import EXCEL_EPOCH
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
-DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
-AMOUNT_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0%"
 HEADER_COLOR = "#1F4E78"
 MAX_TEXT = 32767
-EXCEL_EPOCH = dt.date(1899, 12, 30)
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                     "nan_inf_to_errors": True}
 
