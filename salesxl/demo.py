@@ -61,7 +61,7 @@ def run_demo(out_dir: Path | str = "demo_out", *, lang: str = "en", as_of: dt.da
         past = day - dt.timedelta(days=offset)
         folder = out / "history" / past.isoformat()
         files = write_rep_workbooks(folder / "reps", past, mistakes=False, as_of=day)
-        res = consolidate(files, folder / "team.xlsx", as_of=past, lang=lang, history=history, workers=workers)
+        consolidate(files, folder / "team.xlsx", as_of=past, lang=lang, history=history, workers=workers)
         runs.append(folder / "team.xlsx")
     rep_files = write_rep_workbooks(out / "reps", day, mistakes=True, as_of=day)
     team_wb = out / ("team.xlsx" if lang == "en" else "equipe.xlsx")

@@ -367,21 +367,18 @@ def formats_for(wb, lang: str) -> Formats:
     return f
 
 
-def write_cell(ws, row: int, col: int, cell: Cell, fmt) -> None:
+def write_cell(ws: ReviewSheet, row: int, col: int, cell: Cell, fmt) -> None:
     v = cell.value
-    fast = type(ws) is ReviewSheet
     if v is None or (isinstance(v, float) and v != v):
-        ws.put_blank(row, col, fmt) if fast else ws.write_blank(row, col, None, fmt)
+        ws.put_blank(row, col, fmt)
     elif isinstance(v, str):
-        ws.put_string(row, col, v, fmt) if fast else ws.write_string(row, col, v, fmt)
+        ws.put_string(row, col, v, fmt)
     elif isinstance(v, bool):
         ws.write_boolean(row, col, v, fmt)
     elif isinstance(v, (dt.date, dt.datetime)):
         ws.write_datetime(row, col, v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day), fmt)
-    elif fast:
-        ws.put_number(row, col, float(v), fmt)
     else:
-        ws.write_number(row, col, float(v), fmt)
+        ws.put_number(row, col, float(v), fmt)
 
 
 def render_review(wb, review: Review, formats: Formats | None = None, *, defer_strings: bool = False):
