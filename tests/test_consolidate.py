@@ -486,3 +486,23 @@ def test_reps_forecast_in_the_workers_as_in_this_process(tmp_path):
     b = consolidate(paths, tmp_path / "b.xlsx", as_of=AS_OF, workers=0, history=False, simulations=500)
     assert len(a.forecast.reps) == n
     assert a.forecast.to_dict() == b.forecast.to_dict()
+
+
+def test_team_workbook_from_frames(tmp_path):
+    """write_team_workbook with whole tables as DataFrames (several files at once): codes shown in the
+    workbook's language, Weighted = Amount × Probability where both are numbers, text kept as text."""
+    import pandas as pd
+
+    from salesxl.io.write_xlsx import write_team_workbook
+    pipeline = pd.DataFrame({"ref": ["P1", "P2", "P3"], "rep": ["Ann", "Ann", "Bob"],
+                             "company": [HYPERLINK, "Beta", "Gamma"], "amount": [1000, 250.5, None],
+                             "probability": [0.5, 0.2, 0.9], "status": ["Open", "Won", "Lost"],
+                             "_file": ["a.xlsx", "a.xlsx", "b.xlsx"], "_sheet": ["Pipeline"] * 3, "_row": [2, 3, 2]})
+    write_team_workbook(tmp_path / "t.xlsx", tables={"pipeline": pipeline}, lang="fr")
+    wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    ws = wb["Carnet commercial"]
+    head = [c.value for c in ws[1]]
+    rows = [dict(zip(head, (c.value for c in r))) for r in ws.iter_rows(min_row=2)]
+    assert [r["Pondéré"] for r in rows] == [500, pytest.approx(50.1), None]
+    assert [r["Statut"] for r in rows] == ["En cours", "Gagné", "Perdu"]
+    assert rows[0]["Société"] == HYPERLINK and ws.cell(2, head.index("Société") + 1).data_type == "s"

@@ -444,6 +444,13 @@ class StreamSheet(Worksheet):
             self._deflated = None
 
 
+def _weighted(amounts: Sequence[Any], probabilities: Sequence[Any]) -> list:
+    """Amount × Probability of each row where both are numbers (not booleans), else None."""
+    return [a * p if isinstance(a, (int, float)) and isinstance(p, (int, float))
+            and not isinstance(a, bool) and not isinstance(p, bool) else None
+            for a, p in zip(amounts, probabilities)]
+
+
 def _labelled(labels: Mapping[str, str], vals: Sequence[Any]) -> list:
     """Codes (canonical keys) as their labels; anything else as it is."""
     try:
@@ -702,9 +709,7 @@ class TeamWorkbookWriter:
             elif ckey == "_row":
                 out.append(list(rows))
             elif ckey == "weighted" and key == "pipeline" and "weighted" not in columns:
-                out.append([a * p if isinstance(a, (int, float)) and isinstance(p, (int, float))
-                            and not isinstance(a, bool) and not isinstance(p, bool) else None
-                            for a, p in zip(columns.get("amount", [None] * n), columns.get("probability", [None] * n))])
+                out.append(_weighted(columns.get("amount", [None] * n), columns.get("probability", [None] * n)))
             else:
                 vals = columns.get(ckey)
                 if vals is None:
@@ -739,16 +744,15 @@ class TeamWorkbookWriter:
         ws = self.sheets.get(key) or self._add_table_sheet(key)
         self._flush(key)
         n = len(df)
+        plain = functools.lru_cache(maxsize=None)(lambda c: _plain_list(df[c]))     # each column once
         out = []
         for ckey, _, kind, _ in self.columns[key]:
             if ckey in df.columns:
-                vals = _plain_list(df[ckey])
+                vals = plain(ckey)
                 if kind == CODE:
-                    labels = self.codes.get(contract.TABLES[key].column(ckey).codes, {})
-                    vals = [labels.get(v, v) if type(v) is str else v for v in vals]
+                    vals = _labelled(self.codes.get(contract.TABLES[key].column(ckey).codes, {}), vals)
             elif ckey == "weighted" and key == "pipeline":
-                a, p = _plain_list(df["amount"]), _plain_list(df["probability"])
-                vals = [x * y if type(x) in (int, float) and type(y) in (int, float) else None for x, y in zip(a, p)]
+                vals = _weighted(plain("amount"), plain("probability"))
             else:
                 vals = [None] * n
             out.append(vals)
