@@ -255,8 +255,6 @@ INSTRUCTIONS = MappingProxyType({
 
 LABELS = MappingProxyType({
     "effective_as_of": {"en": "Effective as-of date", "fr": "Date d'arrêté effective"},
-    "native_forecast": {"en": "Team forecast (native)", "fr": "Prévision équipe (native)"},
-    "overdue": {"en": "overdue", "fr": "en retard"},
     "date_error": {"en": "Enter a date (day/month/year).", "fr": "Saisissez une date (jour/mois/année)."},
     "percent_error": {"en": "Enter a percentage between 0 % and 100 %.",
                       "fr": "Saisissez un pourcentage entre 0 % et 100 %."},

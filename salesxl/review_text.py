@@ -73,7 +73,6 @@ T = MappingProxyType({
     "points_title": {"en": "Talking points", "fr": "Points de discussion"},
     "chart_plan": {"en": "Plan vs done", "fr": "Prévu vs réalisé"},
     "chart_forecast": {"en": "Forecast vs objective (P10–P90)", "fr": "Prévision vs objectif (P10–P90)"},
-    "team_title": {"en": "Team forecast", "fr": "Prévisions de l'équipe"},
     # talking points
     "tp_on_track": {"en": "On track: the forecast of {forecast} covers the objective of {objective} (P(reach) {p}). Keep the rhythm and secure the proposals that carry the period.",
                     "fr": "En bonne voie : la prévision de {forecast} couvre l'objectif de {objective} (P(atteinte) {p}). Gardons le rythme et sécurisons les propositions qui portent la période."},
