@@ -458,6 +458,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         from salesxl import forecast as fc_mod
         from salesxl.io import history as hist
         from salesxl.io.write_xlsx import TeamWorkbookWriter
+        if hist_path:
+            import pandas  # noqa: F401 - the history's queries return DataFrames: loaded now, not after the reads
         try:
             conn = hist.open_history(hist_path) if hist_path else None
         except sqlite3.Error as exc:
