@@ -426,8 +426,9 @@ def reviews(book: xw.Book) -> dict[str, Any]:
     """One end-of-period review sheet per rep (the same blocks as `salesxl review` writes)."""
     lb = load(book)
     v, fc = _forecast(lb)
-    built = build_reviews(fc, lb.lang, str(v.settings.get("currency") or "EUR"))
     after: Any = live.find_sheet(book, *contract.SHEETS["forecast"].values())
+    built = build_reviews(fc, lb.lang, str(v.settings.get("currency") or "EUR"),
+                          back_sheet=after.name if after is not None else None)
     names = []
     for rv in built:
         after = live.render_review(book, rv, after=after)

@@ -3,63 +3,23 @@ charts, talking points). The file writer and the live-workbook writer both rende
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple
+from typing import Iterator
 
 from salesxl import contract
-from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast,
-                              TeamForecast)
+from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, MOTIVATION, OFF_TRACK, ON_TRACK, PACE_TRAINING, TRAINING,
+                              RepForecast, TeamForecast)
 from salesxl.i18n import pick
+from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid,  # noqa: F401
+                            Points, Title)
+from salesxl.layout import sheet_name as _valid_sheet_name
 from salesxl.review_text import T
-from salesxl.values import format_amount, format_percent
+from salesxl.values import format_amount, format_date_long
 
-# value formats understood by every renderer
-TEXT, AMOUNT, PERCENT, DATE, INT, RATIO = "text", "amount", "percent", "date", "int", "ratio"
 # cell styles
 STYLE_RISK = {ON_TRACK: "good", AT_RISK: "warn", OFF_TRACK: "bad"}
-
-
-class Cell(NamedTuple):
-    value: Any
-    fmt: str = TEXT
-    style: str | None = None           # good | warn | bad | bold | muted
-
-
-@dataclass(frozen=True)
-class Title:
-    text: str
-    subtitle: str
-
-
-@dataclass(frozen=True)
-class Fields:
-    title: str
-    rows: tuple[tuple[str, Cell], ...]
-
-
-@dataclass(frozen=True)
-class Grid:
-    id: str
-    title: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[Cell, ...], ...]
-    empty: str = ""
-
-
-@dataclass(frozen=True)
-class Chart:
-    kind: str                          # column | bar
-    title: str
-    source: str                        # Grid id
-    categories: int                    # column index in the grid
-    series: tuple[int, ...]            # column indexes
-
-
-@dataclass(frozen=True)
-class Points:
-    title: str
-    items: tuple[str, ...]
+TOP_PROPOSALS = 15                 # open proposals listed one by one; the rest in one line
+TOP_SLIPPING = 8
 
 
 @dataclass(frozen=True)
@@ -69,6 +29,7 @@ class Review:
     lang: str
     blocks: tuple
     risk: str | None = None
+    back_sheet: str | None = None      # the sheet the review links back to (the team Forecast sheet)
 
     def grid(self, gid: str) -> Grid:
         return next(b for b in self.blocks if isinstance(b, Grid) and b.id == gid)
@@ -79,22 +40,25 @@ def t(key: str, lang: str, **kw) -> str:
     return s.format(**kw) if kw else s
 
 
-_ILLEGAL_SHEET = re.compile(r"[\[\]:*?/\\]")
+def tn(key: str, n: int, lang: str, **kw) -> str:
+    """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
+    forms = T[key].get(lang) or T[key]["en"]
+    one = n == 1 if lang != "fr" else abs(n) < 2
+    return forms[0 if one else 1].format(n=n, **kw)
+
+
+def pct(x: float | None, lang: str) -> str:
+    """A percentage as the cells show it (one decimal, the PERCENT number format)."""
+    if x is None:
+        return "—"
+    s = f"{x * 100:.1f}"
+    return s.replace(".", ",") + "\u00a0%" if lang == "fr" else s + "%"
 
 
 def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
-    """'Review – <rep>' / 'Entretien – <rep>', at most 31 characters, unique among `taken`."""
-    taken = taken if taken is not None else set()
-    base = contract.SHEETS["review"][lang].format(rep=_ILLEGAL_SHEET.sub(" ", rep).strip())
-    name = base[:contract.REVIEW_SHEET_MAX].rstrip().strip("'")
-    i = 2
-    folded = {n.casefold() for n in taken}
-    while name.casefold() in folded:
-        suffix = f" ({i})"
-        name = base[:contract.REVIEW_SHEET_MAX - len(suffix)].rstrip() + suffix
-        i += 1
-    taken.add(name)
-    return name
+    """'Review – <rep>' / 'Entretien – <rep>', at most 31 characters, unique among `taken` (the
+    sheet-name rule of salesxl.layout)."""
+    return _valid_sheet_name(contract.SHEETS["review"][lang].format(rep=rep), taken)
 
 
 def _label(list_key: str, key: str | None, lang: str) -> str:
@@ -110,41 +74,56 @@ def risk_label(risk: str | None, lang: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "EUR",
-                 taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS) -> Review:
-    """The review of one rep as blocks; the same content in English and French."""
+                 taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS,
+                 back_sheet: str | None = None) -> Review:
+    """The review of one rep as blocks, in page order; the same content in English and French.
+    `back_sheet`: the sheet the review links back to (the team Forecast sheet), if any."""
     L = lang
-    blocks: list = [Title(t("title", L, rep=rf.rep), t("subtitle", L))]
-    period = f"{_d(rf.period_start, L)} → {_d(rf.period_end, L)}"
-    blocks.append(Fields("", (
+    blocks: list = [Title(t("title", L, rep=rf.rep), t("subtitle", L), t("back_to_forecast", L))]
+    period = f"{format_date_long(rf.period_start, L)} → {format_date_long(rf.period_end, L)}"
+    blocks.append(Fields(t("header_title", L), (
         (t("rep", L), Cell(rf.rep, TEXT, "bold")),
         (t("seniority", L), Cell(_label("seniority", rf.seniority, L) or "—")),
         (t("period", L), Cell(period)),
-        (t("as_of", L), Cell(as_of, DATE)),
+        (t("as_of", L), Cell(format_date_long(as_of, L))),
         (t("elapsed", L), Cell(rf.elapsed, PERCENT)),
-    )))
+    ), id="header"))
     method = (t("method_exact", L) if rf.method == "exact"
               else t("method_monte_carlo", L, n=format_amount(simulations, L)))
+    blocks.append(Fields("", (
+        (t("risk", L), Cell(risk_label(rf.risk, L), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
+        (t("p_reach", L), Cell(rf.p_reach, PERCENT, "bold")),
+        (t("method", L), Cell(method, TEXT, "muted")),
+    ), id="status"))
     kpis = [
         (t("objective", L) + f" ({currency})", Cell(rf.objective, AMOUNT, "bold")),
         (t("won", L), Cell(rf.won, AMOUNT)),
         (t("weighted_open", L), Cell(rf.weighted_open, AMOUNT)),
         (t("forecast", L), Cell(rf.forecast, AMOUNT, "bold")),
+    ]
+    expected = getattr(rf, "expected", None)
+    if expected is not None:
+        kpis.append((t("expected", L) + f" ({_basis(rf, L)})", Cell(expected, AMOUNT, "bold")))
+    kpis += [
         (t("attainment", L), Cell(rf.attainment, PERCENT)),
-        (t("p_reach", L) + f" — {method}", Cell(rf.p_reach, PERCENT, "bold")),
-        (t("risk", L), Cell(risk_label(rf.risk, L), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
+        (t("p10", L), Cell(rf.p10, AMOUNT)),
+        (t("p50", L), Cell(rf.p50, AMOUNT)),
+        (t("p90", L), Cell(rf.p90, AMOUNT)),
         (t("coverage", L), Cell(rf.coverage, RATIO)),
         (t("required_coverage", L), Cell(rf.required_coverage, RATIO)),
     ]
     if rf.calibrated_forecast is not None:
         kpis.append((t("calibrated_forecast", L), Cell(rf.calibrated_forecast, AMOUNT)))
-    blocks.append(Fields(t("kpis", L), tuple(kpis)))
+    blocks.append(Fields(t("kpis", L), tuple(kpis), id="kpis"))
 
-    # forecast range, with its chart
+    # the range chart's numbers: objective, won, P10, P50, P90
     blocks.append(Grid("range", t("chart_forecast", L), ("", t("amount", L)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
             (t("objective", L), rf.objective), (t("won", L), rf.won), ("P10", rf.p10), ("P50", rf.p50),
-            ("P90", rf.p90), (t("forecast", L).split(" (")[0], rf.forecast)))))
-    blocks.append(Chart("bar", t("chart_forecast", L), "range", 0, (1,)))
+            ("P90", rf.p90)))))
+    blocks.append(Chart("bullet", t("chart_forecast", L), "range", 0, (1,)))
+
+    blocks.append(Points(t("points_title", L), tuple(talking_points(rf, as_of, L))))
 
     # plan vs done, with its chart
     plan_rows = tuple((Cell(_label("actions", p.action, L)), Cell(p.planned, INT), Cell(p.prorated, RATIO),
@@ -173,46 +152,78 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
                                                                  TEXT, "warn" if r.over_represented else None))
                              for r in rf.reasons), t("none", L)))
 
-    # open proposals by weighted amount, overdue marked
+    # the open proposals that matter most (by weighted amount, overdue marked), then one line for the rest
+    top, rest = rf.proposals[:TOP_PROPOSALS], rf.proposals[TOP_PROPOSALS:]
+    footer = ""
+    if rest:
+        footer = tn("more_line", len(rest), L, k=len(rest), amount=format_amount(sum(p.amount for p in rest), L),
+                    weighted=format_amount(sum(p.weighted for p in rest), L),
+                    sheet=contract.PIPELINE.sheet(L))
     blocks.append(Grid("proposals", t("proposals_title", L),
-                       (t("ref", L), t("company", L), t("amount", L), t("probability", L), t("weighted", L),
+                       (t("company", L), t("ref", L), t("amount", L), t("probability", L), t("weighted", L),
                         t("decision_date", L), t("overdue", L)),
-                       tuple((Cell(p.ref), Cell(p.company), Cell(p.amount, AMOUNT), Cell(p.probability, PERCENT),
+                       tuple((Cell(p.company), Cell(p.ref), Cell(p.amount, AMOUNT), Cell(p.probability, PERCENT),
                               Cell(p.weighted, AMOUNT), Cell(p.decision_date, DATE, "bad" if p.overdue else None),
                               Cell(t("overdue_days", L, d=p.days_overdue) if p.overdue else "", TEXT,
                                    "bad" if p.overdue else None))
-                             for p in rf.proposals), t("none", L)))
+                             for p in top), t("none", L), footer))
+
+    # slipping: proposals whose decision date was pushed at least once
+    slipping = _slipping(rf)
+    if slipping:
+        blocks.append(Grid("slippage", t("slippage_title", L),
+                           (t("ref", L), t("pushes", L), t("days_pushed", L), t("days_in_stage", L)),
+                           tuple((Cell(s.get("ref")), Cell(s.get("pushes"), INT), Cell(s.get("days_pushed"), INT),
+                                  Cell(s.get("days_in_stage"), INT)) for s in slipping)))
+
+    # track record from the history
+    track = getattr(rf, "track", None) or []
+    blocks.append(Grid("track", t("track_title", L),
+                       (t("track_period", L), t("objective", L), t("won", L), t("attainment", L),
+                        t("track_mid", L), t("track_gap", L)),
+                       tuple((Cell(f"{format_date_long(tr.start, L)} → {format_date_long(tr.end, L)}"),
+                              Cell(tr.objective, AMOUNT), Cell(tr.won, AMOUNT), Cell(tr.attainment, PERCENT),
+                              Cell(tr.forecast_mid, AMOUNT),
+                              Cell(None if tr.forecast_mid is None else tr.won - tr.forecast_mid, AMOUNT))
+                             for tr in track), t("track_none", L)))
 
     # calibration when available
     if rf.calibration is not None:
         cal = rf.calibration
-        blocks.append(Grid("calibration", t("calibration_title", L) + f" — {t('brier', L)}: {cal.brier:.3f}",
+        blocks.append(Grid("calibration", t("calibration_title", L),
                            (t("bin", L), t("closed", L), t("mean_declared", L), t("realised", L)),
                            tuple((Cell(f"{b.lower:.0%}–{b.upper:.0%}"), Cell(b.n, INT),
                                   Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
-                                 for b in cal.bins if b.n)))
-    if rf.slippage:
-        rows = sorted(rf.slippage, key=lambda s: (-(s.get("days_pushed") or 0), str(s.get("ref"))))[:10]
-        rows = [s for s in rows if (s.get("pushes") or 0) > 0 or (s.get("days_in_stage") or 0) > 30]
-        if rows:
-            blocks.append(Grid("slippage", t("slippage_title", L),
-                               (t("ref", L), t("pushes", L), t("days_pushed", L), t("days_in_stage", L)),
-                               tuple((Cell(s.get("ref")), Cell(s.get("pushes"), INT), Cell(s.get("days_pushed"), INT),
-                                      Cell(s.get("days_in_stage"), INT)) for s in rows)))
-
-    blocks.append(Points(t("points_title", L), tuple(talking_points(rf, as_of, L))))
-    return Review(rf.rep, sheet_name(rf.rep, L, taken), L, tuple(blocks), rf.risk)
+                                 for b in cal.bins if b.n), "", f"{t('brier', L)}: {cal.brier:.3f}"))
+    return Review(rf.rep, sheet_name(rf.rep, L, taken), L, tuple(blocks), rf.risk, back_sheet)
 
 
-def build_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR") -> list[Review]:
-    return list(iter_reviews(fc, lang, currency))
+def _slipping(rf: RepForecast) -> list[dict]:
+    """Open proposals pushed at least once, most days pushed first (at most TOP_SLIPPING)."""
+    rows = [s for s in rf.slippage or () if (s.get("pushes") or 0) >= 1]
+    rows.sort(key=lambda s: (-(s.get("days_pushed") or 0), str(s.get("ref"))))
+    return rows[:TOP_SLIPPING]
 
 
-def iter_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR") -> Iterator[Review]:
+def _basis(rf, lang: str) -> str:
+    basis = getattr(rf, "basis", None)
+    if isinstance(basis, dict):
+        basis = basis.get("basis")
+    return t("basis_" + basis, lang) if basis in ("history", "declared") else (basis or "")
+
+
+def build_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR",
+                  back_sheet: str | None = None) -> list[Review]:
+    return list(iter_reviews(fc, lang, currency, back_sheet))
+
+
+def iter_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR",
+                 back_sheet: str | None = None) -> Iterator[Review]:
     """The reviews of `build_reviews`, built one at a time (a writer renders and drops each in turn)."""
     taken: set[str] = set()
     for r in fc.reps:
-        yield build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations)
+        yield build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations,
+                           back_sheet=back_sheet)
 
 
 def _pace_style(pace):
@@ -221,31 +232,28 @@ def _pace_style(pace):
     return "good" if pace >= 0.9 else ("warn" if pace >= 0.6 else "bad")
 
 
-def _d(d, lang):
-    if d is None:
-        return "—"
-    return d.strftime("%d/%m/%Y") if lang == "fr" else d.isoformat()
-
-
 # ---------------------------------------------------------------------------------------------
 def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
-    """3–6 points phrased to help, not judge: which lever, which actions close the gap, what to chase."""
+    """3–6 points phrased to help, not judge: which lever, which actions close the gap in the days left,
+    what to chase. Every number is written as its cell shows it (amounts rounded to the unit,
+    percentages to one decimal)."""
     L = lang
     A = lambda x: format_amount(x, L)  # noqa: E731
-    P = lambda x: format_percent(x, L) if x is not None else "—"  # noqa: E731
+    P = lambda x: pct(x, L)  # noqa: E731
     pts: list[str] = []
     gap = (rf.objective - rf.forecast) if rf.objective else None
     days_left = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
+    in_days = tn("in_days_left", days_left, L)
     if not rf.objective:
         pts.append(t("tp_no_objective", L))
     elif rf.risk == ON_TRACK:
         pts.append(t("tp_on_track", L, forecast=A(rf.forecast), objective=A(rf.objective), p=P(rf.p_reach)))
     elif rf.risk == AT_RISK and (gap is None or gap <= 0):
         pts.append(t("tp_at_risk_covered", L, forecast=A(rf.forecast), objective=A(rf.objective),
-                     p=P(rf.p_reach), days=days_left))
+                     p=P(rf.p_reach), in_days=in_days))
     elif rf.risk == AT_RISK:
         pts.append(t("tp_at_risk", L, objective=A(rf.objective), p=P(rf.p_reach), gap=A(max(gap or 0, 0)),
-                     days=days_left))
+                     in_days=in_days))
     else:
         pts.append(t("tp_off_track", L, objective=A(rf.objective), p=P(rf.p_reach), gap=A(max(gap or 0, 0))))
 
@@ -258,20 +266,22 @@ def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
         txt = ", ".join(f"{max(0, math.ceil(p.prorated - p.done))} × {_label('actions', p.action, L)}"
                         for p in behind)
         pts.append(t("tp_motivation", L, pace=P(rf.pace), behind=t("tp_behind", L, actions=txt) if txt else ""))
+    elif rf.risk == ON_TRACK and rf.pace is not None and rf.pace < PACE_TRAINING:
+        pts.append(t("tp_on_track_pace", L, pace=P(rf.pace)))
     elif not rf.plan:
         pts.append(t("tp_no_plan", L))
 
-    if gap and gap > 0 and rf.win_rate and rf.avg_deal and rf.conversion:
-        best = max(rf.conversion.items(), key=lambda kv: (kv[1], kv[0]))
-        value = best[1] * rf.win_rate * rf.avg_deal
-        if value > 0:
-            n = math.ceil(gap / value)
-            pts.append(t("tp_actions", L, n=n, action=_label("actions", best[0], L), rate=P(best[1]),
-                         win=P(rf.win_rate), deal=A(rf.avg_deal), gap=A(gap)))
+    actions = _extra_actions(rf, gap, as_of, days_left)
+    if actions is not None:
+        n, action, value_rate, per_day, current, feasible = actions
+        pts.append(t("tp_actions" if feasible else "tp_actions_not_enough", L, n=n,
+                     action=_label("actions", action, L), rate=P(value_rate), win=P(rf.win_rate),
+                     deal=A(rf.avg_deal), gap=A(gap), in_days=in_days,
+                     per_day=format_amount(per_day, L, 1), current=format_amount(current, L, 1)))
     if rf.coverage is not None and rf.required_coverage is not None and rf.coverage < rf.required_coverage \
             and rf.risk != ON_TRACK:
-        pts.append(t("tp_coverage", L, cov=format_amount(rf.coverage, L, 1) + "×",
-                     req=format_amount(rf.required_coverage, L, 1) + "×"))
+        pts.append(t("tp_coverage", L, cov=format_amount(rf.coverage, L, 2) + "×",
+                     req=format_amount(rf.required_coverage, L, 2) + "×"))
 
     overdue = [p for p in rf.proposals if p.overdue]
     if rf.proposals:
@@ -281,7 +291,7 @@ def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
             + (", " + t("overdue_days", L, d=p.days_overdue) if p.overdue else "") + ")" for p in chase)
         pts.append(t("tp_chase", L, list=items))
     if len(overdue) >= 2:
-        pts.append(t("tp_overdue", L, n=len(overdue)))
+        pts.append(tn("tp_overdue", len(overdue), L))
     over = [r for r in rf.reasons if r.over_represented]
     if over:
         r = over[0]
@@ -297,3 +307,24 @@ def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
     if len(pts) < 3 and not rf.plan:
         pts.append(t("tp_no_plan", L))
     return pts[:6]
+
+
+def _extra_actions(rf: RepForecast, gap, as_of, days_left: int):
+    """(n, action, positive rate, per day needed, per day so far, feasible) for the action type that
+    brings the most at the rep's own rates, or None. Feasible when the actions needed per day in the
+    days left are at most twice the rep's pace of that action so far (at least one a day)."""
+    if not (gap and gap > 0 and rf.win_rate and rf.avg_deal and rf.conversion):
+        return None
+    action, rate = max(rf.conversion.items(), key=lambda kv: (kv[1], kv[0]))
+    value = rate * rf.win_rate * rf.avg_deal
+    if value <= 0:
+        return None
+    n = math.ceil(gap / value)
+    elapsed_days = max(1, (as_of - rf.period_start).days + 1) if rf.period_start else 1
+    done = next((p.done for p in rf.plan if p.action == action), None)
+    if done is None:
+        done = sum((rf.results.get(action) or {}).values()) if rf.period_start is None else 0
+    current = done / elapsed_days
+    per_day = n / days_left if days_left > 0 else float(n)
+    feasible = days_left > 0 and per_day <= max(1.0, 2 * current)
+    return n, action, rate, per_day, current, feasible

@@ -318,6 +318,22 @@ def format_percent(x: float | None, lang: str = "en") -> str:
     return s + "%"
 
 
+_MONTHS = {
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"),
+}
+
+
+def format_date_long(d: dt.date | None, lang: str = "en") -> str:
+    """A date as a reader writes it: `4 Apr 2026` / `4 avril 2026` (`1er avril` in French)."""
+    if d is None:
+        return "—"
+    months = _MONTHS.get(lang, _MONTHS["en"])
+    day = "1er" if lang == "fr" and d.day == 1 else str(d.day)
+    return f"{day} {months[d.month - 1]} {d.year}"
+
+
 def format_amount(x: float | None, lang: str = "en", decimals: int = 0) -> str:
     if x is None:
         return ""

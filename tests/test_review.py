@@ -44,7 +44,10 @@ def test_sheet_names_are_unique_and_short():
     long = "Marie-Christine de La Tour d'Auvergne"
     a, b = sheet_name(long, "fr", taken), sheet_name(long, "fr", taken)
     assert a != b and len(a) <= 31 and len(b) <= 31 and a.startswith("Entretien – ")
-    assert sheet_name("A/B [x]", "en", set()) == "Review – A B  x"
+    assert sheet_name("A/B [x]", "en", set()) == "Review – A B x"
+    # one rule for every sheet name: control characters out, unique whatever the case and accents
+    taken2: set[str] = set()
+    assert sheet_name("Zoé\nB", "en", taken2) == "Review – ZoéB" and sheet_name("ZOEB", "en", taken2) == "Review – ZOEB (2)"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -71,15 +74,27 @@ def test_review_workbook_read_back_equals_core(team_forecast, tmp_path):
     assert wb.sheetnames == [r.sheet_name for r in reviews]
     for rv, rf in zip(reviews, team_forecast.reps):
         ws = wb[rv.sheet_name]
-        labels = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2).value for r in range(1, ws.max_row + 1)}
+        labels = _fields_read_back(ws)
         assert labels["Rep"] == rf.rep
         assert labels["Won"] == pytest.approx(rf.won)
         assert labels["Forecast (won + weighted open)"] == pytest.approx(rf.forecast)
-        assert labels["P90"] == pytest.approx(rf.p90) and labels["P10"] == pytest.approx(rf.p10)
+        assert labels["P90 (optimistic)"] == pytest.approx(rf.p90) and labels["P10 (pessimistic)"] == pytest.approx(rf.p10)
+        assert labels["P(reach objective)"] == pytest.approx(rf.p_reach)
         status = next(v for k, v in labels.items() if k == "Status")
         assert status in ("On track", "At risk", "Off track")
         assert len(ws._charts) >= 1
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize in (9, "9")
+
+
+def _fields_read_back(ws) -> dict:
+    """Label -> value of the review's two field columns (A -> B, D:F -> G)."""
+    out = {}
+    for r in range(1, ws.max_row + 1):
+        for label_col, value_col in ((1, 2), (4, 7)):
+            label = ws.cell(row=r, column=label_col).value
+            if isinstance(label, str) and label not in out:
+                out[label] = ws.cell(row=r, column=value_col).value
+    return out
 
 
 def test_french_review_and_risk_colour(team_forecast, tmp_path):

@@ -49,7 +49,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-import unicodedata
 import weakref
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,9 +56,9 @@ from typing import Any, Iterable, Sequence
 
 import xlwings as xw
 
-from salesxl.io import review_xlsx as _rx  # layout constants shared with the file writer
-from salesxl.io.cells import DATE_FORMAT
-from salesxl.review import DATE, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
+from salesxl.layout import STYLES, TEXT, ChartSpec, SheetLayout, Style, name_key, number_format, quote_sheet, \
+    review_layout
+from salesxl.layout import sheet_name as layout_sheet_name
 
 __all__ = [
     "ERROR_FILL",
@@ -79,8 +78,8 @@ __all__ = [
     "read_table",
     "read_tables",
     "render_review",
+    "render_sheet",
     "resize_table",
-    "review_layout",
     "sanitize_sheet_name",
     "set_column_widths",
     "set_column_formats",
@@ -255,9 +254,6 @@ def to_excel_values(values: Iterable[Sequence[Any]]) -> list[list[Any]]:
 # --------------------------------------------------------------------------------------------
 # addresses and sheets
 
-_FORBIDDEN_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-
-
 def address(row: int, col: int, row2: int | None = None, col2: int | None = None) -> str:
     """A1-style address of a cell or a rectangle (1-based row/column numbers)."""
     a = f"{xw.utils.col_name(col)}{row}"
@@ -267,7 +263,7 @@ def address(row: int, col: int, row2: int | None = None, col2: int | None = None
 
 
 def _key(name: str) -> str:
-    return unicodedata.normalize("NFC", name).strip().casefold()
+    return name_key(name)          # the one name-matching rule (salesxl.layout)
 
 
 def list_sheets(book: xw.Book) -> list[str]:
@@ -289,18 +285,10 @@ def find_sheet(book: xw.Book, *names: str) -> xw.Sheet | None:
 
 
 def sanitize_sheet_name(name: str, existing: Iterable[str] = ()) -> str:
-    """A valid, unused Excel sheet name close to ``name``: forbidden characters replaced,
-    at most 31 characters, no leading/trailing apostrophe, made unique against ``existing``
-    (case-insensitively) with a ``(2)``, ``(3)``… suffix."""
-    base = _FORBIDDEN_SHEET_CHARS.sub("-", name).strip().strip("'") or "Sheet"
-    base = base[:31]
-    taken = {_key(n) for n in existing}
-    candidate, n = base, 2
-    while _key(candidate) in taken:
-        suffix = f" ({n})"
-        candidate = base[: 31 - len(suffix)] + suffix
-        n += 1
-    return candidate
+    """A valid, unused Excel sheet name close to ``name`` (the sheet-name rule of salesxl.layout:
+    forbidden characters replaced by "-", at most 31 characters, no leading/trailing apostrophe,
+    unique against ``existing`` with a ``(2)``, ``(3)``… suffix)."""
+    return layout_sheet_name(name, set(existing), replace="-")
 
 
 def _resolve_sheet(book: xw.Book, sheet: xw.Sheet | str | None) -> xw.Sheet | None:
@@ -810,84 +798,9 @@ def resize_table(sheet: xw.Sheet, table_name: str, row1: int, col1: int, row2: i
 
 
 # --------------------------------------------------------------------------------------------
-# review sheets: the blocks of salesxl.review, laid out exactly as salesxl.io.review_xlsx does
+# generated sheets: a salesxl.layout.SheetLayout rendered into the open workbook
 
-REVIEW_COLUMNS = 7                       # values are written in columns A..G (points merged over them)
-_TITLE_COLOUR = "#1F4E78"
-_CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered"}
-
-
-@dataclass
-class ReviewLayout:
-    """Where each block of a review goes (0-based rows and columns, as in review_xlsx)."""
-
-    values: list[list[Any]]
-    cells: list[tuple[int, int, Cell]] = field(default_factory=list)      # data cells
-    kinds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # title, section, label…
-    headers: list[tuple[int, int]] = field(default_factory=list)          # (row, n columns)
-    grid_at: dict[str, tuple[int, int, int]] = field(default_factory=dict)
-    charts: list[tuple[Chart, int]] = field(default_factory=list)         # (spec, anchor row)
-    points: list[tuple[int, int]] = field(default_factory=list)           # (row, text length)
-    print_rows: int = 0
-
-
-def review_layout(review: Review) -> ReviewLayout:
-    """The review's cells and formats, block by block, at the positions review_xlsx uses."""
-    grid: dict[tuple[int, int], Any] = {}
-    lay = ReviewLayout(values=[])
-
-    def put(r: int, c: int, value: Any, kind: str | None = None) -> None:
-        grid[(r, c)] = value
-        if kind:
-            lay.kinds.setdefault(kind, []).append((r, c))
-
-    row = 0
-    chart_row = 0
-    for b in review.blocks:
-        if isinstance(b, Title):
-            put(row, 0, b.text, "title")
-            put(row + 1, 0, b.subtitle, "subtitle")
-            row += 3
-        elif isinstance(b, Fields):
-            if b.title:
-                put(row, 0, b.title, "section")
-                row += 1
-            for label, cell in b.rows:
-                put(row, 0, label, "label")
-                put(row, 1, cell.value)
-                lay.cells.append((row, 1, cell))
-                row += 1
-            row += 1
-        elif isinstance(b, Grid):
-            put(row, 0, b.title, "section")
-            for j, h in enumerate(b.headers):
-                put(row + 1, j, h)
-            lay.headers.append((row + 1, len(b.headers)))
-            first = row + 2
-            for i, cells in enumerate(b.rows):
-                for j, cell in enumerate(cells):
-                    put(first + i, j, cell.value)
-                    lay.cells.append((first + i, j, cell))
-            if not b.rows and b.empty:
-                put(first, 0, b.empty, "muted")
-            lay.grid_at[b.id] = (row, first, len(b.rows))
-            row = first + max(len(b.rows), 1) + 1
-        elif isinstance(b, Chart):
-            at = max(chart_row, lay.grid_at[b.source][0])
-            if lay.grid_at[b.source][2]:
-                lay.charts.append((b, at))
-            chart_row = lay.grid_at[b.source][0] + 16
-        elif isinstance(b, Points):
-            put(row, 0, b.title, "section")
-            row += 1
-            for p in b.items:
-                put(row, 0, "• " + p, "point")
-                lay.points.append((row, len(p)))
-                row += 1
-            row += 1
-    lay.values = [[grid.get((r, c)) for c in range(REVIEW_COLUMNS)] for r in range(row)]
-    lay.print_rows = max(row, chart_row + 15)
-    return lay
+_CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered", "stacked_column": "column_stacked"}
 
 
 def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -921,22 +834,25 @@ def _review_sheet(book: xw.Book, name: str, after: xw.Sheet | str | None) -> xw.
     return book.sheets.add(name=name, after=anchor)
 
 
-def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
-    """Write one review sheet into the open workbook, from the same blocks the file writer renders.
+def render_review(book: xw.Book, review: Any, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
+    """Write one review sheet into the open workbook: the layout the file writer renders
+    (salesxl.layout.review_layout). Returns the sheet (an existing sheet of that name is replaced)."""
+    return render_sheet(book, review_layout(review), after=after)
 
-    The whole sheet's values go in one block write; then formats by run (number formats per grid
-    column, colours per styled rectangle), one native chart per ``Chart`` block, column widths,
-    print area. A4 landscape / fit-to-width / footer are set through the native page-setup object
-    on Windows (COM); the remote engine and macOS expose only the print area, so they are skipped
-    there (the print area is still set). The number of calls depends on the blocks and on the
-    styled runs (risk, pace, overdue proposals), never on the rows of the source tables.
 
-    Returns the sheet (named ``review.sheet_name``; an existing sheet of that name is replaced).
-    """
+def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
+    """Render a SheetLayout into the open workbook (the sheet is replaced).
+
+    The whole sheet's values go in one block write; then styles by rectangle of cells of the same
+    style, number formats by run, merges, row heights, hyperlinks, data bars, cell-value rules, one
+    native chart per chart (an engine without combined charts draws the chart's `fallback`), column
+    widths, print area. A4 landscape / fit-to-width / page breaks / footer go through the native
+    page-setup object on Windows (COM); the remote engine and macOS expose only the print area. The
+    number of calls depends on the layout's styled rectangles and charts, never on the rows of the
+    source tables."""
     remote = is_remote(book)
-    lay = review_layout(review)
-    sheet = _review_sheet(book, review.sheet_name, after)
-    block = to_excel_values(lay.values)
+    sheet = _review_sheet(book, lay.name, after)
+    block = to_excel_values(lay.values())
     if block:
         sheet.range((1, 1)).options(chunksize=None).value = block
 
@@ -944,110 +860,102 @@ def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None
         return sheet.range((r1 + 1, c1 + 1), ((r2 if r2 is not None else r1) + 1,
                                               (c2 if c2 is not None else c1) + 1))
 
-    # widths (review_xlsx: WIDTHS for A..H, then the chart columns)
-    set_column_widths(sheet, list(_rx.WIDTHS) + [10] * 8, remote=remote)
-    try:
-        sheet.show_gridlines = False
-    except (NotImplementedError, AttributeError):
-        pass
-
-    # texts: title, subtitle, section titles, field labels, muted notes
-    for r, c in lay.kinds.get("title", []):
-        cell = rng(r, c)
-        cell.font.bold = True
-        cell.font.size = 16
-        cell.font.color = _TITLE_COLOUR
-    for r, c in lay.kinds.get("subtitle", []):
-        cell = rng(r, c)
-        cell.font.italic = True
-        cell.font.color = "#595959"
-    for r, c in lay.kinds.get("section", []):
-        cell = rng(r, c)
-        cell.font.bold = True
-        cell.font.size = 12
-        cell.font.color = _TITLE_COLOUR
-    for r1, r2 in _runs(r for r, _ in lay.kinds.get("label", [])):
-        rng(r1, 0, r2, 0).font.color = "#404040"
-    for r, c in lay.kinds.get("muted", []):
-        cell = rng(r, c)
-        cell.font.italic = True
-        cell.font.color = "#808080"
-    # grid headers
-    for r, n in lay.headers:
-        head = rng(r, 0, r, n - 1)
-        head.color = _TITLE_COLOUR
-        head.font.bold = True
-        head.font.color = "#FFFFFF"
-        head.wrap_text = True
-        head.row_height = 30
-
-    # number formats: per column, per run of cells with the same format
+    set_column_widths(sheet, [w or None for w in lay.widths], remote=remote)
+    if not lay.gridlines:
+        try:
+            sheet.show_gridlines = False
+        except (NotImplementedError, AttributeError):
+            pass
+    by_style: dict[str | None, list[tuple[int, int]]] = {}
     by_fmt: dict[tuple[int, str], list[int]] = {}
-    styled: dict[str, list[tuple[int, int]]] = {}
-    for r, c, cell in lay.cells:
-        fmt = DATE_FORMAT[review.lang] if cell.fmt == DATE else _rx.NUM_FORMATS.get(cell.fmt)
+    for (r, c), cell in sorted(lay.grid().items()):
+        st = STYLES.get(cell.style, STYLES[None])
+        if st.fill or st.bold or st.italic or st.size or st.colour or st.wrap:
+            by_style.setdefault(cell.style, []).append((r, c))
+        fmt = number_format(cell.fmt, lay.lang)
         if fmt and cell.fmt != TEXT:
             by_fmt.setdefault((c, fmt), []).append(r)
-        if cell.style:
-            styled.setdefault(cell.style, []).append((r, c))
+    for style, cells in sorted(by_style.items(), key=lambda kv: str(kv[0])):
+        st = STYLES.get(style, STYLES[None])
+        for r1, c1, r2, c2 in _rectangles(cells):
+            _apply_style(rng(r1, c1, r2, c2), st)
     for (c, fmt), rows in sorted(by_fmt.items()):
         for r1, r2 in _runs(rows):
             rng(r1, c, r2, c).number_format = fmt
-    # colours by style
-    for style, cells in sorted(styled.items()):
-        for r1, c1, r2, c2 in _rectangles(cells):
-            target = rng(r1, c1, r2, c2)
-            if style in _rx.STYLE_COLOURS:
-                fill, font = _rx.STYLE_COLOURS[style]
-                target.color = fill
-                target.font.color = font
-                target.font.bold = True
-            elif style == "bold":
-                target.font.bold = True
-            elif style == "muted":
-                target.font.italic = True
-                target.font.color = "#808080"
-
-    # talking points: merged across A..G, wrapped, taller rows for long points
-    for r, length in lay.points:
-        rng(r, 0, r, REVIEW_COLUMNS - 1).merge(False)
-        rng(r, 0).row_height = 15 * (1 + length // 110)
-    for r1, r2 in _runs(r for r, _ in lay.points):
-        rng(r1, 0, r2, 0).wrap_text = True
-
-    # native charts beside the grids they plot
-    for spec, at_row in lay.charts:
-        _review_chart(sheet, spec, lay.grid_at[spec.source], at_row)
-
-    # print: the area everywhere; A4 landscape, fit to width, footer where the engine allows
-    last_col = xw.utils.col_name(_rx.CHART_COL + 8)
-    sheet.page_setup.print_area = f"$A$1:${last_col}${lay.print_rows + 1}"
-    _page_setup_a4_landscape(sheet, review.sheet_name, remote)
+    for r1, c1, r2, c2 in lay.merges:
+        rng(r1, c1, r2, c2).merge(False)
+    for r, h in sorted(lay.heights.items()):
+        rng(r, 0).row_height = h
+    for link in lay.links:
+        rng(link.row, link.col).add_hyperlink(f"#{quote_sheet(link.sheet)}!A1", link.text)
+    for bar in lay.data_bars:
+        try:
+            rng(bar.first_row, bar.col, bar.last_row, bar.col).conditional_formats.add_data_bar(
+                bar.colour, minimum=bar.minimum, maximum=bar.maximum)
+        except (NotImplementedError, AttributeError, ValueError):   # engine without the API
+            pass
+    for rule in lay.text_rules:
+        st = STYLES.get(rule.style, STYLES[None])
+        try:
+            rng(rule.first_row, rule.col, rule.last_row, rule.col).conditional_formats.add_cell_value(
+                "equal_to", '"' + rule.text.replace('"', '""') + '"', fill_color=st.fill, font_color=st.colour)
+        except (NotImplementedError, AttributeError, ValueError, TypeError):
+            pass
+    for spec in lay.charts:
+        _chart(sheet, spec.fallback or spec)
+    p = lay.print
+    if p.area:
+        r1, c1, r2, c2 = p.area
+        sheet.page_setup.print_area = (f"${xw.utils.col_name(c1 + 1)}${r1 + 1}:"
+                                       f"${xw.utils.col_name(c2 + 1)}${r2 + 1}")
+    _page_setup_a4_landscape(sheet, p.footer or lay.name, remote, breaks=p.breaks, repeat_rows=p.repeat_rows)
     return sheet
 
 
-def _review_chart(sheet: xw.Sheet, spec: Chart, at: tuple[int, int, int], at_row: int) -> Any:
-    """A native chart: the series columns (header row gives their names), categories set apart."""
-    _, first, n = at
-    c1, c2 = min(spec.series), max(spec.series)
-    # Excel rows: the grid's header is at 0-based `first - 1`, i.e. Excel row `first`.
-    source = sheet.range((first, c1 + 1), (first + n, c2 + 1))
-    categories = sheet.range((first + 1, spec.categories + 1), (first + n, spec.categories + 1))
+def _apply_style(target: Any, st: Style) -> None:
+    if st.fill:
+        target.color = st.fill
+    if st.bold:
+        target.font.bold = True
+    if st.italic:
+        target.font.italic = True
+    if st.size:
+        target.font.size = st.size
+    if st.colour:
+        target.font.color = st.colour
+    if st.wrap:
+        target.wrap_text = True
+
+
+def _chart(sheet: xw.Sheet, spec: ChartSpec) -> Any:
+    """A native chart over the layout's cells: the series' values side by side (their header row
+    above gives their names), categories set apart."""
+    first = spec.series[0]
+    r1 = min(s.values[0] for s in spec.series)
+    r2 = max(s.values[2] for s in spec.series)
+    c1 = min(s.values[1] for s in spec.series)
+    c2 = max(s.values[3] for s in spec.series)
+    source = sheet.range((r1, c1 + 1), (r2 + 1, c2 + 1))       # one row above: the series' names
+    categories = sheet.range((first.categories[0] + 1, first.categories[1] + 1),
+                             (first.categories[2] + 1, first.categories[3] + 1))
     chart = sheet.charts.add(
-        width=420, height=225, chart_type=_CHART_TYPES.get(spec.kind, "column_clustered"),
-        source=source, plot_by="columns", anchor=sheet.range((at_row + 1, _rx.CHART_COL + 1)))
+        width=spec.width * 0.75, height=spec.height * 0.75,
+        chart_type=_CHART_TYPES.get(spec.kind, "column_clustered"),
+        source=source, plot_by="columns", anchor=sheet.range((spec.row + 1, spec.col + 1)))
     chart.set_x_axis_values(categories)
     chart.title = spec.title
-    if len(spec.series) > 1:
+    if spec.legend and len(spec.series) > 1:
         chart.legend.position = "bottom"
     else:
         chart.legend.visible = False
     return chart
 
 
-def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool) -> bool:
-    """A4 landscape, one page wide, footer — through the COM PageSetup object (Windows only:
-    xlwings' public PageSetup has the print area only). Returns whether it was applied."""
+def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool, *, breaks: Sequence[int] = (),
+                             repeat_rows: tuple[int, int] | None = None) -> bool:
+    """A4 landscape, one page wide, manual page breaks, print titles, footer — through the COM
+    PageSetup object (Windows only: xlwings' public PageSetup has the print area only). Returns
+    whether it was applied."""
     if remote:
         return False
     try:
@@ -1057,8 +965,12 @@ def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool) -> bool
         ps.Zoom = False
         ps.FitToPagesWide = 1
         ps.FitToPagesTall = False
-        ps.LeftFooter = footer
+        ps.LeftFooter = footer.replace("&", "&&")
         ps.RightFooter = "&P / &N"
+        if repeat_rows:
+            ps.PrintTitleRows = f"${repeat_rows[0] + 1}:${repeat_rows[1] + 1}"
+        for r in breaks:
+            sheet.api.HPageBreaks.Add(sheet.api.Rows(r + 1))
         return True
     except Exception:  # macOS, or Excel refusing (no printer installed): keep the print area only
         return False

@@ -18,54 +18,59 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellDatetimeTuple, CellNumberTuple, CellStringTuple, Worksheet
 
-from salesxl.io.cells import DATE_FORMAT
-from salesxl.review import AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid, Points, Review, Title
-
-CHART_COL = 8
-WIDTHS = (34, 16, 16, 14, 14, 14, 16, 2)
-STYLE_COLOURS = {
-    "good": ("#C6EFCE", "#006100"),
-    "warn": ("#FFEB9C", "#9C5700"),
-    "bad": ("#FFC7CE", "#9C0006"),
-}
-NUM_FORMATS = {AMOUNT: "#,##0", PERCENT: "0%", INT: "0", RATIO: "0.00", TEXT: None}
+from salesxl.layout import STYLES, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
 
 _FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
+def format_props(fmt: str, style: str | None, lang: str) -> dict[str, Any]:
+    """XlsxWriter format properties of a layout cell (style of salesxl.layout.STYLES, number format)."""
+    st = STYLES.get(style, STYLES[None])
+    props: dict[str, Any] = {}
+    if st.bold:
+        props["bold"] = True
+    if st.italic:
+        props["italic"] = True
+    if st.size:
+        props["font_size"] = st.size
+    if st.colour:
+        props["font_color"] = st.colour
+    if st.fill:
+        props["bg_color"] = st.fill
+    if st.wrap:
+        props["text_wrap"] = True
+    if st.valign:
+        props["valign"] = st.valign
+    if st.align:
+        props["align"] = st.align
+    if st.underline:
+        props["underline"] = 1
+    if st.border:
+        props.update(border=1, border_color=st.border)
+    if st.top:
+        props.update(top=2, top_color="#404040")
+    if st.bottom_line:
+        props.update(bottom=1, bottom_color=st.bottom_line)
+    num = number_format(fmt, lang)
+    if num:
+        props["num_format"] = num
+    return props
+
+
 class Formats:
-    """XlsxWriter formats are per workbook: created once and reused by every review sheet."""
+    """XlsxWriter formats are per workbook: created once and reused by every sheet rendered."""
 
     def __init__(self, wb, lang: str):
         self.wb = wb
         self.lang = lang
         self._cache: dict[tuple, Any] = {}
-        self.title = wb.add_format({"bold": True, "font_size": 16, "font_color": "#1F4E78"})
-        self.subtitle = wb.add_format({"italic": True, "font_color": "#595959"})
-        self.section = wb.add_format({"bold": True, "font_size": 12, "font_color": "#1F4E78",
-                                      "bottom": 1, "bottom_color": "#1F4E78"})
-        self.header = wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#1F4E78",
-                                     "text_wrap": True, "valign": "vcenter", "border": 1})
-        self.label = wb.add_format({"font_color": "#404040"})
-        self.point = wb.add_format({"text_wrap": True, "valign": "top"})
-        self.muted = wb.add_format({"italic": True, "font_color": "#808080"})
 
     def cell(self, fmt: str, style: str | None, lang: str):
         key = (fmt, style, lang)
-        if key not in self._cache:
-            props: dict[str, Any] = {"border": 1, "border_color": "#D9D9D9"}
-            num = DATE_FORMAT[lang] if fmt == DATE else NUM_FORMATS.get(fmt)
-            if num:
-                props["num_format"] = num
-            if style in STYLE_COLOURS:
-                bg, fg = STYLE_COLOURS[style]
-                props.update(bg_color=bg, font_color=fg, bold=True)
-            elif style == "bold":
-                props["bold"] = True
-            elif style == "muted":
-                props.update(italic=True, font_color="#808080")
-            self._cache[key] = self.wb.add_format(props)
-        return self._cache[key]
+        f = self._cache.get(key)
+        if f is None:
+            f = self._cache[key] = self.wb.add_format(format_props(fmt, style, lang))
+        return f
 
 
 def _strings_by_index(sst) -> list[str]:
@@ -381,82 +386,130 @@ def write_cell(ws: ReviewSheet, row: int, col: int, cell: Cell, fmt) -> None:
         ws.put_number(row, col, float(v), fmt)
 
 
-def render_review(wb, review: Review, formats: Formats | None = None, *, defer_strings: bool = False):
-    """Add one worksheet holding `review`; returns it. Charts reference the grids they sit beside.
+def render_review(wb, review, formats: Formats | None = None, *, defer_strings: bool = False):
+    """Add one worksheet holding `review` (laid out by salesxl.layout.review_layout); returns it.
     `defer_strings`: see ReviewSheet.defer_strings (the caller then calls resolve_strings)."""
-    F = formats or formats_for(wb, review.lang)
-    L = review.lang
-    ws = wb.add_worksheet(review.sheet_name, worksheet_class=ReviewSheet)
-    if defer_strings:
+    return render_sheet(wb, review_layout(review), formats, defer_strings=defer_strings)
+
+
+def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=None, defer_strings: bool = False):
+    """Render a SheetLayout with XlsxWriter on a new ReviewSheet (or on `ws`); returns the sheet."""
+    F = formats or formats_for(wb, lay.lang)
+    L = lay.lang
+    if ws is None:
+        ws = wb.add_worksheet(lay.name, worksheet_class=ReviewSheet)
+    if defer_strings and hasattr(ws, "defer_strings"):
         ws.defer_strings()
-    for i, w in enumerate(WIDTHS):
-        ws.set_column(i, i, w)
-    ws.set_column(CHART_COL, CHART_COL + 7, 10)
-    ws.hide_gridlines(2)
-    row = 0
-    grid_at: dict[str, tuple[int, int, int]] = {}   # grid id -> (title row, first data row, n rows)
-    chart_row = 0
-    for b in review.blocks:
-        if isinstance(b, Title):
-            ws.put_string(row, 0, b.text, F.title)
-            ws.put_string(row + 1, 0, b.subtitle, F.subtitle)
-            row += 3
-        elif isinstance(b, Fields):
-            if b.title:
-                ws.put_string(row, 0, b.title, F.section)
-                row += 1
-            for label, cell in b.rows:
-                ws.put_string(row, 0, label, F.label)
-                ws.put_cells(row, 1, (cell,), F, L)
-                row += 1
-            row += 1
-        elif isinstance(b, Grid):
-            ws.put_string(row, 0, b.title, F.section)
-            ws.set_row(row + 1, 30)
-            for j, h in enumerate(b.headers):
-                ws.put_string(row + 1, j, h, F.header)
-            first = row + 2
-            for i, cells in enumerate(b.rows):
-                ws.put_cells(first + i, 0, cells, F, L)
-            if not b.rows and b.empty:
-                ws.put_string(first, 0, b.empty, F.muted)
-            grid_at[b.id] = (row, first, len(b.rows))
-            row = first + max(len(b.rows), 1) + 1
-        elif isinstance(b, Chart):
-            _chart(wb, ws, review.sheet_name, b, grid_at, max(chart_row, grid_at[b.source][0]))
-            chart_row = grid_at[b.source][0] + 16
-        elif isinstance(b, Points):
-            ws.put_string(row, 0, b.title, F.section)
-            row += 1
-            for p in b.items:
-                ws.merge_range(row, 0, row, 6, "", F.point)
-                ws.put_string(row, 0, "• " + p, F.point)
-                ws.set_row(row, 15 * (1 + len(p) // 110))
-                row += 1
-            row += 1
-    ws.set_landscape()
-    ws.set_paper(9)                      # A4
-    ws.fit_to_pages(1, 0)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.print_area(0, 0, max(row, chart_row + 15), CHART_COL + 7)
-    ws.set_footer("&L" + review.sheet_name + "&R&P / &N")
+    _set_widths(ws, lay.widths)
+    if not lay.gridlines:
+        ws.hide_gridlines(2)
+    for r, h in lay.heights.items():
+        ws.set_row(r, h)
+    merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in lay.merges}
+    fast = hasattr(ws, "put_cells")
+    for r, c0, cells in lay.runs:
+        if merged and any((r, c0 + j) in merged for j in range(len(cells))):
+            for j, cell in enumerate(cells):
+                end = merged.get((r, c0 + j))
+                if end is not None:
+                    fmt = F.cell(cell.fmt, cell.style, L)
+                    ws.merge_range(r, c0 + j, end[0], end[1], None, fmt)
+                    write_cell(ws, r, c0 + j, cell, fmt)
+                else:
+                    write_cell(ws, r, c0 + j, cell, F.cell(cell.fmt, cell.style, L))
+        elif fast:
+            ws.put_cells(r, c0, cells, F, L)
+        else:
+            for j, cell in enumerate(cells):
+                write_cell(ws, r, c0 + j, cell, F.cell(cell.fmt, cell.style, L))
+    for link in lay.links:
+        cell = next((c for rr, c0, cs in lay.runs if rr == link.row and c0 <= link.col < c0 + len(cs)
+                     for c in [cs[link.col - c0]]), Cell(link.text, "text", "link"))
+        ws.write_url(link.row, link.col, f"internal:{quote_sheet(link.sheet)}!A1",
+                     F.cell(cell.fmt, cell.style, L), link.text)
+    for bar in lay.data_bars:
+        opts: dict[str, Any] = {"type": "data_bar", "bar_color": bar.colour, "bar_solid": True}
+        if bar.minimum is not None:
+            opts.update(min_type="num", min_value=bar.minimum)
+        if bar.maximum is not None:
+            opts.update(max_type="num", max_value=bar.maximum)
+        ws.conditional_format(bar.first_row, bar.col, bar.last_row, bar.col, opts)
+    for rule in lay.text_rules:
+        ws.conditional_format(rule.first_row, rule.col, rule.last_row, rule.col,
+                              {"type": "cell", "criteria": "==", "value": '"' + rule.text.replace('"', '""') + '"',
+                               "format": F.cell("text", rule.style, L)})
+    for spec in lay.charts:
+        _chart(wb, ws, lay.name, spec)
+    if lay.freeze:
+        ws.freeze_panes(*lay.freeze)
+    p = lay.print
+    if p.landscape:
+        ws.set_landscape()
+    ws.set_paper(p.paper)
+    if p.scale:
+        ws.set_print_scale(p.scale)
+    else:
+        ws.fit_to_pages(p.fit_width, p.fit_height)
+    ws.set_margins(left=p.margins[0], right=p.margins[1], top=p.margins[2], bottom=p.margins[3])
+    if p.area:
+        ws.print_area(*p.area)
+    if p.repeat_rows:
+        ws.repeat_rows(*p.repeat_rows)
+    if p.breaks:
+        ws.set_h_pagebreaks(list(p.breaks))
+    if p.footer:
+        ws.set_footer("&L" + p.footer.replace("&", "&&") + "&R&P / &N")
     return ws
 
 
-def _chart(wb, ws, sheet: str, spec: Chart, grid_at, at_row: int) -> None:
-    title_row, first, n = grid_at[spec.source]
-    if n == 0:
-        return
-    chart = wb.add_chart({"type": spec.kind})
-    colours = ("#1F4E78", "#ED7D31", "#A5A5A5")
-    for k, col in enumerate(spec.series):
-        chart.add_series({
-            "name": [sheet, first - 1, col],
-            "categories": [sheet, first, spec.categories, first + n - 1, spec.categories],
-            "values": [sheet, first, col, first + n - 1, col],
-            "fill": {"color": colours[k % len(colours)]},
-        })
-    chart.set_title({"name": spec.title, "name_font": {"size": 11}})
-    chart.set_legend({"position": "bottom" if len(spec.series) > 1 else "none"})
-    chart.set_size({"width": 560, "height": 300})
-    ws.insert_chart(at_row, CHART_COL, chart)
+def _set_widths(ws, widths) -> None:
+    j = 0
+    while j < len(widths):
+        k = j
+        while k + 1 < len(widths) and widths[k + 1] == widths[j]:
+            k += 1
+        ws.set_column(j, k, widths[j])
+        j = k + 1
+
+
+def _chart(wb, ws, sheet: str, spec: ChartSpec) -> None:
+    """A native chart. The range chart ("bullet"): a stacked column (invisible base to P10, then the
+    P10–P90 band) combined with a line chart showing only markers (P50, won, objective)."""
+    def ref(rect):
+        return [sheet, rect[0], rect[1], rect[2], rect[3]]
+
+    if spec.kind == "bullet":
+        chart = wb.add_chart({"type": "column", "subtype": "stacked"})
+        marks = wb.add_chart({"type": "line"})
+        for s in spec.series:
+            if s.role == "marker":
+                marks.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
+                                  "line": {"none": True},
+                                  "marker": {"type": s.marker or "diamond", "size": 14 if s.marker == "dash" else 10,
+                                             "fill": {"color": s.colour}, "border": {"color": s.colour}},
+                                  "data_labels": {"value": True, "position": "right", "num_format": "#,##0"}})
+            elif s.role == "base":
+                chart.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
+                                  "fill": {"none": True}, "border": {"none": True}})
+            else:
+                chart.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
+                                  "fill": {"color": s.colour}, "border": {"none": True}, "gap": 80})
+        chart.combine(marks)
+        chart.set_legend({"position": "bottom", "delete_series": [0]})
+    else:
+        kind = {"stacked_column": ("column", "stacked")}.get(spec.kind, (spec.kind, None))
+        chart = wb.add_chart({"type": kind[0], **({"subtype": kind[1]} if kind[1] else {})})
+        for s in spec.series:
+            chart.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
+                              "fill": {"color": s.colour} if s.colour else {}})
+        chart.set_legend({"position": "bottom"} if spec.legend else {"none": True})
+    axis: dict[str, Any] = {"num_format": spec.number_format} if spec.number_format else {}
+    if spec.y_min is not None:
+        axis["min"] = spec.y_min
+    if spec.y_max is not None:
+        axis["max"] = spec.y_max
+    if axis:
+        chart.set_y_axis(axis)
+    chart.set_title({"name": spec.title, "name_font": {"size": 10}})
+    chart.set_size({"width": spec.width, "height": spec.height})
+    ws.insert_chart(spec.row, spec.col, chart, {"object_position": 3})

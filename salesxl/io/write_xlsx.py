@@ -17,6 +17,7 @@ failed run leaves the previous workbook intact.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -626,6 +627,7 @@ class TeamWorkbookWriter:
         self.settings = dict(settings or {})
         self._closed = False
         self._tables_done = False
+        self.review_sheets: dict[str, str] = {}        # rep -> their review sheet (the Forecast sheet links)
         self._buffer: dict[str, list] = {}
         self.sheets: dict[str, StreamSheet] = {}
         self.columns: dict[str, list[tuple[str, str, str, float]]] = {}
@@ -786,8 +788,12 @@ class TeamWorkbookWriter:
             else:
                 fc_ws = self._write_forecast(forecast)
             deferred = []
+            back = contract.SHEETS["forecast"][self.lang]
             if reviews:
                 for review in reviews:
+                    if getattr(review, "back_sheet", False) is None:
+                        review = dataclasses.replace(review, back_sheet=back)
+                    self.review_sheets[review.rep] = review.sheet_name
                     if render_review is None:   # (the renderer keeps its own formats per workbook)
                         ws = default_render(self.wb, review, defer_strings=later)
                     else:

@@ -1,0 +1,547 @@
+"""Sheet layouts: the review, Forecast and Issues sheets laid out once, as data, for two renderers.
+
+A `SheetLayout` says everything a renderer writes on a sheet: cells (value, number format, style) by
+position, merged ranges, row heights, column widths, internal hyperlinks, data bars, cell-value rules,
+native charts (series given as cell ranges of the same sheet), freeze panes and the print setup (A4
+landscape, scale, page breaks, print titles, footer). The file writer (io/review_xlsx.py, XlsxWriter)
+and the live-workbook writer (io/live.py, xlwings) only translate it; neither decides where anything
+goes. Styles (colours, fonts, number formats) are declared here and nowhere else, and so are the
+sheet-name rule (`sheet_name`) and the name-matching rule (`name_key`).
+
+Pure core: no file format is imported here.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, NamedTuple, Sequence
+
+from salesxl.values import label_key
+
+__all__ = [
+    "TEXT", "AMOUNT", "PERCENT", "DATE", "INT", "RATIO", "SIGNED_AMOUNT", "SIGNED_POINTS", "KAMOUNT",
+    "HEADER_COLOUR", "RISK_FILLS", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
+    "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
+    "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
+]
+
+# -- value formats understood by every renderer ------------------------------------------------
+TEXT, AMOUNT, PERCENT, DATE, INT, RATIO = "text", "amount", "percent", "date", "int", "ratio"
+SIGNED_AMOUNT, SIGNED_POINTS, KAMOUNT = "signed_amount", "signed_points", "kamount"
+
+_NUMBER_FORMATS = {
+    AMOUNT: "#,##0",
+    PERCENT: "0.0%",                  # one decimal: the same figure as the talking points write
+    INT: "0",
+    RATIO: "0.00",
+    SIGNED_AMOUNT: "+#,##0;-#,##0;0",
+    SIGNED_POINTS: '+0.0" pt";-0.0" pt";0',
+    KAMOUNT: '#,##0.0,"k"',
+    TEXT: None,
+}
+DATE_FORMATS = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
+TABLE_AMOUNT_FORMAT = "#,##0.00"       # the consolidated tables' amounts (as typed, with cents)
+TABLE_PERCENT_FORMAT = "0%"            # the consolidated tables' probabilities (as the template shows them)
+
+
+def number_format(fmt: str, lang: str) -> str | None:
+    """The Excel number format of a value format."""
+    if fmt == DATE:
+        return DATE_FORMATS.get(lang, DATE_FORMATS["en"])
+    return _NUMBER_FORMATS.get(fmt)
+
+
+# -- styles --------------------------------------------------------------------------------------
+HEADER_COLOUR = "#1F4E78"
+GOOD, WARN, BAD = ("#C6EFCE", "#006100"), ("#FFEB9C", "#9C5700"), ("#FFC7CE", "#9C0006")
+RISK_FILLS = {"on_track": GOOD[0], "at_risk": WARN[0], "off_track": BAD[0]}
+GRID_BORDER = "#D9D9D9"
+
+
+@dataclass(frozen=True)
+class Style:
+    bold: bool = False
+    italic: bool = False
+    size: float | None = None
+    colour: str | None = None             # font colour
+    fill: str | None = None
+    wrap: bool = False
+    valign: str | None = None             # top | vcenter
+    align: str | None = None              # left | center | right
+    border: str | None = None             # colour of a thin border around the cell
+    top: bool = False                     # a thin line above (subtotal rows)
+    underline: bool = False
+    bottom_line: str | None = None        # colour of a line under (section titles)
+
+
+STYLES: dict[str | None, Style] = {
+    None: Style(border=GRID_BORDER),                                   # a grid's data cell
+    "plain": Style(),
+    "title": Style(bold=True, size=16, colour=HEADER_COLOUR),
+    "subtitle": Style(italic=True, colour="#595959"),
+    "section": Style(bold=True, size=12, colour=HEADER_COLOUR, bottom_line=HEADER_COLOUR),
+    "header": Style(bold=True, colour="#FFFFFF", fill=HEADER_COLOUR, wrap=True, valign="vcenter",
+                    border=GRID_BORDER),
+    "group": Style(bold=True, colour=HEADER_COLOUR, fill="#DDEBF7", border=GRID_BORDER),
+    "label": Style(colour="#404040"),
+    "point": Style(wrap=True, valign="top"),
+    "wrap": Style(wrap=True, valign="top", border=GRID_BORDER),
+    "muted": Style(italic=True, colour="#808080"),
+    "note": Style(italic=True, colour="#595959"),
+    "bold": Style(bold=True, border=GRID_BORDER),
+    "good": Style(bold=True, fill=GOOD[0], colour=GOOD[1], border=GRID_BORDER),
+    "warn": Style(bold=True, fill=WARN[0], colour=WARN[1], border=GRID_BORDER),
+    "bad": Style(bold=True, fill=BAD[0], colour=BAD[1], border=GRID_BORDER),
+    "up": Style(bold=True, colour=GOOD[1], border=GRID_BORDER, align="center"),
+    "down": Style(bold=True, colour=BAD[1], border=GRID_BORDER, align="center"),
+    "link": Style(colour="#0563C1", underline=True, border=GRID_BORDER),
+    "link_plain": Style(colour="#0563C1", underline=True),
+    "total": Style(bold=True, top=True, border=GRID_BORDER),
+    "error": Style(fill=BAD[0], colour=BAD[1]),
+    "warning": Style(fill=WARN[0], colour=WARN[1]),
+}
+
+
+class Cell(NamedTuple):
+    value: Any
+    fmt: str = TEXT
+    style: str | None = None           # a key of STYLES
+
+
+@dataclass(frozen=True)
+class Link:
+    """An internal hyperlink on the cell (row, col): to cell A1 of `sheet`."""
+    row: int
+    col: int
+    sheet: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DataBar:
+    first_row: int
+    col: int
+    last_row: int
+    colour: str = "#5B9BD5"
+    minimum: float | None = 0.0
+    maximum: float | None = 1.0
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Cells of a column range equal to `text` take `style` (a conditional format)."""
+    first_row: int
+    col: int
+    last_row: int
+    text: str
+    style: str
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    categories: tuple[int, int, int, int]      # (first row, first col, last row, last col)
+    values: tuple[int, int, int, int]
+    colour: str | None = None
+    role: str = "bar"                          # bar | base (invisible) | marker (no line, a marker)
+    marker: str | None = None                  # for markers: square | diamond | dash | triangle | circle
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    kind: str                                  # column | bar | stacked_column
+    title: str
+    series: tuple[Series, ...]
+    row: int                                   # anchor (top-left cell)
+    col: int
+    width: int                                 # pixels
+    height: int
+    legend: bool = True
+    y_min: float | None = None
+    y_max: float | None = None
+    number_format: str | None = None           # the value axis
+    fallback: "ChartSpec | None" = None        # what an engine that cannot combine chart types draws
+
+
+@dataclass
+class PrintSetup:
+    landscape: bool = True
+    paper: int = 9                             # A4
+    scale: int | None = None                   # percent; None: fit to `fit_width` pages wide
+    fit_width: int = 1
+    fit_height: int = 0                        # 0: as many pages tall as needed
+    area: tuple[int, int, int, int] | None = None
+    repeat_rows: tuple[int, int] | None = None
+    breaks: tuple[int, ...] = ()               # manual page breaks before these rows
+    footer: str | None = None                  # left footer text (page numbers on the right)
+    estimated_scale: int | None = None         # the scale the pages are expected to print at (Calibri)
+    margins: tuple[float, float, float, float] = (0.4, 0.4, 0.5, 0.5)     # left, right, top, bottom (inches)
+
+
+@dataclass
+class SheetLayout:
+    name: str
+    lang: str
+    widths: list[float] = field(default_factory=list)
+    runs: list[tuple[int, int, tuple[Cell, ...]]] = field(default_factory=list)   # (row, first col, cells)
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    heights: dict[int, float] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    data_bars: list[DataBar] = field(default_factory=list)
+    text_rules: list[TextRule] = field(default_factory=list)
+    charts: list[ChartSpec] = field(default_factory=list)
+    freeze: tuple[int, int] | None = None
+    gridlines: bool = False
+    print: PrintSetup = field(default_factory=PrintSetup)
+    # where named blocks went: id -> (title row, first data row, number of rows, first column)
+    blocks: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def put(self, row: int, col: int, *cells: Cell) -> None:
+        if cells:
+            self.runs.append((row, col, tuple(cells)))
+
+    def text(self, row: int, col: int, value: str, style: str | None = "plain") -> None:
+        self.runs.append((row, col, (Cell(value, TEXT, style),)))
+
+    def last_row(self) -> int:
+        rows = [r for r, _, _ in self.runs] + [m[2] for m in self.merges] + \
+               [c.row + _px_rows(c.height) for c in self.charts]
+        return max(rows) if rows else 0
+
+    def grid(self) -> dict[tuple[int, int], Cell]:
+        """Every cell by (row, col)."""
+        out: dict[tuple[int, int], Cell] = {}
+        for r, c0, cells in self.runs:
+            for j, cell in enumerate(cells):
+                out[(r, c0 + j)] = cell
+        return out
+
+    def values(self, ncols: int | None = None) -> list[list[Any]]:
+        """The cells' values as a dense block from A1 (None where nothing is written)."""
+        g = self.grid()
+        if not g:
+            return []
+        nrows = max(r for r, _ in g) + 1
+        ncols = ncols or max(c for _, c in g) + 1
+        out = [[None] * ncols for _ in range(nrows)]
+        for (r, c), cell in g.items():
+            if c < ncols:
+                out[r][c] = cell.value
+        return out
+
+    def cell_at(self, row: int, col: int) -> Cell | None:
+        return self.grid().get((row, col))
+
+
+# -- names -----------------------------------------------------------------------------------------
+def name_key(name: str) -> str:
+    """How names are matched everywhere, files and open workbook alike (sheets, headers, settings):
+    values.label_key — case, accents, Unicode form and spaces ignored ("Parametres" is "Paramètres")."""
+    return label_key(name)
+
+
+_ILLEGAL_SHEET = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
+SHEET_MAX = 31
+
+
+def sheet_name(base: str, taken: set[str] | None = None, *, replace: str = " ") -> str:
+    """A valid Excel sheet name from `base`: characters Excel refuses replaced, control characters
+    removed, at most 31 characters, no apostrophe at either end, unique among `taken` by `name_key`
+    (with " (2)", " (3)"…); the name is added to `taken`."""
+    taken = taken if taken is not None else set()
+    clean = _ILLEGAL_SHEET.sub(lambda m: "" if ord(m.group()) < 32 or m.group() == "\x7f" else replace, base)
+    clean = " ".join(clean.split()) if replace == " " else clean.strip()
+    clean = clean.strip("'").strip() or "Sheet"
+    name = clean[:SHEET_MAX].rstrip().strip("'")
+    keys = {name_key(n) for n in taken}
+    i = 2
+    while name_key(name) in keys:
+        suffix = f" ({i})"
+        name = clean[:SHEET_MAX - len(suffix)].rstrip() + suffix
+        i += 1
+    taken.add(name)
+    return name
+
+
+def quote_sheet(name: str) -> str:
+    """The sheet name as a formula or link reference takes it: 'Review – A'!A1."""
+    return "'" + name.replace("'", "''") + "'"
+
+
+# -- page arithmetic (what a renderer's page will hold) -----------------------------------------------
+A4_LANDSCAPE_WIDTH_PT = 842.0
+A4_LANDSCAPE_HEIGHT_PT = 595.0
+DEFAULT_ROW_PT = 15.0
+FONT_PT = 11.0                         # the workbooks' default font size (Calibri 11)
+
+
+def width_points(chars: float) -> float:
+    """A column of `chars` characters (Excel's width unit, default font) in points."""
+    return (int(chars * 7 + 0.5) + 5) * 0.75
+
+
+def _px_rows(px: int) -> int:
+    return math.ceil(px * 0.75 / DEFAULT_ROW_PT)
+
+
+def printable(setup: PrintSetup) -> tuple[float, float]:
+    """Printable width and height (points) of an A4 landscape page with the setup's margins, less room
+    for the footer."""
+    left, right, top, bottom = setup.margins
+    w = A4_LANDSCAPE_WIDTH_PT - (left + right) * 72
+    h = A4_LANDSCAPE_HEIGHT_PT - (top + bottom) * 72 - 14
+    return w, h
+
+
+def fit_scale(widths: Sequence[float], page_heights: Iterable[float], setup: PrintSetup) -> int:
+    """The print scale (percent) at which the columns fit one page wide and each page's rows (their
+    heights in points) fit one page tall."""
+    w, h = printable(setup)
+    total = sum(width_points(x) for x in widths)
+    scale = min(1.0, w / total) if total else 1.0
+    for ph in page_heights:
+        if ph > 0:
+            scale = min(scale, h / ph)
+    return max(10, int(scale * 100))
+
+
+def text_lines(text: str, chars_per_line: float) -> int:
+    """Lines a wrapped text takes in a cell `chars_per_line` characters wide (words kept whole)."""
+    if chars_per_line <= 0:
+        return 1
+    lines, used = 1, 0
+    for word in str(text).split():
+        n = len(word)
+        if used and used + 1 + n > chars_per_line:
+            lines += 1
+            used = n
+        else:
+            used += (1 if used else 0) + n
+    return lines
+
+
+# -- review content blocks (built by salesxl.review, placed by review_layout) ---------------------------
+@dataclass(frozen=True)
+class Title:
+    text: str
+    subtitle: str
+    back: str = ""                             # text of the link back to the Forecast sheet
+
+
+@dataclass(frozen=True)
+class Fields:
+    title: str
+    rows: tuple[tuple[str, Cell], ...]
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Grid:
+    id: str
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    empty: str = ""
+    footer: str = ""                           # one line under the rows (e.g. "and 12 more: …")
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: str                                  # column | bar | bullet
+    title: str
+    source: str                                # Grid id
+    categories: int                            # column index in the grid
+    series: tuple[int, ...]                    # column indexes
+
+
+@dataclass(frozen=True)
+class Points:
+    title: str
+    items: tuple[str, ...]
+
+
+# -- the review sheet ------------------------------------------------------------------------------------
+REVIEW_WIDTHS = (30, 12, 12, 12, 12, 12, 12, 2, 10, 10, 10, 10, 10, 10)
+REVIEW_LAST_COL = len(REVIEW_WIDTHS) - 1      # N: the printed width
+REVIEW_RIGHT = 8                               # I: charts and right-hand grids
+CHART_DATA_COL = 16                            # Q: the bullet chart's numbers, outside the print area
+_POINT_CHARS = sum(REVIEW_WIDTHS) * 1.05       # characters per line of a talking point (A..N merged)
+_PX_PER_ROW = 20
+
+
+def review_layout(review) -> SheetLayout:
+    """Where everything of a review goes. Page 1: header, where we stand with the range chart, the
+    talking points, plan vs done; a page break; page 2: results | reasons, the open proposals that
+    matter most (| slipping), track record | calibration. The print scale is the one at which each page
+    fits one A4 landscape page (width and height)."""
+    lay = SheetLayout(review.sheet_name, review.lang, list(REVIEW_WIDTHS))
+    blocks = {getattr(b, "id", ""): b for b in review.blocks if getattr(b, "id", "")}
+    title = next(b for b in review.blocks if isinstance(b, Title))
+    points = next((b for b in review.blocks if isinstance(b, Points)), None)
+    charts = [b for b in review.blocks if isinstance(b, Chart)]
+
+    lay.text(0, 0, title.text, "title")
+    lay.heights[0] = 24
+    if title.back and getattr(review, "back_sheet", None):
+        lay.merges.append((0, 11, 0, REVIEW_LAST_COL))
+        lay.text(0, 11, title.back, "link_plain")
+        lay.links.append(Link(0, 11, review.back_sheet, title.back))
+    lay.text(1, 0, title.subtitle, "subtitle")
+
+    # header (left), where we stand (right), the range chart (far right)
+    bottom = 3
+    left = blocks.get("header")
+    if left is not None:
+        bottom = max(bottom, _fields(lay, left, 3, 0, value_span=2))
+    status = blocks.get("status")
+    if status is not None:
+        bottom = max(bottom, _fields(lay, status, bottom + 1, 0, value_span=2))
+    right = blocks.get("kpis")
+    if right is not None:
+        bottom = max(bottom, _fields(lay, right, 3, 3, label_span=3, value_span=1))
+    rng = blocks.get("range")
+    bullet = next((c for c in charts if c.kind == "bullet"), None)
+    if rng is not None and bullet is not None:
+        top = 3
+        height = max(bottom - top + 1, 12) * _PX_PER_ROW
+        lay.charts.append(_bullet_chart(lay, rng, bullet, top, height))
+        bottom = max(bottom, top + height // _PX_PER_ROW)
+    row = bottom + 2
+
+    # talking points, across the page
+    if points is not None:
+        lay.text(row, 0, points.title, "section")
+        row += 1
+        for p in points.items:
+            lay.merges.append((row, 0, row, REVIEW_LAST_COL))
+            lay.text(row, 0, "• " + p, "point")
+            lay.heights[row] = DEFAULT_ROW_PT * text_lines("• " + p, _POINT_CHARS) + 2
+            row += 1
+        row += 1
+
+    # plan vs done with its chart
+    plan = blocks.get("plan")
+    if plan is not None:
+        end = _grid(lay, plan, row, 0)
+        spec = next((c for c in charts if c.source == "plan"), None)
+        if spec is not None and plan.rows:
+            rows = max(end - row, 7)
+            lay.charts.append(_grid_chart(lay, plan, spec, row, REVIEW_RIGHT, rows * _PX_PER_ROW))
+            end = max(end, row + rows)
+        row = end + 1
+    page1_end = row
+    lay.print.breaks = (page1_end,)
+
+    # page 2
+    row = page1_end
+    row = max(_grid(lay, blocks["results"], row, 0) if "results" in blocks else row,
+              _grid(lay, blocks["reasons"], row, REVIEW_RIGHT) if "reasons" in blocks else row) + 1
+    top = row
+    ends = [row]
+    if "proposals" in blocks:
+        ends.append(_grid(lay, blocks["proposals"], top, 0))
+    if "slippage" in blocks:
+        ends.append(_grid(lay, blocks["slippage"], top, REVIEW_RIGHT))
+    row = max(ends) + 1
+    ends = [row]
+    if "track" in blocks:
+        ends.append(_grid(lay, blocks["track"], row, 0))
+    if "calibration" in blocks:
+        ends.append(_grid(lay, blocks["calibration"], row, REVIEW_RIGHT))
+    row = max(ends)
+    last = max(row, lay.last_row())
+
+    heights = [lay.heights.get(r, DEFAULT_ROW_PT) for r in range(last + 1)]
+    p1 = sum(heights[:page1_end])
+    p2 = sum(heights[page1_end:])
+    # one page wide (whatever the fonts), page 1 ending at the break; the scale at which both pages
+    # also fit one page tall is kept as the estimate of the printed size
+    lay.print.fit_width, lay.print.fit_height = 1, 0
+    lay.print.estimated_scale = fit_scale(REVIEW_WIDTHS, (p1, p2), lay.print)
+    lay.print.area = (0, 0, last, REVIEW_LAST_COL)
+    lay.print.footer = review.sheet_name
+    return lay
+
+
+def _fields(lay: SheetLayout, b: Fields, row: int, col: int, *, label_span: int = 1, value_span: int = 1) -> int:
+    """Label/value rows; returns the last row used."""
+    if b.title:
+        lay.text(row, col, b.title, "section")
+        if label_span + value_span > 1:
+            lay.put(row, col + 1, *[Cell(None, TEXT, "section")] * (label_span + value_span - 1))
+        row += 1
+    for label, cell in b.rows:
+        lay.text(row, col, label, "label")
+        if label_span > 1:
+            lay.merges.append((row, col, row, col + label_span - 1))
+        vcol = col + label_span
+        lay.put(row, vcol, cell)
+        if value_span > 1:
+            lay.merges.append((row, vcol, row, vcol + value_span - 1))
+            lay.put(row, vcol + 1, *[Cell(None, cell.fmt, cell.style)] * (value_span - 1))
+        row += 1
+    return row - 1
+
+
+def _grid(lay: SheetLayout, b: Grid, row: int, col: int) -> int:
+    """A titled grid at (row, col); returns the row after it."""
+    lay.text(row, col, b.title, "section")
+    lay.put(row + 1, col, *[Cell(h, TEXT, "header") for h in b.headers])
+    widths = lay.widths[col:col + len(b.headers)]
+    lines = max([text_lines(h, max(w - 1, 1)) for h, w in zip(b.headers, widths)] + [2])
+    lay.heights[row + 1] = DEFAULT_ROW_PT * lines
+    first = row + 2
+    for i, cells in enumerate(b.rows):
+        lay.put(first + i, col, *cells)
+    n = len(b.rows)
+    end = first + max(n, 1)
+    if not b.rows and b.empty:
+        lay.text(first, col, b.empty, "muted")
+    if b.footer:
+        lay.text(first + n, col, b.footer, "note")
+        end = first + n + 1
+    lay.blocks[b.id] = (row, first, n, col)
+    return end
+
+
+def _grid_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, col: int, height: int) -> ChartSpec:
+    _, first, n, c0 = lay.blocks[b.id]
+    colours = ("#1F4E78", "#ED7D31", "#A5A5A5")
+    series = tuple(Series(b.headers[s], (first, c0 + spec.categories, first + n - 1, c0 + spec.categories),
+                          (first, c0 + s, first + n - 1, c0 + s), colours[k % len(colours)])
+                   for k, s in enumerate(spec.series))
+    width = int(sum(width_points(w) for w in REVIEW_WIDTHS[col:]) / 0.75)
+    return ChartSpec(spec.kind, spec.title, series, row, col, width, height, legend=len(series) > 1)
+
+
+def _bullet_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, height: int) -> ChartSpec:
+    """The range chart: one column from P10 to P90 (an invisible base, then the band), and markers for
+    P50, won and the objective. Its numbers are written beside the page (outside the print area); an
+    engine that cannot combine chart types draws the values as bars (`fallback`)."""
+    c = CHART_DATA_COL
+    values = {row_cells[0].value: row_cells[1].value for row_cells in b.rows}
+    labels = [r[0].value for r in b.rows]          # objective, won, P10, P50, P90
+    objective, won, p10, p50, p90 = (values.get(k) for k in labels[:5])
+    lay.text(row, c, b.title, "muted")
+    lay.put(row + 1, c, *[Cell(h, TEXT, "plain") for h in ["", "P10", "P10–P90", "P50", labels[1], labels[0]]])
+    band = (p90 - p10) if p10 is not None and p90 is not None else None
+    lay.put(row + 2, c, Cell(""), *[Cell(v, AMOUNT, "plain") for v in (p10, band, p50, won, objective)])
+    # the same numbers as a column, for the fallback bar chart
+    for i, (lab, v) in enumerate(zip(labels, (objective, won, p10, p50, p90))):
+        lay.put(row + 4 + i, c, Cell(lab, TEXT, "plain"), Cell(v, AMOUNT, "plain"))
+    r = row + 2
+    cat = (r, c, r, c)
+    series = (
+        Series("P10", cat, (r, c + 1, r, c + 1), None, "base"),
+        Series("P10–P90", cat, (r, c + 2, r, c + 2), "#9DC3E6", "bar"),
+        Series("P50", cat, (r, c + 3, r, c + 3), "#1F4E78", "marker", "diamond"),
+        Series(labels[1], cat, (r, c + 4, r, c + 4), "#00B050", "marker", "square"),
+        Series(labels[0], cat, (r, c + 5, r, c + 5), "#C00000", "marker", "dash"),
+    )
+    width = int(sum(width_points(w) for w in REVIEW_WIDTHS[REVIEW_RIGHT:]) / 0.75)
+    fallback = ChartSpec("bar", spec.title, (Series(b.headers[-1] if b.headers else "", (row + 4, c, row + 8, c),
+                                                    (row + 4, c + 1, row + 8, c + 1), "#1F4E78"),),
+                         row, REVIEW_RIGHT, width, height, legend=False)
+    return ChartSpec("bullet", spec.title, series, row, REVIEW_RIGHT, width, height, legend=True, y_min=0,
+                     number_format="#,##0", fallback=fallback)
