@@ -43,6 +43,7 @@ SEVERITY = MappingProxyType({
     "CELL_ERROR": ERROR,
     "MISSING_CACHED_VALUE": ERROR,
     "MERGED_CELL": WARNING,
+    "ROWS_OUTSIDE_TABLE": WARNING,
     "LOCK_FILE_SKIPPED": WARNING,
     "DUPLICATE_FILE": WARNING,
     # file level (the whole file could not be read)
