@@ -41,14 +41,12 @@ from salesxl.forecast import TeamForecast, compute, select_period
 from salesxl.io import live
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
-from salesxl.io.cells import DATE_FORMAT
-from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
-                                   RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
+from salesxl.layout import forecast_layout, issues_layout, name_key
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
-from salesxl.review_text import T
+from salesxl.review import sheet_name as review_sheet_name
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
 from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
 
@@ -59,9 +57,6 @@ __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "loa
 MAX_MARKED_CELLS = 500
 #: At most this many notes per sheet and severity (a note is one or two calls each).
 MAX_NOTES = 200
-_FORMAT = {"amount": "#,##0", "percent": "0%", "ratio": "0.00"}
-_NO_PERIOD = {"en": "no current period", "fr": "pas de période en cours"}
-_NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
 _MESSAGES = {
     "no_inbox": {"en": "Set the inbox folder (Settings: 'Inbox folder') to the folder where the reps' "
                        "workbooks arrive.",
@@ -241,113 +236,22 @@ def _sheet_name(book: xw.Book, key: str, lang: str) -> str:
     return existing.name if existing is not None else names[lang]
 
 
-def _header_format(sheet: xw.Sheet, ncols: int, row: int = 1) -> None:
-    live.format_range(sheet, (row, 1, 1, ncols), bold=True, font_color="#FFFFFF", fill=HEADER_COLOR,
-                      wrap_text=True)
-
-
 def write_issues(book: xw.Book, issues: Sequence[Issue], lang: str) -> xw.Sheet:
-    """The Issues / Anomalies sheet, laid out as the file writer's: one header row, one row per issue
-    (severity, code, file, sheet, row, column, value, message), in one block write."""
-    sev = {k: i18n.pick(v, lang) for k, v in SEVERITY_LABELS.items()}
-    rows: list[list[Any]] = [[i18n.pick(lab, lang) for _, lab, _ in ISSUE_FIELDS]]
-    for i in issues:
-        rows.append([sev.get(i.severity, i.severity), i.code, i.file, i.sheet, i.row, i.column,
-                     _issue_value(i.value), i.message])
-    if not issues:
-        rows.append([None, None, None, None, None, None, None, _t(_NO_ISSUES, lang)])
-    sheet = live.write_sheet_block(book, _sheet_name(book, "issues", lang), "A1", rows)
-    ncols = len(ISSUE_FIELDS)
-    _header_format(sheet, ncols)
-    live.set_column_widths(sheet, [w for _, _, w in ISSUE_FIELDS])
-    if issues:
-        severity = sheet.range((2, 1), (len(rows), 1))
-        for key, colour in ((ERROR, live.ERROR_FILL), (WARNING, live.WARNING_FILL)):
-            try:
-                severity.conditional_formats.add_cell_value("equal_to", f'"{sev[key]}"', fill_color=colour)
-            except (NotImplementedError, AttributeError, ValueError):  # engine without the API
-                pass
-    return sheet
+    """The Issues / Anomalies sheet as the file writer lays it out (salesxl.layout.issues_layout:
+    errors first, the Effect column, messages wrapped, print titles), in one block write."""
+    return live.render_sheet(book, issues_layout(list(issues), lang, _sheet_name(book, "issues", lang)))
 
 
-
-def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[str | None], list[int]]:
-    """The Forecast sheet as a block (the file writer's columns): header, one row per rep, the team
-    row, a blank row, the as-of date. Also the risk key of each row and the reps' rows without a
-    period. Values are the forecast's `to_dict()` numbers (rounded like the JSON output)."""
-    data = fc.to_dict()
-    head = [i18n.pick(lab, lang) for _, lab, _, _ in FORECAST_FIELDS]
-    rows: list[list[Any]] = [head]
-    risks: list[str | None] = [None]
-
-    def row(rec: Mapping[str, Any]) -> list[Any]:
-        out = []
-        for key, _, kind, _ in FORECAST_FIELDS:
-            v = rec.get(key)
-            if kind == "risk" and v is not None:
-                v = i18n.pick(RISK_LABELS.get(v, {"en": str(v)}), lang)
-            elif kind == "date" and isinstance(v, str):
-                v = dt.date.fromisoformat(v[:10])
-            out.append(v)
-        return out
-
-    for rec in data["reps"]:
-        rows.append(row(rec))
-        risks.append(rec.get("risk"))
-    skipped = []
-    for s in data.get("skipped") or []:
-        rows.append(row({"rep": s.get("rep"), "risk": None}))
-        rows[-1][-1] = _t(_NO_PERIOD, lang)
-        risks.append(None)
-        skipped.append(len(rows))
-    team = dict(data.get("team") or {})
-    team["rep"] = i18n.pick(TEAM_LABEL, lang)
-    rows.append(row(team))
-    risks.append(team.get("risk"))
-    rows.append([])
-    rows.append([_t(T["as_of"], lang), fc.as_of])
-    risks += [None, None]
-    return rows, risks, skipped
-
-
-def write_forecast(book: xw.Book, fc: TeamForecast, lang: str) -> xw.Sheet:
-    """The Forecast / Prévisions sheet in one block, then formats per column and risk colours."""
-    rows, risks, _ = forecast_rows(fc, lang)
-    sheet = live.write_sheet_block(book, _sheet_name(book, "forecast", lang), "A1", rows)
-    ncols = len(FORECAST_FIELDS)
-    team_row = len(rows) - 2          # Excel row of the team line (blank row and as-of row below)
-    _header_format(sheet, ncols)
-    formats = [DATE_FORMAT[lang] if kind == "date" else _FORMAT.get(kind) for _, _, kind, _ in FORECAST_FIELDS]
-    live.set_column_formats(sheet, 2, 1, team_row - 1, formats)
-    live.format_range(sheet, (team_row, 1, 1, ncols), bold=True)
-    live.format_range(sheet, (team_row + 2, 1, 1, 1), bold=True)
-    live.format_range(sheet, (team_row + 2, 2, 1, 1), number_format=DATE_FORMAT[lang])
-    risk_col = next(j for j, (k, _, _, _) in enumerate(FORECAST_FIELDS, start=1) if k == "risk")
-    _risk_colours(sheet, (2, risk_col, team_row - 1, 1), risks[1:team_row], lang)
-    live.set_column_widths(sheet, [w for _, _, _, w in FORECAST_FIELDS])
-    return sheet
-
-
-def _risk_colours(sheet: xw.Sheet, where: tuple[int, int, int, int], risks: Sequence[str | None],
-                  lang: str) -> None:
-    """Colour the risk column: one conditional format per risk label (a fixed number of calls),
-    else, on an engine without conditional formats, one fill per run of rows of the same risk."""
-    r0, col, n, _ = where
-    rng = sheet.range((r0, col), (r0 + n - 1, col))
-    try:
-        for risk, colour in RISK_COLORS.items():
-            label = i18n.pick(RISK_LABELS[risk], lang)
-            rng.conditional_formats.add_cell_value("equal_to", f'"{label}"', fill_color=colour)
-        return
-    except (NotImplementedError, AttributeError):
-        pass
-    by_risk: dict[str, list[tuple[int, int]]] = {}
-    for r, risk in enumerate(risks, start=r0):
-        if risk in RISK_COLORS:
-            by_risk.setdefault(risk, []).append((r, col))
-    for risk, cells in sorted(by_risk.items()):
-        for r1, c1, r2, c2 in live._rectangles(cells):
-            live.format_range(sheet, (r1, c1, r2 - r1 + 1, c2 - c1 + 1), fill=RISK_COLORS[risk])
+def write_forecast(book: xw.Book, fc: TeamForecast, lang: str, currency: str = "EUR") -> xw.Sheet:
+    """The Forecast / Prévisions sheet as the file writer lays it out (salesxl.layout.forecast_layout),
+    each rep linked to their review sheet when the workbook has it."""
+    taken: set[str] = set()
+    names = {r.rep: review_sheet_name(r.rep, lang, taken) for r in fc.reps}
+    existing = {name_key(n) for n in live.list_sheets(book)}
+    links = {rep: name for rep, name in names.items() if name_key(name) in existing}
+    lay = forecast_layout(fc, lang, review_sheets=links, currency=currency,
+                          name=_sheet_name(book, "forecast", lang))
+    return live.render_sheet(book, lay)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,7 +345,7 @@ def forecast(book: xw.Book) -> dict[str, Any]:
     """Each rep's forecast for their own current period, and the team's: the Forecast sheet."""
     lb = load(book)
     v, fc = _forecast(lb)
-    sheet = write_forecast(book, fc, lb.lang)
+    sheet = write_forecast(book, fc, lb.lang, str(v.settings.get("currency") or "EUR"))
     sheet.activate()
     return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict()}
 

@@ -366,6 +366,7 @@ class _HistoryQueries:
             try:
                 closed = hist.closed_proposals(conn)
                 slip = hist.slippage(conn, as_of)
+                self._out["collections"] = hist.collections(conn, as_of)
             finally:
                 conn.close()
             # what the calibration reads of the closed proposals (not their refs), one text per rep; the
@@ -381,6 +382,10 @@ class _HistoryQueries:
         if "error" in self._out:
             raise self._out["error"]
         return self._out["result"]
+
+    def collections(self):
+        """salesxl.movement.Collections of the store (after `result`)."""
+        return self._out.get("collections")
 
 
 def _calamine_installed() -> bool:
@@ -560,7 +565,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         else:
             rep_forecasts = (fc_mod.forecast_rep(plan.job(j)) for j in range(n_jobs))
         writer.finish_tables(issues=all_issues)
-        plan.attach_history(*(queries.result() if queries is not None else (None, None)))
+        plan.attach_history(*(queries.result() if queries is not None else (None, None)),
+                            collections=queries.collections() if queries is not None else None)
         t_fc = time.perf_counter()
         # each rep's review is built, rendered and dropped as soon as their forecast comes (the workers
         # go on with the next reps'); the team's forecast (the Forecast sheet) once they all have

@@ -100,6 +100,10 @@ class RepForecast:
     avg_deal: float | None = None
     slippage: list[dict] = field(default_factory=list)
     draws: Any = field(default=None, repr=False)       # Monte Carlo draws of won + open (team sum)
+    manager: str | None = None                          # the Reps table's Manager
+    open_by_stage: dict = field(default_factory=dict)   # stage -> [amount, weighted] of the period's open proposals
+    change: Any = None                                  # movement.Change since the previous collection
+    track: list = field(default_factory=list)           # movement.TrackPeriod of the last periods
 
     def to_dict(self, calibration: bool = True) -> dict:
         """Plain data (JSON); `calibration=False` leaves the calibration bins out."""
@@ -441,6 +445,7 @@ class ForecastPlan:
     outcome_of: dict = field(default_factory=dict)
     closed: Any = field(default_factory=dict)               # rep key -> closed proposals (.get)
     slip: dict = field(default_factory=dict)
+    collections: Any = None                                 # movement.Collections of the history store
     _reps: list = field(default_factory=list)               # the reps' forecasts added so far
     _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
 
@@ -456,8 +461,10 @@ class ForecastPlan:
                 _own(by["pipeline"].get(rk)), self.outcome_of, self.simulations, self.seed, self.on_track,
                 self.at_risk, self.rep_reasons[rk], self.team_reasons)
 
-    def attach_history(self, history_closed=None, slippage=None) -> None:
-        """Closed proposals (from the history store when given, else the pipeline) and slippage."""
+    def attach_history(self, history_closed=None, slippage=None, collections=None) -> None:
+        """Closed proposals (from the history store when given, else the pipeline), slippage and the
+        collections the change since the previous one and the track records come from."""
+        self.collections = collections
         self.closed = _closed_by_rep(self.by.get("pipeline", {}), history_closed)
         self.slip = split_by_rep(slippage) if slippage is not None and not _is_empty(slippage) else {}
 
@@ -469,6 +476,17 @@ class ForecastPlan:
         if slip is not None:
             keys = [c for c in slip if c != "rep"]
             rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
+        reps = self.by.get("reps", {}).get(rk) if isinstance(self.by.get("reps"), Mapping) or \
+            hasattr(self.by.get("reps"), "get") else None
+        if reps is not None and "manager" in reps:
+            rf.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()), None)
+        if self.collections is not None:
+            rf.change = self.collections.change(rk, rf.period_start, rf.period_end, rf.objective,
+                                                seed=rep_seed(self.seed, rf.rep), simulations=self.simulations,
+                                                on_track=self.on_track, at_risk=self.at_risk)
+            from salesxl.movement import track_record
+            rf.track = track_record(self.by.get("objectives", {}).get(rk), self.by.get("pipeline", {}).get(rk),
+                                    rf.period_start, self.collections.history.get(rk, {}))
         return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
@@ -653,6 +671,11 @@ def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipe
                                           max(0, (as_of - decision).days), in_period))
     props.sort(key=lambda p: (-p.weighted, p.decision_date or dt.date.max, str(p.ref)))
     in_p = [p for p in props if p.in_period]
+    by_stage: dict = {}
+    for p in in_p:
+        t = by_stage.setdefault(p.stage, [0.0, 0.0])
+        t[0] += p.amount
+        t[1] += p.weighted
     weighted_open = float(sum(p.weighted for p in in_p))
     open_amount = float(sum(p.amount for p in in_p))
     fc = won + weighted_open
@@ -680,7 +703,7 @@ def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipe
         coverage=coverage(open_amount, objective, won), win_rate=None, required_coverage=None,
         p10=out.p10, p50=out.p50, p90=out.p90, p_reach=p_reach, method=out.method, risk=risk, pace=pace,
         lever=lever(risk, pace), plan=plan, results=results, conversion=conversion, proposals=props,
-        draws=draws)
+        draws=draws, open_by_stage=by_stage)
 
 
 def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NamedTuple, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 from salesxl.values import label_key
 
@@ -87,6 +87,7 @@ STYLES: dict[str | None, Style] = {
     "label": Style(colour="#404040"),
     "point": Style(wrap=True, valign="top"),
     "wrap": Style(wrap=True, valign="top", border=GRID_BORDER),
+    "top": Style(valign="top"),
     "muted": Style(italic=True, colour="#808080"),
     "note": Style(italic=True, colour="#595959"),
     "bold": Style(bold=True, border=GRID_BORDER),
@@ -489,7 +490,7 @@ def _grid(lay: SheetLayout, b: Grid, row: int, col: int) -> int:
     lay.text(row, col, b.title, "section")
     lay.put(row + 1, col, *[Cell(h, TEXT, "header") for h in b.headers])
     widths = lay.widths[col:col + len(b.headers)]
-    lines = max([text_lines(h, max(w - 1, 1)) for h, w in zip(b.headers, widths)] + [2])
+    lines = max([text_lines(h, max(w * 0.85 - 1, 1)) for h, w in zip(b.headers, widths)] + [2])
     lay.heights[row + 1] = DEFAULT_ROW_PT * lines
     first = row + 2
     for i, cells in enumerate(b.rows):
@@ -545,3 +546,340 @@ def _bullet_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, height: int)
                          row, REVIEW_RIGHT, width, height, legend=False)
     return ChartSpec("bullet", spec.title, series, row, REVIEW_RIGHT, width, height, legend=True, y_min=0,
                      number_format="#,##0", fallback=fallback)
+
+
+# -- the team Forecast sheet: the manager's dashboard -----------------------------------------------------
+_RISK_ORDER = {"off_track": 0, "at_risk": 1, "on_track": 2, None: 3}
+_RISK_STYLE = {"on_track": "good", "at_risk": "warn", "off_track": "bad"}
+_MOVES = ("new", "won", "lost", "pushed", "changed")
+
+
+def _tx(key: str, lang: str, **kw) -> str:
+    from salesxl.review_text import T
+    labels = T[key]
+    s = labels.get(lang) or labels["en"]
+    return s.format(**kw) if kw else s
+
+
+def _tn(key: str, n: int, lang: str, **kw) -> str:
+    from salesxl.review_text import T
+    forms = T[key].get(lang) or T[key]["en"]
+    one = n == 1 if lang != "fr" else abs(n) < 2
+    return forms[0 if one else 1].format(n=n, **kw)
+
+
+def _fc_columns(lang: str, currency: str, expected: bool) -> list[tuple[str, str, str, float]]:
+    """(key, header, value format, width) of the Forecast sheet's columns."""
+    from salesxl.review_text import T
+    tx = lambda k: _tx(k, lang)  # noqa: E731
+    cols = [("rep", tx("rep"), TEXT, 20), ("period_end", tx("fc_period_end"), DATE, 11),
+            ("objective", T["objective"][lang], AMOUNT, 11), ("won", tx("won"), AMOUNT, 10),
+            ("forecast", tx("fc_d_forecast"), AMOUNT, 10)]
+    if expected:
+        cols.append(("expected", tx("expected"), AMOUNT, 11))
+    cols += [("attainment", tx("attainment"), PERCENT, 10), ("p_reach", tx("p_reach"), PERCENT, 10),
+             ("risk", tx("fc_d_risk"), TEXT, 11),
+             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 9), ("d_forecast", tx("fc_d_forecast"), SIGNED_AMOUNT, 9),
+             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 8), ("d_risk", tx("fc_d_risk"), TEXT, 6)]
+    for m in _MOVES:
+        cols.append((f"{m}_n", tx("mv_n"), INT, 5))
+        cols.append((f"{m}_amount", _tx("mv_delta" if m == "changed" else "mv_amount", lang, currency=currency),
+                     KAMOUNT if m != "changed" else "signed_k", 8))
+    return cols
+
+
+_NUMBER_FORMATS["signed_k"] = '+#,##0.0,"k";-#,##0.0,"k";0'
+
+
+def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | None = None,
+                    currency: str = "EUR", name: str | None = None) -> SheetLayout:
+    """The team Forecast sheet: reps sorted by risk then P(reach) (within each manager when there are
+    several, with a subtotal per manager), each name a link to the rep's review; per rep the change since
+    the previous collection and the pipeline's movement since then; the team's row; data bars on
+    attainment and P(reach); a chart of the open pipeline by stage and one of the team's movement.
+    One A4 landscape page wide, header rows repeated on every page."""
+    from salesxl import contract
+    from salesxl.review_text import T
+    from salesxl.values import format_date_long
+    review_sheets = review_sheets or {}
+    reps = list(fc.reps)
+    expected = any(getattr(r, "expected", None) is not None for r in reps)
+    cols = _fc_columns(lang, currency, expected)
+    keys = [k for k, _, _, _ in cols]
+    ci = {k: j for j, k in enumerate(keys)}
+    lay = SheetLayout(name or contract.SHEETS["forecast"][lang], lang, [w for _, _, _, w in cols])
+    last_col = len(cols) - 1
+    prev = next((r.change.previous_as_of for r in reps if getattr(r, "change", None) is not None), None)
+
+    lay.text(0, 0, _tx("fc_title", lang, date=format_date_long(fc.as_of, lang)), "title")
+    lay.heights[0] = 24
+    lay.text(1, 0, _tx("fc_subtitle", lang), "subtitle")
+    # three header rows: groups, movement kinds, columns
+    g = 3
+    d0, m0 = ci["d_won"], ci["new_n"]
+    lay.put(g, 0, *[Cell(None, TEXT, "group")] * len(cols))
+    lay.put(g, 0, Cell(_tx("fc_now", lang), TEXT, "group"))
+    lay.merges.append((g, 0, g, d0 - 1))
+    when = format_date_long(prev, lang) if prev else "—"
+    lay.put(g, d0, Cell(_tx("fc_change", lang, date=when), TEXT, "group"))
+    lay.merges.append((g, d0, g, m0 - 1))
+    lay.put(g, m0, Cell(_tx("fc_movement", lang, date=when), TEXT, "group"))
+    lay.merges.append((g, m0, g, last_col))
+    lay.put(g + 1, 0, *[Cell(None, TEXT, "header")] * len(cols))
+    for j, m in enumerate(_MOVES):
+        c = m0 + 2 * j
+        lay.put(g + 1, c, Cell(_tx("mv_" + m, lang), TEXT, "header"))
+        lay.merges.append((g + 1, c, g + 1, c + 1))
+    for j in range(m0):
+        lay.merges.append((g + 1, j, g + 2, j))
+    for j, (_, head, _, _) in enumerate(cols):
+        if j < m0:
+            lay.put(g + 1, j, Cell(head, TEXT, "header"))
+            lay.put(g + 2, j, Cell(None, TEXT, "header"))
+        else:
+            lay.put(g + 2, j, Cell(head, TEXT, "header"))
+    lay.heights[g + 1] = DEFAULT_ROW_PT * 2
+    first = g + 3
+
+    def rep_row(r) -> list[Cell]:
+        ch = getattr(r, "change", None)
+        mv = ch.movement if ch is not None else None
+        vals: dict[str, Cell] = {
+            "rep": Cell(r.rep, TEXT, "link" if r.rep in review_sheets else None),
+            "period_end": Cell(r.period_end, DATE), "objective": Cell(r.objective, AMOUNT),
+            "won": Cell(r.won, AMOUNT), "forecast": Cell(r.forecast, AMOUNT, "bold"),
+            "expected": Cell(getattr(r, "expected", None), AMOUNT),
+            "attainment": Cell(r.attainment, PERCENT), "p_reach": Cell(r.p_reach, PERCENT),
+            "risk": Cell(T[r.risk][lang] if r.risk else T["no_objective"][lang], TEXT,
+                         _RISK_STYLE.get(r.risk, "muted")),
+        }
+        if ch is not None:
+            vals["d_won"] = Cell(None if ch.won is None else r.won - ch.won, SIGNED_AMOUNT)
+            vals["d_forecast"] = Cell(None if ch.forecast is None else r.forecast - ch.forecast, SIGNED_AMOUNT)
+            vals["d_p"] = Cell(None if ch.p_reach is None or r.p_reach is None
+                               else round((r.p_reach - ch.p_reach) * 100, 1), SIGNED_POINTS)
+            move = _RISK_ORDER.get(r.risk, 3) - _RISK_ORDER.get(ch.risk, 3) if r.risk and ch.risk else 0
+            vals["d_risk"] = Cell("▲" if move > 0 else "▼" if move < 0 else "=", TEXT,
+                                  "up" if move > 0 else "down" if move < 0 else None)
+        if mv is not None:
+            for m in _MOVES:
+                vals[f"{m}_n"] = Cell(getattr(mv, m), INT)
+                vals[f"{m}_amount"] = Cell(getattr(mv, f"{m}_amount"), cols[ci[f"{m}_amount"]][2])
+        return [vals.get(k, Cell(None, fmt)) for k, _, fmt, _ in cols]
+
+    def sort_key(r):
+        return (_RISK_ORDER.get(r.risk, 3), r.p_reach if r.p_reach is not None else 2.0, r.rep.casefold())
+
+    managers = sorted({getattr(r, "manager", None) or "" for r in reps}, key=str.casefold)
+    groups = [(m, sorted([r for r in reps if (getattr(r, "manager", None) or "") == m], key=sort_key))
+              for m in managers] if len(managers) > 1 else [(None, sorted(reps, key=sort_key))]
+    row = first
+    for manager, members in groups:
+        for r in members:
+            lay.put(row, 0, *rep_row(r))
+            if r.rep in review_sheets:
+                lay.links.append(Link(row, 0, review_sheets[r.rep], r.rep))
+            row += 1
+        if manager is not None:
+            label = _tx("fc_subtotal", lang, manager=manager or _tx("fc_no_manager", lang))
+            lay.put(row, 0, *_total_row(label, members, cols, lang))
+            row += 1
+    last_rep_row = row - 1
+    team = dict(getattr(fc, "team", None) or {})
+    if reps:
+        lay.put(row, 0, *_total_row(_tx("fc_team", lang), reps, cols, lang, team))
+        row += 1
+    if reps:
+        lay.data_bars.append(DataBar(first, ci["attainment"], last_rep_row, "#5B9BD5", 0.0, 1.0))
+        lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, "#70AD47", 0.0, 1.0))
+    row += 1
+    lay.text(row, 0, T["as_of"][lang], "label")
+    lay.put(row, 1, Cell(fc.as_of, DATE, "plain"))
+    row += 1
+    if prev is not None:
+        lay.text(row, 0, _tx("fc_previous", lang), "label")
+        lay.put(row, 1, Cell(prev, DATE, "plain"))
+    else:
+        lay.text(row, 0, _tx("fc_no_previous", lang), "note")
+    row += 1
+    skipped = [s.get("rep") for s in getattr(fc, "skipped", None) or [] if s.get("rep")]
+    if skipped:
+        lay.text(row, 0, _tn("fc_skipped", len(skipped), lang, names=", ".join(skipped)), "note")
+        row += 1
+    row += 1
+
+    # the two charts, each beside its numbers
+    stages: dict[Any, list[float]] = {}
+    for r in reps:
+        for st, (amount, weighted) in (getattr(r, "open_by_stage", None) or {}).items():
+            t = stages.setdefault(st, [0.0, 0.0])
+            t[0] += amount
+            t[1] += weighted
+    order = {it.key: i for i, it in enumerate(contract.LISTS["stages"].items)} if "stages" in contract.LISTS else {}
+    stage_rows = sorted(stages.items(), key=lambda kv: (order.get(kv[0], 99), str(kv[0])))
+    chart_h = 15
+    top = row
+    lay.text(top, 0, _tx("fc_stage_short", lang), "section")
+    lay.put(top + 1, 0, Cell(_tx("fc_stage", lang), TEXT, "header"), Cell(T["amount"][lang], TEXT, "header"),
+            Cell(T["weighted"][lang], TEXT, "header"))
+    for i, (st, (amount, weighted)) in enumerate(stage_rows):
+        label = _stage_label(st, lang) if st else _tx("fc_no_stage", lang)
+        lay.put(top + 2 + i, 0, Cell(label), Cell(amount, AMOUNT), Cell(weighted, AMOUNT))
+    chart_w = int(sum(width_points(w) for w in lay.widths[4:m0]) / 0.75) if m0 > 5 else 400
+    if stage_rows:
+        n = len(stage_rows)
+        cat = (top + 2, 0, top + 1 + n, 0)
+        lay.charts.append(ChartSpec("column", _tx("fc_stage_title", lang), (
+            Series(T["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), "#1F4E78"),
+            Series(T["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), "#9DC3E6")),
+            top, 4, chart_w, chart_h * _PX_PER_ROW, number_format="#,##0"))
+    team_mv = None
+    for r in reps:
+        ch = getattr(r, "change", None)
+        if ch is not None:
+            team_mv = team_mv or type(ch.movement)()
+            team_mv.add(ch.movement)
+    if team_mv is not None:
+        lay.text(top, m0, _tx("fc_movement_short", lang), "section")
+        lay.put(top + 1, m0, Cell(_tx("fc_movement_kind", lang), TEXT, "header"), Cell(None, TEXT, "header"),
+                Cell(_tx("mv_n", lang), TEXT, "header"), Cell(T["amount"][lang], TEXT, "header"),
+                Cell(None, TEXT, "header"))
+        lay.merges.append((top + 1, m0, top + 1, m0 + 1))
+        lay.merges.append((top + 1, m0 + 3, top + 1, m0 + 4))
+        for i, m in enumerate(_MOVES):
+            r = top + 2 + i
+            lay.put(r, m0, Cell(_tx("mv_" + m, lang)), Cell(None), Cell(getattr(team_mv, m), INT),
+                    Cell(getattr(team_mv, f"{m}_amount"), AMOUNT), Cell(None, AMOUNT))
+            lay.merges.append((r, m0, r, m0 + 1))
+            lay.merges.append((r, m0 + 3, r, m0 + 4))
+        cat = (top + 2, m0, top + 6, m0)
+        width = int(sum(width_points(w) for w in lay.widths[m0 + 5:]) / 0.75)
+        lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
+            Series(T["amount"][lang], cat, (top + 2, m0 + 3, top + 6, m0 + 3), "#ED7D31"),),
+            top, m0 + 5, width, chart_h * _PX_PER_ROW, legend=False, number_format="#,##0"))
+    end = max(top + 2 + max(len(stage_rows), 5), top + chart_h) + 1
+    lay.freeze = (first, 1)
+    lay.print = PrintSetup(area=(0, 0, end, last_col), repeat_rows=(g, g + 2), footer=lay.name)
+    lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
+    return lay
+
+
+def _stage_label(key: str, lang: str) -> str:
+    from salesxl import contract
+    lab = contract.LISTS["stages"].label_of(key, lang) if "stages" in contract.LISTS else None
+    return lab or str(key)
+
+
+def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
+               team: Mapping[str, Any] | None = None) -> list[Cell]:
+    """A subtotal (or the team's) row: sums of the amounts and movements; attainment of the sums;
+    P(reach) and risk only for the team (the team's own distribution)."""
+    from salesxl.review_text import T
+
+    def total(attr):
+        vals = [getattr(r, attr, None) for r in reps]
+        vals = [v for v in vals if v is not None]
+        return float(sum(vals)) if vals else None
+    objective, won, fcast = total("objective"), total("won"), total("forecast")
+    vals: dict[str, Any] = {"rep": label, "objective": objective, "won": won, "forecast": fcast,
+                            "expected": total("expected"),
+                            "attainment": (fcast / objective) if objective and fcast is not None else None}
+    if team:
+        vals["p_reach"] = team.get("p_reach")
+        risk = team.get("risk")
+        vals["risk"] = (T[risk].get(lang) or T[risk]["en"]) if risk in T else None
+    changes = [r.change for r in reps if getattr(r, "change", None) is not None]
+    if changes:
+        d = [(r.won - r.change.won) for r in reps if getattr(r, "change", None) is not None and r.change.won is not None]
+        vals["d_won"] = float(sum(d)) if d else None
+        d = [(r.forecast - r.change.forecast) for r in reps
+             if getattr(r, "change", None) is not None and r.change.forecast is not None]
+        vals["d_forecast"] = float(sum(d)) if d else None
+        for m in _MOVES:
+            vals[f"{m}_n"] = sum(getattr(c.movement, m) for c in changes)
+            vals[f"{m}_amount"] = float(sum(getattr(c.movement, f"{m}_amount") for c in changes))
+    return [Cell(vals.get(k), fmt, "total") for k, _, fmt, _ in cols]
+
+
+# -- the Issues sheet ----------------------------------------------------------------------------------------
+ISSUE_COLUMNS = (      # key, header EN/FR, width, value format, style (wrapped columns)
+    ("severity", {"en": "Severity", "fr": "Gravité"}, 12, TEXT, "top"),
+    ("code", {"en": "Code", "fr": "Code"}, 22, TEXT, "top"),
+    ("file", {"en": "File", "fr": "Fichier"}, 22, TEXT, "wrap"),
+    ("sheet", {"en": "Sheet", "fr": "Feuille"}, 13, TEXT, "wrap"),
+    ("row", {"en": "Row", "fr": "Ligne"}, 7, INT, "top"),
+    ("column", {"en": "Column", "fr": "Colonne"}, 14, TEXT, "wrap"),
+    ("value", {"en": "Value", "fr": "Valeur"}, 16, TEXT, "wrap"),
+    ("message", {"en": "Message", "fr": "Message"}, 55, TEXT, "wrap"),
+    ("effect", {"en": "Effect", "fr": "Effet"}, 24, TEXT, "wrap"),
+)
+SEVERITY_LABELS = {"error": {"en": "error", "fr": "erreur"}, "warning": {"en": "warning", "fr": "avertissement"}}
+_NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+
+
+def issues_in_order(issues: Iterable[Any]) -> Iterable[Any]:
+    """Errors first, then warnings, each in the order found (one pass: the warnings wait)."""
+    later = []
+    for i in issues:
+        if i.severity == "error":
+            yield i
+        else:
+            later.append(i)
+    yield from later
+
+
+def issue_values(issue: Any, lang: str) -> list[Any]:
+    """The cells of an issue's row, in ISSUE_COLUMNS order."""
+    from salesxl.issues import effect
+    sev = SEVERITY_LABELS.get(issue.severity)
+    value = issue.value
+    if not (value is None or isinstance(value, (str, int, float)) and not isinstance(value, bool)
+            or hasattr(value, "isoformat")):
+        value = str(value)
+    return [sev[lang] if sev else issue.severity, issue.code, issue.file, issue.sheet, issue.row, issue.column,
+            value, issue.message, effect(issue, lang)]
+
+
+_WRAPPED = tuple((j, w) for j, (_, _, w, _, style) in enumerate(ISSUE_COLUMNS) if style == "wrap")
+
+
+def issue_row_height(values: Sequence[Any]) -> float | None:
+    """The height (points) of an issue's row: as many lines as its longest wrapped text needs (None: one
+    line, the default height)."""
+    lines = 1
+    for j, w in _WRAPPED:
+        v = values[j]
+        if isinstance(v, str) and len(v) > w - 2:
+            lines = max(lines, text_lines(v, w - 2) if " " in v else math.ceil(len(v) / (w - 2)))
+    return DEFAULT_ROW_PT * lines if lines > 1 else None
+
+
+def issues_frame(lang: str, rows: int, name: str | None = None) -> SheetLayout:
+    """The Issues sheet but for its rows (which a writer may stream): the header row, column widths,
+    wrapped columns, severity colours, frozen header, print titles, one A4 landscape page wide."""
+    from salesxl import contract
+    lay = SheetLayout(name or contract.SHEETS["issues"][lang], lang, [w for _, _, w, _, _ in ISSUE_COLUMNS])
+    lay.put(0, 0, *[Cell(lab.get(lang) or lab["en"], TEXT, "header") for _, lab, _, _, _ in ISSUE_COLUMNS])
+    lay.heights[0] = 30
+    last = max(rows, 1)
+    for sev, style in (("error", "error"), ("warning", "warning")):
+        lay.text_rules.append(TextRule(1, 0, last, SEVERITY_LABELS[sev][lang], style))
+    lay.freeze = (1, 0)
+    lay.gridlines = True
+    lay.print = PrintSetup(repeat_rows=(0, 0), footer=lay.name, area=(0, 0, last, len(ISSUE_COLUMNS) - 1))
+    return lay
+
+
+def issues_layout(issues: Sequence[Any], lang: str, name: str | None = None) -> SheetLayout:
+    """The whole Issues sheet (errors first, then warnings; messages wrapped)."""
+    lay = issues_frame(lang, len(issues), name)
+    styles = [(fmt, style) for _, _, _, fmt, style in ISSUE_COLUMNS]
+    for r, i in enumerate(issues_in_order(issues), start=1):
+        h = issue_row_height(issue_values(i, lang))
+        if h:
+            lay.heights[r] = h
+        lay.put(r, 0, *[Cell(v, fmt if isinstance(v, (int, float)) else (DATE if hasattr(v, "isoformat") else TEXT),
+                             style or "plain") for v, (fmt, style) in zip(issue_values(i, lang), styles)])
+    if not issues:
+        lay.text(1, 7, _NO_ISSUES.get(lang) or _NO_ISSUES["en"], "muted")
+    return lay

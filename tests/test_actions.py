@@ -29,8 +29,7 @@ from salesxl.io import live
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.review_xlsx import render_review as render_review_file
 from salesxl.io.template import write_template
-from salesxl.io.write_xlsx import FORECAST_FIELDS, ISSUE_FIELDS
-from salesxl.layout import review_layout
+from salesxl.layout import ISSUE_COLUMNS, forecast_layout, issue_values, issues_in_order, review_layout
 from salesxl.review import Fields, Grid, build_reviews
 from salesxl.review_text import T
 
@@ -210,8 +209,12 @@ def test_validate_finds_what_the_file_reader_finds(open_book, files):
     assert sorted(map(key, actions.load(book).validate().issues)) == sorted(map(key, expected.issues))
     (block,) = writes_to(book, "Issues")
     rows = [[plain(v) for v in r] for r in block["values"]]
-    assert rows[0] == [lab["en"] for _, lab, _ in ISSUE_FIELDS]
+    assert rows[0] == [lab["en"] for _, lab, _, _, _ in ISSUE_COLUMNS]
     assert len(rows) == len(expected.issues) + 1
+    # errors first, then warnings; the Effect column as in the file writer
+    sev = [r[0] for r in rows[1:]]
+    assert sev == sorted(sev, key=lambda x: x != "error") and "error" in sev and "warning" in sev
+    assert [r[8] or "" for r in rows[1:]] == [issue_values(i, "en")[8] for i in issues_in_order(expected.issues)]
     got = sorted((r[1], r[3], r[4], r[5], r[7]) for r in rows[1:])
     assert got == sorted((i.code, i.sheet, i.row, i.column, i.message) for i in expected.issues)
     assert {r[1] for r in rows[1:]} >= {"BAD_DATE", "DUPLICATE_ROW", "UNKNOWN_VALUE", "MISSING_VALUE",
@@ -294,7 +297,7 @@ def test_validate_a_french_workbook_writes_anomalies_in_french(open_book):
     res = actions.validate(book)
     assert res["sheet"] == "Anomalies"
     (block,) = writes_to(book, "Anomalies")
-    assert [plain(v) for v in block["values"][0]] == [lab["fr"] for _, lab, _ in ISSUE_FIELDS]
+    assert [plain(v) for v in block["values"][0]] == [lab["fr"] for _, lab, _, _, _ in ISSUE_COLUMNS]
     sev = {plain(r[0]) for r in block["values"][1:]}
     assert sev <= {"erreur", "avertissement"} and "avertissement" in sev
     overdue = [r for r in block["values"][1:] if plain(r[1]) == "OVERDUE_PROPOSAL"]
@@ -305,31 +308,53 @@ def test_validate_a_french_workbook_writes_anomalies_in_french(open_book):
 # ------------------------------------------------------------------------------------ forecast
 
 
+def _forecast_rows(block, names):
+    rows = [[plain(x) for x in r] for r in block["values"]]
+    head = next(i for i, r in enumerate(rows) if r and r[0] in ("Rep", "Commercial"))
+    return rows, head, [r for r in rows[head + 1:] if r and r[0] in names]
+
+
 def test_forecast_sheet_holds_the_cores_numbers(open_book, files):
     book = open_book("demo")
     res = actions.forecast(book)
     v = validate_file(files["demo"])
-    fc = compute(v.frames, v.lists, v.as_of, v.settings).to_dict()
+    core = compute(v.frames, v.lists, v.as_of, v.settings)
+    fc = core.to_dict()
     assert res["reps"] == fc["reps"] and res["team"] == fc["team"]
     (block,) = writes_to(book, "Forecast")
-    rows = [[plain(x) for x in r] for r in block["values"]]
-    assert rows[0] == [lab["en"] for _, lab, _, _ in FORECAST_FIELDS]
+    by_rep = {r["rep"]: r for r in fc["reps"]}
+    rows, head, reps = _forecast_rows(block, set(by_rep))
+    header = rows[head]
+    assert len(reps) == len(fc["reps"])
     risk_en = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
-    for row, rec in zip(rows[1:], fc["reps"]):
-        for value, (key, _, kind, _) in zip(row, FORECAST_FIELDS):
-            expected = risk_en.get(rec[key]) if kind == "risk" else rec[key]
-            assert value == expected, (rec["rep"], key)
-    team = rows[1 + len(fc["reps"])]
-    assert team[0] == "Team" and team[3:6] == [fc["team"]["objective"], fc["team"]["won"],
-                                                fc["team"]["weighted_open"]]
-    assert rows[-1][:2] == ["As-of date", "2026-11-20"]
+    col = {k: header.index(label) for k, label in (("objective", "Revenue objective"), ("won", "Won"),
+                                                    ("forecast", "Forecast"), ("p_reach", "P(reach objective)"),
+                                                    ("risk", "Risk"))}
+    for row in reps:
+        rec = by_rep[row[0]]
+        for key, j in col.items():
+            want = risk_en.get(rec[key], "No objective") if key == "risk" else rec[key]
+            assert row[j] == (pytest.approx(want) if isinstance(want, float) else want), (rec["rep"], key)
+    # reps by risk, then by P(reach)
+    order = {"Off track": 0, "At risk": 1, "On track": 2, "No objective": 3}
+    keys = [(order[r[col["risk"]]], r[col["p_reach"]] if r[col["p_reach"]] is not None else 2) for r in reps]
+    assert keys == sorted(keys)
+    team = next(r for r in rows if r and r[0] == "Team (sum of current periods)")
+    assert team[col["objective"]] == pytest.approx(fc["team"]["objective"])
+    assert team[col["won"]] == pytest.approx(fc["team"]["won"])
+    assert team[col["p_reach"]] == pytest.approx(fc["team"]["p_reach"])
+    as_of = next(r for r in rows if r and r[0] == "As-of date")
+    assert as_of[1] == "2026-11-20"
+    # the layout the file writer renders, written in one block: the same values
+    lay = forecast_layout(core, "en", name="Forecast")
+    iso = lambda x: x.isoformat() if isinstance(x, dt.date) else x  # noqa: E731
+    assert [[plain(iso(x)) for x in r] for r in lay.values()] == rows
     funcs = action_funcs(book)
     assert funcs.count("setValues") == 1
-    cfs = [a["args"][0]["formula1"] for a in recorded_actions(book) if a["func"] == "addConditionalFormat"]
-    assert cfs == ['"On track"', '"At risk"', '"Off track"']
-    formats = {a["start_column"] + 1: a["args"][0] for a in recorded_actions(book) if a["func"] == "setNumberFormat"
-               and a["start_row"] == 1}
-    assert formats[2] == "yyyy-mm-dd" and formats[4] == "#,##0" and formats[8] == "0%" and formats[13] == "0%"
+    cfs = [a["args"][0] for a in recorded_actions(book) if a["func"] == "addConditionalFormat"]
+    assert len(cfs) == 2                             # the data bars of attainment and P(reach)
+    formats = {(a["start_column"], a["args"][0]) for a in recorded_actions(book) if a["func"] == "setNumberFormat"}
+    assert (col["objective"], "#,##0") in formats and (col["p_reach"], "0.0%") in formats
 
 
 def test_forecast_of_a_french_workbook(open_book):
@@ -337,9 +362,11 @@ def test_forecast_of_a_french_workbook(open_book):
     res = actions.forecast(book)
     assert res["sheet"] == "Prévisions"
     (block,) = writes_to(book, "Prévisions")
-    assert plain(block["values"][0][3]) == "Objectif de CA"
-    assert {plain(r[-1]) for r in block["values"][1:7]} <= {"En bonne voie", "À risque", "Hors trajectoire"}
-    assert plain(block["values"][-1][0]) == "Date d'arrêté"
+    rows, head, reps = _forecast_rows(block, {r["rep"] for r in res["reps"]})
+    assert "Objectif de CA" in rows[head]
+    risk = rows[head].index("Risque")
+    assert {r[risk] for r in reps} <= {"En bonne voie", "À risque", "Hors trajectoire"}
+    assert any(r and r[0] == "Date d'arrêté" for r in rows)
 
 
 # ------------------------------------------------------------------------------------ reviews

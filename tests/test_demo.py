@@ -61,10 +61,28 @@ def test_team_workbook_reviews_forecast_issues(demo):
     for name in ("Forecast", "Issues", "Reporting", "Pipeline", "Planning", "Objectives"):
         assert name in wb.sheetnames
     fc = wb["Forecast"]
-    header = [c.value for c in fc[1]]
+    head_row = next(r for r in range(1, 10) if "Risk" in [c.value for c in fc[r]])
+    header = [c.value for c in fc[head_row]]
     risk_col = header.index("Risk")
-    risks = {row[risk_col] for row in fc.iter_rows(min_row=2, values_only=True) if row[0] and row[0] in {r[0] for r in REPS}}
-    assert len(risks) >= 2                       # a mix: some reps on track, some at risk or off track
+    names = {r[0] for r in REPS}
+    rows = [row for row in fc.iter_rows(min_row=head_row + 1, values_only=True) if row[0] in names]
+    risks = [row[risk_col] for row in rows]
+    assert len(set(risks)) >= 2                  # a mix: some reps on track, some at risk or off track
+    order = {"Off track": 0, "At risk": 1, "On track": 2}
+    assert [order[r] for r in risks] == sorted(order[r] for r in risks)     # sorted by risk
+    # each rep's name links to their review, each review links back
+    links = {c.value: c.hyperlink.location for row in fc.iter_rows() for c in row if c.hyperlink is not None}
+    assert set(links) == names and all(links[n] == f"'Review – {n}'!A1" for n in names)
+    for n in reviews:
+        back = [c.hyperlink.location for row in wb[n].iter_rows(max_row=2) for c in row if c.hyperlink is not None]
+        assert back == ["'Forecast'!A1"]
+    # the demo's history has an earlier collection: a change and a pipeline movement per rep
+    texts = [c.value for row in fc.iter_rows(max_row=head_row) for c in row if isinstance(c.value, str)]
+    assert any(t.startswith("Change since ") for t in texts) and any(t.startswith("Pipeline movement since")
+                                                                      for t in texts)
+    new_col = header.index("Won", risk_col + 4) - 2 if "Won" in header[risk_col:] else None
+    assert any(isinstance(row[risk_col + 1], (int, float)) for row in rows)
+    assert new_col is None or any(isinstance(row[new_col], int) for row in rows)
     codes = {row[1] for row in wb["Issues"].iter_rows(min_row=2, values_only=True)}
     assert {"BAD_DATE", "UNKNOWN_VALUE", "MISSING_VALUE", "PROBABILITY_NORMALISED", "NUMBER_NORMALISED",
             "OVERDUE_PROPOSAL"} <= codes

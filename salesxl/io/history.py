@@ -229,3 +229,29 @@ def slippage(conn: sqlite3.Connection, as_of: dt.date) -> pd.DataFrame:
                          "pushes": pd.Series(out["pushes"], dtype="int64"),
                          "days_pushed": pd.Series(out["days_pushed"], dtype="int64"),
                          "days_in_stage": pd.Series(out["days_in_stage"], dtype="int64")})
+
+
+def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 400):
+    """What the Forecast sheet and the reviews read of the history (salesxl.movement.Collections): the
+    previous collection's and today's snapshot of every proposal, and, for the track records, the
+    collections of the last `track_days` days summed by (rep, day, status, decision date)."""
+    from salesxl.movement import Collections, snapshots_by_rep
+    day = _iso(as_of)
+    prev = conn.execute("SELECT MAX(as_of) FROM snapshots WHERE as_of < ?", (day,)).fetchone()[0]
+    out = Collections(as_of, dt.date.fromisoformat(prev) if prev else None)
+    if prev:
+        rows = conn.execute("SELECT rep_key, ref_key, as_of, amount, probability, status, decision_date "
+                            "FROM snapshots WHERE as_of IN (?, ?)", (prev, day)).fetchall()
+        by = snapshots_by_rep(rows)
+        p, d = dt.date.fromisoformat(prev), as_of
+        out.before = {rk: days[p] for rk, days in by.items() if p in days}
+        out.now = {rk: days[d] for rk, days in by.items() if d in days}
+    since = _iso(as_of - dt.timedelta(days=track_days))
+    agg = conn.execute(
+        "SELECT rep_key, status || '|' || COALESCE(decision_date, ''), as_of, SUM(amount), "
+        "SUM(amount * probability) / NULLIF(SUM(CASE WHEN probability IS NOT NULL THEN amount END), 0), "
+        "status, decision_date FROM snapshots WHERE as_of >= ? AND as_of < ? AND status IN (?, ?) "
+        "AND amount IS NOT NULL GROUP BY rep_key, as_of, status, decision_date",
+        (since, day, contract.OPEN, contract.WON)).fetchall()
+    out.history = snapshots_by_rep(agg)
+    return out

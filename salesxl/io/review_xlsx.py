@@ -395,22 +395,23 @@ def render_review(wb, review, formats: Formats | None = None, *, defer_strings: 
 def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=None, defer_strings: bool = False):
     """Render a SheetLayout with XlsxWriter on a new ReviewSheet (or on `ws`); returns the sheet."""
     F = formats or formats_for(wb, lay.lang)
-    L = lay.lang
     if ws is None:
         ws = wb.add_worksheet(lay.name, worksheet_class=ReviewSheet)
     if defer_strings and hasattr(ws, "defer_strings"):
         ws.defer_strings()
-    _set_widths(ws, lay.widths)
-    if not lay.gridlines:
-        ws.hide_gridlines(2)
-    for r, h in lay.heights.items():
-        ws.set_row(r, h)
-    merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in lay.merges}
+    _render_cells(ws, lay, F)
+    apply_setup(wb, ws, lay, F)
+    return ws
+
+
+def _render_cells(ws, lay: SheetLayout, F: Formats) -> None:
+    L = lay.lang
+    merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in lay.merges}      # each merged once, at its first write
     fast = hasattr(ws, "put_cells")
     for r, c0, cells in lay.runs:
         if merged and any((r, c0 + j) in merged for j in range(len(cells))):
             for j, cell in enumerate(cells):
-                end = merged.get((r, c0 + j))
+                end = merged.pop((r, c0 + j), None)
                 if end is not None:
                     fmt = F.cell(cell.fmt, cell.style, L)
                     ws.merge_range(r, c0 + j, end[0], end[1], None, fmt)
@@ -422,9 +423,21 @@ def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=Non
         else:
             for j, cell in enumerate(cells):
                 write_cell(ws, r, c0 + j, cell, F.cell(cell.fmt, cell.style, L))
+
+
+def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> None:
+    """Everything of a layout but its cells: widths, heights, links, data bars, cell-value rules,
+    charts, frozen panes, print setup (also for a sheet whose rows are streamed)."""
+    F = formats or formats_for(wb, lay.lang)
+    L = lay.lang
+    _set_widths(ws, lay.widths)
+    if not lay.gridlines:
+        ws.hide_gridlines(2)
+    for r, h in lay.heights.items():
+        ws.set_row(r, h)
+    cells = lay.grid() if lay.links else {}
     for link in lay.links:
-        cell = next((c for rr, c0, cs in lay.runs if rr == link.row and c0 <= link.col < c0 + len(cs)
-                     for c in [cs[link.col - c0]]), Cell(link.text, "text", "link"))
+        cell = cells.get((link.row, link.col)) or Cell(link.text, "text", "link")
         ws.write_url(link.row, link.col, f"internal:{quote_sheet(link.sheet)}!A1",
                      F.cell(cell.fmt, cell.style, L), link.text)
     for bar in lay.data_bars:
@@ -459,7 +472,6 @@ def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=Non
         ws.set_h_pagebreaks(list(p.breaks))
     if p.footer:
         ws.set_footer("&L" + p.footer.replace("&", "&&") + "&R&P / &N")
-    return ws
 
 
 def _set_widths(ws, widths) -> None:

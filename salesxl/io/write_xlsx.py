@@ -40,7 +40,7 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.io.read_xlsx import col_letters
-from salesxl.issues import effect as issue_effect
+from salesxl.layout import ISSUE_COLUMNS, TEXT, forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order
 from salesxl.review_text import T
 from salesxl.values import EXCEL_EPOCH
 
@@ -170,9 +170,11 @@ class StreamSheet(Worksheet):
     """
 
     def _stream_init(self, ncols: int, styles: Sequence[int | None], date_styles: Sequence[int | None],
-                     tmpdir: str | None = None) -> None:
+                     tmpdir: str | None = None, text_styles: Sequence[int | None] | None = None) -> None:
         self._letters = [col_letters(j + 1) for j in range(ncols)]
         self._styles = [f' s="{s}"' if s else "" for s in styles]
+        # texts carry no style unless asked (e.g. wrapped columns): ' s="N"' per column
+        self._text_styles = [f' s="{s}"' if s else "" for s in (text_styles or [None] * ncols)]
         self._date_styles = [f' s="{s}"' if s else "" for s in date_styles]
         self._rows_dir = tmpdir
         self._rows_fh = tempfile.TemporaryFile("w+b", dir=tmpdir, buffering=1 << 20)   # UTF-8 row XML
@@ -193,16 +195,23 @@ class StreamSheet(Worksheet):
         space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
         return f'" t="inlineStr"><is><t{space}>{s}</t></is></c>'
 
-    def append_rows(self, columns: Sequence[Sequence[Any]], count: int) -> None:
-        """Append `count` rows given column by column (each sequence holds `count` values)."""
+    def append_rows(self, columns: Sequence[Sequence[Any]], count: int,
+                    heights: Sequence[float | None] | None = None) -> None:
+        """Append `count` rows given column by column (each sequence holds `count` values); `heights`:
+        each row's height in points (None: the default height)."""
         if count <= 0:
             return
         r0 = self._next_row + 1
         # each cell's XML with a placeholder for its row number (the same for many cells: cached by
         # value); each row is then one join and one replace
         frags = [self._render(col, j, count) for j, col in enumerate(columns)]
-        data = "".join([f'<row r="{r}">{"".join(cells).replace(_ROW, r)}</row>'
-                        for r, cells in zip(map(str, range(r0, r0 + count)), zip(*frags))]).encode("utf-8")
+        if heights is None:
+            data = "".join([f'<row r="{r}">{"".join(cells).replace(_ROW, r)}</row>'
+                            for r, cells in zip(map(str, range(r0, r0 + count)), zip(*frags))]).encode("utf-8")
+        else:
+            data = "".join([f'<row r="{r}"{_height(h)}>{"".join(cells).replace(_ROW, r)}</row>'
+                            for r, cells, h in zip(map(str, range(r0, r0 + count)), zip(*frags), heights)
+                            ]).encode("utf-8")
         self._rows_fh.write(data)
         self._rows_len += len(data)
         self._next_row = r0 + count - 1
@@ -234,6 +243,9 @@ class StreamSheet(Worksheet):
                 if len(new) > len(col) // 2:
                     cache, new = {}, distinct
             cell = self._inline_suffix if tp is str else None
+            TS = self._text_styles[j]
+            if cell is not None and TS:
+                cell = lambda v, _s=self._inline_suffix, _t=TS: '"' + _t + _s(v)[1:]   # noqa: E731
             for v in new:
                 if type(v) is tp:
                     cache[v] = pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
@@ -259,16 +271,16 @@ class StreamSheet(Worksheet):
         if _SLOW not in out:
             return out
         for i in [i for i, x in enumerate(out) if x is _SLOW]:
-            out[i] = self._cell(L, _ROW, col[i], S, DS)
+            out[i] = self._cell(L, _ROW, col[i], S, DS, self._text_styles[j])
         return out
 
-    def _cell(self, letter: str, r, v: Any, style: str, dstyle: str) -> str:
+    def _cell(self, letter: str, r, v: Any, style: str, dstyle: str, tstyle: str = "") -> str:
         if v is None:
             return ""
         if isinstance(v, str):
             if not v:
                 return ""
-            return self._string_cell(letter, r, v)
+            return self._string_cell(letter, r, v, tstyle)
         if isinstance(v, bool):
             return f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
         if isinstance(v, (dt.date, dt.datetime)):          # datetimes, subclasses, pandas Timestamp
@@ -290,10 +302,11 @@ class StreamSheet(Worksheet):
         s = str(v)
         if not s:
             return ""
-        return self._string_cell(letter, r, s)
+        return self._string_cell(letter, r, s, tstyle)
 
-    def _string_cell(self, letter: str, r, s: str) -> str:
-        return f'<c r="{letter}{r}{self._inline_suffix(s)}'
+    def _string_cell(self, letter: str, r, s: str, tstyle: str = "") -> str:
+        suffix = self._inline_suffix(s)
+        return f'<c r="{letter}{r}"{tstyle}{suffix[1:]}' if tstyle else f'<c r="{letter}{r}{suffix}'
 
     def write_header(self, headers: Sequence[str], header_format) -> None:
         """The header row (row 1), through XlsxWriter (the table's column names must match)."""
@@ -558,6 +571,10 @@ _ROWS_MARK = "\x00salesxl-rows\x00"    # where the streamed rows go in the sheet
 _X_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")        # literal "_x0041_" is not an escape: Excel's rule
 
 
+def _height(h: float | None) -> str:
+    return f' ht="{h:g}" customHeight="1"' if h else ""
+
+
 def _text(s: str) -> str:
     s = clean_str(s)
     return s[:MAX_TEXT] if len(s) > MAX_TEXT else s
@@ -759,8 +776,10 @@ class TeamWorkbookWriter:
             if render_review is None:
                 from salesxl.io.review_xlsx import render_review as default_render
             if later:
-                fc_ws = self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang])
+                fc_ws = self._forecast_sheet()
             else:
+                if isinstance(reviews, (list, tuple)):        # the names are known: the links can be made
+                    self.review_sheets.update((r.rep, r.sheet_name) for r in reviews)
                 fc_ws = self._write_forecast(forecast)
             deferred = []
             back = contract.SHEETS["forecast"][self.lang]
@@ -866,106 +885,53 @@ class TeamWorkbookWriter:
         ws.set_column(1, 1, 22)
 
     def _write_issues(self, issues: Iterable) -> StreamSheet:
+        """The Issues sheet as salesxl.layout lays it out (errors first, then warnings; messages wrapped;
+        print titles; one page wide), its rows streamed."""
+        from salesxl.io.review_xlsx import apply_setup, formats_for
         lang, f = self.lang, self.formats
         ws = self.wb.add_worksheet(contract.SHEETS["issues"][lang], worksheet_class=StreamSheet)
-        fields = ISSUE_FIELDS + (ISSUE_EFFECT_FIELD,)
-        headers = [i18n.pick(lab, lang) for _, lab, _ in fields]
-        row_style = f["integer"]._get_xf_index()
-        styles = [None, None, None, None, row_style, None, None, f["wrap"]._get_xf_index(), None]
-        ws._stream_init(len(headers), styles, [f["date"]._get_xf_index()] * len(headers))
+        cell_formats = formats_for(self.wb, lang)
+        styles = [cell_formats.cell(fmt, style, lang)._get_xf_index() for _, _, _, fmt, style in ISSUE_COLUMNS]
+        text_styles = [cell_formats.cell(TEXT, style, lang)._get_xf_index() for _, _, _, _, style in ISSUE_COLUMNS]
+        headers = [lab.get(lang) or lab["en"] for _, lab, _, _, _ in ISSUE_COLUMNS]
+        ws._stream_init(len(headers), styles, [f["date"]._get_xf_index()] * len(headers), text_styles=text_styles)
         ws.write_header(headers, f["header"])
-        for j, (_, _, w) in enumerate(fields):
-            ws.set_column(j, j, w)
-        sev = {k: i18n.pick(v, lang) for k, v in SEVERITY_LABELS.items()}
-        batch: list[list] = [[] for _ in fields]
+        batch: list[list] = [[] for _ in ISSUE_COLUMNS]
+        heights: list = []
         n = 0
-        for i in issues:
-            vals = (sev.get(i.severity, i.severity), i.code, i.file, i.sheet, i.row, i.column,
-                    _issue_value(i.value), i.message, issue_effect(i, lang))
+        for i in issues_in_order(issues):
+            vals = issue_values(i, lang)
             for col, v in zip(batch, vals):
                 col.append(v)
+            heights.append(issue_row_height(vals))
             n += 1
             if n >= 5000:
-                ws.append_rows(batch, n)
-                batch, n = [[] for _ in fields], 0
+                ws.append_rows(batch, n, heights)
+                batch, heights, n = [[] for _ in ISSUE_COLUMNS], [], 0
         if n:
-            ws.append_rows(batch, n)
+            ws.append_rows(batch, n, heights)
         ws.finish_table("tblIssues", headers)
-        last = max(ws.data_rows, 1)
-        ws.conditional_format(1, 0, last, 0, {"type": "cell", "criteria": "==", "value": f'"{sev["error"]}"',
-                                              "format": f["error"]})
-        ws.conditional_format(1, 0, last, 0, {"type": "cell", "criteria": "==",
-                                              "value": f'"{sev["warning"]}"', "format": f["warning"]})
-        ws.freeze_panes(1, 0)
-        ws.set_row(0, 30)
-        _print_setup(ws)
+        apply_setup(self.wb, ws, issues_frame(lang, max(ws.data_rows, 1), ws.name), cell_formats)
         return ws
 
-    def _write_forecast(self, forecast: Any):
-        return self._fill_forecast(self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang]), forecast)
+    def _write_forecast(self, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+        return self._fill_forecast(self._forecast_sheet(), forecast, review_sheets)
 
-    def _fill_forecast(self, ws, forecast: Any):
-        lang, f = self.lang, self.formats
-        data = _forecast_dict(forecast, calibration=False)       # (the sheet shows no calibration)
-        reps = data.get("reps") or []
-        headers = [i18n.pick(lab, lang) for _, lab, _, _ in FORECAST_FIELDS]
-        for j, h in enumerate(headers):
-            ws.write_string(0, j, h, f["header"])
-        for j, (_, _, kind, w) in enumerate(FORECAST_FIELDS):
-            ws.set_column(j, j, w)
-        for i, rec in enumerate(reps, start=1):
-            self._forecast_row(ws, i, rec, team=False)
-        last = max(len(reps), 1)
-        ws.add_table(0, 0, last, len(headers) - 1, {"name": "tblForecast", "style": "TableStyleMedium2",
-                                                    "columns": [{"header": h, "header_format": f["header"]}
-                                                                for h in headers]})
-        team = data.get("team")
-        if team:
-            rec = dict(team)
-            rec["rep"] = i18n.pick(TEAM_LABEL, lang)
-            self._forecast_row(ws, last + 1, rec, team=True)
-        ws.freeze_panes(1, 1)
-        ws.set_row(0, 30)
-        as_of = data.get("as_of")
-        if as_of:
-            ws.write_string(last + 3, 0, i18n.pick(T["as_of"], lang), f["bold"])
-            d = _to_date(as_of)
-            if d is not None:
-                ws.write_datetime(last + 3, 1, _as_datetime(d), f["date"])
-            else:
-                ws.write_string(last + 3, 1, str(as_of))
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
-        return ws
+    def _forecast_sheet(self):
+        from salesxl.io.review_xlsx import ReviewSheet
+        return self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang], worksheet_class=ReviewSheet)
 
-    def _forecast_row(self, ws, i: int, rec: Mapping[str, Any], team: bool) -> None:
-        f, lang = self.formats, self.lang
-        for j, (key, _, kind, _) in enumerate(FORECAST_FIELDS):
-            v = rec.get(key)
-            fmt = None
-            if kind in ("amount", "percent", "date", "ratio"):
-                k = "amount0" if kind == "amount" else kind
-                fmt = f[("team_" if team else "") + k]
-            elif team:
-                fmt = f["team_text"]
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                if team:
-                    ws.write_blank(i, j, None, fmt)
-                continue
-            if kind == "risk":
-                label = i18n.pick(RISK_LABELS.get(v, {"en": str(v)}), lang)
-                ws.write_string(i, j, label, f.get("risk_" + str(v), fmt))
-            elif kind == "date":
-                d = _to_date(v)
-                if d is not None:
-                    ws.write_datetime(i, j, _as_datetime(d), fmt)
-                else:
-                    ws.write_string(i, j, _text(str(v)), fmt)
-            elif kind == "text" or isinstance(v, str):
-                ws.write_string(i, j, _text(str(v)), fmt)
-            else:
-                ws.write_number(i, j, float(v), fmt)
+    def _fill_forecast(self, ws, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+        """The Forecast sheet as salesxl.layout.forecast_layout lays it out (the manager's dashboard),
+        each rep linked to their review sheet."""
+        from salesxl.io.review_xlsx import render_sheet
+        fc = _as_team_forecast(forecast)
+        if fc is None:
+            return ws
+        lay = forecast_layout(fc, self.lang, review_sheets=review_sheets if review_sheets is not None
+                              else self.review_sheets, currency=str(self.settings.get("currency") or "EUR"),
+                              name=ws.name)
+        return render_sheet(self.wb, lay, ws=ws)
 
 
 def _print_setup(ws) -> None:
@@ -974,6 +940,25 @@ def _print_setup(ws) -> None:
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(0)
+
+
+def _as_team_forecast(forecast: Any):
+    """A TeamForecast, or a forecast's JSON dict seen as one (reps and team as attributes)."""
+    if forecast is None:
+        return None
+    if not isinstance(forecast, Mapping):
+        return forecast
+    from types import SimpleNamespace
+
+    def rep(d):
+        d = dict(d)
+        for k in ("period_start", "period_end"):
+            d[k] = _to_date(d.get(k))
+        d.setdefault("change", None)
+        d.setdefault("open_by_stage", {})
+        return SimpleNamespace(**d)
+    return SimpleNamespace(as_of=_to_date(forecast.get("as_of")), reps=[rep(r) for r in forecast.get("reps") or []],
+                           team=forecast.get("team") or {}, skipped=forecast.get("skipped") or [])
 
 
 def _forecast_dict(forecast: Any, calibration: bool = True) -> dict:
