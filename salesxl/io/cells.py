@@ -8,10 +8,13 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-# number formats shared by the writers (openpyxl templates, XlsxWriter team workbook and reviews, live)
-DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
-AMOUNT_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0%"
+from salesxl.layout import DATE_FORMATS, TABLE_AMOUNT_FORMAT, TABLE_PERCENT_FORMAT
+
+# number formats shared by the writers (openpyxl templates, XlsxWriter team workbook, live): declared
+# once with the other styles in salesxl.layout
+DATE_FORMAT = DATE_FORMATS
+AMOUNT_FORMAT = TABLE_AMOUNT_FORMAT
+PERCENT_FORMAT = TABLE_PERCENT_FORMAT
 
 ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")     # control characters but tab, LF, CR
 
