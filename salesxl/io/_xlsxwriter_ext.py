@@ -745,13 +745,13 @@ class FastSheet(Worksheet):
                 cols = [c for c in cells if colmin <= c <= colmax]
                 if cols:
                     lo, hi = min(cols), max(cols)
-                    span_min = lo if span_min is None else min(span_min, lo)
-                    span_max = hi if span_max is None else max(span_max, hi)
+                    # (a block's span starts afresh: span_max too, as in XlsxWriter)
+                    span_min, span_max = (lo, hi) if span_min is None else (min(span_min, lo), max(span_max, hi))
             if row_num in comments:
                 for col_num in range(colmin, colmax + 1):
                     if col_num in comments[row_num]:
-                        span_min = col_num if span_min is None else min(span_min, col_num)
-                        span_max = col_num if span_max is None else max(span_max, col_num)
+                        span_min, span_max = ((col_num, col_num) if span_min is None else
+                                              (min(span_min, col_num), max(span_max, col_num)))
             if ((row_num + 1) % 16 == 0) or row_num == self.dim_rowmax:
                 if span_min is not None:
                     spans[int(row_num / 16)] = f"{span_min + 1}:{span_max + 1}"
