@@ -234,7 +234,8 @@ def failure_result(path: str, failure, lang: str, limit: float | None = None) ->
         seconds = limit if limit is not None else failure.seconds
         issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{seconds:g}")
     else:
-        issue = file_issue("READ_FAILED", path, lang, detail=failure.detail)
+        from salesxl.io.read_xlsx import read_failed
+        issue = read_failed(path, lang, failure.kind, failure.detail)
     return FileResult(path, sha256_file(path), None, lang, None, None, {}, [issue], {}, failure.seconds)
 
 
@@ -391,12 +392,12 @@ class _HistoryQueries:
 
 
 def _calamine_installed() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("python_calamine") is not None
+    from salesxl.io.read_xlsx import calamine_installed
+    return calamine_installed()
 
 
 def default_engine() -> str:
-    """calamine when python-calamine is installed (it is, but in Pyodide: see pyproject), else openpyxl."""
+    """The default engine of every command (read_xlsx.default_engine): calamine when installed."""
     return "calamine" if _calamine_installed() else "openpyxl"
 
 
@@ -426,6 +427,7 @@ class RunOptions:
     simulations: int | None = None
     timeout: float | None = None        # seconds allowed to read one file (worker processes only)
     memory: int | None = None           # bytes of memory a reader may add (worker processes only)
+    recursive: bool = False             # a folder input: its subfolders too (default: its own files)
 
 
 def run_options(*, engine: str | None = None, lang: str | None = None, **kw: Any) -> RunOptions:
@@ -681,9 +683,9 @@ def write_team(writer, plan, rep_forecasts: Iterable, *, issues: Iterable[Issue]
     return reviews
 
 
-def _input_paths(inputs: Sequence, lang: str | None, exclude: Sequence = ()) -> tuple[list[str], list[Issue]]:
+def _input_paths(inputs: Sequence, opts: RunOptions, exclude: Sequence = ()) -> tuple[list[str], list[Issue]]:
     from salesxl.io.inputs import expand_inputs
-    paths, notes = expand_inputs(inputs, lang or "en", exclude=list(exclude))
+    paths, notes = expand_inputs(inputs, opts.lang or "en", exclude=list(exclude), recursive=opts.recursive)
     return [str(p) for p in paths], notes
 
 
@@ -691,19 +693,20 @@ def _input_paths(inputs: Sequence, lang: str | None, exclude: Sequence = ()) -> 
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None) -> ConsolidationResult:
+                memory: int | None = None, recursive: bool = False) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`: the four stages,
     streaming.
 
     `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
-    `engine`: "calamine" or "openpyxl" (default: `default_engine()`).
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
+    read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
     """
     from salesxl.io.history import default_path as history_default_path
 
     opts = run_options(engine=engine, lang=lang, as_of=as_of, workers=workers, seed=seed, simulations=simulations,
-                       timeout=timeout, memory=memory)
+                       timeout=timeout, memory=memory, recursive=recursive)
     t_start = time.perf_counter()
     output = Path(output)
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
@@ -711,7 +714,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    paths, notes = _input_paths(inputs, opts.lang, exclude=[output] + ([hist_path] if hist_path else []))
+    paths, notes = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, opts.lang or "en", error="no input workbook")
 
@@ -824,7 +827,7 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
     `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
     the same day give the same figures. `history`: an existing history store, read as `consolidate`
     reads it once these files are recorded, and left unchanged (the recording is rolled back)."""
-    paths, notes = _input_paths(list(inputs), opts.lang, exclude)
+    paths, notes = _input_paths(list(inputs), opts, exclude)
     conn = None
     if history is not None:
         from salesxl.io import history as hist
