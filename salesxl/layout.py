@@ -24,6 +24,9 @@ __all__ = [
     "HEADER_COLOUR", "RISK_FILLS", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
     "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
     "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
+    "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
+    "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
+    "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
 ]
 
 # -- value formats understood by every renderer ------------------------------------------------

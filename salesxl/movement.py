@@ -25,7 +25,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from salesxl import contract
 
-__all__ = ["Movement", "Change", "TrackPeriod", "Collections", "pipeline_movement", "track_record"]
+__all__ = ["Movement", "Change", "TrackPeriod", "Collections", "pipeline_movement", "period_figures", "track_record",
+           "snapshots_by_rep"]
 
 TRACK_PERIODS = 4
 

@@ -14,8 +14,8 @@ from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.i18n import detail
-from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_percent, is_blank,
-                            is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
+from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_date_long, format_percent,
+                            is_blank, is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
                             parse_number, parse_probability)
 
 if TYPE_CHECKING:           # pandas is imported where a DataFrame is made or read: the consolidation's
@@ -343,14 +343,19 @@ def rule_status_probability(ctx: Context) -> list[Issue]:
     return issues
 
 
+_DAYS_AGO = {"en": ("{n} day ago", "{n} days ago"), "fr": ("il y a {n} jour", "il y a {n} jours")}
+
+
 def rule_overdue(ctx: Context) -> list[Issue]:
     if "pipeline" not in ctx.typed:
         return []
     issues = []
     for row, status, ref, decision in _iter(ctx.typed["pipeline"], "status", "ref", "decision_date"):
         if status == contract.OPEN and decision is not None and decision < ctx.as_of:
+            days = (ctx.as_of - decision).days
             issues.append(ctx.issue("OVERDUE_PROPOSAL", "pipeline", row, "decision_date", decision,
-                                    ref=ref or "", days=(ctx.as_of - decision).days))
+                                    ref=ref or "", days=days, date=format_date_long(decision, ctx.lang),
+                                    ago=_DAYS_AGO[ctx.lang if ctx.lang in _DAYS_AGO else "en"][days != 1].format(n=days)))
     return issues
 
 

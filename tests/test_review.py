@@ -3,6 +3,7 @@ LibreOffice: blocks present, numbers equal to the core's, both languages."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import openpyxl
@@ -120,3 +121,92 @@ def test_review_workbook_recalculates_in_libreoffice(team_forecast, tmp_path, re
         for row in ws.iter_rows(values_only=True):
             for v in row:
                 assert not (isinstance(v, str) and v.startswith("#") and v.endswith(("!", "?", "A"))), v
+
+
+# ------------------------------------------------------------------------------------ talking points
+def _rf(team_forecast, **changes):
+    import dataclasses
+    return dataclasses.replace(team_forecast.reps[0], **changes)
+
+
+def test_on_track_with_a_slow_pace_hears_about_it(team_forecast):
+    from salesxl.forecast import ON_TRACK, PlanLine
+    from salesxl.review import talking_points
+    plan = [PlanLine("Call", 30, 15.0, 5, 5 / 15)]
+    rf = _rf(team_forecast, risk=ON_TRACK, lever=None, pace=5 / 15, plan=plan, p_reach=0.95)
+    for lang, words in (("en", "activity is at 33.3% of the pro-rated plan"),
+                        ("fr", "l'activité est à 33,3\u00a0% du plan au prorata")):
+        pts = talking_points(rf, DEMO_AS_OF, lang)
+        assert any(words in p for p in pts), pts
+    fast = _rf(team_forecast, risk=ON_TRACK, lever=None, pace=1.2, plan=plan, p_reach=0.95)
+    assert not any("pro-rated plan" in p for p in talking_points(fast, DEMO_AS_OF, "en"))
+
+
+def test_extra_actions_account_for_the_days_left(team_forecast):
+    from salesxl.forecast import AT_RISK, PlanLine
+    from salesxl.review import talking_points
+    start = DEMO_AS_OF - dt.timedelta(days=9)
+    base = dict(risk=AT_RISK, objective=100_000.0, forecast=60_000.0, won=20_000.0, win_rate=0.5, avg_deal=2_000.0,
+                conversion={"Call": 0.5}, period_start=start, plan=[PlanLine("Call", 40, 20.0, 20, 1.0)],
+                lever=None, coverage=None, required_coverage=None)
+    # 40,000 to find at 500 per call: 80 calls; 2 calls a day so far
+    roomy = _rf(team_forecast, period_end=DEMO_AS_OF + dt.timedelta(days=40), **base)
+    pts = [p for p in talking_points(roomy, DEMO_AS_OF, "en") if "more Call actions" in p]
+    assert pts and "about 80 more Call actions" in pts[0] and "2.0 a day in the 40 days left" in pts[0]
+    assert "2.0 a day so far" in pts[0] and "cannot" not in pts[0]
+    tight = _rf(team_forecast, period_end=DEMO_AS_OF + dt.timedelta(days=3), **base)
+    pts = [p for p in talking_points(tight, DEMO_AS_OF, "en") if "Call actions" in p]
+    assert pts and pts[0].startswith("Activity alone cannot close the gap of 40,000 this period")
+    assert "in the 3 days left (26.7 a day" in pts[0]
+    last = _rf(team_forecast, period_end=DEMO_AS_OF + dt.timedelta(days=1), **base)
+    fr = [p for p in talking_points(last, DEMO_AS_OF, "fr") if "Appel" in p]
+    assert fr and "dans le dernier jour" in fr[0] and "L'activité seule ne peut pas" in fr[0]
+
+
+def test_slipping_lists_only_proposals_pushed_at_least_once(team_forecast):
+    from salesxl.review import build_review
+    slip = [{"ref": "P1", "pushes": 0, "days_pushed": 0, "days_in_stage": 90},
+            {"ref": "P2", "pushes": 2, "days_pushed": 30, "days_in_stage": 10},
+            {"ref": "P3", "pushes": 1, "days_pushed": 5, "days_in_stage": 40}]
+    rv = build_review(_rf(team_forecast, slippage=slip), DEMO_AS_OF, "en")
+    assert [r[0].value for r in rv.grid("slippage").rows] == ["P2", "P3"]
+    none = build_review(_rf(team_forecast, slippage=slip[:1]), DEMO_AS_OF, "en")
+    assert not [b for b in none.blocks if getattr(b, "id", "") == "slippage"]
+
+
+def test_a_probability_reads_the_same_in_cells_and_text(team_forecast, tmp_path):
+    from salesxl.forecast import ON_TRACK
+    from salesxl.layout import number_format
+    from salesxl.review import build_review
+    rf = _rf(team_forecast, risk=ON_TRACK, p_reach=0.997, lever=None)
+    rv = build_review(rf, DEMO_AS_OF, "en")
+    points = next(b for b in rv.blocks if isinstance(b, Points)).items
+    assert "P(reach) 99.7%" in points[0] and "100%" not in points[0]
+    path = write_reviews(tmp_path / "p.xlsx", [rv])
+    ws = openpyxl.load_workbook(path)[rv.sheet_name]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == pytest.approx(0.997))
+    assert cell.number_format == number_format("percent", "en") == "0.0%"      # shows 99.7%
+    # amounts in the points are the cells' (rounded to the unit as "#,##0" shows them)
+    fcell = next(c for row in ws.iter_rows() for c in row if c.value == pytest.approx(rf.forecast))
+    assert fcell.number_format == "#,##0" and f"{rf.forecast:,.0f}" in points[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_review_language_vous_long_dates_and_plurals(team_forecast, lang):
+    texts = []
+    for rv in build_reviews(team_forecast, lang):
+        for b in rv.blocks:
+            if isinstance(b, Points):
+                texts += list(b.items)
+            elif isinstance(b, Fields):
+                texts += [lbl for lbl, _ in b.rows] + [c.value for _, c in b.rows if isinstance(c.value, str)]
+            elif isinstance(b, Grid):
+                texts += [b.title, b.footer, *b.headers]
+    blob = "\n".join(texts)
+    assert "(s)" not in blob and not re.search(r"\b1 (days|jours|proposals|propositions)\b", blob)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", blob)                   # no ISO date in what is read
+    if lang == "fr":
+        assert not re.search(r"\b(tu|ton|ta|tes|toi)\b", blob, re.I)
+        assert "nov. 2026" in blob or "novembre 2026" in blob
+    else:
+        assert "Nov 2026" in blob

@@ -73,6 +73,7 @@ __all__ = [
     "format_range",
     "hide_sheet",
     "mark_cells",
+    "rectangles",
     "normalise_value",
     "read_sheet_values",
     "read_table",
@@ -85,6 +86,7 @@ __all__ = [
     "set_column_formats",
     "list_sheets",
     "to_excel_values",
+    "used_extent",
     "write_sheet_block",
 ]
 
@@ -561,7 +563,7 @@ def _save_marks(book: xw.Book, marks: _Marks) -> None:
         active.activate()
 
 
-def _rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+def rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     """Group cells into rectangles ``(row1, col1, row2, col2)``: vertical runs per column, then
     runs with the same rows in adjacent columns merged. Never more rectangles than cells."""
     by_col: dict[int, list[int]] = {}
@@ -647,7 +649,7 @@ def mark_cells(
             if _key(r.sheet) == _key(sheet_name) and r.kind == "note"}
     new_records: list[_MarkRecord] = []
 
-    for r1, c1, r2, c2 in _rectangles(texts):
+    for r1, c1, r2, c2 in rectangles(texts):
         sheet.range((r1, c1), (r2, c2)).color = color
         summary["fills"] += 1
         new_records.append(_MarkRecord(sheet_name, "fill", address(r1, c1, r2, c2)))
@@ -888,7 +890,7 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
             by_fmt.setdefault((c, fmt), []).append(r)
     for style, cells in sorted(by_style.items(), key=lambda kv: str(kv[0])):
         st = STYLES.get(style, STYLES[None])
-        for r1, c1, r2, c2 in _rectangles(cells):
+        for r1, c1, r2, c2 in rectangles(cells):
             _apply_style(rng(r1, c1, r2, c2), st)
     for (c, fmt), rows in sorted(by_fmt.items()):
         for r1, r2 in _runs(rows):
