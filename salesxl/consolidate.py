@@ -45,7 +45,7 @@ COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "objectives": ("rep", "period_start", "period_end", "revenue_objective", "deals_objective"),
     "reporting": ("rep", "date", "action", "result", "reason"),
     "pipeline": ("ref", "rep", "company", "amount", "probability", "stage", "decision_date", "status",
-                 "loss_reason"),
+                 "loss_reason", "sent_on"),
 }
 HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on", ROW)
 # imported once by the fork server, so that each new reader process starts warm (openpyxl only for its
@@ -352,7 +352,8 @@ class _SpooledTable:
 
 
 class _HistoryQueries:
-    """closed_proposals and slippage of the history store, run in a thread on a connection of its own."""
+    """closed_proposals, slippage and the snapshots of the history store, read in a thread on a
+    connection of its own."""
 
     def __init__(self, hist, path, as_of: dt.date):
         self._out: dict = {}
@@ -366,13 +367,16 @@ class _HistoryQueries:
             try:
                 closed = hist.closed_proposals(conn)
                 slip = hist.slippage(conn, as_of)
+                rows = hist.learning_rows(conn, upto=as_of)
             finally:
                 conn.close()
+            from salesxl.learn import History
+            learner = History(rows)     # the history-based forecast's snapshots (SPEC §4b)
             # what the calibration reads of the closed proposals (not their refs), one text per rep; the
             # reviews show proposals pushed back or long in their stage: pass only those
             closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
                       "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
-            self._out["result"] = closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+            self._out["result"] = closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)], learner
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._out["error"] = exc
 
@@ -561,7 +565,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         else:
             rep_forecasts = (fc_mod.forecast_rep(plan.job(j)) for j in range(n_jobs))
         writer.finish_tables(issues=all_issues)
-        plan.attach_history(*(queries.result() if queries is not None else (None, None)))
+        plan.attach_history(*(queries.result() if queries is not None else (None, None, None)))
         t_fc = time.perf_counter()
         # each rep's review is built, rendered and dropped as soon as their forecast comes (the workers
         # go on with the next reps'); the team's forecast (the Forecast sheet) once they all have
