@@ -189,7 +189,7 @@ def _deal(rng, ref, rep, company, contact, day, avg_deal, skill, as_of, extra=No
         for _ in range(3):
             if extra.random() >= 0.35:
                 break
-            push_day = decision - dt.timedelta(days=extra.randint(0, 5))
+            push_day = decision + dt.timedelta(days=extra.randint(-5, 10))     # (some shown late: overdue)
             decision = decision + dt.timedelta(days=extra.randint(14, 40))
             decisions.append((push_day, decision))
             chance *= STALL
