@@ -36,7 +36,7 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
-from salesxl.forecast import TeamForecast, compute, select_period
+from salesxl.forecast import TeamForecast, plan_forecast, select_period
 from salesxl.io import live
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
@@ -46,7 +46,6 @@ from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, 
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
-from salesxl.review import build_reviews
 from salesxl.review_text import T
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
 from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
@@ -431,9 +430,16 @@ def validate(book: xw.Book) -> dict[str, Any]:
             "as_of": v.as_of.isoformat()}
 
 
-def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
+def _plan(lb: LiveBook) -> tuple[Validated, Any]:
+    """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast)."""
     v = lb.validate()
-    return v, compute(v.frames, v.lists, v.as_of, v.settings)
+    return v, plan_forecast(v.frames, v.lists, v.as_of, v.settings)
+
+
+def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
+    from salesxl import consolidate as stages
+    v, plan = _plan(lb)
+    return v, stages.forecast_team(plan, stages.forecast_reps(plan))
 
 
 def forecast(book: xw.Book) -> dict[str, Any]:
@@ -447,14 +453,18 @@ def forecast(book: xw.Book) -> dict[str, Any]:
 
 def reviews(book: xw.Book) -> dict[str, Any]:
     """One end-of-period review sheet per rep (the same blocks as `salesxl review` writes)."""
+    from salesxl import consolidate as stages
     lb = load(book)
-    v, fc = _forecast(lb)
-    built = build_reviews(fc, lb.lang, str(v.settings.get("currency") or "EUR"))
+    v, plan = _plan(lb)
+    # the batch's stage 4 reviews (each made as its rep's forecast comes), rendered into the open book
+    built = stages.TeamReviews(plan, stages.forecast_reps(plan), as_of=v.as_of, lang=lb.lang,
+                               currency=str(v.settings.get("currency") or "EUR"))
     after: Any = live.find_sheet(book, *contract.SHEETS["forecast"].values())
     names = []
     for rv in built:
         after = live.render_review(book, rv, after=after)
         names.append(after.name)
+    fc = built.team_forecast()
     if names:
         book.sheets[names[0]].activate()
     return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors}
