@@ -115,9 +115,25 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
     return out
 
 
+_OFFICE_DOCUMENT = "/officeDocument"
+
+
+def workbook_part(z: zipfile.ZipFile) -> str:
+    """The workbook part named by the package's relationships (`xl/workbook.xml` as a rule, but a
+    package may put it anywhere)."""
+    try:
+        root = SafeET.fromstring(z.read("_rels/.rels"))
+    except KeyError:
+        return "xl/workbook.xml"
+    for rel in root.iter(_NS_PKG_REL + "Relationship"):
+        if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != "External":
+            return posixpath.normpath(rel.get("Target", "").lstrip("/")) or "xl/workbook.xml"
+    return "xl/workbook.xml"
+
+
 def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
     """Sheet names in order, their XML part and their table definitions."""
-    wb_path = "xl/workbook.xml"
+    wb_path = workbook_part(z)
     root = SafeET.fromstring(z.read(wb_path))
     rels = _rels(z, wb_path)
     out = []
