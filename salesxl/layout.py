@@ -571,7 +571,7 @@ def _tn(key: str, n: int, lang: str, **kw) -> str:
     return forms[0 if one else 1].format(n=n, **kw)
 
 
-def _fc_columns(lang: str, currency: str, expected: bool) -> list[tuple[str, str, str, float]]:
+def _fc_columns(lang: str, currency: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
     """(key, header, value format, width) of the Forecast sheet's columns."""
     from salesxl.review_text import T
     tx = lambda k: _tx(k, lang)  # noqa: E731
@@ -579,9 +579,12 @@ def _fc_columns(lang: str, currency: str, expected: bool) -> list[tuple[str, str
             ("objective", T["objective"][lang], AMOUNT, 11), ("won", tx("won"), AMOUNT, 10),
             ("forecast", tx("fc_d_forecast"), AMOUNT, 10)]
     if expected:
-        cols.append(("expected", tx("expected"), AMOUNT, 11))
-    cols += [("attainment", tx("attainment"), PERCENT, 10), ("p_reach", tx("p_reach"), PERCENT, 10),
-             ("risk", tx("fc_d_risk"), TEXT, 11),
+        cols.append(("expected", tx("fc_expected"), AMOUNT, 11))
+        cols.append(("basis", tx("basis"), TEXT, 9))
+    cols += [("attainment", tx("attainment"), PERCENT, 10), ("p_reach", tx("p_reach"), PERCENT, 10)]
+    if history:
+        cols.append(("p_reach_declared", tx("p_reach_declared"), PERCENT, 10))
+    cols += [("risk", tx("fc_d_risk"), TEXT, 11),
              ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 9), ("d_forecast", tx("fc_d_forecast"), SIGNED_AMOUNT, 9),
              ("d_p", tx("fc_d_p"), SIGNED_POINTS, 8), ("d_risk", tx("fc_d_risk"), TEXT, 6)]
     for m in _MOVES:
@@ -607,7 +610,8 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     review_sheets = review_sheets or {}
     reps = list(fc.reps)
     expected = any(getattr(r, "expected", None) is not None for r in reps)
-    cols = _fc_columns(lang, currency, expected)
+    history = any(getattr(r, "basis", None) == "history" for r in reps)
+    cols = _fc_columns(lang, currency, expected, history)
     keys = [k for k, _, _, _ in cols]
     ci = {k: j for j, k in enumerate(keys)}
     lay = SheetLayout(name or contract.SHEETS["forecast"][lang], lang, [w for _, _, _, w in cols])
@@ -652,16 +656,24 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
             "period_end": Cell(r.period_end, DATE), "objective": Cell(r.objective, AMOUNT),
             "won": Cell(r.won, AMOUNT), "forecast": Cell(r.forecast, AMOUNT, "bold"),
             "expected": Cell(getattr(r, "expected", None), AMOUNT),
+            "basis": Cell(T["basis_history"][lang] if getattr(r, "basis", None) == "history"
+                          else T["basis_declared"][lang], TEXT, "muted" if getattr(r, "basis", None) != "history"
+                          else None),
+            "p_reach_declared": Cell(getattr(r, "p_reach_declared", None), PERCENT),
             "attainment": Cell(r.attainment, PERCENT), "p_reach": Cell(r.p_reach, PERCENT),
             "risk": Cell(T[r.risk][lang] if r.risk else T["no_objective"][lang], TEXT,
                          _RISK_STYLE.get(r.risk, "muted")),
         }
         if ch is not None:
+            # the previous collection's figures are the declared ones: compared with today's declared
+            declared = getattr(r, "basis", None) == "history"
+            p_now = getattr(r, "p_reach_declared", None) if declared else r.p_reach
+            risk_now = getattr(r, "risk_declared", None) if declared else r.risk
             vals["d_won"] = Cell(None if ch.won is None else r.won - ch.won, SIGNED_AMOUNT)
             vals["d_forecast"] = Cell(None if ch.forecast is None else r.forecast - ch.forecast, SIGNED_AMOUNT)
-            vals["d_p"] = Cell(None if ch.p_reach is None or r.p_reach is None
-                               else round((r.p_reach - ch.p_reach) * 100, 1), SIGNED_POINTS)
-            move = _RISK_ORDER.get(r.risk, 3) - _RISK_ORDER.get(ch.risk, 3) if r.risk and ch.risk else 0
+            vals["d_p"] = Cell(None if ch.p_reach is None or p_now is None
+                               else round((p_now - ch.p_reach) * 100, 1), SIGNED_POINTS)
+            move = _RISK_ORDER.get(risk_now, 3) - _RISK_ORDER.get(ch.risk, 3) if risk_now and ch.risk else 0
             vals["d_risk"] = Cell("▲" if move > 0 else "▼" if move < 0 else "=", TEXT,
                                   "up" if move > 0 else "down" if move < 0 else None)
         if mv is not None:
@@ -789,6 +801,7 @@ def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
                             "attainment": (fcast / objective) if objective and fcast is not None else None}
     if team:
         vals["p_reach"] = team.get("p_reach")
+        vals["p_reach_declared"] = team.get("p_reach_declared")
         risk = team.get("risk")
         vals["risk"] = (T[risk].get(lang) or T[risk]["en"]) if risk in T else None
     changes = [r.change for r in reps if getattr(r, "change", None) is not None]
