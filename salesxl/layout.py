@@ -585,8 +585,8 @@ def _fc_columns(lang: str, currency: str, expected: bool, history: bool = False)
     if history:
         cols.append(("p_reach_declared", tx("p_reach_declared"), PERCENT, 10))
     cols += [("risk", tx("fc_d_risk"), TEXT, 11),
-             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 9), ("d_forecast", tx("fc_d_forecast"), SIGNED_AMOUNT, 9),
-             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 8), ("d_risk", tx("fc_d_risk"), TEXT, 6)]
+             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 9), ("d_forecast", tx("fc_d_fc"), SIGNED_AMOUNT, 9),
+             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 8), ("d_risk", tx("fc_d_move"), TEXT, 8)]
     for m in _MOVES:
         cols.append((f"{m}_n", tx("mv_n"), INT, 5))
         cols.append((f"{m}_amount", _tx("mv_delta" if m == "changed" else "mv_amount", lang, currency=currency),

@@ -80,9 +80,10 @@ def test_team_workbook_reviews_forecast_issues(demo):
     texts = [c.value for row in fc.iter_rows(max_row=head_row) for c in row if isinstance(c.value, str)]
     assert any(t.startswith("Change since ") for t in texts) and any(t.startswith("Pipeline movement since")
                                                                       for t in texts)
-    new_col = header.index("Won", risk_col + 4) - 2 if "Won" in header[risk_col:] else None
-    assert any(isinstance(row[risk_col + 1], (int, float)) for row in rows)
-    assert new_col is None or any(isinstance(row[new_col], int) for row in rows)
+    assert all(isinstance(row[header.index("Δ Won")], (int, float)) for row in rows)
+    movement = [c.value for c in fc[head_row + 1]]          # the movement columns' own header row
+    new_n = movement.index("n")
+    assert all(isinstance(row[new_n], int) for row in rows) and sum(row[new_n] for row in rows) > 0
     codes = {row[1] for row in wb["Issues"].iter_rows(min_row=2, values_only=True)}
     assert {"BAD_DATE", "UNKNOWN_VALUE", "MISSING_VALUE", "PROBABILITY_NORMALISED", "NUMBER_NORMALISED",
             "OVERDUE_PROPOSAL"} <= codes
