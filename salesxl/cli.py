@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -37,8 +39,54 @@ def _lang(value: Optional[str]) -> Optional[str]:
     return value
 
 
+_json_out: list = []            # where the JSON goes while stdout is sent to stderr (see _json_only)
+
+
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    from salesxl.io.outputs import display
+    out = _json_out[-1] if _json_out else sys.stdout
+    out.write(display(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """While a --json command works, whatever is printed on stdout (a print inside a library, a reader
+    process's output) goes to stderr; _emit_json writes to the real stdout."""
+    real = sys.stdout
+    try:
+        fd, err_fd = real.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):          # not a real file (a test runner's buffer)
+        fd = err_fd = None
+    saved = out = None
+    if fd is not None:
+        real.flush()
+        saved = os.dup(fd)
+        os.dup2(err_fd, fd)                                 # at the descriptor: C code and child processes too
+        out = open(os.dup(saved), "w", encoding="utf-8", errors="replace", closefd=True)
+    _json_out.append(out if out is not None else real)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = real
+        _json_out.pop()
+        if saved is not None:
+            out.close()
+            real.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _json_only(command):
+    """A data command whose stdout holds only its JSON under --json."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        if not kwargs.get("as_json"):
+            return command(*args, **kwargs)
+        with _stdout_to_stderr():
+            return command(*args, **kwargs)
+    return run
 
 
 def format_issue(i: Issue) -> str:
@@ -106,6 +154,7 @@ def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx 
 
 
 @app.command()
+@_json_only
 def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
@@ -134,19 +183,34 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     raise typer.Exit(exit_code(f["status"] for f in report["files"]))
 
 
+def _usage_error(message: str, as_json: bool):
+    """One line on stderr (and the JSON error under --json), exit 2."""
+    typer.echo(f"error: {message}", err=True)
+    if as_json:
+        _emit_json({"error": message})
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _check_outputs(inputs, output, history, lang, as_json: bool) -> None:
+    from salesxl.io.outputs import OutputRefused, check_outputs
+    try:
+        check_outputs(inputs, output, history, lang or "en")
+    except OutputRefused as exc:
+        _usage_error(str(exc), as_json)
+
+
 def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
               output: Path | None = None):
     """Validate and merge the inputs, and forecast them; exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json) or when the output is an input."""
     from salesxl.forecast import compute
     from salesxl.rules import merge
+    if output is not None:
+        _check_outputs(inputs, output, None, lang, as_json)
     results, notes = _validated(inputs, lang, day, engine, label, as_json)
     merged = merge(results, as_of=day)
     if lang:
         merged.lang = lang
-    if output is not None and output.resolve() in {Path(v.path).resolve() for v in results}:
-        typer.echo("error: the output must not be one of the inputs", err=True)
-        raise typer.Exit(EXIT_USAGE)
     if not merged.frames:
         if as_json:
             _emit_json({"error": "no usable input", **_files_report(results, notes)})
@@ -160,6 +224,7 @@ def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label
 
 
 @app.command()
+@_json_only
 def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
@@ -204,6 +269,7 @@ def format_forecast(fc, lang: str) -> str:
 
 
 @app.command()
+@_json_only
 def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
            output: Path = typer.Option(..., "-o", "--output", help="The review workbook to write (never a source)."),
            as_of: Optional[str] = typer.Option(None, "--as-of"),
@@ -211,7 +277,10 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
            seed: Optional[int] = typer.Option(None, "--seed"),
            simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
            as_json: bool = typer.Option(False, "--json"),
-           engine: str = typer.Option("openpyxl", "--engine")) -> None:
+           engine: str = typer.Option("openpyxl", "--engine"),
+           wait: Optional[float] = typer.Option(None, "--wait", min=0,
+                                                help="Seconds to wait for another run writing the same output "
+                                                     "(default 10).")) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
@@ -221,8 +290,14 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
     merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
                                     output=output)
     statuses = [file_status(v.issues) for v in results]
+    from salesxl.io.outputs import OutputLocked, locked
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
-    write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
+    try:
+        with locked([output], wait, merged.lang):
+            write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews,
+                                lang=merged.lang)
+    except OutputLocked as exc:
+        _usage_error(str(exc), as_json)
     if as_json:
         _emit_json({"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict()})
     else:
@@ -233,6 +308,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
 
 
 @app.command()
+@_json_only
 def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, folders or globs."),
                 output: Path = typer.Option(..., "-o", "--output", help="The team workbook to write."),
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
@@ -249,7 +325,10 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
                                                           help="Monte Carlo draws (default 10,000)."),
                 timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
-                                                        help="Seconds allowed to read one file (default 120).")) -> None:
+                                                        help="Seconds allowed to read one file (default 120)."),
+                wait: Optional[float] = typer.Option(None, "--wait", min=0,
+                                                     help="Seconds to wait for another run (or program) using "
+                                                          "the same output or history (default 10).")) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
@@ -261,10 +340,10 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
+                         history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout,
+                         wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _usage_error(str(exc), as_json)
     if as_json:
         _emit_json(result.to_dict())
     else:
@@ -317,6 +396,13 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help
 
 
 def main() -> None:
+    from salesxl.io.outputs import terminate_on_sigterm
+    terminate_on_sigterm()              # SIGTERM: temporary files and reader processes cleaned up
+    for stream in (sys.stdout, sys.stderr):
+        try:                            # a file name that is not UTF-8 is printed, never an abort
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     app()
 
 

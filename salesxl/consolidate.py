@@ -354,15 +354,15 @@ class _SpooledTable:
 class _HistoryQueries:
     """closed_proposals and slippage of the history store, run in a thread on a connection of its own."""
 
-    def __init__(self, hist, path, as_of: dt.date):
+    def __init__(self, hist, path, as_of: dt.date, busy: float | None = None):
         self._out: dict = {}
-        self._thread = threading.Thread(target=self._run, args=(hist, path, as_of), name="salesxl-history",
+        self._thread = threading.Thread(target=self._run, args=(hist, path, as_of, busy), name="salesxl-history",
                                         daemon=True)
         self._thread.start()
 
-    def _run(self, hist, path, as_of) -> None:
+    def _run(self, hist, path, as_of, busy) -> None:
         try:
-            conn = hist.open_history(path)
+            conn = hist.open_history(path, timeout=busy)
             try:
                 closed = hist.closed_proposals(conn)
                 slip = hist.slippage(conn, as_of)
@@ -402,14 +402,42 @@ def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.d
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None) -> ConsolidationResult:
+                memory: int | None = None, wait: float | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
 
     `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
-    `engine`: "calamine" or "openpyxl" (default: `default_engine()`).
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`). `wait`: seconds to wait for
+    another run holding the output or the history (or for another program holding the history).
+
+    Refused before anything is read (io.outputs.OutputRefused, a ValueError): an output or history that
+    is an input, inside a folder input, matched by a glob input, or the same file as the other. Another
+    run on the same output or history: io.outputs.OutputLocked (a RuntimeError) once `wait` has passed;
+    a history another program keeps locked, or that is not a salesxl history: one RuntimeError.
     """
+    from salesxl.io import outputs
+    from salesxl.io.history import default_path as history_default_path
+    output = Path(output)
+    hist_path = None if history is False else Path(history) if history else history_default_path(output)
+    inputs = list(inputs)
+    outputs.check_outputs(inputs, output, hist_path, lang or "en")
+    wait = outputs.LOCK_WAIT if wait is None else wait
+    with outputs.locked([output, hist_path], wait, lang or "en"):
+        try:
+            return _consolidate(inputs, output, as_of=as_of, lang=lang, engine=engine, workers=workers,
+                                history=hist_path if hist_path else False, seed=seed, simulations=simulations,
+                                progress=progress, timeout=timeout, memory=memory, busy=wait)
+        except sqlite3.Error as exc:
+            from salesxl.io.history import explain
+            raise RuntimeError(explain(exc, hist_path, wait, lang or "en")) from None
+
+
+def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str | None, engine: str | None,
+                 workers: int | None, history, seed: int | None, simulations: int | None,
+                 progress: Progress | None, timeout: float | None, memory: int | None,
+                 busy: float) -> ConsolidationResult:
+    """consolidate(), once the output and history are known to be safe and are locked."""
     from salesxl.io.history import default_path as history_default_path
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
@@ -429,11 +457,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     output = Path(output)
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
     inputs = list(inputs)
-    if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
-        raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
-    # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    exclude = [output] + ([hist_path] if hist_path else [])
-    paths, notes = expand_inputs(inputs, lang or "en", exclude=exclude)
+    paths, notes = expand_inputs(inputs, lang or "en")
     paths = [str(p) for p in paths]
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, lang or "en", error="no input workbook")
@@ -461,9 +485,9 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         if hist_path:
             import pandas  # noqa: F401 - the history's queries return DataFrames: loaded now, not after the reads
         try:
-            conn = hist.open_history(hist_path) if hist_path else None
+            conn = hist.open_history(hist_path, timeout=busy) if hist_path else None
         except sqlite3.Error as exc:
-            raise RuntimeError(f"history store {hist_path}: {exc}") from exc
+            raise RuntimeError(hist.explain(exc, hist_path, busy, lang or "en")) from exc
     except BaseException:
         if pool is not None:
             pool.close()
@@ -534,7 +558,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             conn.commit()
             # what the forecast needs from the history, read by a thread of its own (SQLite works
             # without the GIL) while this one finishes the tables and the Issues sheet
-            queries = _HistoryQueries(hist, hist_path, team_as_of)
+            queries = _HistoryQueries(hist, hist_path, team_as_of, busy)
         settings = {"language": out_lang, "as_of": team_as_of, "currency": currency or "EUR"}
         fc_settings = dict(settings)
         n_sims, run_seed = fc_mod.run_parameters(fc_settings, simulations, seed)

@@ -38,6 +38,7 @@ from xlsxwriter.worksheet import Worksheet
 from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
+from salesxl.io.outputs import give_mode, track, untrack
 from salesxl.io.read_xlsx import col_letters
 from salesxl.review_text import T
 from salesxl.values import EXCEL_EPOCH
@@ -159,7 +160,7 @@ class _Workbook(xlsxwriter.Workbook):
             ram = _ram_tmpdir()
             if ram is not None:
                 try:
-                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix="salesxl-parts-", dir=ram)
+                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix=f"salesxl-parts-{os.getpid()}-", dir=ram)
                 except OSError:
                     parts_dir = None
         xw_workbook.ZipFile = functools.partial(_PackageZip, compresslevel=self.compresslevel, streams=streams)
@@ -617,6 +618,7 @@ class TeamWorkbookWriter:
         self.lang = lang if lang in i18n.LANGS else "en"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".~" + self.path.stem + "-", suffix=".xlsx", dir=self.path.parent)
+        track(tmp)                              # removed at exit if the run stops before abort() or finish()
         os.close(fd)
         self.tmp = Path(tmp)
         self.wb = _Workbook(str(self.tmp), dict(WORKBOOK_OPTIONS))
@@ -808,7 +810,9 @@ class TeamWorkbookWriter:
                 cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
                 raise (cause or OSError(str(exc))) from exc
             self._closed = True
+            give_mode(self.tmp, self.path)      # as a normal save: not the temporary file's 0600
             os.replace(self.tmp, self.path)
+            untrack(self.tmp)
         except BaseException:
             self.abort()
             raise
@@ -844,6 +848,7 @@ class TeamWorkbookWriter:
             self.tmp.unlink()
         except FileNotFoundError:
             pass
+        untrack(self.tmp)
 
     def __enter__(self):
         return self
