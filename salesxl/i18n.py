@@ -3,163 +3,13 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from salesxl.issue_codes import CODES
+
 LANGS = ("en", "fr")
 
-# Issue messages. Placeholders: {column} {value} {sheet} {row} {file} plus rule-specific params.
-MESSAGES = MappingProxyType({
-    "MISSING_VALUE": {
-        "en": "{column} is required and is empty.",
-        "fr": "{column} est obligatoire et n'est pas renseigné.",
-    },
-    "UNKNOWN_VALUE": {
-        "en": "'{value}' is not in the list for {column} (allowed: {allowed}).",
-        "fr": "« {value} » ne fait pas partie de la liste pour {column} (valeurs possibles : {allowed}).",
-    },
-    "BAD_DATE": {
-        "en": "'{value}' in {column} is not a date that can be read without guessing ({reason}). Use a real date or day/month/year.",
-        "fr": "« {value} » dans {column} n'est pas une date lisible sans deviner ({reason}). Saisissez une vraie date ou jour/mois/année.",
-    },
-    "DATE_OUT_OF_PERIOD": {
-        "en": "{column} {value} falls outside every period planned for {rep}: a late entry or a typo?",
-        "fr": "{column} {value} est en dehors de toutes les périodes prévues pour {rep} : saisie tardive ou faute de frappe ?",
-    },
-    "FUTURE_DATE": {
-        "en": "{column} {value} is after the as-of date {as_of}: an action not yet carried out?",
-        "fr": "{column} {value} est postérieure à la date d'arrêté {as_of} : action pas encore réalisée ?",
-    },
-    "BAD_NUMBER": {
-        "en": "'{value}' in {column} is not a number.",
-        "fr": "« {value} » dans {column} n'est pas un nombre.",
-    },
-    "NUMBER_NORMALISED": {
-        "en": "'{value}' in {column} was typed as text; read as {number}.",
-        "fr": "« {value} » dans {column} a été saisi comme texte ; lu comme {number}.",
-    },
-    "PROBABILITY_RANGE": {
-        "en": "Probability '{value}' is outside 0–100 %.",
-        "fr": "La probabilité « {value} » est hors de 0–100 %.",
-    },
-    "PROBABILITY_NORMALISED": {
-        "en": "Probability '{value}' read as {percent}; format the cell as a percentage.",
-        "fr": "Probabilité « {value} » lue comme {percent} ; formatez la cellule en pourcentage.",
-    },
-    "PROBABILITY_DEFAULTED": {
-        "en": "Probability is empty; the default of stage '{stage}' ({percent}) is used.",
-        "fr": "Probabilité vide ; la valeur par défaut de l'étape « {stage} » ({percent}) est utilisée.",
-    },
-    "NEGATIVE_AMOUNT": {
-        "en": "Amount {value} is negative.",
-        "fr": "Le montant {value} est négatif.",
-    },
-    "DUPLICATE_ROW": {
-        "en": "Same row as row {other_row}: two real actions, or typed twice?",
-        "fr": "Ligne identique à la ligne {other_row} : deux actions réelles, ou saisie en double ?",
-    },
-    "DUPLICATE_REF": {
-        "en": "Proposal reference '{value}' is used again (first at row {other_row}).",
-        "fr": "La référence de proposition « {value} » est déjà utilisée (ligne {other_row}).",
-    },
-    "STATUS_PROBABILITY_MISMATCH": {
-        "en": "Status {status} with probability {percent}: check the status or the last estimate.",
-        "fr": "Statut {status} avec une probabilité de {percent} : vérifiez le statut ou la dernière estimation.",
-    },
-    "OVERDUE_PROPOSAL": {
-        "en": "Open proposal '{ref}' was due for a decision on {value} ({days} days ago): worth a follow-up.",
-        "fr": "La proposition « {ref} » attendait une décision le {value} (il y a {days} jours) : une relance s'impose.",
-    },
-    "PROPOSAL_NOT_IN_PIPELINE": {
-        "en": "Proposal reference '{value}' is not in the pipeline.",
-        "fr": "La référence de proposition « {value} » n'est pas dans le carnet commercial.",
-    },
-    "UNKNOWN_REP": {
-        "en": "Rep '{value}' is not in the Reps sheet.",
-        "fr": "Le commercial « {value} » n'est pas dans la feuille Commerciaux.",
-    },
-    "PERIOD_OVERLAP": {
-        "en": "Period {value} overlaps the period at row {other_row} for {rep}.",
-        "fr": "La période {value} chevauche la période de la ligne {other_row} pour {rep}.",
-    },
-    "BAD_PERIOD": {
-        "en": "Period end {value} is before its start {start}.",
-        "fr": "La fin de période {value} précède son début {start}.",
-    },
-    "HEADER_MISMATCH": {
-        "en": "Sheet {sheet}: column '{expected}' was not found in the header row (found: {found}).",
-        "fr": "Feuille {sheet} : la colonne « {expected} » est introuvable dans la ligne d'en-tête (trouvées : {found}).",
-    },
-    "SHEET_NOT_FOUND": {
-        "en": "Sheet '{expected}' was not found (sheets in the file: {found}).",
-        "fr": "Feuille « {expected} » introuvable (feuilles du fichier : {found}).",
-    },
-    "CELL_ERROR": {
-        "en": "{column} holds the error {value}.",
-        "fr": "{column} contient l'erreur {value}.",
-    },
-    "MISSING_CACHED_VALUE": {
-        "en": "{column} holds a formula with no saved result; open and save the file in Excel.",
-        "fr": "{column} contient une formule sans résultat enregistré ; ouvrez et enregistrez le fichier dans Excel.",
-    },
-    "MERGED_CELL": {
-        "en": "Merged cells in a table ({value}): only the first cell holds the value.",
-        "fr": "Cellules fusionnées dans un tableau ({value}) : seule la première cellule contient la valeur.",
-    },
-    "LOCK_FILE_SKIPPED": {
-        "en": "Excel lock file skipped.",
-        "fr": "Fichier de verrou Excel ignoré.",
-    },
-    "DUPLICATE_FILE": {
-        "en": "Same workbook as {other}: counted once.",
-        "fr": "Même classeur que {other} : compté une seule fois.",
-    },
-    "FILE_EMPTY": {
-        "en": "The file is empty ({detail}).",
-        "fr": "Le fichier est vide ({detail}).",
-    },
-    "FILE_NOT_FOUND": {
-        "en": "The file does not exist or cannot be opened ({detail}).",
-        "fr": "Le fichier n'existe pas ou ne peut pas être ouvert ({detail}).",
-    },
-    "NOT_XLSX": {
-        "en": "Not an Excel workbook ({detail}).",
-        "fr": "Ce n'est pas un classeur Excel ({detail}).",
-    },
-    "LEGACY_XLS": {
-        "en": "Old Excel 97-2003 (.xls) format ({detail}): save it as .xlsx in Excel.",
-        "fr": "Ancien format Excel 97-2003 (.xls) ({detail}) : enregistrez-le en .xlsx dans Excel.",
-    },
-    "ENCRYPTED": {
-        "en": "The workbook is password-protected (encrypted: {detail}): remove the password to consolidate it.",
-        "fr": "Le classeur est protégé par mot de passe (chiffré : {detail}) : retirez le mot de passe pour le consolider.",
-    },
-    "CORRUPT_ZIP": {
-        "en": "The file is damaged (truncated or corrupted archive: {detail}).",
-        "fr": "Le fichier est endommagé (archive tronquée ou corrompue : {detail}).",
-    },
-    "NOT_SPREADSHEETML": {
-        "en": "An Office file but not an .xlsx workbook ({detail}).",
-        "fr": "Un fichier Office mais pas un classeur .xlsx ({detail}).",
-    },
-    "UNSUPPORTED_STRICT": {
-        "en": "Strict Open XML workbooks are not supported ({detail}): save as 'Excel Workbook (.xlsx)'.",
-        "fr": "Les classeurs Open XML strict ne sont pas pris en charge ({detail}) : enregistrez en « Classeur Excel (.xlsx) ».",
-    },
-    "UNSAFE_XML": {
-        "en": "The workbook contains unsafe XML ({detail}) and was not read.",
-        "fr": "Le classeur contient du XML dangereux ({detail}) et n'a pas été lu.",
-    },
-    "TOO_LARGE": {
-        "en": "The file exceeds the safety limits ({detail}) and was not read.",
-        "fr": "Le fichier dépasse les limites de sécurité ({detail}) et n'a pas été lu.",
-    },
-    "READ_TIMEOUT": {
-        "en": "Reading the file took longer than {seconds} s and was stopped.",
-        "fr": "La lecture du fichier a dépassé {seconds} s et a été interrompue.",
-    },
-    "READ_FAILED": {
-        "en": "The file could not be read ({detail}).",
-        "fr": "Le fichier n'a pas pu être lu ({detail}).",
-    },
-})
+# Issue messages, derived from the one declaration per code (salesxl/issue_codes.py).
+# Placeholders: {column} {value} {sheet} {row} {file} plus rule-specific params.
+MESSAGES = MappingProxyType({code: MappingProxyType(c.messages) for code, c in CODES.items()})
 
 
 class _Blank(dict):
@@ -210,6 +60,10 @@ INSTRUCTIONS = MappingProxyType({
               "you may type English or French labels. Dates: real dates or day/month/year. "
               "Probabilities: a percentage from 0 % to 100 %. Amounts: plain numbers. Never delete "
               "a row to hide a failure: the reasons for failure are what helps most."),
+        ("p", "Each sheet's data is an Excel table. In Excel it grows by itself when you type in the row "
+              "right below it; otherwise (LibreOffice, pasted rows) drag its bottom-right corner or use "
+              "Table Design › Resize Table. Rows typed right below a table are still read, down to the "
+              "first empty row, with a warning (ROWS_OUTSIDE_TABLE) asking you to extend the table."),
         ("p", "Red or highlighted cells after a check are explained in the Issues sheet; nothing you "
               "typed is ever changed by the tool."),
     ),
@@ -248,6 +102,12 @@ INSTRUCTIONS = MappingProxyType({
               "jour/mois/année. Probabilités : un pourcentage de 0 % à 100 %. Montants : des nombres. "
               "Ne supprimez jamais une ligne pour masquer un échec : les motifs d'échec sont ce qui aide "
               "le plus."),
+        ("p", "Les données de chaque feuille forment un tableau Excel. Dans Excel, il s'agrandit tout seul "
+              "quand vous saisissez dans la ligne juste en dessous ; sinon (LibreOffice, lignes collées), "
+              "faites glisser son coin inférieur droit ou utilisez Création de tableau › Redimensionner "
+              "le tableau. Les lignes saisies juste sous un tableau sont quand même lues, jusqu'à la "
+              "première ligne vide, avec un avertissement (ROWS_OUTSIDE_TABLE) qui vous invite à agrandir "
+              "le tableau."),
         ("p", "Les cellules en couleur après un contrôle sont expliquées dans la feuille Anomalies ; "
               "l'outil ne modifie jamais ce que vous avez saisi."),
     ),
@@ -261,6 +121,9 @@ LABELS = MappingProxyType({
     "list_error": {"en": "Choose a value from the list.", "fr": "Choisissez une valeur de la liste."},
     "amount_error": {"en": "Enter a positive amount.", "fr": "Saisissez un montant positif."},
     "count_error": {"en": "Enter a whole number.", "fr": "Saisissez un nombre entier."},
+    "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
+    "columns_right": {"en": "Cells of columns {first}–{last} right of",
+                      "fr": "Les cellules des colonnes {first} à {last} à droite du"},
     "reason_warning": {"en": "This reason is not in the list: keep it if it says something new.",
                        "fr": "Ce motif n'est pas dans la liste : gardez-le s'il apporte une information."},
 })
