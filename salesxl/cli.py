@@ -230,8 +230,8 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
              seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                       help="Monte Carlo draws (default 10,000)."),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
+                                                       help="Monte Carlo draws (default 10,000; at most 100,000)."),
              engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
@@ -275,7 +275,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
            as_of: Optional[str] = typer.Option(None, "--as-of"),
            lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
            seed: Optional[int] = typer.Option(None, "--seed"),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000),
            as_json: bool = typer.Option(False, "--json"),
            engine: str = typer.Option("openpyxl", "--engine"),
            wait: Optional[float] = typer.Option(None, "--wait", min=0,
@@ -322,8 +322,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 history: Optional[Path] = typer.Option(None, "--history",
                                                        help="SQLite history store (default: <output>.history.sqlite)."),
                 seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                          help="Monte Carlo draws (default 10,000)."),
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
+                                                          help="Monte Carlo draws (default 10,000; at most 100,000)."),
                 timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
                                                         help="Seconds allowed to read one file (default 120)."),
                 wait: Optional[float] = typer.Option(None, "--wait", min=0,

@@ -612,6 +612,7 @@ def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str
             return done[0]
 
         writer.finish(issues=all_issues, forecast=team_forecast, reviews=reviews())
+        notes.extend(writer.issues)         # a table longer than a sheet holds (also in the Issues sheet)
         fc = done[0]
         del plan, rep_forecasts, rfs
         t_end = time.perf_counter()

@@ -339,3 +339,135 @@ def test_file_name_not_utf8_does_not_abort_the_run(inbox, tmp_path):
     for cmd in (["validate", d], ["forecast", d, "--as-of", AS_OF], ["review", d, "-o", tmp_path / "r.xlsx"]):
         r = _run(*cmd)
         assert r.returncode in (0, 1) and "Traceback" not in r.stderr, r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Names and texts that cannot break a workbook (issue 11 item 5)
+HOSTILE = ["Ann_x0007_e Bell", "Line\nBreak", "O'Brien", "'Quoted'", "[Q1]: North/South*?",
+           "Bartholomew Featherstonehaugh-Smythe", "Bartholomew Featherstonehaugh-Smith", "😀" * 20,
+           "Tab\there \u2028Sep"]
+
+
+def _rep_file(path: Path, i: int, rep: str, rows: int = 30, edit=None) -> Path:
+    from make_workbooks import rep_rows
+
+    from salesxl.io.template import build_template
+    lang, tables = rep_rows(i, rows, AS_OF, messy=False)
+    for recs in tables.values():
+        for r in recs:
+            if "rep" in r:
+                r["rep"] = rep
+    wb = build_template(lang, rows=tables, settings={"as_of": AS_OF},
+                        blank_rows={"reps": 1, "planning": 1, "objectives": 1, "reporting": 1, "pipeline": 1})
+    if edit is not None:
+        edit(wb)
+    wb.save(path)
+    return path
+
+
+def test_hostile_rep_names_give_a_workbook_excel_openpyxl_and_libreoffice_open(tmp_path, soffice, lo_profile):
+    from conftest import lo_convert
+    d = tmp_path / "in"
+    d.mkdir()
+    for i, name in enumerate(HOSTILE):
+        _rep_file(d / f"r{i}.xlsx", i, name)
+    out = tmp_path / "team.xlsx"
+    r = consolidate([d], out, as_of=AS_OF, workers=0, simulations=500, lang="en")
+    assert r.output and len(r.forecast.reps) == len(HOSTILE)
+    wb = openpyxl.load_workbook(out)                  # the whole workbook, styles and all
+    reviews = [n for n in wb.sheetnames if n.startswith("Review")]
+    wb.close()
+    assert len(reviews) == len(HOSTILE)
+    assert len({n.casefold() for n in wb.sheetnames}) == len(wb.sheetnames)
+    for n in reviews:
+        assert len(n.encode("utf-16-le")) // 2 <= 31
+        assert not re.search(r"[\x00-\x1f\u2028\u2029\[\]:*?/\\]", n) and n == n.strip() and "  " not in n
+        assert not n.endswith("'")
+    assert "Review – Anne Bell" in reviews            # the escape decoded, the control character removed
+    assert "Review – Line Break" in reviews
+    assert "Review – O'Brien" in reviews
+    # LibreOffice opens it and finds the same sheets
+    converted = lo_convert(soffice, lo_profile, out, tmp_path / "lo")
+    wb2 = openpyxl.load_workbook(converted, read_only=True)
+    assert [n for n in wb2.sheetnames if n.startswith("Review")] == reviews
+    wb2.close()
+
+
+def test_texts_longer_than_a_cell_are_cut_with_an_issue(tmp_path):
+    long_text = "é" * 20000 + "😀" * 10000 + "end"          # 40,003 UTF-16 units
+
+    def edit(wb):
+        ws = wb["Pipeline"]
+        for row in ws.iter_rows(min_row=2, max_row=2):
+            for c in row:
+                if ws.cell(1, c.column).value == "Description":
+                    c.value = long_text
+
+    src = _rep_file(tmp_path / "long.xlsx", 0, "Ann Bell", edit=edit)
+    r = _run("validate", src, "--json")
+    issues = [i for f in json.loads(r.stdout)["files"] for i in f["issues"] if i["code"] == "TEXT_TRUNCATED"]
+    assert len(issues) == 1 and issues[0]["row"] == 2 and issues[0]["column"] == "Description"
+    assert issues[0]["severity"] == "warning" and "40003" in issues[0]["message"].replace(",", "")
+    out = tmp_path / "team.xlsx"
+    res = consolidate([src], out, as_of=AS_OF, workers=0, simulations=500)
+    assert "TEXT_TRUNCATED" in {i.code for f in res.files for i in f.issues}
+    wb = openpyxl.load_workbook(out, read_only=True)
+    texts = [v for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row
+             if isinstance(v, str) and v.startswith("éé")]
+    wb.close()
+    cell = max(texts, key=len)
+    assert len(cell.encode("utf-16-le")) // 2 in (32766, 32767)      # a pair is never split
+    assert long_text.startswith(cell)
+
+
+def test_a_table_longer_than_a_sheet_is_refused_with_an_issue(tmp_path, monkeypatch):
+    from salesxl.io import write_xlsx
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(3):
+        write_rep_workbook(d / f"r{i}.xlsx", i, rows=60, as_of=AS_OF)
+    full = consolidate([d], tmp_path / "full.xlsx", as_of=AS_OF, workers=0, simulations=500, history=False)
+    total = full.rows["pipeline"]
+    limit = total - 5                                   # a sheet that holds 5 rows fewer than the table
+    monkeypatch.setattr(write_xlsx.TeamWorkbookWriter, "MAX_DATA_ROWS", limit)
+    out = tmp_path / "team.xlsx"
+    r = consolidate([d], out, as_of=AS_OF, workers=0, simulations=500, history=False)
+    [note] = [i for i in r.notes if i.code == "TABLE_TOO_LONG" and "The Pipeline table" in i.message]
+    assert note.severity == "error" and f"{total:,}" in note.message and note.file.endswith("r2.xlsx")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    pipeline = wb["Pipeline"]
+    n = sum(1 for row in pipeline.iter_rows(min_row=2, values_only=True) if any(v is not None for v in row))
+    issues = [row for row in wb["Issues"].iter_rows(min_row=2, values_only=True)
+              if row[1] == "TABLE_TOO_LONG" and "The Pipeline table" in row[7]]
+    wb.close()
+    assert n == limit and len(issues) == 1
+    # the forecast still counts every row
+    assert [x.forecast for x in r.forecast.reps] == [x.forecast for x in full.forecast.reps]
+
+
+def test_settings_that_drive_computations_are_bounded_and_reported(tmp_path):
+    def edit(wb):
+        ws = wb["Settings"]
+        for row in ws.iter_rows(min_row=2):
+            if row[0].value == "Simulations":
+                row[1].value = 1e9
+            elif row[0].value == "On-track threshold":
+                row[1].value = "150 %"
+            elif row[0].value == "Random seed":
+                row[1].value = "not a number"
+
+    src = _rep_file(tmp_path / "settings.xlsx", 0, "Ann Bell", edit=edit)
+    r = _run("validate", src, "--json")
+    found = {i["value"]: i for f in json.loads(r.stdout)["files"] for i in f["issues"]
+             if i["code"] == "SETTING_OUT_OF_RANGE"}
+    assert set(found) == {1e9, "150 %", "not a number"} or set(found) == {1000000000, "150 %", "not a number"}
+    assert all(i["sheet"] == "Settings" and i["column"] == "Value" and i["severity"] == "warning"
+               for i in found.values())
+    assert "100,000 is used" in found[next(k for k in found if k not in ("150 %", "not a number"))]["message"]
+    r = _run("forecast", src, "--json")           # 1e9 draws would have needed gigabytes: bounded
+    assert r.returncode in (0, 1), r.stderr
+    data = json.loads(r.stdout)
+    assert data["simulations"] == 100_000
+    assert all(x["risk"] in ("at_risk", "off_track") for x in data["reps"])     # on track needs P ≥ 100 %
+    r = _run("forecast", src, "--simulations", "1000000000")
+    assert r.returncode == 2                      # the option is bounded too
