@@ -111,17 +111,23 @@ def _progress_bar(label: str, as_json: bool):
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool):
-    """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
+    """Each input validated (a progress bar on a terminal): (per-file results, notes, the run's language:
+    --lang, else the majority language of the inputs, every message in it)."""
     from salesxl.io.inputs import expand_inputs
+    from salesxl.io.language import run_language
     from salesxl.io.read_xlsx import validate_file
     paths, notes = expand_inputs(inputs, lang or "en")
+    run_lang = run_language(paths, lang)
+    if run_lang != (lang or "en"):
+        paths, notes = expand_inputs(inputs, run_lang)
+    lang = run_lang
     results = []
     with _progress_bar(label, as_json) as progress:
         for n, p in enumerate(paths, start=1):
             results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
             if progress is not None:
                 progress(n, len(paths), p)
-    return results, notes
+    return results, notes, lang
 
 
 def _files_report(results, notes) -> dict:
@@ -159,13 +165,13 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                help="Language of messages (default: the workbook's)."),
+                                                help="Language of messages (default: that of most inputs; a tie: en)."),
              engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
     """
-    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
+    results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
     if not results:
         typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
@@ -207,10 +213,9 @@ def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label
     from salesxl.rules import merge
     if output is not None:
         _check_outputs(inputs, output, None, lang, as_json)
-    results, notes = _validated(inputs, lang, day, engine, label, as_json)
+    results, notes, lang = _validated(inputs, lang, day, engine, label, as_json)
     merged = merge(results, as_of=day)
-    if lang:
-        merged.lang = lang
+    merged.lang = lang
     if not merged.frames:
         if as_json:
             _emit_json({"error": "no usable input", **_files_report(results, notes)})
@@ -314,7 +319,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
                 as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                   help="Language of the team workbook (default: the first file's)."),
+                                                   help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
                 engine: Optional[str] = typer.Option(None, "--engine",
                                                      help="calamine (fast, default when installed) or openpyxl (reference)."),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0,

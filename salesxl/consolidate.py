@@ -458,6 +458,13 @@ def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
     inputs = list(inputs)
     paths, notes = expand_inputs(inputs, lang or "en")
+    # the run's language: --lang, else the majority of the inputs (a tie: English), never the first
+    # file's; the readers are given it, so that every message of the run is in it
+    from salesxl.io.language import run_language
+    run_lang = run_language(paths, lang)
+    if run_lang != (lang or "en"):
+        paths, notes = expand_inputs(inputs, run_lang)
+    lang = run_lang
     paths = [str(p) for p in paths]
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, lang or "en", error="no input workbook")
@@ -493,7 +500,7 @@ def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str
             pool.close()
         raise
 
-    # the output language: --lang, else that of the first readable file (the writer starts with it)
+    # the output language: the run's (the writer starts with it)
     writer: TeamWorkbookWriter | None = None
     files: list[FileStatus] = []
     spool = _RepSpool()

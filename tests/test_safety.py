@@ -471,3 +471,49 @@ def test_settings_that_drive_computations_are_bounded_and_reported(tmp_path):
     assert all(x["risk"] in ("at_risk", "off_track") for x in data["reps"])     # on track needs P ≥ 100 %
     r = _run("forecast", src, "--simulations", "1000000000")
     assert r.returncode == 2                      # the option is bounded too
+
+
+# ---------------------------------------------------------------------------------------------
+# The language of a run (issue 11 item 7)
+def _in_language(issue: dict, lang: str) -> bool:
+    """The message is the code's message in `lang`: its longest fixed part is there."""
+    from salesxl.issue_codes import CODES
+    template = CODES[issue["code"]].fr if lang == "fr" else CODES[issue["code"]].en
+    fixed = max(re.split(r"\{[^}]*\}", template), key=len).strip()
+    return fixed in issue["message"]
+
+
+def test_run_language_is_the_majority_of_the_inputs(tmp_path):
+    from salesxl.io.language import run_language, workbook_language
+    d = tmp_path / "in"
+    d.mkdir()
+    en = write_rep_workbook(d / "a_en.xlsx", 2, rows=40, as_of=AS_OF)        # English, with errors
+    fr1 = write_rep_workbook(d / "b_fr.xlsx", 1, rows=40, as_of=AS_OF)
+    fr2 = write_rep_workbook(d / "c_fr.xlsx", 3, rows=40, as_of=AS_OF)
+    assert [workbook_language(p) for p in (en, fr1, fr2)] == ["en", "fr", "fr"]
+    assert run_language([en, fr1, fr2]) == "fr" and run_language([en, fr1]) == "en"        # a tie: English
+    assert run_language([fr1, fr2], "en") == "en" and run_language([tmp_path / "missing.xlsx"]) == "en"
+    out = tmp_path / "team.xlsx"
+    r = _run("consolidate", d, "-o", out, "--as-of", AS_OF, "--json")
+    data = json.loads(r.stdout)
+    assert data["lang"] == "fr"
+    issues = [i for f in data["files"] for i in f["issues"]] + data["notes"]
+    en_issues = [i for f in data["files"] if f["path"].endswith("a_en.xlsx") for i in f["issues"]]
+    assert en_issues and all(_in_language(i, "fr") for i in issues)
+    wb = openpyxl.load_workbook(out, read_only=True)
+    assert {"Carnet commercial", "Anomalies", "Prévisions"} <= set(wb.sheetnames)
+    wb.close()
+    for cmd in (["validate", d], ["forecast", d, "--as-of", AS_OF]):
+        data = json.loads(_run(*cmd, "--json").stdout)
+        for i in [i for f in data.get("files", []) for i in f["issues"]]:
+            assert _in_language(i, "fr"), i
+    # --lang wins; a tie is English (the French file first in the alphabet does not decide)
+    data = json.loads(_run("validate", d, "--json", "--lang", "en").stdout)
+    assert all(_in_language(i, "en") for f in data["files"] for i in f["issues"])
+    tie = tmp_path / "tie"
+    tie.mkdir()
+    shutil.copy(fr1, tie / "a_fr.xlsx")
+    shutil.copy(en, tie / "b_en.xlsx")
+    data = json.loads(_run("consolidate", tie, "-o", tmp_path / "tie.xlsx", "--as-of", AS_OF, "--json").stdout)
+    assert data["lang"] == "en"
+    assert all(_in_language(i, "en") for f in data["files"] for i in f["issues"])
