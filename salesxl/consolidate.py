@@ -222,7 +222,8 @@ def failure_result(path: str, failure, lang: str, limit: float | None = None) ->
         seconds = limit if limit is not None else failure.seconds
         issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{seconds:g}")
     else:
-        issue = file_issue("READ_FAILED", path, lang, detail=failure.detail)
+        from salesxl.io.read_xlsx import read_failed
+        issue = read_failed(path, lang, failure.kind, failure.detail)
     return FileResult(path, sha256_file(path), None, lang, None, None, {}, [issue], {}, failure.seconds)
 
 
@@ -384,12 +385,12 @@ class _HistoryQueries:
 
 
 def _calamine_installed() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("python_calamine") is not None
+    from salesxl.io.read_xlsx import calamine_installed
+    return calamine_installed()
 
 
 def default_engine() -> str:
-    """calamine when python-calamine is installed (it is, but in Pyodide: see pyproject), else openpyxl."""
+    """The default engine of every command (read_xlsx.default_engine): calamine when installed."""
     return "calamine" if _calamine_installed() else "openpyxl"
 
 
@@ -402,14 +403,17 @@ def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.d
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None, wait: float | None = None) -> ConsolidationResult:
+                memory: int | None = None, recursive: bool = False,
+                wait: float | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
 
     `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
-    `engine`: "calamine" or "openpyxl" (default: `default_engine()`). `wait`: seconds to wait for
-    another run holding the output or the history (or for another program holding the history).
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
+    read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
+    `wait`: seconds to wait for another run holding the output or the history (or for another program
+    holding the history).
 
     Refused before anything is read (io.outputs.OutputRefused, a ValueError): an output or history that
     is an input, inside a folder input, matched by a glob input, or the same file as the other. Another
@@ -427,7 +431,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         try:
             return _consolidate(inputs, output, as_of=as_of, lang=lang, engine=engine, workers=workers,
                                 history=hist_path if hist_path else False, seed=seed, simulations=simulations,
-                                progress=progress, timeout=timeout, memory=memory, busy=wait)
+                                progress=progress, timeout=timeout, memory=memory, recursive=recursive,
+                                busy=wait)
         except sqlite3.Error as exc:
             from salesxl.io.history import explain
             raise RuntimeError(explain(exc, hist_path, wait, lang or "en")) from None
@@ -435,7 +440,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
 
 def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str | None, engine: str | None,
                  workers: int | None, history, seed: int | None, simulations: int | None,
-                 progress: Progress | None, timeout: float | None, memory: int | None,
+                 progress: Progress | None, timeout: float | None, memory: int | None, recursive: bool,
                  busy: float) -> ConsolidationResult:
     """consolidate(), once the output and history are known to be safe and are locked."""
     from salesxl.io.history import default_path as history_default_path
@@ -457,13 +462,13 @@ def _consolidate(inputs: list, output: Path, *, as_of: dt.date | None, lang: str
     output = Path(output)
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
     inputs = list(inputs)
-    paths, notes = expand_inputs(inputs, lang or "en")
+    paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
     # the run's language: --lang, else the majority of the inputs (a tie: English), never the first
     # file's; the readers are given it, so that every message of the run is in it
     from salesxl.io.language import run_language
     run_lang = run_language(paths, lang)
     if run_lang != (lang or "en"):
-        paths, notes = expand_inputs(inputs, run_lang)
+        paths, notes = expand_inputs(inputs, run_lang, recursive=recursive)
     lang = run_lang
     paths = [str(p) for p in paths]
     if not paths:
