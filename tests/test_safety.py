@@ -79,6 +79,7 @@ def test_output_or_history_never_an_input_nor_each_other(inbox, tmp_path):
         ([rep], tmp_path / "team.xlsx", rep, "history"),         # the history is an input
         ([inbox], tmp_path / "team.xlsx", inbox / "h.sqlite", "inside the input folder"),
         ([rep], tmp_path / "team.xlsx", tmp_path / "team.xlsx", "is the output itself"),
+        ([rep], tmp_path / "team.xlsx", tmp_path / "TEAM.xlsx", "is the output itself"),    # case-insensitive disks
     ]
     for inputs, output, history, words in refused:
         with pytest.raises(OutputRefused, match=words):

@@ -131,8 +131,9 @@ def check_outputs(inputs: Sequence, output, history=None, lang: str = "en") -> N
     """Refuse (OutputRefused) an output or history that is an input, inside a folder input, matched by
     a glob input, or equal to each other."""
     targets = [("output", Path(output))] + ([("history", Path(history))] if history else [])
+    # (neither existing yet: names that differ only by case are one file on a case-insensitive system)
     if history and (_same(Path(output), Path(history)) if Path(output).exists() or Path(history).exists()
-                    else os.path.abspath(output) == os.path.abspath(history)):
+                    else os.path.abspath(output).casefold() == os.path.abspath(history).casefold()):
         raise OutputRefused(_say("same", lang, path=display(history)))
     for kind, target in targets:
         for item in inputs:
