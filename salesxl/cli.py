@@ -19,7 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 addin_app = typer.Typer(no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
 app.add_typer(addin_app, name="addin")
 
-EXIT_OK, EXIT_ISSUES, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
 
 
 def _as_of(value: Optional[str]) -> Optional[dt.date]:

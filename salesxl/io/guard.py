@@ -377,7 +377,6 @@ def _as_text(head: bytes) -> str | None:
 # --------------------------------------------------------------------------------------------------
 # OLE2 / compound file binary (CFB): read the root storage's stream names, stdlib only
 
-_CFB_FREE = 0xFFFFFFFF
 _CFB_END = 0xFFFFFFFE
 _CFB_MAXREG = 0xFFFFFFFA
 
