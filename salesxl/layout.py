@@ -23,7 +23,7 @@ __all__ = [
     "TEXT", "AMOUNT", "PERCENT", "DATE", "INT", "RATIO", "SIGNED_AMOUNT", "SIGNED_POINTS", "KAMOUNT",
     "HEADER_COLOUR", "RISK_FILLS", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
     "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
-    "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
+    "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
     "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
@@ -245,24 +245,45 @@ def name_key(name: str) -> str:
     return label_key(name)
 
 
-_ILLEGAL_SHEET = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")
-SHEET_MAX = 31
+_ILLEGAL_SHEET = re.compile(r"[\[\]:*?/\\]")
+_X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")          # how Excel stores a control character in a text
+_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+SHEET_MAX = 31                                           # UTF-16 units, as Excel counts
+
+
+def sheet_text(text: str, replace: str = " ") -> str:
+    """A name made fit for a sheet tab: `_x0007_` escapes decoded; line breaks and the characters Excel
+    forbids in a sheet name replaced (by spaces, or `replace`), other control characters removed,
+    spaces collapsed."""
+    s = _X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(text))
+    s = _UNPRINTABLE.sub("", _ILLEGAL_SHEET.sub(replace, _BREAKS.sub(" ", s)))
+    return " ".join(s.split())
+
+
+def utf16_cut(s: str, units: int) -> str:
+    """The longest start of `s` within `units` UTF-16 code units (Excel's length), a pair never split."""
+    out, n = [], 0
+    for ch in s:
+        n += 2 if ord(ch) > 0xFFFF else 1
+        if n > units:
+            break
+        out.append(ch)
+    return "".join(out)
 
 
 def sheet_name(base: str, taken: set[str] | None = None, *, replace: str = " ") -> str:
-    """A valid Excel sheet name from `base`: characters Excel refuses replaced, control characters
-    removed, at most 31 characters, no apostrophe at either end, unique among `taken` by `name_key`
-    (with " (2)", " (3)"…); the name is added to `taken`."""
+    """The one sheet-name rule: `sheet_text(base)`, at most 31 UTF-16 units, no apostrophe at either end,
+    unique among `taken` by `name_key` (case and accents: "(2)", "(3)"… added); the name is added to
+    `taken`."""
     taken = taken if taken is not None else set()
-    clean = _ILLEGAL_SHEET.sub(lambda m: "" if ord(m.group()) < 32 or m.group() == "\x7f" else replace, base)
-    clean = " ".join(clean.split()) if replace == " " else clean.strip()
-    clean = clean.strip("'").strip() or "Sheet"
-    name = clean[:SHEET_MAX].rstrip().strip("'")
+    clean = sheet_text(base, replace).strip("'").strip() or "Sheet"
+    name = utf16_cut(clean, SHEET_MAX).rstrip().strip("'")
     keys = {name_key(n) for n in taken}
     i = 2
     while name_key(name) in keys:
         suffix = f" ({i})"
-        name = clean[:SHEET_MAX - len(suffix)].rstrip() + suffix
+        name = utf16_cut(clean, SHEET_MAX - len(suffix)).rstrip().strip("'") + suffix
         i += 1
     taken.add(name)
     return name

@@ -15,6 +15,7 @@ from salesxl.i18n import pick
 from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid,  # noqa: F401
                             Points, Title)
 from salesxl.layout import sheet_name as _valid_sheet_name
+from salesxl.layout import sheet_text  # noqa: F401 - the rule review sheet names follow
 from salesxl.review_text import T
 from salesxl.values import format_amount, format_date_long
 
@@ -60,7 +61,7 @@ def pct(x: float | None, lang: str) -> str:
 def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
     """'Review – <rep>' / 'Entretien – <rep>', at most 31 characters, unique among `taken` (the
     sheet-name rule of salesxl.layout)."""
-    return _valid_sheet_name(contract.SHEETS["review"][lang].format(rep=rep), taken)
+    return _valid_sheet_name(contract.SHEETS["review"][lang].format(rep=sheet_text(rep) or "?"), taken)
 
 
 def _label(list_key: str, key: str | None, lang: str) -> str:

@@ -45,10 +45,10 @@ def test_sheet_names_are_unique_and_short():
     long = "Marie-Christine de La Tour d'Auvergne"
     a, b = sheet_name(long, "fr", taken), sheet_name(long, "fr", taken)
     assert a != b and len(a) <= 31 and len(b) <= 31 and a.startswith("Entretien – ")
-    assert sheet_name("A/B [x]", "en", set()) == "Review – A B x"
-    # one rule for every sheet name: control characters out, unique whatever the case and accents
+    assert sheet_name("A/B [x]", "en", set()) == "Review – A B x"      # spaces collapsed
+    # one rule for every sheet name: line breaks are spaces, unique whatever the case and accents
     taken2: set[str] = set()
-    assert sheet_name("Zoé\nB", "en", taken2) == "Review – ZoéB" and sheet_name("ZOEB", "en", taken2) == "Review – ZOEB (2)"
+    assert sheet_name("Zoé\nB", "en", taken2) == "Review – Zoé B" and sheet_name("ZOE B", "en", taken2) == "Review – ZOE B (2)"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
