@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 from salesxl.io._xlsxwriter_ext import FastSheet
+from salesxl.io.cells import clean_str
 from salesxl.layout import STYLES, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
 
 _FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -150,7 +151,7 @@ def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> Non
     for link in lay.links:
         cell = cells.get((link.row, link.col)) or Cell(link.text, "text", "link")
         ws.write_url(link.row, link.col, f"internal:{quote_sheet(link.sheet)}!A1",
-                     F.cell(cell.fmt, cell.style, L), link.text)
+                     F.cell(cell.fmt, cell.style, L), clean_str(link.text))   # (the link's XML holds it raw)
     for bar in lay.data_bars:
         opts: dict[str, Any] = {"type": "data_bar", "bar_color": bar.colour, "bar_solid": True}
         if bar.minimum is not None:
