@@ -116,9 +116,25 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
     return out
 
 
+_OFFICE_DOCUMENT = "/officeDocument"
+
+
+def workbook_part(z: zipfile.ZipFile) -> str:
+    """The workbook part named by the package's relationships (`xl/workbook.xml` as a rule, but a
+    package may put it anywhere)."""
+    try:
+        root = SafeET.fromstring(z.read("_rels/.rels"))
+    except KeyError:
+        return "xl/workbook.xml"
+    for rel in root.iter(_NS_PKG_REL + "Relationship"):
+        if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != "External":
+            return posixpath.normpath(rel.get("Target", "").lstrip("/")) or "xl/workbook.xml"
+    return "xl/workbook.xml"
+
+
 def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
     """Sheet names in order, their XML part and their table definitions."""
-    wb_path = "xl/workbook.xml"
+    wb_path = workbook_part(z)
     root = SafeET.fromstring(z.read(wb_path))
     rels = _rels(z, wb_path)
     out = []
@@ -588,7 +604,7 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
             names = [p.name for p in parts]
             settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
             settings = settings_from_table(settings_td)
-            wl = lang or detect_lang(names, settings)
+            workbook_lang = lang or detect_lang(names, settings)
             issues: list[Issue] = []
             tables: dict[str, TableData] = {}
             for t in contract.TABLES.values():
@@ -596,24 +612,24 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
                     if settings_td is not None:
                         tables["settings"] = settings_td
                     continue
-                td, iss = locate_table(t, sheet_rows, parts, names, path, wl, as_frame)
+                td, iss = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame)
                 issues.extend(iss)
                 if td is not None:
                     tables[t.key] = td
             lists = {}
             for key, t in contract.LIST_TABLES.items():
-                td, _ = locate_table(t, sheet_rows, parts, names, path, wl, as_frame) if any(
+                td, _ = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame) if any(
                     n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
                 if td is not None and _nrows(td.frame):
                     lists[key] = td
             part_by_name = {p.name: p.path for p in parts}
             flagged: set = set()
             for td in tables.values():
-                issues.extend(_cell_facts(z, part_by_name[td.sheet], td, contract.TABLES[td.key], path, wl,
+                issues.extend(_cell_facts(z, part_by_name[td.sheet], td, contract.TABLES[td.key], path, workbook_lang,
                                           flagged))
         finally:
             source.close()
-    return WorkbookData(path, names, tables, issues, wl, settings, lists, flagged)
+    return WorkbookData(path, names, tables, issues, workbook_lang, settings, lists, flagged)
 
 
 def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issue]:
