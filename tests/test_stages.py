@@ -196,7 +196,7 @@ def test_each_rep_once_the_newest_submission_wins(tmp_path, order):
     assert claire and {r[2] for r in claire} == {str(newer)} and 99999 not in {r[1] for r in claire}
     # the same figures as the newest file alone (with the other rep)
     alone = stages.consolidate([newer, other], tmp_path / "alone.xlsx", as_of=AS_OF, workers=0, seed=3,
-                               simulations=1000, history=False)
+                               simulations=1000, history=tmp_path / "alone.sqlite")
     assert res.to_dict()["reps"] == alone.to_dict()["reps"]
     # the history holds the winner's snapshot only
     import sqlite3
