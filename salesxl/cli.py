@@ -62,11 +62,21 @@ def _progress_bar(label: str, as_json: bool):
         yield lambda done, total, path: bar.update(task, completed=done, total=total)
 
 
-def _validated(inputs, lang, day, engine, label: str, as_json: bool):
+ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
+RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
+
+
+def _engine(value: Optional[str]) -> Optional[str]:
+    if value is not None and value not in ("calamine", "openpyxl"):
+        raise typer.BadParameter("choose calamine or openpyxl")
+    return value
+
+
+def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
     """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.read_xlsx import validate_file
-    paths, notes = expand_inputs(inputs, lang or "en")
+    paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
     results = []
     with _progress_bar(label, as_json) as progress:
         for n, p in enumerate(paths, start=1):
@@ -111,7 +121,8 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
                                                 help="Language of messages (default: the workbook's)."),
-             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine."),
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              annotate: Optional[Path] = typer.Option(
                  None, "--annotate", metavar="OUTDIR",
                  help="Also write to OUTDIR a copy of each workbook with every issue marked as the add-in's "
@@ -122,7 +133,7 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     Example: salesxl validate reps/*.xlsx --json
     Example: salesxl validate inbox/ --annotate feedback/
     """
-    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
+    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     if not results:
         typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
@@ -153,12 +164,12 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
 
 def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
-              output: Path | None = None):
+              output: Path | None = None, recursive: bool = False):
     """Validate and merge the inputs, and forecast them; exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json) or when the output is an input."""
     from salesxl.forecast import compute
     from salesxl.rules import merge
-    results, notes = _validated(inputs, lang, day, engine, label, as_json)
+    results, notes = _validated(inputs, lang, day, engine, label, as_json, recursive)
     merged = merge(results, as_of=day)
     if lang:
         merged.lang = lang
@@ -185,12 +196,14 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
              simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
                                                        help="Monte Carlo draws (default 10,000)."),
-             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast")
+    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast",
+                                    recursive=recursive)
     statuses = [file_status(v.issues) for v in results]
     if as_json:
         _emit_json(fc.to_dict())
@@ -229,7 +242,8 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
            seed: Optional[int] = typer.Option(None, "--seed"),
            simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
            as_json: bool = typer.Option(False, "--json"),
-           engine: str = typer.Option("openpyxl", "--engine")) -> None:
+           engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+           recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
@@ -237,7 +251,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
     from salesxl.io.write_xlsx import write_team_workbook
     from salesxl.review import build_reviews, risk_label
     merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
-                                    output=output)
+                                    output=output, recursive=recursive)
     statuses = [file_status(v.issues) for v in results]
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
     write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
@@ -257,8 +271,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
                                                    help="Language of the team workbook (default: the first file's)."),
-                engine: Optional[str] = typer.Option(None, "--engine",
-                                                     help="calamine (fast, default when installed) or openpyxl (reference)."),
+                engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+                recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0,
                                                       help="Reader processes (default: one per core; 0: none)."),
                 history: Optional[Path] = typer.Option(None, "--history",
@@ -279,6 +293,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
+                         recursive=recursive,
                          history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
     except (OSError, RuntimeError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)

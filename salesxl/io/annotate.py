@@ -494,13 +494,21 @@ def _vml_shape(n: int, row0: int, col0: int) -> str:
             f'<x:Row>{row0}</x:Row><x:Column>{col0}</x:Column></x:ClientData></v:shape>')
 
 
-def _add_legacy_drawing(xml: str, rid: str) -> str:
-    wp = re.search(r"<(\w+:)?worksheet\b([^>]*)>", xml)
-    p = wp.group(1) or ""
-    rp = next((m.group(1) for m in re.finditer(r'xmlns:(\w+)="([^"]*)"', wp.group(2)) if m.group(2) == _NS_REL), None)
+def _prefixes(xml: str, root: str) -> tuple[str, str, str]:
+    """(xml, prefix of the root element, prefix bound to the relationships namespace — declared on the
+    root when it was not)."""
+    m = re.search(rf"<(\w+:)?{root}\b([^>]*)>", xml)
+    if m is None:
+        raise AnnotateError(f"no <{root}> element")
+    rp = next((x.group(1) for x in re.finditer(r'xmlns:(\w+)="([^"]*)"', m.group(2)) if x.group(2) == _NS_REL), None)
     if rp is None:
         rp = "sxlr"
-        xml = xml[:wp.end() - 1] + f' xmlns:{rp}="{_NS_REL}"' + xml[wp.end() - 1:]
+        xml = xml[:m.end() - 1] + f' xmlns:{rp}="{_NS_REL}"' + xml[m.end() - 1:]
+    return xml, m.group(1) or "", rp
+
+
+def _add_legacy_drawing(xml: str, rid: str) -> str:
+    xml, p, rp = _prefixes(xml, "worksheet")
     el = f'<{p}legacyDrawing {rp}:id="{rid}"/>'
     for tag in _AFTER_LEGACY:
         m = re.search(rf"<{p}{tag}\b", xml)
@@ -524,12 +532,7 @@ def _add_sheet(pkg: _Package, wb: str, name: str) -> str:
     part = pkg.free_name("xl/worksheets/sheet{}.xml")
     rid = pkg.add_rel("xl/workbook.xml", _REL_SHEET, part)
     pkg.content_type(part, _CT_SHEET)
-    wp = re.search(r"<(\w+:)?workbook\b([^>]*)>", wb)
-    p = wp.group(1) or ""
-    rp = next((m.group(1) for m in re.finditer(r'xmlns:(\w+)="([^"]*)"', wp.group(2)) if m.group(2) == _NS_REL), None)
-    if rp is None:
-        rp = "sxlr"
-        wb = wb[:wp.end() - 1] + f' xmlns:{rp}="{_NS_REL}"' + wb[wp.end() - 1:]
+    wb, p, rp = _prefixes(wb, "workbook")
     ids = [int(x) for x in re.findall(rf'<{p}sheet\b[^>]*\bsheetId="(\d+)"', wb)]
     el = f'<{p}sheet name="{escape(name)}" sheetId="{max(ids + [0]) + 1}" {rp}:id="{rid}"/>'
     pkg.set_text("xl/workbook.xml", _insert_before_close(wb, "sheets", el))
@@ -582,7 +585,7 @@ def _value(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-def annotate_workbooks(paths: Sequence[str], outdir, *, engine: str = "openpyxl", lang: str | None = None,
+def annotate_workbooks(paths: Sequence[str], outdir, *, engine: str | None = None, lang: str | None = None,
                        as_of=None) -> list[Annotated]:
     """An annotated copy in `outdir` of each readable workbook of `paths` (same file name; a second
     workbook of the same name gets " (2)"). A workbook the readers cannot open gets no copy (its issue
