@@ -247,3 +247,19 @@ def test_no_issue_no_mark(tmp_path):
     assert not any(n.startswith("xl/worksheets/sheet") and n in changed for n in _parts(src))
     rows = list(openpyxl.load_workbook(res.output)["Anomalies"].iter_rows(values_only=True))
     assert rows[1][-1] == "Aucune anomalie."
+
+
+def test_annotating_a_copy_again_replaces_its_issues_sheet(tmp_path):
+    """A workbook that already has an Issues sheet and our notes (a copy sent back uncorrected): the
+    Issues sheet is rewritten, not doubled, and no cell gets a second note."""
+    src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
+                        period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
+    [first] = annotate_workbooks([str(src)], tmp_path / "once")
+    [second] = annotate_workbooks([first.output], tmp_path / "twice")
+    assert second.notes == 0 and second.notes_kept == first.notes
+    assert_copy_keeps_original(Path(first.output), Path(second.output))
+    wb = openpyxl.load_workbook(second.output)
+    assert wb.sheetnames.count("Issues") == 1 and len(wb.sheetnames) == len(openpyxl.load_workbook(src).sheetnames) + 1
+    assert wb["Reporting"]["G2"].comment.text.count("Bogus") == 1
+    assert [r[1] for r in wb["Issues"].iter_rows(min_row=2, values_only=True)] == \
+        [i.code for i in validate_file(src).issues]
