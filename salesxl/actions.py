@@ -47,6 +47,7 @@ from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, 
                                    RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, issue_value)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
+from salesxl.review import basis_label
 from salesxl.review_text import T
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
 from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
@@ -284,6 +285,8 @@ def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[st
             v = rec.get(key)
             if kind == "risk" and v is not None:
                 v = i18n.pick(RISK_LABELS.get(v, {"en": str(v)}), lang)
+            elif kind == "basis" and v is not None:
+                v = basis_label(v, rec.get("basis_reason"), lang)
             elif kind == "date" and isinstance(v, str):
                 v = dt.date.fromisoformat(v[:10])
             out.append(v)
