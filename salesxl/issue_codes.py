@@ -196,13 +196,12 @@ _DECLARED = (
               effect=('text cut in the team workbook', "texte coupé dans le classeur d'équipe"), guide=REP),
     IssueCode('TABLE_TOO_LONG', ERROR,
               en='The {table} table has {rows} rows, more than a sheet holds ({limit}): the rows from {file} '
-                 'row {row} on are not in the team workbook (they are in the forecast). Consolidate fewer '
-                 'files at a time.',
+                 'row {row} on are not in this sheet. Consolidate fewer files at a time.',
               fr="Le tableau {table} compte {rows} lignes, plus qu'une feuille n'en contient ({limit}) : les "
-                 "lignes à partir de {file} ligne {row} ne sont pas dans le classeur d'équipe (elles sont dans "
-                 "les prévisions). Consolidez moins de fichiers à la fois.",
-              effect=('rows not written to the sheet; counted in the forecast',
-                      'lignes non écrites dans la feuille ; comptées dans les prévisions'),
+                 "lignes à partir de {file} ligne {row} ne sont pas dans cette feuille. Consolidez moins de "
+                 "fichiers à la fois.",
+              effect=('rows not in the sheet; the forecast and the JSON output have them',
+                      'lignes absentes de la feuille ; les prévisions et la sortie JSON les ont'),
               marks_cell=False, guide=MANAGER),
     IssueCode('ROWS_AFTER_EMPTY_ROW', WARNING,
               en='{where} table {table}, after an empty row, are not read as its data: delete the empty '
