@@ -190,18 +190,36 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
                                                 help="Language of messages (default: that of most inputs; a tie: en)."),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
-             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+             annotate: Optional[Path] = typer.Option(
+                 None, "--annotate", metavar="OUTDIR",
+                 help="Also write to OUTDIR a copy of each workbook with every issue marked as the add-in's "
+                      "Validate marks it (fill and note per cell, an Issues sheet); the originals are never "
+                      "written.")) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
+    Example: salesxl validate inbox/ --annotate feedback/
     """
     results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     if not results:
         typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
+    if annotate is not None:
+        from salesxl.io.annotate import AnnotateError, annotate_workbooks
+        try:
+            done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
+                                      as_of=_as_of(as_of))
+        except AnnotateError as exc:
+            typer.echo(f"error: --annotate: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        report["annotated"] = [a.to_dict() for a in done]
     if as_json:
         _emit_json(report)
     else:
+        for a in report.get("annotated", ()):
+            typer.echo(f"annotated {a['path']} -> {a['output']} ({a['cells']} cells marked, {a['notes']} notes)"
+                       if not a.get("error") else f"{a['path']}: no annotated copy ({a['error']})")
         for i in notes:
             typer.echo(format_issue(i))
         for v in results:
@@ -221,8 +239,8 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
     from salesxl.consolidate import prepare, run_options
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
-        try:
-            check_outputs(inputs, output, None, lang or "en")
+        try:                            # (the history read here is an input: never the output)
+            check_outputs(list(inputs) + ([history] if history else []), output, None, lang or "en")
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
