@@ -196,13 +196,12 @@ _DECLARED = (
               effect=('text cut in the team workbook', "texte coupé dans le classeur d'équipe"), guide=REP),
     IssueCode('TABLE_TOO_LONG', ERROR,
               en='The {table} table has {rows} rows, more than a sheet holds ({limit}): the rows from {file} '
-                 'row {row} on are not in the team workbook (they are in the forecast). Consolidate fewer '
-                 'files at a time.',
+                 'row {row} on are not in this sheet. Consolidate fewer files at a time.',
               fr="Le tableau {table} compte {rows} lignes, plus qu'une feuille n'en contient ({limit}) : les "
-                 "lignes à partir de {file} ligne {row} ne sont pas dans le classeur d'équipe (elles sont dans "
-                 "les prévisions). Consolidez moins de fichiers à la fois.",
-              effect=('rows not written to the sheet; counted in the forecast',
-                      'lignes non écrites dans la feuille ; comptées dans les prévisions'),
+                 "lignes à partir de {file} ligne {row} ne sont pas dans cette feuille. Consolidez moins de "
+                 "fichiers à la fois.",
+              effect=('rows not in the sheet; the forecast and the JSON output have them',
+                      'lignes absentes de la feuille ; les prévisions et la sortie JSON les ont'),
               marks_cell=False, guide=MANAGER),
     IssueCode('ROWS_AFTER_EMPTY_ROW', WARNING,
               en='{where} table {table}, after an empty row, are not read as its data: delete the empty '
@@ -226,6 +225,27 @@ _DECLARED = (
               en='Same workbook as {other}: counted once.',
               fr='Même classeur que {other} : compté une seule fois.',
               effect=('not counted again', 'non compté une seconde fois'), guide=MANAGER),
+    IssueCode('SUPERSEDED', WARNING,
+              en='{rep} is also in {other}, submitted later ({other_saved}; this file {saved}): the newest '
+                 'submission counts, the rows of {rep} here are left out.',
+              fr='{rep} figure aussi dans {other}, envoyé plus tard ({other_saved} ; ce fichier {saved}) : '
+                 "seul l'envoi le plus récent compte, les lignes de {rep} ici sont écartées.",
+              effect=('left out: a newer submission counts', "écarté : un envoi plus récent compte"),
+              marks_cell=False, guide=MANAGER),
+    IssueCode('TEAM_WORKBOOK_SKIPPED', WARNING,
+              en='A salesxl team workbook (its tables have the source file, sheet and row columns): not '
+                 'read as a rep\'s workbook (--team-workbooks to read it anyway).',
+              fr="Un classeur d'équipe salesxl (ses tableaux ont les colonnes fichier, feuille et ligne "
+                 "source) : non lu comme le classeur d'un commercial (--team-workbooks pour le lire quand même).",
+              effect=('not read: nothing counted twice', 'non lu : rien compté deux fois'),
+              marks_cell=False, guide=MANAGER),
+    IssueCode('REF_IN_TWO_PLACES', ERROR,
+              en='Ref {value} ({rep}) is also in {other}, sheet {other_sheet}, row {other_row} ({other_rep}): '
+                 'give each proposal its own reference.',
+              fr='La réf. {value} ({rep}) figure aussi dans {other}, feuille {other_sheet}, ligne {other_row} '
+                 '({other_rep}) : donnez à chaque proposition sa propre référence.',
+              effect=('both rows kept: check which one is right', 'les deux lignes conservées : vérifiez laquelle est juste'),
+              guide=MANAGER),
     # file level (the whole file could not be read)
     IssueCode('FILE_EMPTY', ERROR,
               en='The file is empty ({detail}).',

@@ -99,6 +99,12 @@ def test_output_or_history_never_an_input_nor_each_other(inbox, tmp_path):
     assert r.returncode == 2 and "is the output itself" in json.loads(r.stdout)["error"]
     r = _run("review", rep, "-o", link)
     assert r.returncode == 2 and "one of the inputs" in _one_error_line(r.stderr)
+    h = tmp_path / "h.sqlite"
+    hist.open_history(h).close()
+    r = _run("review", rep, "-o", h, "--history", h)           # the history it reads is never its output
+    assert r.returncode == 2 and "one of the inputs" in _one_error_line(r.stderr)
+    conn = hist.open_history(h)
+    conn.close()
     assert _digest(rep) == before and not (inbox / "team.xlsx").exists()
 
 
@@ -441,6 +447,16 @@ def test_a_table_longer_than_a_sheet_is_refused_with_an_issue(tmp_path, monkeypa
               if row[1] == "TABLE_TOO_LONG" and "The Pipeline table" in row[7]]
     wb.close()
     assert n == limit and len(issues) == 1
+    # the Issues table too: its first row says which issues are not in the sheet (the JSON has them all)
+    n_issues = sum(len(f.issues) for f in r.files) + len(r.notes)
+    monkeypatch.setattr(write_xlsx.TeamWorkbookWriter, "MAX_DATA_ROWS", 4)
+    assert n_issues > 4
+    r = consolidate([d], out, as_of=AS_OF, workers=0, simulations=500, history=False)
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = [row for row in wb["Issues"].iter_rows(min_row=2, values_only=True) if any(v is not None for v in row)]
+    wb.close()
+    assert len(rows) == 4 and rows[0][1] == "TABLE_TOO_LONG" and rows[0][7].startswith("The Issues table")
+    assert [i for i in r.notes if i.code == "TABLE_TOO_LONG" and i.message.startswith("The Issues table")]
     # the forecast still counts every row
     assert [x.forecast for x in r.forecast.reps] == [x.forecast for x in full.forecast.reps]
 

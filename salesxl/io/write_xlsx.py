@@ -40,9 +40,8 @@ MAX_TEXT = 32767
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                     "nan_inf_to_errors": True}
 
-PROVENANCE = (("_file", {"en": "Source file", "fr": "Fichier source"}, 28),
-              ("_sheet", {"en": "Source sheet", "fr": "Feuille source"}, 16),
-              ("_row", {"en": "Source row", "fr": "Ligne source"}, 10))
+PROVENANCE = tuple((key, {"en": en, "fr": fr}, width) for (key, (en, fr)), width
+                   in zip(contract.PROVENANCE_LABELS.items(), (28, 16, 10)))
 WEIGHTED = contract.PIPELINE.column("weighted")
 
 def output_columns(key: str, lang: str) -> list[tuple[str, str, str, float]]:
@@ -126,7 +125,7 @@ class TeamWorkbookWriter:
         self.review_sheets: dict[str, str] = {}        # rep -> their review sheet (the Forecast sheet links)
         self._buffer: dict[str, list] = {}
         self._rows: dict[str, int] = {}                             # rows given, by table
-        self._too_long: dict[str, tuple[str, int]] = {}            # table -> first (file, row) left out
+        self._too_long: dict[str, Any] = {}     # table -> first (file, row) left out; "issues" -> its issue
         self.sheets: dict[str, StreamSheet] = {}
         self.columns: dict[str, list[tuple[str, str, str, float]]] = {}
         self._settings_sheet = self.wb.add_worksheet(contract.SETTINGS.sheet(self.lang))
@@ -234,10 +233,11 @@ class TeamWorkbookWriter:
     def issues(self) -> list:
         """The writer's own issues (TABLE_TOO_LONG), also listed in the Issues sheet."""
         from salesxl.issues import make_issue
-        return [make_issue("TABLE_TOO_LONG", lang=self.lang, file=file, row=row,
+        return [v if key == "issues" else
+                make_issue("TABLE_TOO_LONG", lang=self.lang, file=v[0], row=v[1],
                            table=contract.TABLES[key].sheet(self.lang), rows=f"{self._rows[key]:,}",
                            limit=f"{self.MAX_DATA_ROWS:,}")
-                for key, (file, row) in self._too_long.items()]
+                for key, v in self._too_long.items()]
 
     def _flush(self, key: str | None = None) -> None:
         """Render buffered rows (files are batched: the XML is built column by column, per batch)."""
@@ -423,7 +423,16 @@ class TeamWorkbookWriter:
         batch: list[list] = [[] for _ in ISSUE_COLUMNS]
         heights: list = []
         n = 0
-        for i in issues_in_order(issues):
+        issues = list(issues_in_order(issues))          # errors first, then warnings
+        if len(issues) > self.MAX_DATA_ROWS:    # the first row says which are not in the sheet
+            from salesxl.issues import make_issue
+            first = issues[self.MAX_DATA_ROWS - 1]
+            too_long = make_issue("TABLE_TOO_LONG", lang=lang, file=first.file, row=first.row,
+                                  table=contract.SHEETS["issues"][lang], rows=f"{len(issues):,}",
+                                  limit=f"{self.MAX_DATA_ROWS:,}")
+            self._too_long["issues"] = too_long
+            issues = [too_long, *issues[:self.MAX_DATA_ROWS - 1]]
+        for i in issues:
             vals = issue_values(i, lang)
             for col, v in zip(batch, vals):
                 col.append(v)
