@@ -21,6 +21,7 @@ from salesxl.cli import app
 from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_workbooks
 from salesxl.io.read_xlsx import validate_file
 from salesxl.issues import ERROR
+from salesxl.layout import issues_in_order
 
 D = dt.date
 AS_OF = D(2026, 12, 15)
@@ -169,7 +170,7 @@ def test_annotated_copy_marks_every_issue_and_keeps_the_original(bad_book, tmp_p
     rows = list(issues_ws.iter_rows(values_only=True))
     assert rows[0][:2] == (("Severity", "Code") if lang == "en" else ("Gravité", "Code"))
     assert [(r[1], r[3], r[4], r[5], r[7]) for r in rows[1:]] == [
-        (i.code, i.sheet, i.row, i.column, i.message) for i in v.issues]
+        (i.code, i.sheet, i.row, i.column, i.message) for i in issues_in_order(v.issues)]   # errors first
     assert res.cells >= marked and res.notes >= 1 and res.issues == len(v.issues)
 
 
@@ -262,4 +263,4 @@ def test_annotating_a_copy_again_replaces_its_issues_sheet(tmp_path):
     assert wb.sheetnames.count("Issues") == 1 and len(wb.sheetnames) == len(openpyxl.load_workbook(src).sheetnames) + 1
     assert wb["Reporting"]["G2"].comment.text.count("Bogus") == 1
     assert [r[1] for r in wb["Issues"].iter_rows(min_row=2, values_only=True)] == \
-        [i.code for i in validate_file(src).issues]
+        [i.code for i in issues_in_order(validate_file(src).issues)]

@@ -22,7 +22,8 @@ from xml.sax.saxutils import escape
 from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import TableData, col_index, col_letters, package_sheets
-from salesxl.io.write_xlsx import HEADER_COLOR, ISSUE_FIELDS, SEVERITY_LABELS   # the Issues sheet, as everywhere
+from salesxl.layout import HEADER_COLOUR as HEADER_COLOR
+from salesxl.layout import ISSUE_COLUMNS, SEVERITY_LABELS, issues_in_order   # the Issues sheet, as everywhere
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue
 from salesxl.values import label_key
@@ -539,12 +540,16 @@ def _add_sheet(pkg: _Package, wb: str, name: str) -> str:
     return part
 
 
+# the Issues sheet's columns (salesxl.layout) but the Effect: a rep's copy says what to correct
+ISSUE_FIELDS = tuple((key, labels, width) for key, labels, width, _, _ in ISSUE_COLUMNS if key != "effect")
+
+
 def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
     head = styles.header()
     sev_style = {ERROR: styles.marked(0, ERROR_RGB), WARNING: styles.marked(0, WARNING_RGB)}
     sev = {k: i18n.pick(v, lang) for k, v in SEVERITY_LABELS.items()}
     rows = [[(i18n.pick(lab, lang), head) for _, lab, _ in ISSUE_FIELDS]]
-    for i in issues:
+    for i in issues_in_order(issues):                   # errors first, as on every Issues sheet
         rows.append([(sev.get(i.severity, i.severity), sev_style.get(i.severity, 0)), (i.code, 0),
                      (Path(i.file).name if i.file else i.file, 0), (i.sheet, 0), (i.row, 0), (i.column, 0),
                      (_value(i.value), 0), (i.message, 0)])
