@@ -532,17 +532,18 @@ class ForecastPlan:
                           rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
         else:
             rf.expected = rf.forecast
-        reps = self.by.get("reps", {}).get(rk) if isinstance(self.by.get("reps"), Mapping) or \
+        reps = self.by.get("reps", {}).get(rep_id) if isinstance(self.by.get("reps"), Mapping) or \
             hasattr(self.by.get("reps"), "get") else None
         if reps is not None and "manager" in reps:
             rf.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()), None)
         if self.collections is not None:
-            rf.change = self.collections.change(rk, rf.period_start, rf.period_end, rf.objective,
+            rf.change = self.collections.change(rep_id, rf.period_start, rf.period_end, rf.objective,
                                                 seed=rep_seed(self.seed, rf.rep), simulations=self.simulations,
                                                 on_track=self.on_track, at_risk=self.at_risk)
             from salesxl.movement import track_record
-            rf.track = track_record(self.by.get("objectives", {}).get(rk), self.by.get("pipeline", {}).get(rk),
-                                    rf.period_start, self.collections.history.get(rk, {}))
+            rf.track = track_record(self.by.get("objectives", {}).get(rep_id),
+                                    self.by.get("pipeline", {}).get(rep_id), rf.period_start,
+                                    self.collections.history.get(rep_id, {}))
         return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:

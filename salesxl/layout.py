@@ -592,8 +592,8 @@ def _tn(key: str, n: int, lang: str, **kw) -> str:
     return forms[0 if one else 1].format(n=n, **kw)
 
 
-def _fc_columns(lang: str, currency: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
-    """(key, header, value format, width) of the Forecast sheet's columns."""
+def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
+    """(key, header, value format, width) of the Forecast sheet's main table."""
     from salesxl.review_text import T
     tx = lambda k: _tx(k, lang)  # noqa: E731
     cols = [("rep", tx("rep"), TEXT, 20), ("period_end", tx("fc_period_end"), DATE, 11),
@@ -606,12 +606,8 @@ def _fc_columns(lang: str, currency: str, expected: bool, history: bool = False)
     if history:
         cols.append(("p_reach_declared", tx("p_reach_declared"), PERCENT, 10))
     cols += [("risk", tx("fc_d_risk"), TEXT, 11),
-             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 9), ("d_forecast", tx("fc_d_fc"), SIGNED_AMOUNT, 9),
-             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 8), ("d_risk", tx("fc_d_move"), TEXT, 8)]
-    for m in _MOVES:
-        cols.append((f"{m}_n", tx("mv_n"), INT, 5))
-        cols.append((f"{m}_amount", _tx("mv_delta" if m == "changed" else "mv_amount", lang, currency=currency),
-                     KAMOUNT if m != "changed" else "signed_k", 8))
+             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 10), ("d_forecast", tx("fc_d_fc"), SIGNED_AMOUNT, 10),
+             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 9), ("d_risk", tx("fc_d_move"), TEXT, 8)]
     return cols
 
 
@@ -620,11 +616,12 @@ _NUMBER_FORMATS["signed_k"] = '+#,##0.0,"k";-#,##0.0,"k";0'
 
 def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | None = None,
                     currency: str = "EUR", name: str | None = None) -> SheetLayout:
-    """The team Forecast sheet: reps sorted by risk then P(reach) (within each manager when there are
-    several, with a subtotal per manager), each name a link to the rep's review; per rep the change since
-    the previous collection and the pipeline's movement since then; the team's row; data bars on
-    attainment and P(reach); a chart of the open pipeline by stage and one of the team's movement.
-    One A4 landscape page wide, header rows repeated on every page."""
+    """The team Forecast sheet, the manager's dashboard. The reps sorted by risk then P(reach) (within
+    each manager when there are several, with a subtotal per manager), each name a link to the rep's
+    review, with the change since the previous collection; the team's row; data bars on attainment and
+    P(reach). Below: the pipeline's movement since the previous collection per rep (counts and amounts)
+    with a chart of the team's movement, then the open pipeline by stage with its chart. One A4
+    landscape page wide, the header rows repeated on every page."""
     from salesxl import contract
     from salesxl.review_text import T
     from salesxl.values import format_date_long
@@ -632,62 +629,47 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     reps = list(fc.reps)
     expected = any(getattr(r, "expected", None) is not None for r in reps)
     history = any(getattr(r, "basis", None) == "history" for r in reps)
-    cols = _fc_columns(lang, currency, expected, history)
+    cols = _fc_columns(lang, expected, history)
     keys = [k for k, _, _, _ in cols]
     ci = {k: j for j, k in enumerate(keys)}
     lay = SheetLayout(name or contract.SHEETS["forecast"][lang], lang, [w for _, _, _, w in cols])
     last_col = len(cols) - 1
     prev = next((r.change.previous_as_of for r in reps if getattr(r, "change", None) is not None), None)
+    when = format_date_long(prev, lang) if prev else "—"
 
     lay.text(0, 0, _tx("fc_title", lang, date=format_date_long(fc.as_of, lang)), "title")
     lay.heights[0] = 24
     lay.text(1, 0, _tx("fc_subtitle", lang), "subtitle")
-    # three header rows: groups, movement kinds, columns
+    # two header rows: groups, columns
     g = 3
-    d0, m0 = ci["d_won"], ci["new_n"]
+    d0 = ci["d_won"]
     lay.put(g, 0, *[Cell(None, TEXT, "group")] * len(cols))
     lay.put(g, 0, Cell(_tx("fc_now", lang), TEXT, "group"))
     lay.merges.append((g, 0, g, d0 - 1))
-    when = format_date_long(prev, lang) if prev else "—"
     lay.put(g, d0, Cell(_tx("fc_change", lang, date=when), TEXT, "group"))
-    lay.merges.append((g, d0, g, m0 - 1))
-    lay.put(g, m0, Cell(_tx("fc_movement", lang, date=when), TEXT, "group"))
-    lay.merges.append((g, m0, g, last_col))
-    lay.put(g + 1, 0, *[Cell(None, TEXT, "header")] * len(cols))
-    for j, m in enumerate(_MOVES):
-        c = m0 + 2 * j
-        lay.put(g + 1, c, Cell(_tx("mv_" + m, lang), TEXT, "header"))
-        lay.merges.append((g + 1, c, g + 1, c + 1))
-    for j in range(m0):
-        lay.merges.append((g + 1, j, g + 2, j))
-    for j, (_, head, _, _) in enumerate(cols):
-        if j < m0:
-            lay.put(g + 1, j, Cell(head, TEXT, "header"))
-            lay.put(g + 2, j, Cell(None, TEXT, "header"))
-        else:
-            lay.put(g + 2, j, Cell(head, TEXT, "header"))
+    lay.merges.append((g, d0, g, last_col))
+    lay.put(g + 1, 0, *[Cell(head, TEXT, "header") for _, head, _, _ in cols])
     lay.heights[g + 1] = DEFAULT_ROW_PT * 2
-    first = g + 3
+    first = g + 2
 
     def rep_row(r) -> list[Cell]:
         ch = getattr(r, "change", None)
-        mv = ch.movement if ch is not None else None
+        basis = getattr(r, "basis", None)
         vals: dict[str, Cell] = {
             "rep": Cell(r.rep, TEXT, "link" if r.rep in review_sheets else None),
             "period_end": Cell(r.period_end, DATE), "objective": Cell(r.objective, AMOUNT),
             "won": Cell(r.won, AMOUNT), "forecast": Cell(r.forecast, AMOUNT, "bold"),
             "expected": Cell(getattr(r, "expected", None), AMOUNT),
-            "basis": Cell(T["basis_history"][lang] if getattr(r, "basis", None) == "history"
-                          else T["basis_declared"][lang], TEXT, "muted" if getattr(r, "basis", None) != "history"
-                          else None),
-            "p_reach_declared": Cell(getattr(r, "p_reach_declared", None), PERCENT),
+            "basis": Cell(T["basis_history"][lang] if basis == "history" else T["basis_declared"][lang], TEXT,
+                          None if basis == "history" else "muted"),
             "attainment": Cell(r.attainment, PERCENT), "p_reach": Cell(r.p_reach, PERCENT),
+            "p_reach_declared": Cell(getattr(r, "p_reach_declared", None), PERCENT),
             "risk": Cell(T[r.risk][lang] if r.risk else T["no_objective"][lang], TEXT,
                          _RISK_STYLE.get(r.risk, "muted")),
         }
         if ch is not None:
             # the previous collection's figures are the declared ones: compared with today's declared
-            declared = getattr(r, "basis", None) == "history"
+            declared = basis == "history"
             p_now = getattr(r, "p_reach_declared", None) if declared else r.p_reach
             risk_now = getattr(r, "risk_declared", None) if declared else r.risk
             vals["d_won"] = Cell(None if ch.won is None else r.won - ch.won, SIGNED_AMOUNT)
@@ -697,10 +679,6 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
             move = _RISK_ORDER.get(risk_now, 3) - _RISK_ORDER.get(ch.risk, 3) if risk_now and ch.risk else 0
             vals["d_risk"] = Cell("▲" if move > 0 else "▼" if move < 0 else "=", TEXT,
                                   "up" if move > 0 else "down" if move < 0 else None)
-        if mv is not None:
-            for m in _MOVES:
-                vals[f"{m}_n"] = Cell(getattr(mv, m), INT)
-                vals[f"{m}_amount"] = Cell(getattr(mv, f"{m}_amount"), cols[ci[f"{m}_amount"]][2])
         return [vals.get(k, Cell(None, fmt)) for k, _, fmt, _ in cols]
 
     def sort_key(r):
@@ -709,12 +687,14 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     managers = sorted({getattr(r, "manager", None) or "" for r in reps}, key=str.casefold)
     groups = [(m, sorted([r for r in reps if (getattr(r, "manager", None) or "") == m], key=sort_key))
               for m in managers] if len(managers) > 1 else [(None, sorted(reps, key=sort_key))]
+    order: list = []
     row = first
     for manager, members in groups:
         for r in members:
             lay.put(row, 0, *rep_row(r))
             if r.rep in review_sheets:
                 lay.links.append(Link(row, 0, review_sheets[r.rep], r.rep))
+            order.append(r)
             row += 1
         if manager is not None:
             label = _tx("fc_subtotal", lang, manager=manager or _tx("fc_no_manager", lang))
@@ -725,9 +705,9 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     if reps:
         lay.put(row, 0, *_total_row(_tx("fc_team", lang), reps, cols, lang, team))
         row += 1
-    if reps:
         lay.data_bars.append(DataBar(first, ci["attainment"], last_rep_row, "#5B9BD5", 0.0, 1.0))
         lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, "#70AD47", 0.0, 1.0))
+    lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
     row += 1
     lay.text(row, 0, T["as_of"][lang], "label")
     lay.put(row, 1, Cell(fc.as_of, DATE, "plain"))
@@ -743,17 +723,57 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
         lay.text(row, 0, _tn("fc_skipped", len(skipped), lang, names=", ".join(skipped)), "note")
         row += 1
     row += 1
+    chart_rows = 14
+    data_col = last_col + 2                 # the charts' own numbers, beside the printed page
 
-    # the two charts, each beside its numbers
+    # the pipeline's movement per rep, with the team's in a chart
+    changes = [r for r in order if getattr(r, "change", None) is not None]
+    if changes:
+        m = row
+        lay.text(m, 0, _tx("fc_movement", lang, date=when), "section")
+        lay.put(m + 1, 0, Cell(T["rep"][lang], TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
+        lay.merges.append((m + 1, 0, m + 2, 0))
+        for j, kind in enumerate(_MOVES):
+            c = 1 + 2 * j
+            lay.put(m + 1, c, Cell(_tx("mv_" + kind, lang), TEXT, "header"))
+            lay.merges.append((m + 1, c, m + 1, c + 1))
+            lay.put(m + 2, c, Cell(_tx("mv_n", lang), TEXT, "header"),
+                    Cell(_tx("mv_delta" if kind == "changed" else "mv_amount", lang, currency=currency), TEXT,
+                         "header"))
+        lay.put(m + 2, 0, Cell(None, TEXT, "header"))
+        r = m + 3
+        team_mv = None
+        for rf in changes:
+            mv = rf.change.movement
+            team_mv = team_mv or type(mv)()
+            team_mv.add(mv)
+            lay.put(r, 0, Cell(rf.rep), *_movement_cells(mv))
+            r += 1
+        lay.put(r, 0, Cell(_tx("fc_team_short", lang), TEXT, "total"), *_movement_cells(team_mv, "total"))
+        end = r + 1
+        # the chart's numbers: one row per kind (the team's amounts), beside the page
+        lay.text(m, data_col, _tx("fc_movement_title", lang, date=when), "muted")
+        for i, kind in enumerate(_MOVES):
+            lay.put(m + 1 + i, data_col, Cell(_tx("mv_" + kind, lang), TEXT, "plain"),
+                    Cell(getattr(team_mv, kind), INT, "plain"),
+                    Cell(getattr(team_mv, f"{kind}_amount"), AMOUNT, "plain"))
+        cat = (m + 1, data_col, m + 5, data_col)
+        c0 = 11
+        width = int(sum(width_points(w) for w in lay.widths[c0:]) / 0.75)
+        lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
+            Series(T["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), "#ED7D31"),),
+            m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format="#,##0"))
+        row = max(end, m + max(chart_rows, end - m)) + 1
+
+    # the open pipeline of the current periods by stage, with its chart
     stages: dict[Any, list[float]] = {}
     for r in reps:
         for st, (amount, weighted) in (getattr(r, "open_by_stage", None) or {}).items():
             t = stages.setdefault(st, [0.0, 0.0])
             t[0] += amount
             t[1] += weighted
-    order = {it.key: i for i, it in enumerate(contract.LISTS["stages"].items)} if "stages" in contract.LISTS else {}
-    stage_rows = sorted(stages.items(), key=lambda kv: (order.get(kv[0], 99), str(kv[0])))
-    chart_h = 15
+    rank = {it.key: i for i, it in enumerate(contract.LISTS["stages"].items)} if "stages" in contract.LISTS else {}
+    stage_rows = sorted(stages.items(), key=lambda kv: (rank.get(kv[0], 99), str(kv[0])))
     top = row
     lay.text(top, 0, _tx("fc_stage_short", lang), "section")
     lay.put(top + 1, 0, Cell(_tx("fc_stage", lang), TEXT, "header"), Cell(T["amount"][lang], TEXT, "header"),
@@ -761,43 +781,28 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     for i, (st, (amount, weighted)) in enumerate(stage_rows):
         label = _stage_label(st, lang) if st else _tx("fc_no_stage", lang)
         lay.put(top + 2 + i, 0, Cell(label), Cell(amount, AMOUNT), Cell(weighted, AMOUNT))
-    chart_w = int(sum(width_points(w) for w in lay.widths[4:m0]) / 0.75) if m0 > 5 else 400
+    end = top + 2 + max(len(stage_rows), 1)
     if stage_rows:
         n = len(stage_rows)
         cat = (top + 2, 0, top + 1 + n, 0)
+        c0 = 4
+        width = int(sum(width_points(w) for w in lay.widths[c0:c0 + 7]) / 0.75)
         lay.charts.append(ChartSpec("column", _tx("fc_stage_title", lang), (
             Series(T["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), "#1F4E78"),
             Series(T["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), "#9DC3E6")),
-            top, 4, chart_w, chart_h * _PX_PER_ROW, number_format="#,##0"))
-    team_mv = None
-    for r in reps:
-        ch = getattr(r, "change", None)
-        if ch is not None:
-            team_mv = team_mv or type(ch.movement)()
-            team_mv.add(ch.movement)
-    if team_mv is not None:
-        lay.text(top, m0, _tx("fc_movement_short", lang), "section")
-        lay.put(top + 1, m0, Cell(_tx("fc_movement_kind", lang), TEXT, "header"), Cell(None, TEXT, "header"),
-                Cell(_tx("mv_n", lang), TEXT, "header"), Cell(T["amount"][lang], TEXT, "header"),
-                Cell(None, TEXT, "header"))
-        lay.merges.append((top + 1, m0, top + 1, m0 + 1))
-        lay.merges.append((top + 1, m0 + 3, top + 1, m0 + 4))
-        for i, m in enumerate(_MOVES):
-            r = top + 2 + i
-            lay.put(r, m0, Cell(_tx("mv_" + m, lang)), Cell(None), Cell(getattr(team_mv, m), INT),
-                    Cell(getattr(team_mv, f"{m}_amount"), AMOUNT), Cell(None, AMOUNT))
-            lay.merges.append((r, m0, r, m0 + 1))
-            lay.merges.append((r, m0 + 3, r, m0 + 4))
-        cat = (top + 2, m0, top + 6, m0)
-        width = int(sum(width_points(w) for w in lay.widths[m0 + 5:]) / 0.75)
-        lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
-            Series(T["amount"][lang], cat, (top + 2, m0 + 3, top + 6, m0 + 3), "#ED7D31"),),
-            top, m0 + 5, width, chart_h * _PX_PER_ROW, legend=False, number_format="#,##0"))
-    end = max(top + 2 + max(len(stage_rows), 5), top + chart_h) + 1
+            top, c0, width, chart_rows * _PX_PER_ROW, number_format="#,##0"))
+        end = max(end, top + chart_rows)
     lay.freeze = (first, 1)
-    lay.print = PrintSetup(area=(0, 0, end, last_col), repeat_rows=(g, g + 2), footer=lay.name)
-    lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
+    lay.print = PrintSetup(area=(0, 0, end, last_col), repeat_rows=(g, g + 1), footer=lay.name)
     return lay
+
+
+def _movement_cells(mv, style: str | None = None) -> list[Cell]:
+    out = []
+    for kind in _MOVES:
+        out.append(Cell(getattr(mv, kind), INT, style))
+        out.append(Cell(getattr(mv, f"{kind}_amount"), "signed_k" if kind == "changed" else KAMOUNT, style))
+    return out
 
 
 def _stage_label(key: str, lang: str) -> str:

@@ -116,6 +116,7 @@ T = MappingProxyType({
     "mv_delta": {"en": "Δ k {currency}", "fr": "Δ k {currency}"},
     "fc_subtotal": {"en": "Manager {manager}", "fr": "Manager {manager}"},
     "fc_no_manager": {"en": "(no manager)", "fr": "(sans manager)"},
+    "fc_team_short": {"en": "Team", "fr": "Équipe"},
     "fc_team": {"en": "Team (sum of current periods)", "fr": "Équipe (somme des périodes en cours)"},
     "fc_skipped": {"en": ("{n} rep without a current period (not shown): {names}.",
                           "{n} reps without a current period (not shown): {names}."),

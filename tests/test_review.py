@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
+from salesxl.demo_data import DEMO_AS_OF
 from salesxl.io.review_xlsx import render_review
 from salesxl.review import Chart, Fields, Grid, Points, build_reviews, sheet_name
 from conftest import demo_team_forecast
