@@ -322,7 +322,8 @@ def _sniff(head: bytes) -> str:
     for magic, what in ((b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"),
                         (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"\x89PNG", "a PNG image"),
                         (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-                        (b"{\\rtf", "an RTF document"), (b"MZ", "a Windows program")):
+                        (b"{\\rtf", "an RTF document"), (b"MZ", "a Windows program"),
+                        (b"SQLite format 3\x00", "a SQLite database (a history store?)")):
         if head.startswith(magic):
             return what
     text = _as_text(head)

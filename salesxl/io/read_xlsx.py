@@ -356,7 +356,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                     body[r1 - totals:r1] = [()] * totals
                 df = _frame(body, r0, below if below > r1 else r1 - totals, found, table, as_frame)
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
-                                          lang)
+                                          lang, others)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
                                  {k: i for k, (i, h) in found.items()}), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
@@ -421,14 +421,25 @@ def _rows_below(rows, box, others) -> int:
     return last
 
 
-def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang) -> list[Issue]:
+def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, others=()) -> list[Issue]:
+    """ROWS_OUTSIDE_TABLE for the rows read below the table and the columns read right of it;
+    ROWS_AFTER_EMPTY_ROW for what is typed further down in its columns, after an empty row (not read)."""
     r0, c0, r1, c1 = box
     issues = []
     table = f"{name} ({ref.replace('$', '')})"
+    last_col = max([c1] + [i for i, _ in right.values()])
     if below > r1:
         where = label("rows_below", lang).format(first=r1 + 1, last=below)
-        span = f"{col_letters(c0)}{r1 + 1}:{col_letters(max([c1] + [i for i, _ in right.values()]))}{below}"
+        span = f"{col_letters(c0)}{r1 + 1}:{col_letters(last_col)}{below}"
         issues.append(make_issue("ROWS_OUTSIDE_TABLE", lang=lang, file=path, sheet=sheet, row=r1 + 1,
+                                 value=span, where=where, table=table))
+    later = [r for r in range(below + 2, len(rows) + 1)
+             if not _blank_span(rows[r - 1], c0, last_col)
+             and not any(a <= r <= b and x <= last_col and y >= c0 for a, x, b, y in others)]
+    if later:
+        where = label("rows_below", lang).format(first=later[0], last=later[-1])
+        span = f"{col_letters(c0)}{later[0]}:{col_letters(last_col)}{later[-1]}"
+        issues.append(make_issue("ROWS_AFTER_EMPTY_ROW", lang=lang, file=path, sheet=sheet, row=later[0],
                                  value=span, where=where, table=table))
     if right:
         cols = sorted(i for i, _ in right.values())
