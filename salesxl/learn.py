@@ -106,11 +106,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from salesxl.simulate import _partial_sum_tables, as_finite_array
+from salesxl.simulate import as_finite_array, partial_sum_tables
 from salesxl.values import label_key
 
 __all__ = [
     "AGE_EDGES",
+    "CHAIN",
+    "PASSES",
     "Fit",
     "History",
     "K_NEW",
@@ -123,8 +125,12 @@ __all__ = [
     "PRIOR_VAR",
     "PROB_EDGES",
     "Prediction",
+    "age_class",
     "draw_totals",
+    "prob_class",
+    "push_class",
     "team_normals",
+    "window_class",
 ]
 
 PROB_EDGES = (0.1, 0.3, 0.5, 0.7, 0.9)     # class boundaries of the declared probability
@@ -595,7 +601,7 @@ def draw_totals(won: float, pred: Prediction, z_team: np.ndarray, rng: np.random
         # at a time summed through lookup tables, in a fixed order (as salesxl.simulate does)
         with np.errstate(divide="ignore"):
             odds = np.where(q >= 1, np.inf, q / np.where(q >= 1, 1.0, 1.0 - q)).astype(np.float32)
-        table = _partial_sum_tables(a)
+        table = partial_sum_tables(a)
         offsets = np.arange((a.size + 7) // 8, dtype=np.intp) * 256
         rows = max(1, (1 << 18) // a.size)
         for s in range(0, sims, rows):
