@@ -330,6 +330,7 @@ class History:
         # pushes up to each snapshot: the decision date moved later than the previous known one
         self.pushes = np.zeros(n, dtype=np.int64)
         self.first_seen = np.zeros(n, dtype=np.int64)
+        self.known_decision = np.full(n, _NONE, dtype=np.int64)
         if n:
             new_prop = np.r_[True, self.prop[1:] != self.prop[:-1]]
             starts = np.flatnonzero(new_prop)
@@ -344,6 +345,9 @@ class History:
             # a previous known decision must belong to the same proposal
             prev_ok &= np.where(prev >= 0, self.prop[np.maximum(prev, 0)] == self.prop, False)
             pushed = known & prev_ok & (self.decision > self.decision[np.maximum(prev, 0)])
+            # the last known decision date up to each snapshot (within its proposal)
+            own = (idx >= 0) & (self.prop[np.maximum(idx, 0)] == self.prop)
+            self.known_decision = np.where(own, self.decision[np.maximum(idx, 0)], _NONE)
             cum = np.cumsum(pushed)
             base = cum[starts] - pushed[starts]
             self.pushes = cum - base[np.cumsum(new_prop) - 1]
@@ -491,16 +495,16 @@ class History:
         last, _, _ = self.final_state(T - 1)
         pushes = np.zeros(n, dtype=np.int64)
         first = np.full(n, T, dtype=np.int64)
-        for i, ref in enumerate(refs):
-            j = self.prop_keys.get((rk, label_key(ref))) if isinstance(ref, str) else None
-            if j is None or last[j] < 0:
-                continue
-            li = last[j]
-            pushes[i] = self.pushes[li]
-            first[i] = self.first_seen[li]
-            prev = self._last_known_decision(li)
-            if prev != _NONE and dec[i] > prev:
-                pushes[i] += 1
+        get = self.prop_keys.get
+        j = np.array([get((rk, label_key(ref)), -1) if isinstance(ref, str) else -1 for ref in refs],
+                     dtype=np.int64)
+        li = np.where(j >= 0, last[np.maximum(j, 0)], -1) if n else np.zeros(0, dtype=np.int64)
+        seen = li >= 0
+        lj = li[seen]
+        pushes[seen] = self.pushes[lj]
+        first[seen] = self.first_seen[lj]
+        prev = self.known_decision[lj]
+        pushes[seen] += (prev != _NONE) & (dec[seen] > prev)
         wcls = window_class(dec, np.full(n, T), horizon)
         if fit.basis != "history":
             return Prediction(fit.basis, fit.reason, p.copy(), a, pushes, 0.0, 0.0, 0.0, None, p, wcls)
@@ -520,13 +524,6 @@ class History:
         return {"P": len(PROB_EDGES) + 1, "S": 3, "A": len(AGE_EDGES) + 1, "G": max(1, len(self.stage_codes)),
                 "R": max(1, len(self.rep_codes))}
 
-    def _last_known_decision(self, i: int) -> int:
-        j = i
-        while j >= 0 and self.prop[j] == self.prop[i]:
-            if self.decision[j] != _NONE:
-                return int(self.decision[j])
-            j -= 1
-        return _NONE
 
 
 def _chain_fit(fit: Fit, p: np.ndarray, classes: Mapping[str, np.ndarray], y: np.ndarray,
