@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -38,8 +40,65 @@ def _lang(value: Optional[str]) -> Optional[str]:
     return value
 
 
+_json_out: list = []            # where the JSON goes while stdout is sent to stderr (see _json_only)
+
+
 def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    from salesxl.io.outputs import display
+    out = _json_out[-1] if _json_out else sys.stdout
+    out.write(display(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """While a --json command works, whatever is printed on stdout (a print inside a library, a reader
+    process's output) goes to stderr; _emit_json writes to the real stdout."""
+    real = sys.stdout
+    try:
+        fd, err_fd = real.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):          # not a real file (a test runner's buffer)
+        fd = err_fd = None
+    saved = out = None
+    if fd is not None:
+        real.flush()
+        saved = os.dup(fd)
+        os.dup2(err_fd, fd)                                 # at the descriptor: C code and child processes too
+        out = open(os.dup(saved), "w", encoding="utf-8", errors="replace", closefd=True)
+    _json_out.append(out if out is not None else real)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = real
+        _json_out.pop()
+        if saved is not None:
+            out.close()
+            real.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _json_only(command):
+    """A data command whose stdout holds only its JSON under --json."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        if not kwargs.get("as_json"):
+            return command(*args, **kwargs)
+        with _stdout_to_stderr():
+            return command(*args, **kwargs)
+    return run
+
+
+def _usage_error(message: str, as_json: bool):
+    """One line on stderr (and the JSON error under --json), exit 2."""
+    typer.echo(f"error: {message}", err=True)
+    if as_json:
+        _emit_json({"error": message})
+    raise typer.Exit(EXIT_USAGE)
+
+
+WAIT_HELP = "Seconds to wait for another run (or program) using the same output or history (default 10)."
 
 
 def format_issue(i: Issue) -> str:
@@ -74,17 +133,23 @@ def _engine(value: Optional[str]) -> Optional[str]:
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
-    """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
+    """Each input validated (a progress bar on a terminal): (per-file results, notes, the run's language:
+    --lang, else the majority language of the inputs, every message in it)."""
     from salesxl.io.inputs import expand_inputs
+    from salesxl.io.language import run_language
     from salesxl.io.read_xlsx import validate_file
     paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
+    run_lang = run_language(paths, lang)
+    if run_lang != (lang or "en"):
+        paths, notes = expand_inputs(inputs, run_lang, recursive=recursive)
+    lang = run_lang
     results = []
     with _progress_bar(label, as_json) as progress:
         for n, p in enumerate(paths, start=1):
             results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
             if progress is not None:
                 progress(n, len(paths), p)
-    return results, notes
+    return results, notes, lang
 
 
 def _files_report(results, notes) -> dict:
@@ -117,18 +182,19 @@ def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx 
 
 
 @app.command()
+@_json_only
 def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                help="Language of messages (default: the workbook's)."),
+                                                help="Language of messages (default: that of most inputs; a tie: en)."),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
     """
-    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
+    results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     if not results:
         typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
@@ -152,6 +218,12 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
+    if output is not None:
+        from salesxl.io.outputs import OutputRefused, check_outputs
+        try:
+            check_outputs(inputs, output, None, lang or "en")
+        except OutputRefused as exc:
+            _usage_error(str(exc), as_json)
     try:
         opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
                            recursive=recursive)
@@ -161,12 +233,7 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
         with _progress_bar(label, as_json) as progress:
             prep = prepare(inputs, opts, history=history, progress=progress)
     except (OSError, RuntimeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    if output is not None and output.resolve() in {Path(f.path).resolve() for f in prep.files}:
-        prep.close()
-        typer.echo("error: the output must not be one of the inputs", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _usage_error(str(exc), as_json)
     if prep.plan is None:
         prep.close()
         if as_json:
@@ -183,13 +250,14 @@ _HISTORY_HELP = "SQLite history store to read (as consolidate does; never writte
 
 
 @app.command()
+@_json_only
 def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
              seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                       help="Monte Carlo draws (default 10,000)."),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
+                                                       help="Monte Carlo draws (default 10,000; at most 100,000)."),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP)) -> None:
@@ -230,24 +298,31 @@ def format_forecast(fc, lang: str) -> str:
 
 
 @app.command()
+@_json_only
 def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
            output: Path = typer.Option(..., "-o", "--output", help="The review workbook to write (never a source)."),
            as_of: Optional[str] = typer.Option(None, "--as-of"),
            lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
            seed: Optional[int] = typer.Option(None, "--seed"),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000),
            as_json: bool = typer.Option(False, "--json"),
            engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
            recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
-           history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP)) -> None:
+           history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP),
+           wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
+    from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
                    output=output, recursive=recursive) as prep:
-        made = prep.write(output)
+        try:
+            with locked([output], wait, prep.ingested.lang):
+                made = prep.write(output)
+        except OutputLocked as exc:
+            _usage_error(str(exc), as_json)
     fc, out_lang = made.team_forecast(), prep.ingested.lang
     if as_json:
         _emit_json({"output": str(output), "reviews": [name for name, _ in made.sheets], **fc.to_dict()})
@@ -259,12 +334,13 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
 
 
 @app.command()
+@_json_only
 def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, folders or globs."),
                 output: Path = typer.Option(..., "-o", "--output", help="The team workbook to write."),
                 as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
                 as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                   help="Language of the team workbook (default: the first file's)."),
+                                                   help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
                 engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
                 recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0,
@@ -272,10 +348,11 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                 history: Optional[Path] = typer.Option(None, "--history",
                                                        help="SQLite history store (default: <output>.history.sqlite)."),
                 seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                          help="Monte Carlo draws (default 10,000)."),
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
+                                                          help="Monte Carlo draws (default 10,000; at most 100,000)."),
                 timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
-                                                        help="Seconds allowed to read one file (default 120).")) -> None:
+                                                        help="Seconds allowed to read one file (default 120)."),
+                wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
@@ -287,11 +364,10 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         recursive=recursive,
-                         history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
+                         recursive=recursive, history=history, seed=seed, simulations=simulations,
+                         progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _usage_error(str(exc), as_json)
     if as_json:
         _emit_json(result.to_dict())
     else:
@@ -314,6 +390,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
 
 
 @app.command()
+@_json_only
 def backtest(history: Path = typer.Option(..., "--history", help="The SQLite history store to replay."),
              as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, help="en or fr (default en)."),
@@ -422,6 +499,13 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help
 
 
 def main() -> None:
+    from salesxl.io.outputs import terminate_on_sigterm
+    terminate_on_sigterm()              # SIGTERM: temporary files and reader processes cleaned up
+    for stream in (sys.stdout, sys.stderr):
+        try:                            # a file name that is not UTF-8 is printed, never an abort
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     app()
 
 
