@@ -63,7 +63,8 @@ declared p with its odds multiplied by the factor of each of its classes, in tha
 New business: proposals not yet in the pipeline on day T may still be won before E. Over the
 *windows* (rep, t) with ``t + D ≤ C`` (t a day the rep's snapshots were collected): ``new`` = Σ amount
 of the rep's proposals first collected after t, finally Won with a decision date in (t, t + D];
-``open`` = Σ amount of the rep's open examples of day t. Team ratio ``ν = Σ new / Σ open``; the rep's
+``open`` = Σ amount of the rep's open examples of day t (a rep's first collection, where the pipeline is
+still being entered, is no window of new business). Team ratio ``ν = Σ new / Σ open``; the rep's
 ``ν_r = (Σ_r new + K_NEW · ν · Ā_r) / (Σ_r open + K_NEW · Ā_r)`` (``Ā_r`` its mean open amount per
 window, ``K_NEW`` = 3 windows). Expected new business = ``ν_r`` × the rep's open amount on day T.
 
@@ -92,7 +93,7 @@ linear): ``expected`` is the figure stated.
 
 When the history is too thin
 ----------------------------
-The basis is ``history`` when the horizon has at least ``MIN_WINDOWS`` = 3 closed windows (collection
+The basis is ``history`` when the horizon has at least ``MIN_WINDOWS`` = 4 closed windows (collection
 days t with t + D ≤ C) holding at least ``MIN_EXAMPLES`` = 30 examples; otherwise ``declared``, with the
 reason (``no_history``, ``few_collections``, ``few_proposals``), and the declared figures stand alone.
 """
@@ -140,7 +141,7 @@ K_REP = 10.0
 K_NEW = 3.0
 PRIOR_VAR = 0.03
 N_PRIOR = 4.0
-MIN_WINDOWS = 3
+MIN_WINDOWS = 4
 MIN_EXAMPLES = 30
 CHAIN = ("P", "S", "A", "G", "R")          # corrections within each window class, in this order
 PASSES = 2
@@ -449,6 +450,11 @@ class History:
             tj = tt[j][:, None]
             hit = (first[mine][None, :] > tj) & (dec[mine][None, :] > tj) & (dec[mine][None, :] <= tj + horizon)
             new[j] = hit @ amt_final[mine]
+        # a rep's first collection shows a pipeline still being entered: not a window of new business
+        rep_first = np.full(n_reps, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(rep_first, self.rep, self.t)
+        steady = tt > rep_first[w_rep]
+        new, open_amt, w_rep = new[steady], open_amt[steady], w_rep[steady]
         tot_open = open_amt.sum()
         fit.nu_team = float(new.sum() / tot_open) if tot_open > 0 else 0.0
         for r in range(n_reps):
