@@ -220,8 +220,8 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
     from salesxl.consolidate import prepare, run_options
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
-        try:
-            check_outputs(inputs, output, None, lang or "en")
+        try:                            # (the history read here is an input: never the output)
+            check_outputs(list(inputs) + ([history] if history else []), output, None, lang or "en")
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
