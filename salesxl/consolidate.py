@@ -355,18 +355,18 @@ class _RepSpool:
         n = len(part.rows)
         cols = {c: part.cols.get(c) or [None] * n for c in names}
         index, first = self._index[key], self._first[key]
-        for rk, rows in split_by_rep(cols).items():
+        for rep_id, rows in split_by_rep(cols).items():
             rows = {c: rows[c] for c in names}        # the rep's own lists (a file holds one rep, usually)
-            first.setdefault(rk, rows["rep"][0].strip())
+            first.setdefault(rep_id, rows["rep"][0].strip())
             if key == "reps":
-                self._seniority.setdefault(rk, rows["seniority"][0])
+                self._seniority.setdefault(rep_id, rows["seniority"][0])
             data = pickle.dumps(rows, PICKLE_PROTOCOL)
             self._fh.write(data)
-            index.setdefault(rk, []).append((self._size, len(data)))
+            index.setdefault(rep_id, []).append((self._size, len(data)))
             self._size += len(data)
 
-    def _rows(self, key: str, rk: str) -> dict | None:
-        places = self._index[key].get(rk)
+    def _rows(self, key: str, rep_id: str) -> dict | None:
+        places = self._index[key].get(rep_id)
         if not places:
             return None
         fd = self._fh.fileno()
@@ -380,8 +380,8 @@ class _RepSpool:
         self._fh.flush()
         names: dict[str, str] = {}
         for k in REP_ORDER:
-            for rk, name in self._first[k].items():
-                names.setdefault(rk, name)
+            for rep_id, name in self._first[k].items():
+                names.setdefault(rep_id, name)
         by = {k: _SpooledTable(self, k) for k in COMPUTE_COLUMNS}
         return RepTables(by, names, dict(self._seniority))
 
@@ -395,8 +395,8 @@ class _SpooledTable:
     def __init__(self, spool: _RepSpool, key: str):
         self._spool, self._key = spool, key
 
-    def get(self, rk: str, default=None):
-        rows = self._spool._rows(self._key, rk)
+    def get(self, rep_id: str, default=None):
+        rows = self._spool._rows(self._key, rep_id)
         return default if rows is None else rows
 
 
