@@ -124,6 +124,7 @@ def _progress_bar(label: str, as_json: bool):
 
 ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
 RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
+TEAM_WORKBOOKS_HELP = "Read a salesxl team workbook among the inputs as a rep's (default: skipped)."
 
 
 def _engine(value: Optional[str]) -> Optional[str]:
@@ -231,7 +232,7 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
 
 def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str,
-              output: Path | None = None, recursive: bool = False):
+              output: Path | None = None, recursive: bool = False, team_workbooks: bool = False):
     """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
@@ -244,7 +245,7 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
             _usage_error(str(exc), as_json)
     try:
         opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
-                           recursive=recursive)
+                           recursive=recursive, team_workbooks=team_workbooks)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:
@@ -278,13 +279,14 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
                                                        help="Monte Carlo draws (default 10,000; at most 100,000)."),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+             team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
              history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast",
-                   recursive=recursive) as prep:
+                   recursive=recursive, team_workbooks=team_workbooks) as prep:
         fc = prep.forecast()
     if as_json:
         _emit_json(fc.to_dict())
@@ -326,6 +328,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
            as_json: bool = typer.Option(False, "--json"),
            engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
            recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+           team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
            history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP),
            wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
@@ -335,7 +338,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
     from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
-                   output=output, recursive=recursive) as prep:
+                   output=output, recursive=recursive, team_workbooks=team_workbooks) as prep:
         try:
             with locked([output], wait, prep.ingested.lang):
                 made = prep.write(output)
@@ -361,6 +364,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                                                    help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
                 engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
                 recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+                team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0,
                                                       help="Reader processes (default: one per core; 0: none)."),
                 history: Optional[Path] = typer.Option(None, "--history",
@@ -382,8 +386,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         recursive=recursive, history=history, seed=seed, simulations=simulations,
-                         progress=progress, timeout=timeout, wait=wait)
+                         recursive=recursive, team_workbooks=team_workbooks, history=history, seed=seed,
+                         simulations=simulations, progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
     if as_json:
