@@ -554,13 +554,9 @@ def default_engine() -> str:
 def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Issue:
     """READ_FAILED as a manager reads it: what happened (`kind`: content, crash or memory) and what to
     do; the technical detail (the readers' own errors) kept apart, in the issue's value."""
+    from salesxl.io.guard import printable
     reason = label("read_failed_" + (kind if kind in ("crash", "memory") else "content"), lang)
-    return file_issue("READ_FAILED", path, lang, reason=reason, value=_printable(detail) or None)
-
-
-def _printable(text: str, cap: int = 500) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return text if len(text) <= cap else text[:cap - 1] + "…"
+    return file_issue("READ_FAILED", path, lang, reason=reason, value=printable(str(detail), 500) or None)
 
 
 def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True, *,
