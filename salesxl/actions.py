@@ -40,7 +40,7 @@ from salesxl.forecast import TeamForecast, plan_forecast, select_period
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
-                                  settings_from_table)
+                                  outside_issues, settings_from_table)
 from salesxl.layout import forecast_layout, issues_layout, name_key
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
@@ -196,11 +196,13 @@ def load(book: xw.Book) -> LiveBook:
         lt.last_row = lt.last_data_row
         return lt, issues
 
-    settings_t, _ = locate(contract.SETTINGS, "en")
+    settings_t, found = locate(contract.SETTINGS, "en")
     settings = settings_from_table(settings_t.data if settings_t else None)
     lang = detect_lang(names, settings)
     tables: dict[str, LiveTable] = {}
     issues: list[Issue] = []
+    if outside_issues(found):                  # said again in the workbook's language
+        issues += outside_issues(locate(contract.SETTINGS, lang)[1])
     if settings_t is not None:
         tables["settings"] = settings_t
     for t in contract.TABLES.values():
@@ -213,7 +215,8 @@ def load(book: xw.Book) -> LiveBook:
     lists: dict[str, TableData] = {}
     for key, t in contract.LIST_TABLES.items():
         if t.name in blocks:
-            lt, _ = locate(t, lang)
+            lt, found = locate(t, lang)
+            issues += outside_issues(found)
             if lt is not None and len(lt.data.frame):
                 lists[key] = lt.data
     flagged: set = set()

@@ -26,7 +26,7 @@ __all__ = [
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
-    "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
+    "team_label", "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
 ]
 
 # -- value formats understood by every renderer ------------------------------------------------
@@ -703,8 +703,13 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     last_rep_row = row - 1
     team = dict(getattr(fc, "team", None) or {})
     if reps:
-        lay.put(row, 0, *_total_row(_tx("fc_team", lang), reps, cols, lang, team))
-        row += 1
+        from salesxl.forecast import team_rows
+        for kind, figures in team_rows(team):   # per period-length group (when several), then the team
+            if kind == "group":
+                lay.put(row, 0, *_group_row(team_label(kind, figures, lang), figures, cols, lang))
+            else:
+                lay.put(row, 0, *_total_row(team_label(kind, figures, lang), reps, cols, lang, team))
+            row += 1
         lay.data_bars.append(DataBar(first, ci["attainment"], last_rep_row, "#5B9BD5", 0.0, 1.0))
         lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, "#70AD47", 0.0, 1.0))
     lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
@@ -803,6 +808,40 @@ def _movement_cells(mv, style: str | None = None) -> list[Cell]:
         out.append(Cell(getattr(mv, kind), INT, style))
         out.append(Cell(getattr(mv, f"{kind}_amount"), "signed_k" if kind == "changed" else KAMOUNT, style))
     return out
+
+
+TEAM_LABEL = {"en": "Team", "fr": "Équipe"}
+OVERALL_LABEL = {"en": "All reps (sum of current periods)", "fr": "Tous (somme des périodes en cours)"}
+GROUP_LABELS = {"weekly": {"en": "Team, weekly reps", "fr": "Équipe, commerciaux à la semaine"},
+                "monthly": {"en": "Team, monthly reps", "fr": "Équipe, commerciaux au mois"},
+                "quarterly": {"en": "Team, quarterly reps", "fr": "Équipe, commerciaux au trimestre"}}
+DAYS_GROUP_LABEL = {"en": "Team, {days}-day periods", "fr": "Équipe, périodes de {days} jours"}
+
+
+def team_label(kind: str, rec: Mapping[str, Any], lang: str) -> str:
+    """The label of a team line of the Forecast sheet (forecast.team_rows): the team, a period-length
+    group, or the overall line (the sum of the reps' current periods)."""
+    pick = lambda labels: labels.get(lang) or labels["en"]  # noqa: E731
+    if kind == "overall":
+        return pick(OVERALL_LABEL)
+    if kind == "group":
+        group = str(rec.get("group"))
+        if group in GROUP_LABELS:
+            return pick(GROUP_LABELS[group])
+        return pick(DAYS_GROUP_LABEL).format(days=group.split("_")[0])
+    return pick(TEAM_LABEL)
+
+
+def _group_row(label: str, figures: Mapping[str, Any], cols, lang: str) -> list[Cell]:
+    """A period-length group's line: its own figures (forecast.team_rows)."""
+    from salesxl.review_text import T
+    vals = {k: figures.get(k) for k, _, _, _ in cols}
+    vals["rep"] = label
+    risk = figures.get("risk")
+    vals["risk"] = (T[risk].get(lang) or T[risk]["en"]) if risk in T else None
+    vals["basis"] = None
+    vals["period_end"] = None
+    return [Cell(vals.get(k), fmt, "total") for k, _, fmt, _ in cols]
 
 
 def _stage_label(key: str, lang: str) -> str:
