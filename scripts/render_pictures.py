@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,41 +163,55 @@ def picture_reporting_fr(out_dir: Path = OUT_DIR) -> Path:
     return render(wb, contract.REPORTING.sheet("fr"), len(rows), out_dir / "template_reporting_fr.png")
 
 
+_PDFS: dict[str, Path] = {}
+_WORK: list = []
+
+
+def _demo_pdf(lang: str) -> Path:
+    """The demo's team workbook in `lang` (its history included: the Forecast sheet shows the change since
+    the previous collection), rendered to PDF by LibreOffice as it prints: A4 pages. Made once per
+    language and run of this script."""
+    from salesxl.demo import run_demo
+
+    if lang in _PDFS:
+        return _PDFS[lang]
+    if not _WORK:
+        _WORK.append(tempfile.TemporaryDirectory(prefix="sxl_pictures_"))
+    work = Path(_WORK[0].name)
+
+    res = run_demo(work / f"demo_{lang}", lang=lang, build_addin=False, workers=0)
+    out = work / f"pdf_{lang}"
+    profile = work / "lo_profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+                    "--norestore", "--calc", "--convert-to", "pdf", "--outdir", str(out), str(res.team_workbook)],
+                   check=True, capture_output=True, timeout=600)
+    _PDFS[lang] = out / (res.team_workbook.stem + ".pdf")
+    return _PDFS[lang]
+
+
+def _page_with_footer(pdf: Path, sheet: str) -> int:
+    """The first page (1-based) whose footer names `sheet` (generated sheets print their name in the
+    left footer and "page / pages" in the right one)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True,
+                          timeout=120).stdout
+    for i, page in enumerate(text.split("\f"), start=1):
+        lines = [ln.strip() for ln in page.splitlines() if ln.strip()]
+        if lines and re.match(re.escape(sheet) + r"\s+\d+ / \d+$", lines[-1]):
+            return i
+    raise RuntimeError(f"no page of {sheet!r} in {pdf}")
+
+
 def _review_picture(lang: str, out_dir: Path, rep_index: int = 2) -> Path:
-    """A review sheet of the demo team (A4 landscape page 1), rendered from the current code."""
-    import xlsxwriter
+    """Page 1 of a review sheet of the demo team, as printed (A4 landscape), from the current code."""
+    from salesxl.demo_data import build_timeline
+    from salesxl.review import sheet_name
 
-    from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
-    from salesxl.forecast import compute
-    from salesxl.io.read_xlsx import validate_file
-    from salesxl.io.review_xlsx import render_review
-    from salesxl.io.template import write_template
-    from salesxl.review import build_reviews
-    from salesxl.rules import merge
-
-    with tempfile.TemporaryDirectory(prefix="sxl_pictures_") as tmp:
-        work = Path(tmp)
-        team = build_timeline()
-        files = []
-        for rep in team:
-            f = work / f"rep{len(files)}.xlsx"
-            write_template(f, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
-            files.append(f)
-        merged = merge([validate_file(f, as_of=DEMO_AS_OF) for f in files], as_of=DEMO_AS_OF)
-        fc = compute(merged.frames, merged.lists, DEMO_AS_OF, merged.settings)
-        review = build_reviews(fc, lang)[rep_index]
-        xlsx = work / f"review_{lang}.xlsx"
-        wb = xlsxwriter.Workbook(str(xlsx))
-        render_review(wb, review)
-        wb.close()
-        out = work / "pdf"
-        profile = work / "lo_profile"
-        (profile / "user").mkdir(parents=True, exist_ok=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
-        subprocess.run([soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-                        "--norestore", "--calc", "--convert-to", "pdf", "--outdir", str(out), str(xlsx)],
-                       check=True, capture_output=True, timeout=240)
-        return to_png(out / f"review_{lang}.pdf", out_dir / f"review_{lang}.png", 1, dpi=70)
+    pdf = _demo_pdf(lang)
+    rep = build_timeline()[rep_index].name
+    page = _page_with_footer(pdf, sheet_name(rep, lang))
+    return to_png(pdf, out_dir / f"review_{lang}.png", page, dpi=70)
 
 
 def picture_review_en(out_dir: Path = OUT_DIR) -> Path:
@@ -210,30 +225,9 @@ def picture_review_fr(out_dir: Path = OUT_DIR) -> Path:
 
 
 def picture_forecast_en(out_dir: Path = OUT_DIR) -> Path:
-    """The team Forecast sheet of the demo's consolidated team workbook."""
-    import openpyxl
-
-    from salesxl.consolidate import consolidate
-    from salesxl.demo import write_rep_workbooks
-    from salesxl.demo_data import DEMO_AS_OF
-
-    with tempfile.TemporaryDirectory(prefix="sxl_pictures_") as tmp:
-        work = Path(tmp)
-        files = write_rep_workbooks(work / "reps", DEMO_AS_OF, mistakes=True)
-        consolidate(files, work / "team.xlsx", as_of=DEMO_AS_OF, lang="en", history=False, workers=0)
-        wb = openpyxl.load_workbook(work / "team.xlsx")
-        for name in wb.sheetnames:
-            if name != "Forecast":
-                del wb[name]
-        ws = wb["Forecast"]
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = 9
-        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        xlsx = work / "forecast_en.xlsx"
-        wb.save(xlsx)
-        pdf = to_pdf(xlsx, work)
-        return to_png(pdf, out_dir / "forecast_en.png", 1, dpi=90)
+    """The team Forecast sheet (the manager's dashboard) of the demo's team workbook, as printed."""
+    pdf = _demo_pdf("en")
+    return to_png(pdf, out_dir / "forecast_en.png", _page_with_footer(pdf, "Forecast"), dpi=90)
 
 
 PICTURES: dict[str, Callable[[Path], Path]] = {
