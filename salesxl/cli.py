@@ -10,35 +10,157 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
+from salesxl import __version__
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
-from salesxl.values import parse_date
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="salesxl: planning, reporting, pipeline and end-of-period reviews in Excel.")
-addin_app = typer.Typer(no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
-app.add_typer(addin_app, name="addin")
+from salesxl.schemas import SCHEMA_VERSION
+from salesxl.values import label_key, parse_date
 
 EXIT_OK, EXIT_ISSUES, EXIT_USAGE = 0, 1, 2
+JSON_FLAG = "--json"
 
 
-def _as_of(value: Optional[str]) -> Optional[dt.date]:
+def _plain_help(param):
+    """No `<str>`/`<bool>` type placeholders in the help: an option shows its metavar (DATE, N…), a
+    flag and an argument nothing but their names."""
+    if isinstance(param, TyperArgument) or getattr(param, "is_flag", False):
+        param.display_type_rich = lambda ctx: None
+    return param
+
+
+class _Cli(TyperGroup):
+    """The `salesxl` group: every argument error is one line on stderr naming the fix (exit 2), or,
+    under --json, a JSON object on stdout (docs/json.md); help without type placeholders."""
+
+    def get_params(self, ctx):
+        return [_plain_help(p) for p in super().get_params(ctx)]
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None and not isinstance(cmd, TyperGroup):
+            for p in cmd.get_params(ctx):
+                _plain_help(p)
+        return cmd
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageProblem as exc:           # raised in a command's body: name the command
+            if exc.command_path is None and ctx.invoked_subcommand:
+                exc.command_path = f"{ctx.command_path} {ctx.invoked_subcommand}"
+            raise
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(argv, prog_name or "salesxl", complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = EXIT_ISSUES
+        except typer.TyperException as exc:       # click's usage errors and bad parameters
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+            ctx = getattr(exc, "ctx", None)
+            path = getattr(exc, "command_path", None) or (ctx.command_path if ctx is not None else "salesxl")
+            command = _command_of(path, argv)
+            if JSON_FLAG in argv:
+                _emit_json(command, {"error": "usage", "message": exc.format_message(),
+                                     "counts": {"error": 0, "warning": 0}})
+                code = EXIT_USAGE
+            elif type(exc).__name__ != "NoArgsIsHelpError":   # (that one has printed the help)
+                typer.echo(f"error: {exc.format_message()} (see: {path} -h)", err=True)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class UsageProblem(typer.TyperException):
+    """Arguments that do not go together (exit 2); the message names the fix."""
+
+    exit_code = EXIT_USAGE
+    command_path: str | None = None
+
+
+def _command_of(path: str, argv) -> str:
+    """The command's name for the JSON envelope ("validate", "addin build"), from the command path of
+    an error ("salesxl validate"), else from the arguments."""
+    words = path.split()[1:]
+    return " ".join(words) if words else next((a for a in argv if not a.startswith("-")), "salesxl")
+
+
+app = typer.Typer(cls=_Cli, name="salesxl", add_completion=False, no_args_is_help=True,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="salesxl: planning, reporting, pipeline and end-of-period reviews in Excel.")
+addin_app = typer.Typer(cls=_Cli, no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
+app.add_typer(addin_app, name="addin")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"salesxl {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
+    """salesxl: planning, reporting, pipeline and end-of-period reviews in Excel."""
+
+
+# Options shared by the data commands (one help text each)
+HELP_JSON = "Machine-readable result on stdout (docs/json.md)."
+HELP_AS_OF = "As-of date: YYYY-MM-DD, day/month/year or 'today' (default: Settings, else today)."
+HELP_LANG = "Language of the messages: en or fr (default: the workbook's)."
+HELP_ENGINE = "Reader: calamine (fast) or openpyxl (reference)."
+HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
+HELP_SIMULATIONS = "Monte Carlo draws, at least 100 (default 10,000)."
+HELP_INPUTS = "Rep workbooks, folders or globs."
+
+
+def _as_of(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
     if value is None:
         return None
+    if value.strip().lower() == "today":
+        return dt.date.today()
     p = parse_date(value)
     if p.value is None:
-        raise typer.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or day/month/year)")
+        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, day/month/year or 'today'",
+                                 param_hint=option)
     return p.value
 
 
 def _lang(value: Optional[str]) -> Optional[str]:
     if value is not None and value not in ("en", "fr"):
-        raise typer.BadParameter("choose en or fr")
+        raise typer.BadParameter(f"{value!r}: choose en or fr")
     return value
 
 
-def _emit_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+def _engine(value: Optional[str]) -> Optional[str]:
+    from salesxl.consolidate import ENGINES
+    if value is not None and value not in ENGINES:
+        raise typer.BadParameter(f"{value!r}: choose {' or '.join(ENGINES)}")
+    return value
+
+
+def _emit_json(command: str, data: dict) -> None:
+    """The JSON of `command` on stdout, after the contract's version and the command's name."""
+    out = {"schema_version": SCHEMA_VERSION, "command": command, **data}
+    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _say_errors(code: int, files: list, issues_of=lambda f: f["issues"]) -> None:
+    """On exit 1, one line on stderr: how many errors in how many files."""
+    if code != EXIT_ISSUES:
+        return
+    errors = [sum(1 for i in issues_of(f) if _severity(i) == ERROR) for f in files]
+    n = sum(errors)
+    typer.echo(f"exit 1: {n} error{'s' * (n != 1)} in {sum(1 for e in errors if e)} of {len(files)} "
+               f"file{'s' * (len(files) != 1)}", err=True)
+
+
+def _severity(issue) -> str:
+    return issue["severity"] if isinstance(issue, dict) else issue.severity
 
 
 def format_issue(i: Issue) -> str:
@@ -84,44 +206,75 @@ def _files_report(results, notes) -> dict:
             "counts": count(list(notes) + [i for v in results for i in v.issues])}
 
 
+NO_USABLE_INPUT = "no usable input"
+
+
+def _no_usable_input(command: str, report: dict, as_json: bool, message: str | None = None):
+    """The one shape of "no usable input" (exit 2): under --json the files' issues as JSON with
+    `"error": "no usable input"`, else one line on stderr after the files' issues."""
+    files = report.get("files") or []
+    message = message or (f"none of the {len(files)} files could be read" if files else "no workbook matches the inputs")
+    if as_json:
+        _emit_json(command, {"error": NO_USABLE_INPUT, "message": message, **report})
+    else:
+        typer.echo(f"error: {NO_USABLE_INPUT}: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
 # ---------------------------------------------------------------------------------------------
 @app.command()
-def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
-             lang: str = typer.Option("en", "--lang", callback=_lang, help="en or fr."),
-             rep: Optional[str] = typer.Option(None, "--rep", help="Pre-fill for this rep."),
-             seniority: Optional[str] = typer.Option(None, "--seniority", help="junior, confirmed or senior."),
-             period_start: Optional[str] = typer.Option(None, "--period-start"),
-             period_end: Optional[str] = typer.Option(None, "--period-end")) -> None:
+def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx", help="The .xlsx file to write."),
+             lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                      help="Language of the sheets, headers and lists."),
+             rep: Optional[str] = typer.Option(None, "--rep", metavar="NAME", help="Pre-fill for this rep."),
+             seniority: Optional[str] = typer.Option(None, "--seniority", metavar="LEVEL",
+                                                     help="junior, confirmed or senior (sets the period length)."),
+             period_start: Optional[str] = typer.Option(None, "--period-start", metavar="DATE",
+                                                        help="First day of the rep's period (with --period-end)."),
+             period_end: Optional[str] = typer.Option(None, "--period-end", metavar="DATE",
+                                                      help="Last day of the rep's period (with --period-start).")) -> None:
     """Write an empty salesxl workbook.
 
     Example: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
     """
+    from salesxl.contract import SENIORITY
     from salesxl.io.template import write_template
-    start, end = _as_of(period_start), _as_of(period_end)
+    start, end = _as_of(period_start, "--period-start"), _as_of(period_end, "--period-end")
     if (start is None) != (end is None):
-        typer.echo("error: give both --period-start and --period-end", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageProblem("give both --period-start and --period-end")
+    if start is not None and end < start:
+        raise typer.BadParameter(f"{end.isoformat()} is before --period-start {start.isoformat()}: "
+                                 f"the period ends on or after its first day", param_hint="--period-end")
+    if seniority is not None:
+        item = SENIORITY.lookup().get(label_key(seniority))
+        if item is None:
+            raise typer.BadParameter(f"{seniority!r}: choose {', '.join(i.key for i in SENIORITY.items)}",
+                                     param_hint="--seniority")
+        seniority = item.key
+    if (rep is None) and (seniority is not None or start is not None):
+        raise UsageProblem("--seniority and the period pre-fill a rep's rows: give --rep NAME too")
     write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
     typer.echo(f"wrote {output}")
 
 
 @app.command()
-def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                help="Language of messages (default: the workbook's)."),
-             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
+def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+             engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
+                                        help=HELP_ENGINE)) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
     """
     results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
-    if not results:
-        typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
+    code = exit_code(f["status"] for f in report["files"])
     if as_json:
-        _emit_json(report)
+        if code == EXIT_USAGE:
+            _no_usable_input("validate", report, as_json)
+        _emit_json("validate", report)
     else:
         for i in notes:
             typer.echo(format_issue(i))
@@ -131,7 +284,10 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
             typer.echo(f"{v.path}: {file_status(v.issues)}")
         counts = report["counts"]
         typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(results)} files")
-    raise typer.Exit(exit_code(f["status"] for f in report["files"]))
+        if code == EXIT_USAGE:
+            _no_usable_input("validate", report, as_json)
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
@@ -145,40 +301,40 @@ def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label
     if lang:
         merged.lang = lang
     if output is not None and output.resolve() in {Path(v.path).resolve() for v in results}:
-        typer.echo("error: the output must not be one of the inputs", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageProblem(f"{output} is one of the inputs: write the output to another file")
+    report = _files_report(results, notes)
     if not merged.frames:
-        if as_json:
-            _emit_json({"error": "no usable input", **_files_report(results, notes)})
-        else:
+        if not as_json:
             for v in results:
                 for i in v.issues:
                     typer.echo(format_issue(i), err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _no_usable_input(label, report, as_json)
     fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
-    return merged, results, fc
+    return merged, report, fc
 
 
 @app.command()
-def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
-             seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                       help="Monte Carlo draws (default 10,000)."),
-             engine: str = typer.Option("openpyxl", "--engine", help="openpyxl or calamine.")) -> None:
+def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+                                                       help=HELP_SIMULATIONS),
+             engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
+                                        help=HELP_ENGINE)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast")
-    statuses = [file_status(v.issues) for v in results]
+    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast")
+    code = exit_code(f["status"] for f in report["files"])
     if as_json:
-        _emit_json(fc.to_dict())
+        _emit_json("forecast", {**fc.to_dict(), **report})
     else:
         typer.echo(format_forecast(fc, merged.lang))
-    raise typer.Exit(exit_code(statuses))
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 def format_forecast(fc, lang: str) -> str:
@@ -204,70 +360,73 @@ def format_forecast(fc, lang: str) -> str:
 
 
 @app.command()
-def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-           output: Path = typer.Option(..., "-o", "--output", help="The review workbook to write (never a source)."),
-           as_of: Optional[str] = typer.Option(None, "--as-of"),
-           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
-           seed: Optional[int] = typer.Option(None, "--seed"),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100),
-           as_json: bool = typer.Option(False, "--json"),
-           engine: str = typer.Option("openpyxl", "--engine")) -> None:
+def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+           output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
+                                       help="The review workbook to write (never a source)."),
+           as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+           seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+                                                     help=HELP_SIMULATIONS),
+           as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+           engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
+                                      help=HELP_ENGINE)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
     from salesxl.io.write_xlsx import write_team_workbook
     from salesxl.review import build_reviews, risk_label
-    merged, results, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
-                                    output=output)
-    statuses = [file_status(v.issues) for v in results]
+    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
+                                   output=output)
+    code = exit_code(f["status"] for f in report["files"])
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
     write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
     if as_json:
-        _emit_json({"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict()})
+        _emit_json("review", {"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict(),
+                              **report})
     else:
         for r in reviews:
             typer.echo(f"{r.sheet_name}: {risk_label(r.risk, merged.lang)}")
         typer.echo(f"wrote {output}")
-    raise typer.Exit(exit_code(statuses))
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 @app.command()
-def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, folders or globs."),
-                output: Path = typer.Option(..., "-o", "--output", help="The team workbook to write."),
-                as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-                as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
-                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
+def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+                output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
+                                            help="The team workbook to write."),
+                as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+                as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
                                                    help="Language of the team workbook (default: the first file's)."),
-                engine: Optional[str] = typer.Option(None, "--engine",
+                engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                      help="calamine (fast, default when installed) or openpyxl (reference)."),
-                workers: Optional[int] = typer.Option(None, "--workers", min=0,
+                workers: Optional[int] = typer.Option(None, "--workers", min=0, metavar="N",
                                                       help="Reader processes (default: one per core; 0: none)."),
-                history: Optional[Path] = typer.Option(None, "--history",
+                history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
                                                        help="SQLite history store (default: <output>.history.sqlite)."),
-                seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
-                                                          help="Monte Carlo draws (default 10,000)."),
-                timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
+                seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+                                                          help=HELP_SIMULATIONS),
+                timeout: Optional[float] = typer.Option(None, "--timeout", min=1, metavar="SECONDS",
                                                         help="Seconds allowed to read one file (default 120).")) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
     """
-    from salesxl.consolidate import ENGINES
     from salesxl.consolidate import consolidate as run
-    if engine is not None and engine not in ENGINES:
-        raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
                          history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
     except (OSError, RuntimeError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    if as_json:
-        _emit_json(result.to_dict())
-    else:
+        raise UsageProblem(str(exc)) from None
+    data = result.to_dict()
+    if as_json and result.exit_code != EXIT_USAGE:
+        _emit_json("consolidate", data)
+    elif not as_json:
         for i in result.notes:
             typer.echo(format_issue(i))
         for f in result.files:
@@ -281,15 +440,20 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
         if result.output:
             typer.echo(f"wrote {result.output} ({len(result.forecast.reps) if result.forecast else 0} reviews; "
                        f"warnings are listed in its Issues sheet)")
-        else:
-            typer.echo(f"error: {result.error or 'no usable input'}: nothing written", err=True)
+    if result.exit_code == EXIT_USAGE:
+        _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
+                         None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
+    _say_errors(result.exit_code, data["files"])
     raise typer.Exit(result.exit_code)
 
 
 @app.command()
-def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="Folder for the demo files."),
-         lang: str = typer.Option("en", "--lang", callback=_lang, help="Language of the team workbook."),
-         as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default 2026-11-20)."),
+def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", metavar="FOLDER",
+                                     help="Folder for the demo files."),
+         lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                  help="Language of the team workbook."),
+         as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+                                             help="As-of date: YYYY-MM-DD, day/month/year or 'today' (default 2026-11-20)."),
          no_addin: bool = typer.Option(False, "--no-addin", help="Skip building the add-in.")) -> None:
     """Run the whole job on a built-in sample team: rep workbooks, history, team workbook, add-in.
 
@@ -301,16 +465,31 @@ def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="F
 
 
 @addin_app.command("build")
-def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help="Folder for salesxl.xlam."),
-                interpreter_win: Optional[str] = typer.Option(None, "--interpreter-win"),
-                interpreter_mac: Optional[str] = typer.Option(None, "--interpreter-mac"),
-                pythonpath: Optional[str] = typer.Option(None, "--pythonpath"),
-                lang: str = typer.Option("en", "--lang", callback=_lang)) -> None:
+def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", metavar="FOLDER",
+                                            help="Folder for salesxl.xlam."),
+                interpreter_win: Optional[str] = typer.Option(
+                    None, "--interpreter-win", metavar="PATH",
+                    help="pythonw.exe of the environment where salesxl is installed, on the Windows machines."),
+                interpreter_mac: Optional[str] = typer.Option(
+                    None, "--interpreter-mac", metavar="PATH",
+                    help="python of the environment where salesxl is installed, on the Macs."),
+                no_interpreter: bool = typer.Option(
+                    False, "--no-interpreter",
+                    help="Leave the interpreter out: Excel then runs the first python on the PATH."),
+                pythonpath: Optional[str] = typer.Option(None, "--pythonpath", metavar="FOLDERS",
+                                                         help="Extra folders on Python's path (xlwings PYTHONPATH)."),
+                lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                         help="Language of the ribbon.")) -> None:
     """Build the Excel add-in salesxl.xlam (SalesXL ribbon tab).
 
     Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
     """
     from salesxl.addin_build import build_addin
+    if not (interpreter_win or interpreter_mac or no_interpreter):
+        raise UsageProblem("say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or "
+                           "--interpreter-mac PATH/python (or --no-interpreter: the first python on the PATH)")
+    if no_interpreter and (interpreter_win or interpreter_mac):
+        raise UsageProblem("--no-interpreter goes without --interpreter-win and --interpreter-mac")
     path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
                        pythonpath=pythonpath, lang=lang)
     typer.echo(f"wrote {path}")
