@@ -44,6 +44,7 @@ from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detec
 from salesxl.io.cells import DATE_FORMAT
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
                                    RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
+from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
@@ -58,7 +59,6 @@ __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "loa
 MAX_MARKED_CELLS = 500
 #: At most this many notes per sheet and severity (a note is one or two calls each).
 MAX_NOTES = 200
-_NO_MARK = frozenset({"HEADER_MISMATCH", "SHEET_NOT_FOUND"})
 _FORMAT = {"amount": "#,##0", "percent": "0%", "ratio": "0.00"}
 _NO_PERIOD = {"en": "no current period", "fr": "pas de période en cours"}
 _NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
@@ -343,7 +343,7 @@ def _mark_issues(book: xw.Book, lb: LiveBook, issues: Iterable[Issue]) -> dict[s
     cells: dict[str, dict[tuple[int, int], list]] = {}     # sheet -> (row, col) -> [severity, texts]
     sheet_names: dict[str, str] = {}
     for i in issues:
-        if i.sheet is None or i.row is None or i.code in _NO_MARK:
+        if i.sheet is None or i.row is None or not CODES[i.code].marks_cell:
             continue
         for lt in tables_by_sheet.get(label_key(i.sheet), []):
             if i.row <= lt.header_row:

@@ -1,7 +1,8 @@
 """Issues as values: every problem found carries its code, severity and source location.
 
 Validation never stops at the first problem: rules return lists of `Issue`, callers concatenate.
-Messages are rendered in the workbook's language from `salesxl.i18n.MESSAGES`.
+Codes are declared once in `salesxl.issue_codes` (severity, messages EN/FR, effect, …); messages are
+rendered in the workbook's language.
 """
 from __future__ import annotations
 
@@ -12,59 +13,11 @@ from types import MappingProxyType
 from typing import Any, Iterable
 
 from salesxl.i18n import message
+from salesxl.issue_codes import CODES, ERROR, WARNING
 
-ERROR = "error"
-WARNING = "warning"
-
-# Stable codes and their severity (SPEC §3). Immutable.
-SEVERITY = MappingProxyType({
-    # cell and row level
-    "MISSING_VALUE": ERROR,
-    "UNKNOWN_VALUE": ERROR,          # an unlisted Reason is downgraded to a warning by the rule
-    "BAD_DATE": ERROR,
-    "DATE_OUT_OF_PERIOD": WARNING,
-    "FUTURE_DATE": WARNING,
-    "BAD_NUMBER": ERROR,
-    "NUMBER_NORMALISED": WARNING,
-    "PROBABILITY_RANGE": ERROR,
-    "PROBABILITY_NORMALISED": WARNING,
-    "PROBABILITY_DEFAULTED": WARNING,
-    "NEGATIVE_AMOUNT": ERROR,
-    "DUPLICATE_ROW": WARNING,
-    "DUPLICATE_REF": ERROR,
-    "STATUS_PROBABILITY_MISMATCH": WARNING,
-    "OVERDUE_PROPOSAL": WARNING,
-    "PROPOSAL_NOT_IN_PIPELINE": WARNING,
-    "UNKNOWN_REP": ERROR,
-    "PERIOD_OVERLAP": ERROR,
-    "BAD_PERIOD": ERROR,
-    "HEADER_MISMATCH": ERROR,
-    "SHEET_NOT_FOUND": ERROR,
-    "CELL_ERROR": ERROR,
-    "MISSING_CACHED_VALUE": ERROR,
-    "MERGED_CELL": WARNING,
-    "LOCK_FILE_SKIPPED": WARNING,
-    "DUPLICATE_FILE": WARNING,
-    # file level (the whole file could not be read)
-    "FILE_EMPTY": ERROR,
-    "FILE_NOT_FOUND": ERROR,
-    "NOT_XLSX": ERROR,
-    "LEGACY_XLS": ERROR,
-    "ENCRYPTED": ERROR,
-    "CORRUPT_ZIP": ERROR,
-    "NOT_SPREADSHEETML": ERROR,
-    "UNSUPPORTED_STRICT": ERROR,
-    "UNSAFE_XML": ERROR,
-    "TOO_LARGE": ERROR,
-    "READ_TIMEOUT": ERROR,
-    "READ_FAILED": ERROR,
-})
-
-FILE_LEVEL_CODES = frozenset({
-    "FILE_EMPTY", "FILE_NOT_FOUND", "NOT_XLSX", "LEGACY_XLS", "ENCRYPTED", "CORRUPT_ZIP",
-    "NOT_SPREADSHEETML", "UNSUPPORTED_STRICT", "UNSAFE_XML", "TOO_LARGE", "READ_TIMEOUT",
-    "READ_FAILED",
-})
+# Derived from the one declaration per code (salesxl/issue_codes.py, where new codes are declared).
+SEVERITY = MappingProxyType({code: c.severity for code, c in CODES.items()})
+FILE_LEVEL_CODES = frozenset(code for code, c in CODES.items() if c.file_level)
 
 
 def _plain(value: Any) -> Any:
@@ -142,6 +95,12 @@ def exit_code(statuses: Iterable[str]) -> int:
     if not statuses or all(s == "unreadable" for s in statuses):
         return 2
     return 1 if any(s in ("invalid", "unreadable") for s in statuses) else 0
+
+
+def effect(issue: Issue, lang: str) -> str:
+    """What the computations did about an issue (the Issues sheet's Effect column; '' when nothing)."""
+    declared = CODES.get(issue.code)
+    return declared.effect_text(lang, issue.severity) if declared else ""
 
 
 def count(issues: Iterable[Issue]) -> dict:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "salesxl"
-CORE = ("contract", "values", "issues", "i18n", "rules", "forecast", "simulate", "calibrate", "review",
+CORE = ("contract", "values", "issue_codes", "issues", "i18n", "rules", "forecast", "simulate", "calibrate", "review",
         "review_text", "demo_data")
 FRONT = ("cli", "actions", "udfs", "demo", "consolidate")
 

@@ -39,6 +39,7 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.io.read_xlsx import col_letters
+from salesxl.issues import effect as issue_effect
 from salesxl.review_text import T
 from salesxl.values import EXCEL_EPOCH
 
@@ -64,35 +65,9 @@ ISSUE_FIELDS = (
     ("message", {"en": "Message", "fr": "Message"}, 90),
 )
 SEVERITY_LABELS = {"error": {"en": "error", "fr": "erreur"}, "warning": {"en": "warning", "fr": "avertissement"}}
-# What each issue did to the consolidation (the Issues sheet's last column): rows are always kept.
+# What each issue did to the consolidation (the Issues sheet's last column): rows are always kept;
+# each code's effect is declared with it (salesxl/issue_codes.py).
 ISSUE_EFFECT_FIELD = ("effect", {"en": "Effect", "fr": "Effet"}, 40)
-_VALUE_LEFT_OUT = {"en": "value left out of the computations; row kept",
-                   "fr": "valeur exclue des calculs ; ligne conservée"}
-_EFFECTS = {
-    **{code: _VALUE_LEFT_OUT for code in ("BAD_DATE", "BAD_NUMBER", "PROBABILITY_RANGE", "NEGATIVE_AMOUNT",
-                                          "CELL_ERROR", "MISSING_CACHED_VALUE", "UNKNOWN_VALUE")},
-    "MISSING_VALUE": {"en": "missing: left out of the computations; row kept",
-                      "fr": "manquant : exclu des calculs ; ligne conservée"},
-    "PROBABILITY_DEFAULTED": {"en": "the stage's default probability is used", "fr": "probabilité par défaut de l'étape utilisée"},
-    "PROBABILITY_NORMALISED": {"en": "read as a percentage", "fr": "lu comme un pourcentage"},
-    "NUMBER_NORMALISED": {"en": "read as a number", "fr": "lu comme un nombre"},
-    "HEADER_MISMATCH": {"en": "column not read", "fr": "colonne non lue"},
-    "SHEET_NOT_FOUND": {"en": "sheet not read", "fr": "feuille non lue"},
-    "DUPLICATE_FILE": {"en": "not counted again", "fr": "non compté une seconde fois"},
-    "LOCK_FILE_SKIPPED": {"en": "skipped", "fr": "ignoré"},
-}
-_FILE_NOT_READ = {"en": "file not read", "fr": "fichier non lu"}
-
-
-def issue_effect(issue, lang: str) -> str:
-    """What the consolidation did about an issue (a reason outside the list is kept as typed)."""
-    from salesxl.issues import FILE_LEVEL_CODES
-    if issue.code in FILE_LEVEL_CODES:
-        return i18n.pick(_FILE_NOT_READ, lang)
-    if issue.code == "UNKNOWN_VALUE" and issue.severity == "warning":
-        return i18n.pick({"en": "kept as typed", "fr": "conservé tel quel"}, lang)
-    eff = _EFFECTS.get(issue.code)
-    return i18n.pick(eff, lang) if eff else ""
 
 FORECAST_FIELDS = (
     ("rep", {"en": "Rep", "fr": "Commercial"}, "text", 22),
