@@ -26,7 +26,6 @@ the number of cells marked, capped), never on the number of rows.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,7 +36,7 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
-from salesxl.forecast import TeamForecast, compute, select_period
+from salesxl.forecast import TeamForecast, compute
 from salesxl.io import live
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
@@ -49,8 +48,9 @@ from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import build_reviews
 from salesxl.review_text import T
+from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
-from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
+from salesxl.values import clean_text, is_blank, label_key
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -590,21 +590,6 @@ def _folder(book: xw.Book, value: Any) -> Path | None:
 # ---------------------------------------------------------------------------------------------
 # Consolidate
 
-REP_OWNED = ("reporting", "pipeline")       # rows of an imported rep are replaced by the rep's file
-MANAGER_OWNED = {"reps": ("rep",), "objectives": ("rep", "period_start", "period_end"),
-                 "planning": ("rep", "period_start", "period_end", "action")}   # rows added when new
-
-
-def _key_of(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple:
-    out = []
-    for c in cols:
-        v = rec.get(c)
-        if isinstance(v, dt.datetime):
-            v = v.date()
-        out.append(label_key(v) if isinstance(v, str) else v)
-    return tuple(out)
-
-
 def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     """Each inbox workbook through the batch consolidation's reader (`salesxl.consolidate.read_one`:
     the bad-file guard, a read-only headless read, every rule), in this process; the same workbook
@@ -686,25 +671,19 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
         lt = lb.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        reps = {label_key(clean_text(r["rep"])) for r in imported[key]}
         current = _raw_rows(key, lt.data.frame)
-        kept = [r for r in current if label_key(clean_text(r.get("rep")) or "") not in reps]
-        first = lt.header_row + 1
-        res = _write_rows(lb, key, first, kept + imported[key], clear_to=lt.last_data_row)
-        counts[key] = {"imported": len(imported[key]), "kept": len(kept), "replaced": len(current) - len(kept),
+        rows = replace_rep_rows(current, imported[key])
+        kept = len(rows) - len(imported[key])
+        res = _write_rows(lb, key, lt.header_row + 1, rows, clear_to=lt.last_data_row)
+        counts[key] = {"imported": len(imported[key]), "kept": kept, "replaced": len(current) - kept,
                        "writes": res["writes"]}
     for key, cols in MANAGER_OWNED.items():
         lt = lb.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        existing = {_key_of(r, cols) for r in (table_rows(key, team.frames[key], lt.data.frame, team.lists,
-                                                          lb.lang) if key in team.frames else [])}
-        new = []
-        for r in imported[key]:
-            k = _key_of(r, cols)
-            if k not in existing:
-                existing.add(k)
-                new.append(r)
+        existing = (table_rows(key, team.frames[key], lt.data.frame, team.lists, lb.lang)
+                    if key in team.frames else [])
+        new = new_rows(existing, imported[key], cols)
         if new:
             res = _write_rows(lb, key, lt.last_data_row + 1, new)
             counts[key] = {"imported": len(new), "writes": res["writes"]}
@@ -721,130 +700,27 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # New period
 
-_UNSAFE_FILE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-
-
-def _period_length(seniority: Any, length: Any) -> tuple[str, int]:
-    return (parse_period_length(length)
-            or parse_period_length(contract.DEFAULT_PERIOD.get(seniority or "", ""))
-            or ("months", 1))
-
-
-def next_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None, as_of: dt.date,
-                seniority: Any = None, length: Any = None) -> tuple[dt.date, dt.date, dt.date, dt.date] | None:
-    """(current start, current end, next start, next end) of a rep: the current period holds the
-    as-of date (else it is the latest one); the next starts the day after it ends and lasts the rep's
-    Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
-    cur = select_period(rep_objectives, rep_planning, as_of)
-    if cur is None:
-        ends = []
-        for df in (rep_objectives, rep_planning):
-            if df is not None and len(df):
-                ends += [(e, s) for s, e in zip(df["period_start"], df["period_end"]) if s is not None and e is not None]
-        if not ends:
-            return None
-        e, s = max(ends)
-        cur = (s, e)
-    start = cur[1] + dt.timedelta(days=1)
-    return cur[0], cur[1], start, add_period(start, _period_length(seniority, length))
-
-
 def new_period(book: xw.Book) -> dict[str, Any]:
-    """Next period's Planning and Objectives rows for each rep (planned counts and objective copied
-    from the current period), appended in one write per table, and one personalised rep workbook per
-    rep in the outbox folder (written atomically). A rep whose next period is already planned is
-    left as is, so running it twice adds nothing."""
-    from salesxl.io.template import write_template
+    """Next period's Planning and Objectives rows for each rep (`salesxl.rollover`: planned counts and
+    objective copied from the current period), appended in one write per table, and one personalised
+    rep workbook per rep in the outbox folder (written atomically). A rep whose next period is already
+    planned is left as is, so running it twice adds nothing."""
+    from salesxl.io.team_file import write_rep_workbooks
 
     lb = load(book)
     v = lb.validate()
-    as_of, lang = v.as_of, lb.lang
-    frames = v.frames
-
-    def by_rep(key: str) -> dict[str, pd.DataFrame]:
-        df = frames.get(key)
-        if df is None or df.empty:
-            return {}
-        keys = df["rep"].map(rep_key)
-        return {k: g for k, g in df.groupby(keys, sort=False)}
-
-    objectives, planning, pipeline = by_rep("objectives"), by_rep("planning"), by_rep("pipeline")
-    reps: dict[str, dict[str, Any]] = {}
-    if "reps" in frames:
-        for rec in table_rows("reps", frames["reps"], lb.tables["reps"].data.frame, v.lists, lang):
-            if clean_text(rec.get("rep")):
-                reps.setdefault(label_key(clean_text(rec["rep"])), rec)
-        typed = frames["reps"]
-        for r, s, p in zip(typed["rep"], typed["seniority"], typed["period_length"]):
-            if isinstance(r, str) and label_key(r) in reps:
-                reps[label_key(r)].update(_seniority=s, _length=p)
-    for key in ("objectives", "planning"):
-        for k, g in (objectives if key == "objectives" else planning).items():
-            if k not in reps:
-                reps[k] = {"rep": g["rep"].iloc[0]}
-
-    new_obj: list[dict] = []
-    new_plan: list[dict] = []
-    done: list[dict] = []
-    skipped: list[dict] = []
-    for k, rec in reps.items():
-        name = clean_text(rec["rep"])
-        o, p = objectives.get(k), planning.get(k)
-        nxt = next_period(o, p, as_of, rec.get("_seniority"), rec.get("_length"))
-        if nxt is None:
-            skipped.append({"rep": name, "reason": "no_period"})
-            continue
-        cs, ce, ns, ne = nxt
-        if any(s is not None and e is not None and s <= ne and ns <= e
-               for df in (o, p) if df is not None for s, e in zip(df["period_start"], df["period_end"])):
-            skipped.append({"rep": name, "reason": "already_planned", "period_start": ns.isoformat()})
-            continue
-        obj_rows = []
-        if o is not None:
-            cur = o[(o["period_start"] == cs) & (o["period_end"] == ce)]
-            for r, obj, deals in zip(cur["rep"], cur["revenue_objective"], cur["deals_objective"]):
-                obj_rows.append({"rep": r, "period_start": ns, "period_end": ne, "revenue_objective": obj,
-                                 "deals_objective": deals})
-        plan_rows = []
-        if p is not None:
-            cur = p[(p["period_start"] == cs) & (p["period_end"] == ce)]
-            for r, action, planned in zip(cur["rep"], cur["action"], cur["planned"]):
-                plan_rows.append({"rep": r, "period_start": ns, "period_end": ne,
-                                  "action": _code_label(v.lists, "actions", action, lang),
-                                  "planned": int(planned) if planned is not None else None})
-        new_obj += obj_rows
-        new_plan += plan_rows
-        done.append({"rep": name, "period_start": ns, "period_end": ne, "objectives": obj_rows,
-                     "planning": plan_rows, "key": k})
-
+    plan = plan_rollover(v.frames, v.as_of, lb.lang)
     writes = {}
-    for key, rows in (("objectives", new_obj), ("planning", new_plan)):
+    for key in ("objectives", "planning"):
+        rows = plan.rows(key)
         if rows:
             lt = lb.tables.get(key)
             writes[key] = _write_rows(lb, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-
     outbox = _folder(book, lb.settings.get("outbox"))
-    written = []
-    if outbox is not None and done:
-        settings = {k: lb.settings.get(k) for k in ("currency", "on_track", "at_risk", "simulations", "seed")
-                    if not is_blank(lb.settings.get(k))}
-        for d in done:
-            rep_rec = {k2: v2 for k2, v2 in reps[d["key"]].items() if not k2.startswith("_")}
-            rows = {"reps": [rep_rec], "objectives": d["objectives"], "planning": d["planning"]}
-            if d["key"] in pipeline and "pipeline" in lb.tables:
-                g = pipeline[d["key"]]
-                rows["pipeline"] = table_rows("pipeline", g, lb.tables["pipeline"].data.frame, v.lists, lang,
-                                              mask=(g["status"] == contract.OPEN).tolist())
-            name = _UNSAFE_FILE.sub("-", d["rep"]).strip(" .") or "rep"
-            target = outbox / f"{name} {d['period_start'].isoformat()}.xlsx"
-            write_template(target, lang, rows=rows, settings=settings)
-            written.append(str(target))
-    return {"action": "new_period", "as_of": as_of.isoformat(),
-            "reps": [{"rep": d["rep"], "period_start": d["period_start"].isoformat(),
-                      "period_end": d["period_end"].isoformat(), "objectives": len(d["objectives"]),
-                      "planning": len(d["planning"])} for d in done],
-            "skipped": skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
-            "files": written}
+    written, existing = write_rep_workbooks(plan, outbox, lb.lang, lb.settings) if outbox is not None else ([], [])
+    return {"action": "new_period", "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
+            "skipped": plan.skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
+            "files": [str(p) for p in written], "existing": [str(p) for p in existing]}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -232,11 +232,26 @@ def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xl
              period_start: Optional[str] = typer.Option(None, "--period-start", metavar="DATE",
                                                         help="First day of the rep's period (with --period-end)."),
              period_end: Optional[str] = typer.Option(None, "--period-end", metavar="DATE",
-                                                      help="Last day of the rep's period (with --period-start).")) -> None:
-    """Write an empty salesxl workbook.
+                                                      help="Last day of the rep's period (with --period-start)."),
+             team: bool = typer.Option(False, "--team",
+                                       help="The manager's team workbook: Settings name an inbox and an outbox "
+                                            "folder (created beside it), the Reps table lists --reps."),
+             reps: Optional[str] = typer.Option(None, "--reps", metavar="NAMES",
+                                                help='With --team: the reps, comma-separated ("Ann Lee,Bob Roy").'),
+             inbox: Optional[str] = typer.Option(None, "--inbox", metavar="FOLDER",
+                                                 help="With --team: where reps' workbooks arrive (default inbox, "
+                                                      "French reception), relative to the workbook."),
+             outbox: Optional[str] = typer.Option(None, "--outbox", metavar="FOLDER",
+                                                  help="With --team: where New period writes the reps' workbooks "
+                                                       "(default outbox, French envoi).")) -> None:
+    """Write an empty salesxl workbook: a rep's (--rep) or the team's (--team).
 
-    Example: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
+    Examples: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
+              salesxl template --team --reps "Ann Lee,Bob Roy" -o team.xlsx
     """
+    if team or reps or inbox or outbox:
+        _team_template(output, lang, team, rep, seniority, period_start, period_end, reps, inbox, outbox)
+        return
     from salesxl.contract import SENIORITY
     from salesxl.io.template import write_template
     start, end = _as_of(period_start, "--period-start"), _as_of(period_end, "--period-end")
@@ -255,6 +270,50 @@ def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xl
         raise UsageProblem("--seniority and the period pre-fill a rep's rows: give --rep NAME too")
     write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
     typer.echo(f"wrote {output}")
+
+
+TEAM_FOLDERS = {"en": ("inbox", "outbox"), "fr": ("reception", "envoi")}
+
+
+def _team_template(output, lang, team, rep, seniority, period_start, period_end, reps, inbox, outbox) -> None:
+    """`template --team`: the team workbook, its inbox and outbox folders created beside it."""
+    from salesxl.io.template import write_template
+    if not team:
+        raise UsageProblem("--reps, --inbox and --outbox go with --team")
+    if rep or seniority or period_start or period_end:
+        raise UsageProblem("--team makes the team workbook: --rep, --seniority and the period are for a rep's")
+    names = _names(reps) if reps is not None else []
+    folders = {}
+    for key, value, default in (("inbox", inbox, TEAM_FOLDERS[lang][0]), ("outbox", outbox, TEAM_FOLDERS[lang][1])):
+        value = (value or default).strip()
+        if not value:
+            raise UsageProblem(f"--{key} names a folder: give a name or a path")
+        folders[key] = value
+    if label_key(folders["inbox"]) == label_key(folders["outbox"]):
+        raise UsageProblem("--inbox and --outbox must be two folders (reps' files arrive in the inbox)")
+    write_template(output, lang, rows={"reps": [{"rep": n} for n in names]}, settings=folders)
+    made = []
+    for key in ("inbox", "outbox"):
+        folder = Path(folders[key]).expanduser()
+        folder = folder if folder.is_absolute() else output.parent / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        made.append(f"{key} {folder}")
+    typer.echo(f"wrote {output} ({len(names)} reps; {', '.join(made)})")
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names, each once; a usage error names an empty or repeated one."""
+    names = [n.strip() for n in text.split(",")]
+    if not any(names):
+        raise typer.BadParameter("give at least one name", param_hint="--reps")
+    seen = {}
+    for i, n in enumerate(names, start=1):
+        if not n:
+            raise typer.BadParameter(f"name {i} of {len(names)} is empty (two commas in a row?)", param_hint="--reps")
+        if label_key(n) in seen:
+            raise typer.BadParameter(f"{n!r} is listed twice (as {seen[label_key(n)]!r})", param_hint="--reps")
+        seen[label_key(n)] = n
+    return names
 
 
 @app.command()
@@ -445,6 +504,95 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
                          None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
     _say_errors(result.exit_code, data["files"])
     raise typer.Exit(result.exit_code)
+
+
+@app.command("new-period")
+def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
+                                           help="The team workbook (salesxl template --team); rows are added to it."),
+               outbox: Optional[Path] = typer.Option(None, "--outbox", metavar="FOLDER",
+                                                     help="Folder for each rep's workbook of the new period "
+                                                          "(default: the workbook's Outbox folder setting)."),
+               output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE.xlsx",
+                                                     help="Write the updated team workbook here, not over TEAM.xlsx."),
+               as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+               as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+               lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
+                                                  help=HELP_LANG)) -> None:
+    """Start each rep's next period, as the New period button: Objectives and Planning rows added to the
+    team workbook, and one workbook per rep in the outbox. Reps already planned are left as they are.
+
+    Example: salesxl new-period team.xlsx --outbox outbox/ --as-of 2026-11-30
+    """
+    from salesxl.io.read_xlsx import detect_lang, read_workbook, validate_workbook
+    from salesxl.io.team_file import append_rows, parts_openpyxl_drops, write_rep_workbooks
+    from salesxl.rollover import plan_rollover
+    if not team.is_file():
+        raise UsageProblem(f"{team} is not a file: give the team workbook (salesxl template --team makes one)")
+    wb = read_workbook(team, lang=lang, frames=False)
+    _, v = validate_workbook(wb, as_of=_as_of(as_of))
+    report = {"files": [{"path": str(team), "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}],
+              "notes": [], "counts": count(v.issues)}
+    if not wb.readable:
+        _no_usable_input("new-period", report, as_json)
+    book_lang = detect_lang(wb.sheets, wb.settings)
+    plan = plan_rollover(v.frames, v.as_of, book_lang)
+    base = team.resolve().parent
+
+    def folder(value) -> Path | None:
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return None
+        p = Path(text).expanduser()
+        return p if p.is_absolute() else base / p
+
+    box = outbox if outbox is not None else folder(wb.settings.get("outbox"))
+    inbox = folder(wb.settings.get("inbox"))
+    if box is not None and inbox is not None and box.resolve() == inbox.resolve():
+        raise UsageProblem(f"the outbox {box} is the inbox, where reps' workbooks arrive: choose another --outbox")
+    target = output or team
+    added = {}
+    if plan.reps:
+        missing = [k for k in ("objectives", "planning") if k not in wb.tables]
+        if missing:
+            raise UsageProblem(f"{team} has no {' or '.join(_table_label(k) for k in missing)} table to add rows to")
+        lost = parts_openpyxl_drops(team)
+        if lost:
+            raise UsageProblem(f"{team} holds {', '.join(lost)} that this command cannot keep: use the New period "
+                               f"button in Excel, or a team workbook made by salesxl template --team")
+        added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")}, book_lang)
+    written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
+                         else ([], []))
+    code = exit_code([report["files"][0]["status"]])
+    if as_json:
+        _emit_json("new-period", {"team": str(team), "output": str(target) if added else None,
+                                  "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
+                                  "skipped": plan.skipped, "outbox": str(box) if box is not None else None,
+                                  "written": [str(p) for p in written], "existing": [str(p) for p in existing],
+                                  "issues": report["files"][0]["issues"], "counts": report["counts"]})
+    else:
+        for r in plan.reps:
+            typer.echo(f"{r.rep}: {r.period_start.isoformat()}..{r.period_end.isoformat()} "
+                       f"({len(r.objectives)} objective, {len(r.planning)} planning rows)")
+        reasons = {"already_planned": "next period already planned", "no_period": "no period to follow"}
+        for s in plan.skipped:
+            typer.echo(f"{s['rep']}: left as it is ({reasons.get(s['reason'], s['reason'])})")
+        if added:
+            typer.echo(f"wrote {target} ({sum(added.values())} rows added)")
+        else:
+            typer.echo(f"nothing to add: {target} left as it was")
+        if written:
+            typer.echo(f"wrote {len(written)} rep workbooks in {box}")
+        for p in existing:
+            typer.echo(f"{p}: already there, left as it was")
+        if box is None and plan.reps:
+            typer.echo("no rep workbooks: no --outbox and no Outbox folder in Settings")
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
+
+
+def _table_label(key: str) -> str:
+    from salesxl.contract import TABLES
+    return TABLES[key].sheet("en")
 
 
 @app.command()
