@@ -157,14 +157,38 @@ def load(book: xw.Book) -> LiveBook:
             cache[name] = _pad(values, r0, c0)
         return cache[name]
 
+    extents: dict[str, tuple[int, int]] = {}
+
+    def outside(block: live.TableBlock, last: int, right: int) -> bool:
+        """Is anything typed below or right of the table (its sheet's used range goes further)?"""
+        if block.sheet not in extents:
+            extents[block.sheet] = live.used_extent(book, block.sheet)
+        row, col = extents[block.sheet]
+        return row > last or col > right
+
     def locate(table: Table, lang: str) -> tuple[LiveTable | None, list[Issue]]:
         block = blocks.get(table.name)
         if block is not None:
             ncols = max(len(block.header), 1)
-            rows = _pad([block.header] + block.rows, block.header_row, block.first_col)
             last = block.header_row + len(block.rows)
-            ref = live.address(block.header_row, block.first_col, max(last, block.header_row),
-                               block.first_col + ncols - 1)
+            right = block.first_col + ncols - 1
+            end = max(block.last_row or last, block.header_row) + block.totals
+            if block.header and outside(block, end, right):
+                # rows typed below the table, or columns right of it: read from the sheet, as a file is
+                # (read_xlsx.locate_table reads them as the table's data, with ROWS_OUTSIDE_TABLE)
+                mine = [(table.name, live.address(block.header_row, block.first_col, end, right), block.totals)]
+                others = [(b.table or "", live.address(b.header_row, b.first_col,
+                                                       max(b.last_row or b.header_row, b.header_row) + b.totals,
+                                                       b.first_col + max(len(b.header), 1) - 1), b.totals)
+                          for b in blocks.values() if b.sheet == block.sheet and b is not block]
+                td, issues = locate_table(table, sheet_rows, [SheetPart(block.sheet, "", mine + others)],
+                                          names, path, lang)
+                if td is None:
+                    return None, issues
+                return LiveTable(td, block.header_row, block.first_col, max([right] + list(td.columns_at.values())),
+                                 end - block.totals, block.table), issues
+            rows = _pad([block.header] + block.rows, block.header_row, block.first_col)
+            ref = live.address(block.header_row, block.first_col, max(last, block.header_row), right)
             part = SheetPart(block.sheet, "", [(table.name, ref, 0)])
             td, issues = locate_table(table, lambda _name: rows, [part], names, path, lang)
             if td is None:

@@ -60,6 +60,10 @@ INSTRUCTIONS = MappingProxyType({
               "you may type English or French labels. Dates: real dates or day/month/year. "
               "Probabilities: a percentage from 0 % to 100 %. Amounts: plain numbers. Never delete "
               "a row to hide a failure: the reasons for failure are what helps most."),
+        ("p", "Each sheet's data is an Excel table. In Excel it grows by itself when you type in the row "
+              "right below it; otherwise (LibreOffice, pasted rows) drag its bottom-right corner or use "
+              "Table Design › Resize Table. Rows typed right below a table are still read, down to the "
+              "first empty row, with a warning (ROWS_OUTSIDE_TABLE) asking you to extend the table."),
         ("p", "Red or highlighted cells after a check are explained in the Issues sheet; nothing you "
               "typed is ever changed by the tool."),
     ),
@@ -98,6 +102,12 @@ INSTRUCTIONS = MappingProxyType({
               "jour/mois/année. Probabilités : un pourcentage de 0 % à 100 %. Montants : des nombres. "
               "Ne supprimez jamais une ligne pour masquer un échec : les motifs d'échec sont ce qui aide "
               "le plus."),
+        ("p", "Les données de chaque feuille forment un tableau Excel. Dans Excel, il s'agrandit tout seul "
+              "quand vous saisissez dans la ligne juste en dessous ; sinon (LibreOffice, lignes collées), "
+              "faites glisser son coin inférieur droit ou utilisez Création de tableau › Redimensionner "
+              "le tableau. Les lignes saisies juste sous un tableau sont quand même lues, jusqu'à la "
+              "première ligne vide, avec un avertissement (ROWS_OUTSIDE_TABLE) qui vous invite à agrandir "
+              "le tableau."),
         ("p", "Les cellules en couleur après un contrôle sont expliquées dans la feuille Anomalies ; "
               "l'outil ne modifie jamais ce que vous avez saisi."),
     ),
@@ -111,6 +121,9 @@ LABELS = MappingProxyType({
     "list_error": {"en": "Choose a value from the list.", "fr": "Choisissez une valeur de la liste."},
     "amount_error": {"en": "Enter a positive amount.", "fr": "Saisissez un montant positif."},
     "count_error": {"en": "Enter a whole number.", "fr": "Saisissez un nombre entier."},
+    "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
+    "columns_right": {"en": "Cells of columns {first}–{last} right of",
+                      "fr": "Les cellules des colonnes {first} à {last} à droite du"},
     "reason_warning": {"en": "This reason is not in the list: keep it if it says something new.",
                        "fr": "Ce motif n'est pas dans la liste : gardez-le s'il apporte une information."},
 })

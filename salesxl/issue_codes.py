@@ -176,6 +176,14 @@ _DECLARED = (
               en='Merged cells in a table ({value}): only the first cell holds the value.',
               fr='Cellules fusionnées dans un tableau ({value}) : seule la première cellule contient la valeur.',
               guide=REP),
+    IssueCode('ROWS_OUTSIDE_TABLE', WARNING,
+              en='{where} table {table} are outside the table: they are read as its data. Extend the table '
+                 'to include them (drag its bottom-right corner, or Table Design › Resize Table).',
+              fr='{where} tableau {table} sont hors du tableau : elles sont lues comme ses données. '
+                 'Agrandissez le tableau pour les inclure (faites glisser son coin inférieur droit, ou '
+                 'Création de tableau › Redimensionner le tableau).',
+              effect=('rows read as data of the table', 'lignes lues comme données du tableau'),
+              marks_cell=False, guide=REP),
     IssueCode('LOCK_FILE_SKIPPED', WARNING,
               en='Excel lock file skipped.',
               fr='Fichier de verrou Excel ignoré.',

@@ -121,6 +121,7 @@ class TableBlock:
     table: str | None = None  # the ListObject's name when read from a table
     #: Excel row of the table's last body row, trailing empty rows included (ListObjects only)
     last_row: int | None = None
+    totals: int = 0           # rows of the ListObject's totals row (0 or 1), below ``last_row``
 
     @property
     def header_row(self) -> int:
@@ -361,7 +362,17 @@ def _read_list_object(sheet_name: str, table: Any, table_name: str) -> TableBloc
     while rows and _is_empty_row(rows[-1]):
         rows.pop()
     return TableBlock(sheet=sheet_name, header=header, rows=rows, first_row=top,
-                      first_col=left, table=table_name, last_row=last)
+                      first_col=left, table=table_name, last_row=last, totals=int(show_totals))
+
+
+def used_extent(book: xw.Book, sheet_name: str) -> tuple[int, int]:
+    """The Excel row and column of the last cell of a sheet's used range (one call, nothing read):
+    whether anything was typed below or right of a table."""
+    sheet = find_sheet(book, sheet_name)
+    if sheet is None:
+        raise KeyError(sheet_name)
+    last = sheet.used_range.last_cell
+    return last.row, last.column
 
 
 def read_sheet_values(book: xw.Book, sheet_name: str) -> tuple[list[list[Any]], int, int]:

@@ -19,6 +19,7 @@ from defusedxml import ElementTree as SafeET
 
 from salesxl import contract
 from salesxl.contract import Table
+from salesxl.i18n import label
 from salesxl.issues import Issue, file_issue, make_issue
 from salesxl.rules import columns_of, object_frame
 from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
@@ -327,8 +328,19 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 rows = sheet_rows(part.name)
                 header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
                 found = {k: (i + c0 - 1, h) for k, (i, h) in match_header(tuple(header), lookup).items()}
-                issues = _header_issues(table, found, required, part.name, r0, path, lang, header)
-                df = _frame(rows, r0, r1 - totals, found, table, as_frame)
+                others = [parse_ref(o) for n, o, _ in part.tables if o and n.casefold() != name.casefold()]
+                right = _columns_right(rows, (r0, c0, r1, c1), found, lookup, others)
+                below = _rows_below(rows, (r0, c0, r1, max([c1] + [i for i, _ in right.values()])), others)
+                found.update(right)
+                issues = _header_issues(table, found, required, part.name, r0, path, lang,
+                                        tuple(header) + tuple(h for _, h in right.values()))
+                body = rows
+                if totals and below > r1:      # the totals row sits between the table and the rows below
+                    body = list(rows)
+                    body[r1 - totals:r1] = [()] * totals
+                df = _frame(body, r0, below if below > r1 else r1 - totals, found, table, as_frame)
+                issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
+                                          lang)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
                                  {k: i for k, (i, h) in found.items()}), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
@@ -352,6 +364,68 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
     df = _frame(rows, best_row, len(rows), best, table, as_frame)
     return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, best_row,
                      {k: i for k, (i, h) in best.items()}), issues
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows typed below a ListObject (LibreOffice and pasting do not grow a table) and contract columns
+# whose header sits on the table's header row right of it are read as data of the table, with a
+# ROWS_OUTSIDE_TABLE warning: nothing typed is lost. The rows below run down to the first row that is
+# empty across the table's columns (or that belongs to another table of the sheet).
+def _blank_span(row: tuple, c0: int, c1: int) -> bool:
+    return all(map(is_blank, row[c0 - 1:c1]))
+
+
+def _inside(r: int, c: int, boxes) -> bool:
+    return any(a <= r <= b and x <= c <= y for a, x, b, y in boxes)
+
+
+def _columns_right(rows, box, found: dict, lookup: dict, others) -> dict[str, tuple[int, str]]:
+    """Contract columns missing from the table whose header is on its header row, right of it."""
+    r0, _c0, _r1, c1 = box
+    if r0 - 1 >= len(rows):
+        return {}
+    header = rows[r0 - 1]
+    out: dict[str, tuple[int, str]] = {}
+    for i in range(c1, len(header)):
+        v = header[i]
+        if not isinstance(v, str) or _inside(r0, i + 1, others):
+            continue
+        col = lookup.get(label_key(v))
+        if col is not None and col.key not in found and col.key not in out and not col.computed:
+            out[col.key] = (i + 1, v)
+    return out
+
+
+def _rows_below(rows, box, others) -> int:
+    """The last Excel row of the non-empty rows right below the table (its last row when none)."""
+    _r0, c0, r1, c1 = box
+    last = r1
+    while last < len(rows) and not _blank_span(rows[last], c0, c1) and not _inside(last + 1, c0, others):
+        last += 1
+    return last
+
+
+def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang) -> list[Issue]:
+    r0, c0, r1, c1 = box
+    issues = []
+    table = f"{name} ({ref.replace('$', '')})"
+    if below > r1:
+        where = label("rows_below", lang).format(first=r1 + 1, last=below)
+        span = f"{col_letters(c0)}{r1 + 1}:{col_letters(max([c1] + [i for i, _ in right.values()]))}{below}"
+        issues.append(make_issue("ROWS_OUTSIDE_TABLE", lang=lang, file=path, sheet=sheet, row=r1 + 1,
+                                 value=span, where=where, table=table))
+    if right:
+        cols = sorted(i for i, _ in right.values())
+        used = [r for r in range(r0 + 1, max(r1, below) + 1)
+                if r - 1 < len(rows) and any(not is_blank(rows[r - 1][c - 1]) for c in cols
+                                             if c - 1 < len(rows[r - 1]))]
+        if used:
+            where = label("columns_right", lang).format(first=col_letters(cols[0]), last=col_letters(cols[-1]))
+            span = f"{col_letters(cols[0])}{used[0]}:{col_letters(cols[-1])}{used[-1]}"
+            issues.append(make_issue("ROWS_OUTSIDE_TABLE", lang=lang, file=path, sheet=sheet, row=used[0],
+                                     column=right[min(right, key=lambda k: right[k][0])][1], value=span,
+                                     where=where, table=table))
+    return issues
 
 
 def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:
