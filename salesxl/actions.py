@@ -70,6 +70,39 @@ _MESSAGES = {
     "inbox_missing": {"en": "Inbox folder not found: {path}", "fr": "Dossier de réception introuvable : {path}"},
     "no_table": {"en": "The workbook has no {table} table to write into.",
                  "fr": "Le classeur n'a pas de tableau {table} où écrire."},
+    "cloud_folder": {"en": "The workbook is on OneDrive/SharePoint and its synced folder was not found: set "
+                           "xlwings' ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL or SHAREPOINT setting (_WIN or _MAC), "
+                           "or an absolute '{setting}' in Settings.",
+                     "fr": "Le classeur est sur OneDrive/SharePoint et son dossier synchronisé est introuvable : "
+                           "renseignez le paramètre xlwings ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL ou SHAREPOINT "
+                           "(_WIN ou _MAC), ou un chemin complet pour « {setting} » dans Paramètres."},
+    "no_folder": {"en": "The workbook has no folder yet (new or online): give an absolute '{setting}' in Settings.",
+                  "fr": "Le classeur n'a pas encore de dossier (nouveau ou en ligne) : indiquez un chemin complet "
+                        "pour « {setting} » dans Paramètres."},
+}
+#: The one-line summary each action ends with (shown in a message box by `run`).
+_SUMMARY = {
+    "validate": {"en": "Validate: {errors} errors, {warnings} warnings; see the {sheet} sheet.",
+                 "fr": "Vérification : {errors} erreurs, {warnings} avertissements ; voyez la feuille {sheet}."},
+    "forecast": {"en": "Forecast: {reps} reps ({on_track} on track, {at_risk} at risk, {off_track} off track); "
+                       "see the {sheet} sheet.",
+                 "fr": "Prévisions : {reps} commerciaux ({on_track} en bonne voie, {at_risk} à surveiller, "
+                       "{off_track} en retard) ; voyez la feuille {sheet}."},
+    "reviews": {"en": "Reviews: {sheets} review sheets written; {skipped} reps without a current period.",
+                "fr": "Entretiens : {sheets} feuilles d'entretien écrites ; {skipped} commerciaux sans période en "
+                      "cours."},
+    "consolidate": {"en": "Consolidate: {files} files read from {inbox} ({unreadable} unreadable), {rows} rows "
+                          "imported; {errors} errors, {warnings} warnings in the {sheet} sheet.",
+                    "fr": "Consolidation : {files} fichiers lus dans {inbox} ({unreadable} illisibles), {rows} lignes "
+                          "importées ; {errors} erreurs, {warnings} avertissements dans la feuille {sheet}."},
+    "new_period": {"en": "New period: {reps} reps planned, {skipped} left as they were; {files} rep workbooks "
+                         "written in {outbox}.",
+                   "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; {files} "
+                         "classeurs écrits dans {outbox}."},
+    "new_period_no_outbox": {"en": "New period: {reps} reps planned, {skipped} left as they were; no Outbox folder "
+                                   "in Settings, so no rep workbook written.",
+                             "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; "
+                                   "pas de dossier d'envoi dans Paramètres, aucun classeur écrit."},
 }
 
 
@@ -427,9 +460,11 @@ def validate(book: xw.Book) -> dict[str, Any]:
     sheet = write_issues(book, v.issues, lb.lang)
     marked = _mark_issues(book, lb, v.issues)
     sheet.activate()
+    warnings = len(v.issues) - v.errors
     return {"action": "validate", "sheet": sheet.name, "errors": v.errors,
-            "warnings": len(v.issues) - v.errors, "marked": marked, "cleared": cleared,
-            "as_of": v.as_of.isoformat()}
+            "warnings": warnings, "marked": marked, "cleared": cleared,
+            "as_of": v.as_of.isoformat(),
+            "message": _t(_SUMMARY["validate"], lb.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
 
 
 def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
@@ -443,7 +478,9 @@ def forecast(book: xw.Book) -> dict[str, Any]:
     v, fc = _forecast(lb)
     sheet = write_forecast(book, fc, lb.lang)
     sheet.activate()
-    return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict()}
+    risks = {k: sum(1 for r in fc.reps if r.risk == k) for k in ("on_track", "at_risk", "off_track")}
+    return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict(),
+            "message": _t(_SUMMARY["forecast"], lb.lang, reps=len(fc.reps), sheet=sheet.name, **risks)}
 
 
 def reviews(book: xw.Book) -> dict[str, Any]:
@@ -458,7 +495,8 @@ def reviews(book: xw.Book) -> dict[str, Any]:
         names.append(after.name)
     if names:
         book.sheets[names[0]].activate()
-    return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors}
+    return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors,
+            "message": _t(_SUMMARY["reviews"], lb.lang, sheets=len(names), skipped=len(fc.skipped))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,19 +634,30 @@ def _write_rows(lb: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, 
     return {"rows": len(rows), "writes": writes}
 
 
-def _folder(book: xw.Book, value: Any) -> Path | None:
-    """A folder named in Settings; relative to the workbook's folder."""
+def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox") -> Path | None:
+    """A folder named in Settings; a relative one is relative to the workbook's folder. A workbook
+    whose name is a OneDrive/SharePoint URL is found in its synced local folder by xlwings' own
+    helper (its ONEDRIVE_*/SHAREPOINT_* settings); when that fails, or the workbook has no folder
+    (a new or online one), the action stops with one line saying what to set."""
     text = clean_text(value)
     if not text:
         return None
     p = Path(text).expanduser()
-    if not p.is_absolute():
-        try:
-            base = Path(book.fullname).parent
-        except Exception:  # pragma: no cover - remote books have no folder
-            base = Path.cwd()
-        p = base / p
-    return p
+    if p.is_absolute():
+        return p
+    spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
+    label = spec.fr if lang == "fr" else spec.en
+    try:
+        full = book.fullname
+        if "://" in full:
+            from xlwings.utils import fullname_url_to_local_path
+            full = fullname_url_to_local_path(full)
+    except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
+        raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
+    base = Path(full)
+    if not base.is_absolute():
+        raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
+    return base.parent / p
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,7 +725,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     file-level issue, and the same workbook twice counts once. Writes: one block per table and the
     Issues sheet."""
     lb = load(book)
-    inbox = _folder(book, lb.settings.get("inbox"))
+    inbox = _folder(book, lb.settings.get("inbox"), lb.lang, "inbox")
     if inbox is None:
         raise ActionError(_t(_MESSAGES["no_inbox"], lb.lang))
     if not inbox.is_dir():
@@ -714,11 +763,16 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     issues = list(notes) + [i for f in files for i in f["issues"]]
     sheet = write_issues(book, issues, lb.lang)
     sheet.activate()
+    tally = count_issues(issues)
+    message = _t(_SUMMARY["consolidate"], lb.lang, files=len(files), inbox=str(inbox),
+                 unreadable=sum(1 for f in files if f["status"] == "unreadable"),
+                 rows=sum(c["imported"] for c in counts.values()), errors=tally[ERROR], warnings=tally[WARNING],
+                 sheet=sheet.name)
     return {"action": "consolidate", "inbox": str(inbox), "sheet": sheet.name,
             "files": [{k: f[k] for k in ("path", "sha256", "status")} | {"issues": len(f["issues"])}
                       for f in files],
             "tables": counts,
-            "counts": count_issues(issues)}
+            "counts": tally, "message": message}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -740,11 +794,14 @@ def new_period(book: xw.Book) -> dict[str, Any]:
         if rows:
             lt = lb.tables.get(key)
             writes[key] = _write_rows(lb, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-    outbox = _folder(book, lb.settings.get("outbox"))
+    outbox = _folder(book, lb.settings.get("outbox"), lb.lang, "outbox")
     written, existing = write_rep_workbooks(plan, outbox, lb.lang, lb.settings) if outbox is not None else ([], [])
+    message = (_t(_SUMMARY["new_period"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped),
+                  files=len(written), outbox=str(outbox)) if outbox is not None else
+               _t(_SUMMARY["new_period_no_outbox"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped)))
     return {"action": "new_period", "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
             "skipped": plan.skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
-            "files": [str(p) for p in written], "existing": [str(p) for p in existing]}
+            "files": [str(p) for p in written], "existing": [str(p) for p in existing], "message": message}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -766,4 +823,15 @@ def run(tag: str, book: xw.Book | None = None) -> dict[str, Any]:
         raise ValueError(f"unknown action {tag!r}: one of {', '.join(ACTIONS)}") from None
     if book is None:
         book = xw.Book.caller()
-    return action(book)
+    try:
+        result = action(book)
+    except ActionError as exc:            # what to set or fix, in one line: a message box, not a traceback
+        _alert(book, str(exc), critical=True)
+        return {"action": tag, "error": str(exc)}
+    _alert(book, result["message"])
+    return result
+
+
+def _alert(book: xw.Book, text: str, critical: bool = False) -> None:
+    """A message box with the action's summary (xlwings' App.alert, on every engine)."""
+    book.app.alert(text, title="SalesXL", mode="critical" if critical else "info")
