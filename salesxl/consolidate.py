@@ -47,7 +47,7 @@ COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "pipeline": ("ref", "rep", "company", "amount", "probability", "stage", "decision_date", "status",
                  "loss_reason"),
 }
-HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", ROW)
+HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on", ROW)
 # imported once by the fork server, so that each new reader process starts warm (openpyxl only for its
 # engine: the calamine readers load neither it nor pandas, and the fork server starts in a tenth of the time)
 PRELOAD = ("salesxl.consolidate", "salesxl.io.read_xlsx", "salesxl.io.guard", "salesxl.rules", "python_calamine",
@@ -518,7 +518,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                         hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint,
                                                as_of=res.as_of, path=path, commit=False,
                                                pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
-                                                         for c in HISTORY_COLUMNS} if p else None)
+                                                         for c in HISTORY_COLUMNS} if p else None,
+                                               periods=history_periods(res.tables))
             del res
             if progress is not None:
                 progress(done_n, len(tasks), path)
@@ -607,6 +608,21 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                "parent_maxrss_after_read_kib": read_peak, "parent_maxrss_kib": _maxrss()}
     return ConsolidationResult(str(output), files, notes, team_as_of, out_lang, fc,
                                str(hist_path) if hist_path else None, dict(rows), timings)
+
+
+def history_periods(tables: Mapping[str, TablePart]) -> dict[str, list] | None:
+    """The periods a file gives (Objectives rows with their objective, then Planning rows), for the
+    history store: what the backtest needs to know each rep's period and objective at each collection."""
+    out: dict[str, list] = {"rep": [], "period_start": [], "period_end": [], "revenue_objective": []}
+    for key, objective in (("objectives", "revenue_objective"), ("planning", None)):
+        part = tables.get(key)
+        if part is None or not part.rows:
+            continue
+        n = len(part.rows)
+        for c in ("rep", "period_start", "period_end"):
+            out[c] += part.cols.get(c) or [None] * n
+        out["revenue_objective"] += (part.cols.get(objective) or [None] * n) if objective else [None] * n
+    return out if out["rep"] else None
 
 
 def result_status(res: FileResult) -> str:

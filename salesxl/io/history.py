@@ -12,7 +12,13 @@ It feeds the reviews with
   (the last open snapshot's, else the closed row's own: the rep keeps their last estimate) and whether
   it was won;
 - slippage: `slippage` — per open proposal, how many times and by how many days its decision date
-  was pushed back, and how long it has been in its current stage.
+  was pushed back, and how long it has been in its current stage;
+- the history-based forecast (salesxl.learn) and the backtest: `learning_rows` — every snapshot, with
+  the date the proposal was sent — and `period_rows` — each collection's periods and objectives per rep.
+
+Schema version 2 added `snapshots.sent_on` and the `periods` table; a version-1 store is upgraded in
+place when opened (its older snapshots have no sent_on: the model then counts a proposal's age from its
+first snapshot).
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from salesxl.values import label_key
 if TYPE_CHECKING:       # pandas for the query results only: the consolidation opens the store before it loads pandas
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -56,22 +62,33 @@ CREATE TABLE IF NOT EXISTS snapshots (
     stage         TEXT,
     status        TEXT,
     decision_date TEXT,
+    sent_on       TEXT,
     source_file   TEXT,
     source_row    INTEGER,
     submission_id INTEGER REFERENCES submissions (id),
     UNIQUE (rep_key, ref_key, as_of)
 );
 CREATE INDEX IF NOT EXISTS snapshots_by_day ON snapshots (as_of);
+CREATE TABLE IF NOT EXISTS periods (
+    id            INTEGER PRIMARY KEY,
+    rep           TEXT NOT NULL,
+    rep_key       TEXT NOT NULL,
+    as_of         TEXT NOT NULL,
+    period_start  TEXT NOT NULL,
+    period_end    TEXT NOT NULL,
+    objective     REAL,
+    UNIQUE (rep_key, as_of, period_start, period_end)
+);
 """
 
-_SNAPSHOT_COLS = ("amount", "probability", "stage", "status", "decision_date", "source_file", "source_row",
-                  "submission_id")
+_SNAPSHOT_COLS = ("amount", "probability", "stage", "status", "decision_date", "sent_on", "source_file",
+                  "source_row", "submission_id")
 _UPSERT = (
     "INSERT INTO snapshots (rep, rep_key, ref, ref_key, as_of, " + ", ".join(_SNAPSHOT_COLS) + ") "
     "VALUES (?, ?, ?, ?, ?, " + ", ".join("?" * len(_SNAPSHOT_COLS)) + ") "
     "ON CONFLICT (rep_key, ref_key, as_of) DO UPDATE SET rep = excluded.rep, ref = excluded.ref, "
     + ", ".join(f"{c} = excluded.{c}" for c in _SNAPSHOT_COLS)
-    + " WHERE " + " OR ".join(f"snapshots.{c} IS NOT excluded.{c}" for c in ("rep", "ref") + _SNAPSHOT_COLS[:5])
+    + " WHERE " + " OR ".join(f"snapshots.{c} IS NOT excluded.{c}" for c in ("rep", "ref") + _SNAPSHOT_COLS[:6])
 )
 
 
@@ -92,11 +109,22 @@ def open_history(path) -> sqlite3.Connection:
         conn.executescript(SCHEMA)
         conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     version = int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
-    if version > SCHEMA_VERSION:
+    if version < SCHEMA_VERSION:
+        _upgrade(conn)
+    elif version > SCHEMA_VERSION:
         conn.close()
         raise RuntimeError(f"history store {path} has schema version {version}, newer than this salesxl "
                            f"({SCHEMA_VERSION})")
     return conn
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Version 1 → 2: snapshots.sent_on (the periods table is created by SCHEMA)."""
+    with conn:
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(snapshots)")}
+        if "sent_on" not in cols:
+            conn.execute("ALTER TABLE snapshots ADD COLUMN sent_on TEXT")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
 def _iso(d: Any) -> str | None:
@@ -124,10 +152,13 @@ def _text(v: Any) -> str | None:
 
 def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str, as_of: dt.date,
                       path: str | None, pipeline: Mapping[str, Sequence[Any]] | None,
-                      imported_at: dt.datetime | None = None, commit: bool = True) -> bool:
+                      imported_at: dt.datetime | None = None, commit: bool = True,
+                      periods: Mapping[str, Sequence[Any]] | None = None) -> bool:
     """Record one submission and its proposal snapshots. `pipeline` holds typed values by column key
-    (ref, rep, amount, probability, stage, status, decision_date) and `_row`. Returns True when the
-    submission was new. Rows without a rep or a ref cannot be followed over time and are skipped."""
+    (ref, rep, amount, probability, stage, status, decision_date, sent_on) and `_row`; `periods` the
+    rep's periods as typed (rep, period_start, period_end and, from Objectives, revenue_objective).
+    Returns True when the submission was new. Rows without a rep or a ref cannot be followed over time
+    and are skipped."""
     when = (imported_at or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
     day = _iso(as_of)
     cur = conn.execute("INSERT OR IGNORE INTO submissions (sha256, fingerprint, as_of, path, imported_at) "
@@ -139,24 +170,66 @@ def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str
     if pipeline:
         n = len(pipeline.get("_row", ()))
         get = lambda k: pipeline.get(k) or [None] * n  # noqa: E731
-        for ref, rep, amount, prob, stage, status, decision, row in zip(
+        for ref, rep, amount, prob, stage, status, decision, sent, row in zip(
                 get("ref"), get("rep"), get("amount"), get("probability"), get("stage"), get("status"),
-                get("decision_date"), get("_row")):
+                get("decision_date"), get("sent_on"), get("_row")):
             ref, rep = _text(ref), _text(rep)
             if ref is None or rep is None:
                 continue
             rows.append((rep.strip(), label_key(rep), ref.strip(), label_key(ref), day, _num(amount), _num(prob),
-                         _text(stage), _text(status), _iso(decision) if isinstance(decision, dt.date) else None,
-                         path, row, sub_id))
+                         _text(stage), _text(status), _day(decision), _day(sent), path, row, sub_id))
     if rows:
         conn.executemany(_UPSERT, rows)
+    if periods:
+        n = len(periods.get("rep") or ())
+        objectives = periods.get("revenue_objective") or [None] * n
+        prows = [(rep.strip(), label_key(rep), day, _iso(s), _iso(e), _num(o))
+                 for rep, s, e, o in zip(periods["rep"], periods["period_start"], periods["period_end"], objectives)
+                 if _text(rep) is not None and isinstance(s, dt.date) and isinstance(e, dt.date)]
+        if prows:
+            # a period given twice (Objectives and Planning) keeps the objective it was given
+            conn.executemany("INSERT INTO periods (rep, rep_key, as_of, period_start, period_end, objective) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rep_key, as_of, period_start, period_end) "
+                             "DO UPDATE SET objective = COALESCE(excluded.objective, periods.objective)", prows)
     if commit:
         conn.commit()
     return new
 
 
+def _day(v: Any) -> str | None:
+    return _iso(v) if isinstance(v, dt.date) else None
+
+
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("submissions", "snapshots")}
+
+
+LEARNING_COLUMNS = ("rep_key", "rep", "ref_key", "as_of", "amount", "probability", "stage", "status",
+                    "decision_date", "sent_on")
+PERIOD_COLUMNS = ("rep_key", "rep", "as_of", "period_start", "period_end", "objective")
+
+
+def learning_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
+    """Every proposal snapshot (up to `upto` when given), ordered by rep, proposal and collection day:
+    columns LEARNING_COLUMNS as lists (dates as ISO text), what salesxl.learn reads."""
+    sql = "SELECT " + ", ".join(LEARNING_COLUMNS) + " FROM snapshots"
+    params: list[Any] = []
+    if upto is not None:
+        sql += " WHERE as_of <= ?"
+        params.append(_iso(upto))
+    rows = conn.execute(sql + " ORDER BY rep_key, ref_key, as_of", params).fetchall()
+    return {c: [r[i] for r in rows] for i, c in enumerate(LEARNING_COLUMNS)}
+
+
+def period_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
+    """Each collection's periods per rep (columns PERIOD_COLUMNS as lists, dates as ISO text)."""
+    sql = "SELECT " + ", ".join(PERIOD_COLUMNS) + " FROM periods"
+    params: list[Any] = []
+    if upto is not None:
+        sql += " WHERE as_of <= ?"
+        params.append(_iso(upto))
+    rows = conn.execute(sql + " ORDER BY rep_key, as_of, period_start", params).fetchall()
+    return {c: [r[i] for r in rows] for i, c in enumerate(PERIOD_COLUMNS)}
 
 
 def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.DataFrame:

@@ -21,27 +21,18 @@ import datetime as dt
 import functools
 import math
 import os
-import re
-import shutil
 import tempfile
-import threading
-import time
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
-from xlsxwriter.worksheet import Worksheet
 
 from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
+from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
-from salesxl.io.read_xlsx import col_letters
 from salesxl.issues import effect as issue_effect
 from salesxl.review_text import T
-from salesxl.values import EXCEL_EPOCH
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
 HEADER_COLOR = "#1F4E78"
@@ -108,317 +99,6 @@ def code_labels(lang: str, lists: Mapping[str, contract.ListSpec] | None = None)
 
 
 # ---------------------------------------------------------------------------------------------
-class _Workbook(xlsxwriter.Workbook):
-    """XlsxWriter's workbook, zipped with a faster deflate level (the sheet XML of big tables is
-    tens of MB: level 1 deflates it about 3× faster than the default level 6, for a file ~25 % larger).
-
-    Packaging: XlsxWriter writes each part to a temporary file and zips it; with a thousand review
-    sheets that is thousands of small files, so they go to a RAM-backed temporary folder when there is
-    one with room to spare (/dev/shm). The rows of the streamed sheets go from their own files into the
-    zip, deflated beforehand in a background thread when `StreamSheet.start_compression` was called."""
-
-    compresslevel = 1
-
-    def _store_workbook(self) -> None:
-        from xlsxwriter import workbook as xw_workbook
-        streams, index = {}, 1
-        for ws in self.worksheets():            # the packager's names: sheetN.xml, N counting worksheets
-            if ws.is_chartsheet:
-                continue
-            if isinstance(ws, StreamSheet) and getattr(ws, "_rows_fh", None) is not None:
-                streams[f"xl/worksheets/sheet{index}.xml"] = ws
-            index += 1
-        saved, saved_tmp = xw_workbook.ZipFile, self.tmpdir
-        parts_dir = None
-        if not self.in_memory and self.tmpdir is None:
-            ram = _ram_tmpdir()
-            if ram is not None:
-                try:
-                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix="salesxl-parts-", dir=ram)
-                except OSError:
-                    parts_dir = None
-        xw_workbook.ZipFile = functools.partial(_PackageZip, compresslevel=self.compresslevel, streams=streams)
-        try:
-            super()._store_workbook()
-        finally:
-            xw_workbook.ZipFile = saved
-            self.tmpdir = saved_tmp
-            if parts_dir is not None:
-                shutil.rmtree(parts_dir, ignore_errors=True)
-
-
-def _ram_tmpdir(min_free: int = 1 << 30) -> str | None:
-    """A RAM-backed folder for the package's small part files, if there is one with `min_free` bytes
-    free (far more than the parts need), else None (the default temporary folder is used)."""
-    d = "/dev/shm"
-    try:
-        st = os.statvfs(d)
-    except (OSError, AttributeError):
-        return None
-    if st.f_bavail * st.f_frsize < min_free or not os.access(d, os.W_OK | os.X_OK):
-        return None
-    return d
-
-
-class StreamSheet(Worksheet):
-    """A worksheet whose rows are streamed to a temporary file as sheet XML.
-
-    Cells: str -> inline string; int/float -> number; date/datetime -> serial with the column's date
-    style; None / NaN / "" -> no cell; anything else -> its text. Only `append_rows` and `finish_table`
-    write cells; XlsxWriter's own cell methods must not be used on it (their cells would be ignored).
-    """
-
-    def _stream_init(self, ncols: int, styles: Sequence[int | None], date_styles: Sequence[int | None],
-                     tmpdir: str | None = None) -> None:
-        self._letters = [col_letters(j + 1) for j in range(ncols)]
-        self._styles = [f' s="{s}"' if s else "" for s in styles]
-        self._date_styles = [f' s="{s}"' if s else "" for s in date_styles]
-        self._rows_dir = tmpdir
-        self._rows_fh = tempfile.TemporaryFile("w+b", dir=tmpdir, buffering=1 << 20)   # UTF-8 row XML
-        self._rows_len = 0                       # bytes written to _rows_fh
-        self._next_row = 1                       # next Excel row number (1 = header)
-        self._frags: list[dict] = [{} for _ in range(ncols)]   # per column: value -> its cell XML
-        self._deflated = None                    # (crc, size, file, compressed size) once compressed
-        self._compressor = None                  # the thread compressing the rows, if started
-
-    # -- writing ------------------------------------------------------------------------------
-    @staticmethod
-    def _inline_suffix(s: str) -> str:
-        s = _text(s)
-        if "_x" in s:
-            s = _X_ESCAPE.sub(r"_x005F\1", s)
-        if "&" in s or "<" in s or ">" in s:       # (& first: the others bring in no & to escape)
-            s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
-        return f'" t="inlineStr"><is><t{space}>{s}</t></is></c>'
-
-    def append_rows(self, columns: Sequence[Sequence[Any]], count: int) -> None:
-        """Append `count` rows given column by column (each sequence holds `count` values)."""
-        if count <= 0:
-            return
-        r0 = self._next_row + 1
-        # each cell's XML with a placeholder for its row number (the same for many cells: cached by
-        # value); each row is then one join and one replace
-        frags = [self._render(col, j, count) for j, col in enumerate(columns)]
-        data = "".join([f'<row r="{r}">{"".join(cells).replace(_ROW, r)}</row>'
-                        for r, cells in zip(map(str, range(r0, r0 + count)), zip(*frags))]).encode("utf-8")
-        self._rows_fh.write(data)
-        self._rows_len += len(data)
-        self._next_row = r0 + count - 1
-
-    def _render(self, col: Sequence[Any], j: int, count: int) -> list[str]:
-        """The cell XML of one column, one string per row ("" for no cell), with `_ROW` where the row
-        number goes. Column-wise list comprehensions on the column's main type (texts and dates cached
-        by value across batches), then a slow path for the odd cells."""
-        L, S, DS = self._letters[j], self._styles[j], self._date_styles[j]
-        first = next((v for v in col if v is not None), None)
-        tp = type(first)
-        if first is None:
-            return [""] * count
-        pre = f'<c r="{L}{_ROW}'
-        cache = self._frags[j]
-        if len(cache) > _FRAG_CACHE:            # bounded: the cache never grows with the rows
-            cache.clear()
-        if tp is str or tp is dt.date:
-            # texts (dates): each distinct value's XML made once, then one lookup per cell. Values seen in
-            # earlier batches are kept (codes, reps, files...), unless most are new: a column of one-off
-            # values (references, comments) gets a lookup of this batch only
-            try:
-                distinct = set(col)
-            except TypeError:                   # an unhashable value: every odd cell the slow way
-                new, odd = (), True
-            else:
-                odd = False
-                new = distinct.difference(cache)
-                if len(new) > len(col) // 2:
-                    cache, new = {}, distinct
-            cell = self._inline_suffix if tp is str else None
-            for v in new:
-                if type(v) is tp:
-                    cache[v] = pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
-                elif v is None:
-                    cache[None] = ""
-                else:
-                    odd = True
-            if odd:
-                g = cache.get
-                out = [g(v) if type(v) is tp or v is None else _SLOW for v in col]
-                for i in [i for i, x in enumerate(out) if x is None]:      # not cached (unhashable case)
-                    v = col[i]
-                    out[i] = "" if v is None else \
-                        pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
-            else:
-                out = list(map(cache.__getitem__, col))
-        elif tp is float or tp is int:
-            out = ["" if v is None else f'{pre}"{S}><v>{v!r}</v></c>'
-                   if (type(v) is float and v - v == 0) or type(v) is int else _SLOW
-                   for v in col]
-        else:
-            out = [_SLOW] * count
-        if _SLOW not in out:
-            return out
-        for i in [i for i, x in enumerate(out) if x is _SLOW]:
-            out[i] = self._cell(L, _ROW, col[i], S, DS)
-        return out
-
-    def _cell(self, letter: str, r, v: Any, style: str, dstyle: str) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, str):
-            if not v:
-                return ""
-            return self._string_cell(letter, r, v)
-        if isinstance(v, bool):
-            return f'<c r="{letter}{r}" t="b"><v>{int(v)}</v></c>'
-        if isinstance(v, (dt.date, dt.datetime)):          # datetimes, subclasses, pandas Timestamp
-            try:
-                return f'<c r="{letter}{r}"{dstyle}><v>{_serial(v)}</v></c>'
-            except (TypeError, ValueError, OverflowError):   # NaT
-                return ""
-        if isinstance(v, (int, float)) or hasattr(v, "item"):   # numpy scalars
-            try:
-                x = float(v)
-            except (TypeError, ValueError):
-                x = None
-            if x is not None:
-                if not math.isfinite(x):
-                    return ""
-                if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu"):
-                    return f'<c r="{letter}{r}"{style}><v>{int(v)}</v></c>'
-                return f'<c r="{letter}{r}"{style}><v>{x!r}</v></c>'
-        s = str(v)
-        if not s:
-            return ""
-        return self._string_cell(letter, r, s)
-
-    def _string_cell(self, letter: str, r, s: str) -> str:
-        return f'<c r="{letter}{r}{self._inline_suffix(s)}'
-
-    def write_header(self, headers: Sequence[str], header_format) -> None:
-        """The header row (row 1), through XlsxWriter (the table's column names must match)."""
-        self._header_format = header_format
-        for j, h in enumerate(headers):
-            self.write_string(0, j, h, header_format)
-
-    def finish_table(self, name: str, headers: Sequence[str], style: str = "TableStyleMedium2") -> None:
-        """Declare the Excel table over the header and every streamed row (at least one data row)."""
-        last = max(self._next_row, 2) - 1       # 0-based last row
-        ncols = len(headers)
-        # add_table marks every cell of its range; declare it on two rows then widen it (cheap).
-        fmt = getattr(self, "_header_format", None)
-        self.add_table(0, 0, 1, ncols - 1, {"name": name, "style": style,
-                                            "columns": [{"header": h, "header_format": fmt} for h in headers]})
-        t = self.tables[-1]
-        from xlsxwriter.utility import xl_range
-        t["range"] = xl_range(0, 0, last, ncols - 1)
-        t["a_range"] = t["range"]
-        if t.get("autofilter"):
-            t["autofilter"] = t["range"]
-        self._check_dimensions(last, ncols - 1)
-        self._rows_fh.flush()
-
-    @property
-    def data_rows(self) -> int:
-        return self._next_row - 1
-
-    # -- compression ----------------------------------------------------------------------------
-    def start_compression(self, level: int) -> None:
-        """Deflate the streamed rows in a background thread (zlib works without the GIL): called once the
-        last row is in, it runs while the rest of the workbook is built; the package then copies the
-        compressed rows as they are."""
-        if self._rows_fh is None or self._compressor is not None:
-            return
-        self._compressor = threading.Thread(target=self._compress, args=(level,), name="salesxl-deflate",
-                                            daemon=True)
-        self._compressor.start()
-
-    def _compress(self, level: int) -> None:
-        try:
-            src = self._rows_fh
-            src.flush()
-            src.seek(0)
-            dst = tempfile.TemporaryFile("w+b", dir=self._rows_dir)
-            comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-            crc = size = csize = 0
-            while True:
-                chunk = src.read(_COPY_CHUNK)
-                if not chunk:
-                    break
-                crc = zlib.crc32(chunk, crc)
-                size += len(chunk)
-                out = comp.compress(chunk)
-                if out:
-                    dst.write(out)
-                    csize += len(out)
-            out = comp.flush(zlib.Z_SYNC_FLUSH)        # byte-aligned, not final: the sheet's tail follows
-            dst.write(out)
-            csize += len(out)
-            self._deflated = (crc, size, dst, csize)
-        except Exception:  # noqa: BLE001 - the package falls back to compressing the rows itself
-            self._deflated = None
-
-    def _wait_compression(self) -> None:
-        t = getattr(self, "_compressor", None)
-        if t is not None:
-            t.join()
-            self._compressor = None
-
-    # -- XlsxWriter hooks ---------------------------------------------------------------------
-    def _write_sheet_data(self) -> None:
-        fh = getattr(self, "_rows_fh", None)
-        if fh is None:
-            return super()._write_sheet_data()
-        self._xml_start_tag("sheetData")
-        # row 1 (header) from XlsxWriter's own cell table, then the streamed rows: they are put in
-        # place (from their file) when the package is zipped (_PackageZip)
-        row0 = self.table.get(0)
-        if row0:
-            self._write_row(0, None, self.row_info.get(0))
-            for col in sorted(row0):
-                self._write_cell(0, col, row0[col])
-            self._xml_end_tag("row")
-        self.fh.write(_ROWS_MARK)
-        self._xml_end_tag("sheetData")
-
-    def _zip_member(self, zf: zipfile.ZipFile, zinfo: zipfile.ZipInfo, head: bytes, tail: bytes) -> None:
-        """Write this sheet's XML into the package: `head`, the streamed rows, `tail`."""
-        self._wait_compression()
-        fh, deflated = self._rows_fh, self._deflated
-        level = zf.compresslevel if zf.compresslevel is not None else zlib.Z_DEFAULT_COMPRESSION
-        if deflated is not None and zinfo.compress_type == zipfile.ZIP_DEFLATED:
-            crc, size, dfh, csize = deflated
-            c_head = zlib.compressobj(level, zlib.DEFLATED, -15)
-            head_z = c_head.compress(head) + c_head.flush(zlib.Z_SYNC_FLUSH)
-            c_tail = zlib.compressobj(level, zlib.DEFLATED, -15)
-            tail_z = c_tail.compress(tail) + c_tail.flush(zlib.Z_FINISH)
-            crc = zlib.crc32(tail, crc32_combine(zlib.crc32(head), crc, size))
-            dfh.seek(0)
-            _write_deflated(zf, zinfo, crc, len(head) + size + len(tail), len(head_z) + csize + len(tail_z),
-                            [head_z, _chunks(dfh), tail_z])
-        else:
-            zinfo.file_size = len(head) + self._rows_len + len(tail)
-            zinfo._compresslevel = zf.compresslevel
-            with zf.open(zinfo, "w", force_zip64=zinfo.file_size > zipfile.ZIP64_LIMIT // 2) as w:
-                w.write(head)
-                fh.flush()
-                fh.seek(0)
-                for chunk in _chunks(fh):
-                    w.write(chunk)
-                w.write(tail)
-        self._close_stream()
-
-    def _close_stream(self) -> None:
-        self._wait_compression()
-        fh = getattr(self, "_rows_fh", None)
-        if fh is not None:
-            fh.close()
-            self._rows_fh = None
-        d = getattr(self, "_deflated", None)
-        if d is not None:
-            d[2].close()
-            self._deflated = None
-
-
 def _weighted(amounts: Sequence[Any], probabilities: Sequence[Any]) -> list:
     """Amount × Probability of each row where both are numbers (not booleans), else None."""
     return [a * p if isinstance(a, (int, float)) and isinstance(p, (int, float))
@@ -434,143 +114,10 @@ def _labelled(labels: Mapping[str, str], vals: Sequence[Any]) -> list:
         return [labels.get(v, v) if type(v) is str else v for v in vals]
 
 
-def _chunks(fh, size: int | None = None):
-    while True:
-        chunk = fh.read(size or _COPY_CHUNK)
-        if not chunk:
-            return
-        yield chunk
-
-
-def _write_deflated(zf: zipfile.ZipFile, zinfo: zipfile.ZipInfo, crc: int, file_size: int, compress_size: int,
-                    pieces) -> None:
-    """Add a member whose raw deflate stream is given (bytes, or iterables of bytes): what
-    ZipFile.write does once it has compressed the data, without compressing it again."""
-    zinfo.compress_type = zipfile.ZIP_DEFLATED
-    zinfo.file_size, zinfo.compress_size, zinfo.CRC = file_size, compress_size, crc
-    zinfo.flag_bits = 0x00
-    if not zinfo.external_attr:
-        zinfo.external_attr = 0o600 << 16
-    zip64 = file_size > zipfile.ZIP64_LIMIT or compress_size > zipfile.ZIP64_LIMIT
-    if zip64 and not zf._allowZip64:
-        raise zipfile.LargeZipFile("Filesize would require ZIP64 extensions")
-    with zf._lock:
-        if zf._writing:
-            raise ValueError("can't write to the ZIP file while there is an open writing handle")
-        if zf._seekable:
-            zf.fp.seek(zf.start_dir)
-        zinfo.header_offset = zf.fp.tell()
-        zf._writecheck(zinfo)
-        zf._didModify = True
-        zf.fp.write(zinfo.FileHeader(zip64))
-        written = 0
-        for piece in pieces:
-            for chunk in ([piece] if isinstance(piece, (bytes, bytearray)) else piece):
-                zf.fp.write(chunk)
-                written += len(chunk)
-        if written != compress_size:
-            raise OSError(f"{zinfo.filename}: {written} compressed bytes written, {compress_size} expected")
-        zf.filelist.append(zinfo)
-        zf.NameToInfo[zinfo.filename] = zinfo
-        zf.start_dir = zf.fp.tell()
-
-
-def _gf2_times(mat: list[int], vec: int) -> int:
-    s, i = 0, 0
-    while vec:
-        if vec & 1:
-            s ^= mat[i]
-        vec >>= 1
-        i += 1
-    return s
-
-
-def _gf2_square(mat: list[int]) -> list[int]:
-    return [_gf2_times(mat, mat[n]) for n in range(32)]
-
-
-def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
-    """CRC-32 of A+B from crc32(A), crc32(B) and len(B) (zlib's crc32_combine)."""
-    if len2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]      # the operator for one zero bit
-    even = _gf2_square(odd)                                # two zero bits
-    odd = _gf2_square(even)                                # four zero bits
-    while True:
-        even = _gf2_square(odd)
-        if len2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-        odd = _gf2_square(even)
-        if len2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        len2 >>= 1
-        if not len2:
-            break
-    return crc1 ^ crc2
-
-
-class _PackageZip(zipfile.ZipFile):
-    """The package's zip file: every part at the workbook's compression level, and the streamed
-    sheets' rows put in place from their files (see StreamSheet._zip_member)."""
-
-    def __init__(self, *args, streams: Mapping[str, "StreamSheet"] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._streams = dict(streams or {})
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        ws = self._streams.pop(arcname, None) if arcname is not None else None
-        if ws is None:
-            return super().write(filename, arcname, compress_type, compresslevel)
-        with open(filename, "rb") as f:          # the sheet's XML around the streamed rows (small)
-            data = f.read()
-        head, _, tail = data.partition(_ROWS_MARK.encode())
-        zinfo = zipfile.ZipInfo.from_file(filename, arcname, strict_timestamps=self._strict_timestamps)
-        zinfo.compress_type = self.compression if compress_type is None else compress_type
-        ws._zip_member(self, zinfo, head, tail)
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
-        ws = self._streams.pop(name, None)
-        mark = _ROWS_MARK.encode()
-        if ws is not None and isinstance(data, bytes) and mark in data:
-            head, _, tail = data.partition(mark)
-            zinfo = zinfo_or_arcname if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else \
-                zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
-            if compress_type is not None:
-                zinfo.compress_type = compress_type
-            elif not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-                zinfo.compress_type = self.compression
-            ws._zip_member(self, zinfo, head, tail)
-            return
-        return super().writestr(zinfo_or_arcname, data, compress_type,
-                                self.compresslevel if compresslevel is None else compresslevel)
-
-
-_ROW = "\x00"            # where a cell's row number goes (XML text never holds a NUL: clean_str drops it)
-_SLOW = object()          # a cell left to StreamSheet._cell
-_FRAG_CACHE = 20_000      # cell XML kept per column between batches, at most
-_COPY_CHUNK = 1 << 20
-_ROWS_MARK = "\x00salesxl-rows\x00"    # where the streamed rows go in the sheet XML at close
-_X_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")        # literal "_x0041_" is not an escape: Excel's rule
-
-
 def _text(s: str) -> str:
     s = clean_str(s)
     return s[:MAX_TEXT] if len(s) > MAX_TEXT else s
 
-
-def _serial(v) -> str:
-    if isinstance(v, dt.datetime) or hasattr(v, "to_pydatetime"):
-        v = v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
-        if v.tzinfo is not None:
-            v = v.replace(tzinfo=None)
-        d = v - dt.datetime(1899, 12, 30)
-        x = d.days + d.seconds / 86400 + d.microseconds / 86400e6
-        return repr(x) if not float(x).is_integer() else str(int(x))
-    return str((v - EXCEL_EPOCH).days)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,7 +141,7 @@ class TeamWorkbookWriter:
         fd, tmp = tempfile.mkstemp(prefix=".~" + self.path.stem + "-", suffix=".xlsx", dir=self.path.parent)
         os.close(fd)
         self.tmp = Path(tmp)
-        self.wb = _Workbook(str(self.tmp), dict(WORKBOOK_OPTIONS))
+        self.wb = PackagedWorkbook(str(self.tmp), dict(WORKBOOK_OPTIONS))
         self.wb.set_properties({"title": "salesxl team workbook", "author": "salesxl", "created": FIXED_TIME})
         self.formats = self._formats()
         self.codes = code_labels(self.lang, lists)
@@ -649,12 +196,7 @@ class TeamWorkbookWriter:
         table = contract.TABLES[key]
         cols = output_columns(key, self.lang)
         ws = self.wb.add_worksheet(table.sheet(self.lang), worksheet_class=StreamSheet)
-        styles, dstyles = [], []
-        for _, _, kind, _ in cols:
-            fmt = self._kind_format(kind)
-            styles.append(fmt._get_xf_index() if fmt is not None else None)
-            dstyles.append(self.formats["date"]._get_xf_index())
-        ws._stream_init(len(cols), styles, dstyles)
+        ws.start_stream([self._kind_format(kind) for _, _, kind, _ in cols], self.formats["date"], _text)
         ws.write_header([h for _, h, _, _ in cols], self.formats["header"])
         for j, (_, _, kind, width) in enumerate(cols):
             ws.set_column(j, j, width)
@@ -808,11 +350,11 @@ class TeamWorkbookWriter:
         self._buffer.clear()
         for ws in [*self.sheets.values(), getattr(self, "_issues_ws", None)]:
             if ws is not None:
-                ws._close_stream()
+                ws.close_stream()
         if not self._closed:
             self._closed = True
             try:
-                self.wb.fileclosed = True       # no save attempt at garbage collection
+                self.wb.discard()               # no save attempt at garbage collection
             except Exception:  # pragma: no cover
                 pass
         try:
@@ -864,9 +406,7 @@ class TeamWorkbookWriter:
         ws = self.wb.add_worksheet(contract.SHEETS["issues"][lang], worksheet_class=StreamSheet)
         fields = ISSUE_FIELDS + (ISSUE_EFFECT_FIELD,)
         headers = [i18n.pick(lab, lang) for _, lab, _ in fields]
-        row_style = f["integer"]._get_xf_index()
-        styles = [None, None, None, None, row_style, None, None, f["wrap"]._get_xf_index(), None]
-        ws._stream_init(len(headers), styles, [f["date"]._get_xf_index()] * len(headers))
+        ws.start_stream([None, None, None, None, f["integer"], None, None, f["wrap"], None], f["date"], _text)
         ws.write_header(headers, f["header"])
         for j, (_, _, w) in enumerate(fields):
             ws.set_column(j, j, w)
