@@ -6,7 +6,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "salesxl"
 CORE = ("contract", "values", "issue_codes", "issues", "i18n", "rules", "forecast", "simulate", "calibrate", "review",
-        "review_text", "demo_data", "learn", "synthetic", "backtest")
+        "review_text", "demo_data", "learn", "synthetic", "backtest", "rollover", "schemas/__init__")
 FRONT = ("cli", "actions", "udfs", "demo", "consolidate")
 
 
