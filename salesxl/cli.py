@@ -112,7 +112,6 @@ def _root(version: bool = typer.Option(False, "--version", is_eager=True, callba
 HELP_JSON = "Machine-readable result on stdout (docs/json.md)."
 HELP_AS_OF = "As-of date: YYYY-MM-DD, day/month/year or 'today' (default: Settings, else today)."
 HELP_LANG = "Language of the messages: en or fr (default: the workbook's)."
-HELP_ENGINE = "Reader: calamine (fast) or openpyxl (reference)."
 HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
 HELP_SIMULATIONS = "Monte Carlo draws, at least 100 (default 10,000)."
 HELP_INPUTS = "Rep workbooks, folders or globs."
@@ -184,11 +183,15 @@ def _progress_bar(label: str, as_json: bool):
         yield lambda done, total, path: bar.update(task, completed=done, total=total)
 
 
-def _validated(inputs, lang, day, engine, label: str, as_json: bool):
+ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
+RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
+
+
+def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
     """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.read_xlsx import validate_file
-    paths, notes = expand_inputs(inputs, lang or "en")
+    paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
     results = []
     with _progress_bar(label, as_json) as progress:
         for n, p in enumerate(paths, start=1):
@@ -321,13 +324,14 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
              as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
              as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
-             engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
-                                        help=HELP_ENGINE)) -> None:
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                  help=ENGINE_HELP),
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
     """
-    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json)
+    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     report = _files_report(results, notes)
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -350,12 +354,12 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
 
 
 def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
-              output: Path | None = None):
+              output: Path | None = None, recursive: bool = False):
     """Validate and merge the inputs, and forecast them; exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json) or when the output is an input."""
     from salesxl.forecast import compute
     from salesxl.rules import merge
-    results, notes = _validated(inputs, lang, day, engine, label, as_json)
+    results, notes = _validated(inputs, lang, day, engine, label, as_json, recursive)
     merged = merge(results, as_of=day)
     if lang:
         merged.lang = lang
@@ -380,13 +384,15 @@ def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
              seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
              simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
                                                        help=HELP_SIMULATIONS),
-             engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
-                                        help=HELP_ENGINE)) -> None:
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                  help=ENGINE_HELP),
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast")
+    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast",
+                                   recursive=recursive)
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
         _emit_json("forecast", {**fc.to_dict(), **report})
@@ -428,8 +434,9 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
            simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
                                                      help=HELP_SIMULATIONS),
            as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-           engine: str = typer.Option("openpyxl", "--engine", callback=_engine, metavar="ENGINE",
-                                      help=HELP_ENGINE)) -> None:
+           engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                help=ENGINE_HELP),
+           recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
@@ -437,7 +444,7 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
     from salesxl.io.write_xlsx import write_team_workbook
     from salesxl.review import build_reviews, risk_label
     merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
-                                   output=output)
+                                   output=output, recursive=recursive)
     code = exit_code(f["status"] for f in report["files"])
     reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
     write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
@@ -461,7 +468,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
                                                    help="Language of the team workbook (default: the first file's)."),
                 engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
-                                                     help="calamine (fast, default when installed) or openpyxl (reference)."),
+                                                     help=ENGINE_HELP),
+                recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0, metavar="N",
                                                       help="Reader processes (default: one per core; 0: none)."),
                 history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
@@ -479,6 +487,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
+                         recursive=recursive,
                          history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
     except (OSError, RuntimeError, ValueError) as exc:
         raise UsageProblem(str(exc)) from None

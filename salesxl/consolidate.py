@@ -222,7 +222,8 @@ def failure_result(path: str, failure, lang: str, limit: float | None = None) ->
         seconds = limit if limit is not None else failure.seconds
         issue = file_issue("READ_TIMEOUT", path, lang, seconds=f"{seconds:g}")
     else:
-        issue = file_issue("READ_FAILED", path, lang, detail=failure.detail)
+        from salesxl.io.read_xlsx import read_failed
+        issue = read_failed(path, lang, failure.kind, failure.detail)
     return FileResult(path, sha256_file(path), None, lang, None, None, {}, [issue], {}, failure.seconds)
 
 
@@ -385,12 +386,12 @@ class _HistoryQueries:
 
 
 def _calamine_installed() -> bool:
-    import importlib.util
-    return importlib.util.find_spec("python_calamine") is not None
+    from salesxl.io.read_xlsx import calamine_installed
+    return calamine_installed()
 
 
 def default_engine() -> str:
-    """calamine when python-calamine is installed (it is, but in Pyodide: see pyproject), else openpyxl."""
+    """The default engine of every command (read_xlsx.default_engine): calamine when installed."""
     return "calamine" if _calamine_installed() else "openpyxl"
 
 
@@ -403,13 +404,14 @@ def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.d
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None) -> ConsolidationResult:
+                memory: int | None = None, recursive: bool = False) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
 
     `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
     output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
-    `engine`: "calamine" or "openpyxl" (default: `default_engine()`).
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
+    read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
     """
     from salesxl.io.history import default_path as history_default_path
     from salesxl.io.inputs import expand_inputs
@@ -434,7 +436,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
     exclude = [output] + ([hist_path] if hist_path else [])
-    paths, notes = expand_inputs(inputs, lang or "en", exclude=exclude)
+    paths, notes = expand_inputs(inputs, lang or "en", exclude=exclude, recursive=recursive)
     paths = [str(p) for p in paths]
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, lang or "en", error="no input workbook")

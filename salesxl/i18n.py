@@ -124,6 +124,13 @@ LABELS = MappingProxyType({
     "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
     "columns_right": {"en": "Cells of columns {first}–{last} right of",
                       "fr": "Les cellules des colonnes {first} à {last} à droite du"},
+    "read_failed_content": {"en": "its content does not follow the Excel format closely enough for any of "
+                                  "the readers (damaged, or written by a program that bends the format)",
+                            "fr": "son contenu ne suit pas assez le format Excel pour aucun des lecteurs "
+                                  "(fichier endommagé, ou écrit par un programme qui s'écarte du format)"},
+    "read_failed_crash": {"en": "the reader stopped abruptly on it", "fr": "le lecteur s'est arrêté net sur ce fichier"},
+    "read_failed_memory": {"en": "reading it needed more memory than allowed",
+                           "fr": "sa lecture demandait plus de mémoire que permis"},
     "reason_warning": {"en": "This reason is not in the list: keep it if it says something new.",
                        "fr": "Ce motif n'est pas dans la liste : gardez-le s'il apporte une information."},
 })

@@ -188,6 +188,14 @@ _DECLARED = (
               en='Excel lock file skipped.',
               fr='Fichier de verrou Excel ignoré.',
               effect=('skipped', 'ignoré'), guide=MANAGER),
+    IssueCode('SUBFOLDER_SKIPPED', WARNING,
+              en='Subfolder not read (folders are read one level deep; use --recursive to read it).',
+              fr='Sous-dossier non lu (les dossiers sont lus sur un niveau ; utilisez --recursive pour le lire).',
+              effect=('skipped', 'ignoré'), marks_cell=False, guide=MANAGER),
+    IssueCode('FOLDER_NOT_READ', ERROR,
+              en='The folder could not be listed ({detail}): its files were not read.',
+              fr="Le dossier n'a pas pu être parcouru ({detail}) : ses fichiers n'ont pas été lus.",
+              effect=('skipped', 'ignoré'), marks_cell=False, guide=MANAGER),
     IssueCode('DUPLICATE_FILE', WARNING,
               en='Same workbook as {other}: counted once.',
               fr='Même classeur que {other} : compté une seule fois.',
@@ -206,8 +214,8 @@ _DECLARED = (
               fr="Ce n'est pas un classeur Excel ({detail}).",
               file_level=True),
     IssueCode('LEGACY_XLS', ERROR,
-              en='Old Excel 97-2003 (.xls) format ({detail}): save it as .xlsx in Excel.',
-              fr='Ancien format Excel 97-2003 (.xls) ({detail}) : enregistrez-le en .xlsx dans Excel.',
+              en='Old Excel .xls format ({detail}): open it in Excel and save it as .xlsx.',
+              fr='Ancien format Excel .xls ({detail}) : ouvrez-le dans Excel et enregistrez-le en .xlsx.',
               file_level=True),
     IssueCode('ENCRYPTED', ERROR,
               en='The workbook is password-protected (encrypted: {detail}): remove the password to consolidate it.',
@@ -238,8 +246,10 @@ _DECLARED = (
               fr='La lecture du fichier a dépassé {seconds} s et a été interrompue.',
               file_level=True),
     IssueCode('READ_FAILED', ERROR,
-              en='The file could not be read ({detail}).',
-              fr="Le fichier n'a pas pu être lu ({detail}).",
+              en='The file could not be read: {reason}. Open it in Excel and save it as .xlsx again '
+                 '(File › Save As › Excel Workbook), then run again.',
+              fr="Le fichier n'a pas pu être lu : {reason}. Ouvrez-le dans Excel et enregistrez-le à "
+                 "nouveau en .xlsx (Fichier › Enregistrer sous › Classeur Excel), puis relancez.",
               file_level=True),
 )
 

@@ -128,13 +128,24 @@ def test_folder_and_glob_inputs(tmp_path):
     folder.mkdir()
     a = make_handbook_workbook(folder, "a.xlsx")
     b = make_handbook_workbook(folder, "b.xlsx")
-    (folder / "~$a.xlsx").write_bytes(b"lock")                  # Excel lock file: skipped
-    (folder / "readme.txt").write_text("x")                      # not a workbook extension: ignored
-    for arg in (folder, folder / "*.xlsx"):
-        r = run("validate", arg, "--json", "--as-of", "2003-04-30")
-        data = json.loads(r.stdout)
-        assert [f["path"] for f in data["files"]] == [str(a), str(b)]
-        assert r.exit_code == 0
+    (folder / "~$a.xlsx").write_bytes(b"lock")                  # Excel lock file: a note
+    (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")          # a system file: ignored
+    (folder / "readme.txt").write_text("x")                      # not a workbook: its own status
+    (folder / "archive").mkdir()                                 # a subfolder: named, read with --recursive
+    old = make_handbook_workbook(folder / "archive", "a_old.xlsx")
+    r = run("validate", folder, "--json", "--as-of", "2003-04-30")
+    data = json.loads(r.stdout)
+    assert [(f["path"], f["status"]) for f in data["files"]] == [
+        (str(a), "ok"), (str(b), "ok"), (str(folder / "readme.txt"), "unreadable")]
+    assert [n["code"] for n in data["notes"]] == ["LOCK_FILE_SKIPPED", "SUBFOLDER_SKIPPED"]
+    assert data["notes"][1]["file"] == str(folder / "archive")
+    assert r.exit_code == 1
+    r = run("validate", folder, "--recursive", "--json", "--as-of", "2003-04-30")
+    assert str(old) in [f["path"] for f in json.loads(r.stdout)["files"]]
+    r = run("validate", folder / "*.xlsx", "--json", "--as-of", "2003-04-30")
+    data = json.loads(r.stdout)
+    assert [f["path"] for f in data["files"]] == [str(a), str(b)]
+    assert r.exit_code == 0
 
 
 def test_json_shape(messy, clean, unreadable):

@@ -93,7 +93,6 @@ _WORKBOOK_CTS = frozenset({
 })
 # Main-part content types of other Office packages, for a helpful NOT_SPREADSHEETML detail.
 _OTHER_MAIN_CTS = (
-    ("application/vnd.ms-excel.sheet.binary.macroenabled.main", "Excel binary workbook (.xlsb)"),
     ("application/vnd.ms-excel.addin.macroenabled.main", "Excel add-in (.xlam)"),
     ("application/vnd.openxmlformats-officedocument.wordprocessingml.", "Word document (.docx)"),
     ("application/vnd.ms-word.", "Word document (.docm)"),
@@ -101,6 +100,7 @@ _OTHER_MAIN_CTS = (
     ("application/vnd.ms-powerpoint.", "PowerPoint presentation (.pptm)"),
     ("application/vnd.ms-visio.", "Visio drawing (.vsdx)"),
 )
+_CT_XLSB = "application/vnd.ms-excel.sheet.binary.macroenabled.main"
 # Parts a reader parses in full (besides content types, workbook and .rels): they are test-inflated.
 _PARSED_CT_SUFFIXES = ("worksheet+xml", "sharedstrings+xml", "table+xml", "styles+xml")
 _PARSED_DIRS = ("worksheets/", "tables/")
@@ -246,6 +246,9 @@ def _inspect(path: str, limits: Limits, kept: dict | None = None) -> GuardResult
                 return _inspect_ole(fp, size)
             if head.startswith(_ZIP_SIGNATURES) or _has_zip_tail(fp, size):
                 return _inspect_zip(fp, size, head, limits, kept)
+            biff = _biff_version(head)
+            if biff:
+                return "LEGACY_XLS", biff
             return "NOT_XLSX", _sniff(head)
         except _Stop as stop:
             return stop.code, stop.detail
@@ -260,6 +263,34 @@ def _has_zip_tail(fp: BinaryIO, size: int) -> bool:
 
 # --------------------------------------------------------------------------------------------------
 # not a package: say what it is
+
+# BIFF beginning-of-file records: a workbook saved by Excel 2.x-4.0 is a bare BIFF stream (no OLE2
+# container), starting with the BOF record of its version; BIFF5/8 streams normally sit in an OLE2
+# file, but a bare one happens too (extracted streams, some exporters).
+_BIFF_BOF = {0x0009: "Excel 2.x workbook (BIFF2)", 0x0209: "Excel 3.0 workbook (BIFF3)",
+             0x0409: "Excel 4.0 workbook (BIFF4)", 0x0809: "Excel 5.0-2003 workbook stream (BIFF5/8)"}
+# the BOF's document type: workbook globals, VB module, worksheet, chart, macro sheet, workspace
+_BIFF_DOCS = {0x0005, 0x0006, 0x0010, 0x0020, 0x0040, 0x0100}
+
+
+def _biff_version(head: bytes) -> str | None:
+    """What Excel version wrote a bare BIFF stream, from its first record (BOF), or None."""
+    if len(head) < 8:
+        return None
+    rtype, length = struct.unpack_from("<HH", head, 0)
+    what = _BIFF_BOF.get(rtype)
+    if what is None or not 4 <= length <= 20 or len(head) < 4 + length:
+        return None
+    doc = struct.unpack_from("<H", head, 6)[0]
+    if rtype == 0x0009:              # BIFF2: version, then document type
+        return what if doc in _BIFF_DOCS else None
+    if rtype == 0x0809:              # BIFF5/8: version 0x0500 or 0x0600, then document type
+        version = struct.unpack_from("<H", head, 4)[0]
+        if doc not in _BIFF_DOCS or version not in (0x0500, 0x0600):
+            return None
+        return "Excel 5.0/95 workbook stream (BIFF5)" if version == 0x0500 else \
+            "Excel 97-2003 workbook stream (BIFF8)"
+    return what if doc in _BIFF_DOCS else None
 
 
 def _sniff(head: bytes) -> str:
@@ -515,7 +546,7 @@ def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits,
         if mt is not None and mt.file_size < 200:
             mime = ctx.read_all(mt, 200).decode("ascii", "replace")
             if "opendocument.spreadsheet" in mime:
-                return "NOT_XLSX", "an OpenDocument spreadsheet (.ods): save it as .xlsx"
+                return "NOT_XLSX", "an OpenDocument spreadsheet (.ods): open it and save it as .xlsx"
             if "opendocument" in mime:
                 return "NOT_XLSX", "an OpenDocument file: " + mime.strip()[:80]
         if not infos:
@@ -535,6 +566,9 @@ def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits,
     if wb_key is None and _WORKBOOK_CTS & set(defaults.values()):
         wb_key = "xl/workbook.xml"           # openpyxl's fallback for a reassigned default
     if wb_key is None:
+        cts = [c.casefold() for c in list(overrides.values()) + list(defaults.values())]
+        if any(c.startswith(_CT_XLSB) for c in cts):
+            return "NOT_XLSX", "an Excel binary workbook (.xlsb): open it in Excel and save it as .xlsx"
         for ctype in list(overrides.values()) + list(defaults.values()):
             low = ctype.casefold()
             for prefix, what in _OTHER_MAIN_CTS:

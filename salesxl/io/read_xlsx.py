@@ -465,25 +465,63 @@ def settings_from_table(td: TableData | None) -> dict[str, Any]:
     return out
 
 
-def read_workbook(path, engine: str = "openpyxl", lang: str | None = None, guard: bool = True, *,
+def calamine_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("python_calamine") is not None
+
+
+def default_engine() -> str:
+    """The one default engine of every command: calamine when python-calamine is installed (it is, but
+    in Pyodide: see pyproject), else openpyxl. Either falls back on the other for a file it cannot read."""
+    return "calamine" if calamine_installed() else "openpyxl"
+
+
+def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Issue:
+    """READ_FAILED as a manager reads it: what happened (`kind`: content, crash or memory) and what to
+    do; the technical detail (the readers' own errors) kept apart, in the issue's value."""
+    reason = label("read_failed_" + (kind if kind in ("crash", "memory") else "content"), lang)
+    return file_issue("READ_FAILED", path, lang, reason=reason, value=_printable(detail) or None)
+
+
+def _printable(text: str, cap: int = 500) -> str:
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return text if len(text) <= cap else text[:cap - 1] + "…"
+
+
+def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True, *,
                   frames: bool = True) -> WorkbookData:
     """Read every contract table of one workbook. Never raises for a bad file: issues say why.
 
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`); when it fails on a file the
+    guard let through, the other engine reads it (a workbook with an Excel 4.0 macro sheet, a part name
+    in another case, styles one of them rejects); only when both fail is the file READ_FAILED.
     `frames=False`: table frames are dicts of lists (column key -> values, `_row` -> Excel rows) rather
     than DataFrames (the consolidation's workers, which never need pandas)."""
     path = str(path)
     lang0 = lang or "en"
+    engine = engine or default_engine()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
     sheet_bytes: dict[str, bytes] = {}
     if guard:
         from salesxl.io.guard import guard_package
         problem, sheet_bytes = guard_package(path, lang=lang0)
         if problem is not None:
             return WorkbookData(path, [], {}, [problem], lang0)
-    try:
-        return _read(path, engine, lang, frames, sheet_bytes)
-    except Exception as exc:  # the guard let it through but a parser still failed: one clear issue
-        return WorkbookData(path, [], {}, [file_issue("READ_FAILED", path, lang0,
-                                                      detail=f"{type(exc).__name__}: {exc}"[:300])], lang0)
+    errors = []
+    order = [engine] + [e for e in ENGINES if e != engine and (e != "calamine" or calamine_installed())]
+    for name in order:
+        try:
+            return _read(path, name, lang, frames, sheet_bytes)
+        except MemoryError:
+            return WorkbookData(path, [], {}, [read_failed(path, lang0, "memory", f"{name}: MemoryError")], lang0)
+        except Exception as exc:  # the guard let it through but a parser still failed: try the other one
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":     # a Rust panic in calamine (pyo3): not an interrupt
+                raise
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+    return WorkbookData(path, [], {}, [read_failed(path, lang0, "content", "; ".join(errors))], lang0)
 
 
 def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
@@ -581,7 +619,7 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 
 
 # ---------------------------------------------------------------------------------------------
-def validate_file(path, *, engine: str = "openpyxl", lang: str | None = None, as_of: dt.date | None = None):
+def validate_file(path, *, engine: str | None = None, lang: str | None = None, as_of: dt.date | None = None):
     """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
     return validate_workbook(read_workbook(path, engine=engine, lang=lang, frames=False), as_of=as_of)[1]
 

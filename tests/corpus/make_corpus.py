@@ -202,6 +202,20 @@ def biff_workbook_stream(biff8: bool = True) -> bytes:
     return bof + eof
 
 
+def biff_bare_stream(version: int) -> bytes:
+    """A workbook as Excel 2.x (2), 3.0 (3) or 4.0 (4) saved it: a bare BIFF stream, no OLE2 container.
+    BOF (worksheet), a DIMENSIONS record, one NUMBER cell, EOF."""
+    if version == 2:
+        bof = struct.pack("<HH", 0x0009, 4) + struct.pack("<HH", 0x0002, 0x0010)
+        cell = struct.pack("<HH", 0x0003, 15) + struct.pack("<HH3sd", 0, 0, b"\0\0\0", 1234.5)
+    else:
+        rtype = {3: 0x0209, 4: 0x0409}[version]
+        bof = struct.pack("<HH", rtype, 6) + struct.pack("<HHH", 0x0000, 0x0010, 0x0000)
+        cell = struct.pack("<HH", 0x0203, 14) + struct.pack("<HHHd", 0, 0, 0x0F, 1234.5)
+    dims = struct.pack("<HH", 0x0000 if version == 2 else 0x0200, 8) + struct.pack("<HHHH", 0, 1, 0, 1)
+    return bof + dims + cell + struct.pack("<HH", 0x000A, 0)
+
+
 # --------------------------------------------------------------------------------------------------
 # valid workbooks (openpyxl), made deterministic
 
@@ -458,6 +472,16 @@ def build_corpus(out_dir) -> dict[str, str | None]:
     put("legacy_biff8.xls", cfb_bytes({"Workbook": biff_workbook_stream(),
                                        "\x05SummaryInformation": b"\xfe\xff" + b"\0" * 46}), "LEGACY_XLS")
     put("legacy_biff5_renamed.xlsx", cfb_bytes({"Book": biff_workbook_stream(biff8=False)}), "LEGACY_XLS")
+    for v in (2, 3, 4):                                 # Excel 2.x-4.0: bare BIFF streams, no OLE2
+        put(f"legacy_biff{v}.xls", biff_bare_stream(v), "LEGACY_XLS")
+    put("legacy_biff8_bare_stream.xls", biff_workbook_stream() + b"\0" * 64, "LEGACY_XLS")
+    # other spreadsheet kinds under their own names: one clear NOT_XLSX each
+    put("pipeline.csv", b"Ref,Rep,Company,Amount\nP1,Claire,Alpha,1200\n", "NOT_XLSX")
+    put("pipeline.ods", zip_bytes([("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+                                   ("content.xml", b'<?xml version="1.0"?><office:document-content '
+                                                   b'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:'
+                                                   b'office:1.0"/>')],
+                                  overrides={"mimetype": zipfile.ZIP_STORED}), "NOT_XLSX")
     enc = encrypted_workbook(good)
     if enc is not None:
         put("encrypted_agile.xlsx", enc, "ENCRYPTED")
@@ -502,7 +526,7 @@ def build_corpus(out_dir) -> dict[str, str | None]:
         "NOT_SPREADSHEETML")
     put("binary_workbook.xlsb", zip_bytes(opc_package(
         "xl/workbook.bin", "application/vnd.ms-excel.sheet.binary.macroEnabled.main",
-        b"\x83\x01\x00\x84\x01\x00")), "NOT_SPREADSHEETML")
+        b"\x83\x01\x00\x84\x01\x00")), "NOT_XLSX")
     put("strict_ooxml.xlsx", zip_bytes(strict_from(base)), "UNSUPPORTED_STRICT")
 
     # ---- unsafe XML
