@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
@@ -36,17 +35,16 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
-from salesxl.forecast import TeamForecast, compute
+from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
 from salesxl.io.cells import DATE_FORMAT
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
-                                   RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, _issue_value)
+                                   RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, issue_value)
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
-from salesxl.review import build_reviews
 from salesxl.review_text import T
 from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
@@ -286,7 +284,7 @@ def write_issues(book: xw.Book, issues: Sequence[Issue], lang: str) -> xw.Sheet:
     rows: list[list[Any]] = [[i18n.pick(lab, lang) for _, lab, _ in ISSUE_FIELDS]]
     for i in issues:
         rows.append([sev.get(i.severity, i.severity), i.code, i.file, i.sheet, i.row, i.column,
-                     _issue_value(i.value), i.message])
+                     issue_value(i.value), i.message])
     if not issues:
         rows.append([None, None, None, None, None, None, None, _t(_NO_ISSUES, lang)])
     sheet = live.write_sheet_block(book, _sheet_name(book, "issues", lang), "A1", rows)
@@ -379,7 +377,7 @@ def _risk_colours(sheet: xw.Sheet, where: tuple[int, int, int, int], risks: Sequ
         if risk in RISK_COLORS:
             by_risk.setdefault(risk, []).append((r, col))
     for risk, cells in sorted(by_risk.items()):
-        for r1, c1, r2, c2 in live._rectangles(cells):
+        for r1, c1, r2, c2 in live.rectangles(cells):
             live.format_range(sheet, (r1, c1, r2 - r1 + 1, c2 - c1 + 1), fill=RISK_COLORS[risk])
 
 
@@ -467,9 +465,16 @@ def validate(book: xw.Book) -> dict[str, Any]:
             "message": _t(_SUMMARY["validate"], lb.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
 
 
-def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
+def _plan(lb: LiveBook) -> tuple[Validated, Any]:
+    """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast)."""
     v = lb.validate()
-    return v, compute(v.frames, v.lists, v.as_of, v.settings)
+    return v, plan_forecast(v.frames, v.lists, v.as_of, v.settings)
+
+
+def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
+    from salesxl import consolidate as stages
+    v, plan = _plan(lb)
+    return v, stages.forecast_team(plan, stages.forecast_reps(plan))
 
 
 def forecast(book: xw.Book) -> dict[str, Any]:
@@ -485,14 +490,18 @@ def forecast(book: xw.Book) -> dict[str, Any]:
 
 def reviews(book: xw.Book) -> dict[str, Any]:
     """One end-of-period review sheet per rep (the same blocks as `salesxl review` writes)."""
+    from salesxl import consolidate as stages
     lb = load(book)
-    v, fc = _forecast(lb)
-    built = build_reviews(fc, lb.lang, str(v.settings.get("currency") or "EUR"))
+    v, plan = _plan(lb)
+    # the batch's stage 4 reviews (each made as its rep's forecast comes), rendered into the open book
+    built = stages.TeamReviews(plan, stages.forecast_reps(plan), as_of=v.as_of, lang=lb.lang,
+                               currency=str(v.settings.get("currency") or "EUR"))
     after: Any = live.find_sheet(book, *contract.SHEETS["forecast"].values())
     names = []
     for rv in built:
         after = live.render_review(book, rv, after=after)
         names.append(after.name)
+    fc = built.team_forecast()
     if names:
         book.sheets[names[0]].activate()
     return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors,
@@ -547,25 +556,6 @@ def _raw_rows(key: str, raw: pd.DataFrame) -> list[dict[str, Any]]:
     return [{c: data[c][i] for c in cols if not is_blank(data[c][i])} for i in range(len(raw))]
 
 
-class _FakeCell:
-    __slots__ = ("value", "number_format")
-
-    def __init__(self):
-        self.value = None
-        self.number_format = None
-
-
-class _FakeSheet:
-    """Collects what template._formulas would write, to reuse the template's native formulas."""
-
-    def __init__(self):
-        self.cells: dict[str, _FakeCell] = {}
-        self.conditional_formatting = SimpleNamespace(add=lambda *a, **k: None)
-
-    def __getitem__(self, ref: str) -> _FakeCell:
-        return self.cells.setdefault(ref, _FakeCell())
-
-
 def _template_layout(lt: LiveTable) -> bool:
     table = contract.TABLES[lt.data.key]
     return lt.header_row == 1 and all(lt.data.columns_at.get(c.key) == j
@@ -581,17 +571,16 @@ def _formula_rows(lb: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[i
     computed = [j for j, c in enumerate(table.columns, start=1) if c.computed]
     if not computed or not _template_layout(lt) or last < first:
         return None
-    fake = _FakeSheet()
     sheets = {t.key: (lb.tables[t.key].data.sheet if t.key in lb.tables else t.sheet(lb.lang))
               for t in contract.TABLES.values()}
-    template._formulas(fake, table, lb.lang, last - 1, sheets)
+    formulas = template.native_formulas(table, lb.lang, last - 1, sheets)
     c0 = computed[0]
     block = []
     for r in range(first, last + 1):
         row = []
         for j in range(c0, computed[-1] + 1):
-            cell = fake.cells.get(f"{template.col_letters(j)}{r}")
-            row.append(live.Formula(cell.value) if cell is not None and cell.value else None)
+            formula = formulas.get((r, j))
+            row.append(live.Formula(formula) if formula else None)
         block.append(row)
     return c0, block
 

@@ -203,8 +203,8 @@ def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: 
 
 def _files_report(results, notes) -> dict:
     """The JSON of what validation found: each file's status and issues, the notes, the counts."""
-    return {"files": [{"path": v.path, "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}
-                      for v in results],
+    return {"files": [{"path": v.path, "status": getattr(v, "status", None) or file_status(v.issues),
+                       "issues": [i.to_dict() for i in v.issues]} for v in results],
             "notes": [i.to_dict() for i in notes],
             "counts": count(list(notes) + [i for v in results for i in v.issues])}
 
@@ -353,27 +353,36 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
     raise typer.Exit(code)
 
 
-def _forecast(inputs, lang, day, engine, simulations, seed, as_json: bool, label: str,
+def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str,
               output: Path | None = None, recursive: bool = False):
-    """Validate and merge the inputs, and forecast them; exit 2 when nothing is usable (the files' issues
-    on stderr, or as JSON under --json) or when the output is an input."""
-    from salesxl.forecast import compute
-    from salesxl.rules import merge
-    results, notes = _validated(inputs, lang, day, engine, label, as_json, recursive)
-    merged = merge(results, as_of=day)
-    if lang:
-        merged.lang = lang
-    if output is not None and output.resolve() in {Path(v.path).resolve() for v in results}:
+    """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
+    `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
+    on stderr, or as JSON under --json), when the output is an input or the history is missing."""
+    from salesxl.consolidate import prepare, run_options
+    try:
+        opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
+                           recursive=recursive)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine")
+    try:
+        with _progress_bar(label, as_json) as progress:
+            prep = prepare(inputs, opts, history=history, progress=progress)
+    except (OSError, RuntimeError) as exc:
+        raise UsageProblem(str(exc)) from None
+    if output is not None and output.resolve() in {Path(f.path).resolve() for f in prep.files}:
+        prep.close()
         raise UsageProblem(f"{output} is one of the inputs: write the output to another file")
-    report = _files_report(results, notes)
-    if not merged.frames:
+    if prep.plan is None:
+        prep.close()
         if not as_json:
-            for v in results:
-                for i in v.issues:
+            for f in prep.files:
+                for i in f.issues:
                     typer.echo(format_issue(i), err=True)
-        _no_usable_input(label, report, as_json)
-    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings, simulations=simulations, seed=seed)
-    return merged, report, fc
+        _no_usable_input(label, _files_report(prep.files, prep.notes), as_json)
+    return prep
+
+
+_HISTORY_HELP = "SQLite history store to read (as consolidate does; never written by this command)."
 
 
 @app.command()
@@ -386,18 +395,21 @@ def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
                                                        help=HELP_SIMULATIONS),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                   help=ENGINE_HELP),
-             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+             history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "forecast",
-                                   recursive=recursive)
-    code = exit_code(f["status"] for f in report["files"])
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast",
+                   recursive=recursive) as prep:
+        fc = prep.forecast()
+    report = _files_report(prep.files, prep.notes)
+    code = exit_code(f.status for f in prep.files)
     if as_json:
         _emit_json("forecast", {**fc.to_dict(), **report})
     else:
-        typer.echo(format_forecast(fc, merged.lang))
+        typer.echo(format_forecast(fc, prep.ingested.lang))
     _say_errors(code, report["files"])
     raise typer.Exit(code)
 
@@ -436,24 +448,25 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
            as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
            engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                 help=ENGINE_HELP),
-           recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
+           recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+           history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
-    from salesxl.io.write_xlsx import write_team_workbook
-    from salesxl.review import build_reviews, risk_label
-    merged, report, fc = _forecast(inputs, lang, _as_of(as_of), engine, simulations, seed, as_json, "review",
-                                   output=output, recursive=recursive)
-    code = exit_code(f["status"] for f in report["files"])
-    reviews = build_reviews(fc, merged.lang, str(merged.settings.get("currency") or "EUR"))
-    write_team_workbook(output, tables={}, issues=merged.issues, forecast=fc, reviews=reviews, lang=merged.lang)
+    from salesxl.review import risk_label
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
+                   output=output, recursive=recursive) as prep:
+        made = prep.write(output)
+    fc, out_lang = made.team_forecast(), prep.ingested.lang
+    report = _files_report(prep.files, prep.notes)
+    code = exit_code(f.status for f in prep.files)
     if as_json:
-        _emit_json("review", {"output": str(output), "reviews": [r.sheet_name for r in reviews], **fc.to_dict(),
+        _emit_json("review", {"output": str(output), "reviews": [name for name, _ in made.sheets], **fc.to_dict(),
                               **report})
     else:
-        for r in reviews:
-            typer.echo(f"{r.sheet_name}: {risk_label(r.risk, merged.lang)}")
+        for name, risk in made.sheets:
+            typer.echo(f"{name}: {risk_label(risk, out_lang)}")
         typer.echo(f"wrote {output}")
     _say_errors(code, report["files"])
     raise typer.Exit(code)

@@ -1,6 +1,15 @@
 """Headless batch consolidation (SPEC §6): rep workbooks in, one team workbook out.
 
-    inputs → guarded parallel reads → rules → merge with provenance → history → forecast → reviews → write
+    read files → ingest → forecast reps → write team
+
+- read files (FileReads): each input guarded, read and validated by a worker process;
+- ingest (ingest → Ingested): duplicates counted once, rows streamed into the team tables with their
+  provenance, spooled by rep for the forecast, and recorded in the history store;
+- forecast reps (plan_team, forecast_reps): one job per rep, computed by the same workers when many;
+- write team (write_team, TeamReviews): reviews rendered as the reps' forecasts come, then Forecast.
+
+`salesxl forecast` and `salesxl review` run the same stages (`prepare`), so the same inputs on the same
+day give the same figures.
 
 - Each input is checked by the bad-file guard, read and validated in a worker process
   (salesxl.io.pool: time and memory limits, a crashed worker fails only its file). Workers send back
@@ -28,7 +37,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
                             make_issue)
@@ -181,12 +190,15 @@ def read_one(task: tuple) -> FileResult:
                 if k:
                     kept[c] = k
         tables[key] = TablePart(raw[key].sheet, df[ROW], cols, kept)
-    settings = {k: wb.settings.get(k) for k in ("currency", "language") if wb.settings.get(k) is not None}
+    settings = {k: wb.settings.get(k) for k in SETTINGS_TAKEN if wb.settings.get(k) is not None}
     return FileResult(str(path), sha, fingerprint(tables), v.lang, v.as_of, settings_as_of, settings,
                       v.issues, tables, time.perf_counter() - t0, time.process_time() - c0, _maxrss())
 
 
 READ, WARM, FORECAST = "read", "warm", "forecast"
+# what a run takes of the first readable file's Settings (the team's settings: see Ingested.settings)
+SETTINGS_TAKEN = ("currency", "language", "on_track", "at_risk", "simulations", "seed")
+RUN_SETTINGS = ("on_track", "at_risk", "simulations", "seed")
 
 
 def pool_task(item: tuple):
@@ -354,27 +366,22 @@ class _SpooledTable:
 
 
 class _HistoryQueries:
-    """closed_proposals and slippage of the history store, run in a thread on a connection of its own."""
+    """`history_facts` of the history store, run in a thread on a connection of its own."""
 
-    def __init__(self, hist, path, as_of: dt.date):
+    def __init__(self, path, as_of: dt.date):
         self._out: dict = {}
-        self._thread = threading.Thread(target=self._run, args=(hist, path, as_of), name="salesxl-history",
+        self._thread = threading.Thread(target=self._run, args=(path, as_of), name="salesxl-history",
                                         daemon=True)
         self._thread.start()
 
-    def _run(self, hist, path, as_of) -> None:
+    def _run(self, path, as_of) -> None:
         try:
-            conn = hist.open_history(path)
+            from salesxl.io.history import open_history
+            conn = open_history(path)
             try:
-                closed = hist.closed_proposals(conn)
-                slip = hist.slippage(conn, as_of)
+                self._out["result"] = history_facts(conn, as_of)
             finally:
                 conn.close()
-            # what the calibration reads of the closed proposals (not their refs), one text per rep; the
-            # reviews show proposals pushed back or long in their stage: pass only those
-            closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
-                      "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
-            self._out["result"] = closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._out["error"] = exc
 
@@ -401,22 +408,31 @@ def _pick_as_of(as_of: dt.date | None, results_as_of: Sequence[dt.date]) -> dt.d
     return max(results_as_of) if results_as_of else dt.date.today()
 
 
-def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
-                engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
-                simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None, recursive: bool = False) -> ConsolidationResult:
-    """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`.
+# ---------------------------------------------------------------------------------------------
+# The pipeline, in named stages:
+#
+#     read files (FileReads) → ingest (ingest → Ingested) → forecast reps (plan_team, forecast_reps)
+#     → write team (write_team, TeamReviews)
+#
+# `consolidate` runs them all, streaming (the workers read while this process ingests, and forecast
+# reps while it writes the reviews); `salesxl forecast` and `salesxl review` run the same stages through
+# `prepare` (no team tables written), and the add-in's inbox import uses `read_files`' reader.
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run was asked for; every stage reads it (None: the stage's default)."""
+    as_of: dt.date | None = None
+    lang: str | None = None
+    engine: str = "calamine"
+    workers: int | None = None          # reader processes: None one per core (at most 8), 0 this process
+    seed: int | None = None
+    simulations: int | None = None
+    timeout: float | None = None        # seconds allowed to read one file (worker processes only)
+    memory: int | None = None           # bytes of memory a reader may add (worker processes only)
+    recursive: bool = False             # a folder input: its subfolders too (default: its own files)
 
-    `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
-    output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
-    process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
-    `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
-    read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
-    """
-    from salesxl.io.history import default_path as history_default_path
-    from salesxl.io.inputs import expand_inputs
-    from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, TaskFailure, run_inline
 
+def run_options(*, engine: str | None = None, lang: str | None = None, **kw: Any) -> RunOptions:
+    """RunOptions, the engine and the language checked (ValueError); engine None: `default_engine()`."""
     engine = engine or default_engine()
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose {' or '.join(ENGINES)})")
@@ -428,6 +444,270 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         ensure_defusedxml()          # start-up check: openpyxl parses through defusedxml, or nothing runs
     if lang is not None and lang not in ("en", "fr"):
         raise ValueError(f"unknown language {lang!r}")
+    return RunOptions(engine=engine, lang=lang, **kw)
+
+
+class FileReads:
+    """Stage 1, read files: each input guarded, read and validated (`read_one`) by a worker process, or
+    by this one with `workers=0`; iterating gives (path, FileResult) in input order, a failed read as its
+    file-level issue. The workers stay for stage 3 (`pool`) until `close`."""
+
+    def __init__(self, paths: Sequence[str], opts: RunOptions):
+        from salesxl.io.pool import DEFAULT_MEMORY, DEFAULT_TIMEOUT, GuardedPool, run_inline
+        self.paths = [str(p) for p in paths]
+        self.opts = opts
+        workers = opts.workers
+        if workers is None:
+            workers = min(os.cpu_count() or 1, len(self.paths), 8)
+        tasks = [(p, opts.engine, opts.lang, opts.as_of) for p in self.paths]
+        self.cpu, self.maxrss = 0.0, 0          # the readers' CPU seconds and peak memory (KiB)
+        if workers > 0:
+            self.limit: float | None = opts.timeout or DEFAULT_TIMEOUT
+            self.pool = GuardedPool(pool_task, workers, timeout=self.limit,
+                                    memory=opts.memory if opts.memory is not None else DEFAULT_MEMORY,
+                                    preload=PRELOAD_BY_ENGINE[opts.engine], window=max(READ_WINDOW, 3 * workers))
+            # the workers stay for the forecast: once out of files, each loads the forecast's modules
+            warm = [(WARM, None)] * workers if len(self.paths) >= FORECAST_JOBS_MIN else []
+            self._stream = _reads(self.pool.imap([(READ, t) for t in tasks] + warm, keep=True))
+        else:
+            self.limit, self.pool = None, None
+            self._stream = run_inline(read_one, tasks)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Iterator[tuple[str, FileResult]]:
+        from salesxl.io.pool import TaskFailure
+        for _, task, res in self._stream:
+            path = task[0]
+            if isinstance(res, TaskFailure):
+                res = failure_result(path, res, self.opts.lang or "en", self.limit)
+            self.cpu += res.cpu
+            self.maxrss = max(self.maxrss, res.maxrss)
+            yield path, res
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def __enter__(self) -> FileReads:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_files(paths: Sequence[str], opts: RunOptions) -> FileReads:
+    """Stage 1 (see FileReads): the readers start at once."""
+    return FileReads(paths, opts)
+
+
+@dataclass
+class Ingested:
+    """Stage 2's result: each file's status, and what the forecast needs of the rows taken (spooled by
+    rep), with the run's language, as-of date and currency."""
+    files: list[FileStatus]
+    spool: _RepSpool
+    rows: Counter
+    lang: str                           # --lang, else that of the first readable file
+    as_of: dt.date                      # --as-of, else the latest Settings as-of date, else today
+    currency: str | None                # the first readable file's
+    writer: Any = None                  # the team workbook its tables went to (None: none opened)
+    usable: bool = False                # at least one readable file
+    file_settings: dict = field(default_factory=dict)   # the first readable file's Settings (SETTINGS_TAKEN)
+
+    def issues(self, notes: Iterable[Issue] = ()) -> list[Issue]:
+        """The notes, then every file's issues, in input order."""
+        return [*notes, *(i for f in self.files for i in f.issues)]
+
+    def settings(self) -> dict:
+        """The team's settings (what the forecast and the Settings sheet take): the run's language, as-of
+        date and currency, and the thresholds, simulations and seed of the first readable file's Settings."""
+        out = {k: self.file_settings[k] for k in RUN_SETTINGS if k in self.file_settings}
+        out.update(language=self.lang, as_of=self.as_of, currency=self.currency or "EUR")
+        return out
+
+
+def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_writer: Callable | None = None,
+           history: sqlite3.Connection | None = None, progress: Progress | None = None,
+           total: int | None = None) -> Ingested:
+    """Stage 2, ingest: each file's result in input order. The same workbook twice counts once
+    (`duplicate_of`); a readable file's rows go to the team workbook (`open_writer(lang)` opens it at the
+    first readable file; None: no tables written), to the spool the forecast reads back rep by rep, and
+    its pipeline to the history store (`history`, not committed here). On an error the writer is aborted
+    and the spool closed."""
+    from salesxl.forecast import weighted_amount
+    files: list[FileStatus] = []
+    spool = _RepSpool()
+    seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
+    rows: Counter = Counter()
+    file_as_of: list[dt.date] = []
+    currency, lang, writer, usable, first_settings = None, opts.lang, None, False, {}
+    total = total if total is not None else len(reads) if hasattr(reads, "__len__") else 0
+    try:
+        for done_n, (path, res) in enumerate(reads, start=1):
+            dup_of = duplicate_of(seen, res, path)
+            if dup_of is not None:
+                issues = [make_issue("DUPLICATE_FILE", lang=opts.lang or res.lang, file=path, other=dup_of)]
+                files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
+            else:
+                files.append(FileStatus(path, res.sha256, result_status(res), res.issues, res.fingerprint,
+                                        res.rows, res.seconds))
+                if res.readable:
+                    if not usable:
+                        usable, lang, first_settings = True, opts.lang or res.lang, res.settings
+                        if open_writer is not None:
+                            writer = open_writer(lang)
+                    if res.settings_as_of:
+                        file_as_of.append(res.settings_as_of)
+                    if currency is None and res.settings.get("currency") is not None:
+                        currency = str(res.settings["currency"]).strip() or None
+                    for tkey in DATA_TABLES:
+                        part = res.tables.get(tkey)
+                        if part is None or not part.rows:
+                            continue
+                        if writer is not None:
+                            out_cols = {c: part.output(c) for c in part.cols}
+                            if tkey == "pipeline":         # from the typed values only
+                                out_cols["weighted"] = list(map(weighted_amount, part.cols.get("amount", ()),
+                                                                part.cols.get("probability", ())))
+                            writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
+                        spool.add(tkey, part)
+                        rows[tkey] += len(part.rows)
+                    if history is not None and res.fingerprint:
+                        _record_history(history, res, path)
+            del res
+            if progress is not None:
+                progress(done_n, total, path)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        spool.close()
+        raise
+    return Ingested(files, spool, rows, lang or "en", _pick_as_of(opts.as_of, file_as_of), currency, writer,
+                    usable, first_settings)
+
+
+def _record_history(conn: sqlite3.Connection, res: FileResult, path: str) -> None:
+    """One submission's pipeline snapshot into the history store (not committed)."""
+    from salesxl.io import history as hist
+    p = res.tables.get("pipeline")
+    hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint, as_of=res.as_of, path=path,
+                           commit=False, pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
+                                                   for c in HISTORY_COLUMNS} if p else None,
+                           periods=history_periods(res.tables))
+
+
+def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]):
+    """Stage 3, its plan (forecast.ForecastPlan): one job per rep with a current period, each rep's rows
+    read back from the spool when their job is made; the history is attached later."""
+    from salesxl.forecast import plan_forecast
+    return plan_forecast(ing.spool.rep_tables(), None, ing.as_of, dict(settings), simulations=opts.simulations,
+                         seed=opts.seed, attach=False)
+
+
+def forecast_reps(plan, pool=None) -> Iterator:
+    """Stage 3, forecast reps: each job's forecast (forecast.forecast_rep), in the plan's order, not yet
+    completed with the history (ForecastPlan.complete). With a pool and many reps the workers compute
+    them: one rep per task (small enough to be sent ahead), each job made (its rep's rows read, pickled)
+    as the pool's window moves on, the forecasts sent back pickled (unpickled by this thread, not the
+    pool's dispatcher); a failed task is computed here."""
+    from salesxl.forecast import forecast_rep
+    n_jobs = len(plan)
+    if pool is None or n_jobs < FORECAST_JOBS_MIN:
+        return (forecast_rep(plan.job(j)) for j in range(n_jobs))
+    from salesxl.io.pool import TaskFailure
+    pool.window = FORECAST_WINDOW
+    pool.max_tasks += n_jobs                # warm workers: not recycled in the middle of this
+    items = ((FORECAST, pickle.dumps(plan.job(j), PICKLE_PROTOCOL)) for j in range(n_jobs))
+    return (pickle.loads(res) if not isinstance(res, TaskFailure) else forecast_rep(plan.job(i))
+            for i, _, res in pool.imap(items))
+
+
+def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[dict, Any]:
+    """What the forecast reads of the history store (ForecastPlan.attach_history): the closed proposals
+    the calibration reads (not their refs), and the open proposals pushed back or long in their stage."""
+    from salesxl.io import history as hist
+    closed = hist.closed_proposals(conn)
+    slip = hist.slippage(conn, as_of)
+    closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
+              "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
+    return closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+
+
+def forecast_team(plan, rep_forecasts: Iterable):
+    """Stage 3's end without a workbook: the reps' forecasts completed and added up (forecast.TeamForecast)."""
+    return plan.finish(plan.complete(i, rf) for i, rf in enumerate(rep_forecasts))
+
+
+class TeamReviews:
+    """Stage 4's reviews: each rep's forecast, as it comes, completed with the history, added to the
+    team's and made into the rep's review (the workers go on with the next reps'); the review has the
+    rep's open proposals, so the team forecast then keeps only the overdue ones (those its JSON names).
+    `team_forecast()` once every review is made (it takes any forecast left)."""
+
+    def __init__(self, plan, rep_forecasts: Iterable, *, as_of: dt.date, lang: str, currency: str):
+        self._plan, self._rfs = plan, enumerate(rep_forecasts)
+        self._as_of, self._lang, self._currency = as_of, lang, currency
+        self._taken: set[str] = set()
+        self._team = None
+        self.sheets: list[tuple[str, str | None]] = []     # (sheet name, risk) of each review made
+
+    def __iter__(self):
+        from salesxl.review import build_review
+        plan = self._plan
+        for i, rf in self._rfs:
+            rf = plan.complete(i, rf)
+            plan.add(rf)
+            review = build_review(rf, self._as_of, self._lang, currency=self._currency, taken=self._taken,
+                                  simulations=plan.simulations)
+            rf.proposals = [p for p in rf.proposals if p.overdue]
+            self.sheets.append((review.sheet_name, review.risk))
+            yield review
+
+    def team_forecast(self):
+        if self._team is None:
+            plan = self._plan
+            for i, rf in self._rfs:
+                plan.add(plan.complete(i, rf))
+            self._team = plan.team_forecast()
+        return self._team
+
+
+def write_team(writer, plan, rep_forecasts: Iterable, *, issues: Iterable[Issue], as_of: dt.date, lang: str,
+               currency: str) -> TeamReviews:
+    """Stage 4, write team: Settings and Issues (unless `writer.finish_tables` ran already), each rep's
+    review rendered and dropped as their forecast comes, then the Forecast sheet; the workbook moved into
+    place. Returns the reviews made (`.sheets`) and the team forecast (`.team_forecast()`)."""
+    reviews = TeamReviews(plan, rep_forecasts, as_of=as_of, lang=lang, currency=currency)
+    writer.finish(issues=issues, forecast=reviews.team_forecast, reviews=iter(reviews))
+    return reviews
+
+
+def _input_paths(inputs: Sequence, opts: RunOptions, exclude: Sequence = ()) -> tuple[list[str], list[Issue]]:
+    from salesxl.io.inputs import expand_inputs
+    paths, notes = expand_inputs(inputs, opts.lang or "en", exclude=list(exclude), recursive=opts.recursive)
+    return [str(p) for p in paths], notes
+
+
+# ---------------------------------------------------------------------------------------------
+def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
+                engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
+                simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
+                memory: int | None = None, recursive: bool = False) -> ConsolidationResult:
+    """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`: the four stages,
+    streaming.
+
+    `history`: path of the SQLite history store (default `<output stem>.history.sqlite` beside the
+    output; False for none). `workers`: reader processes (default: one per core; 0 = read in this
+    process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
+    `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
+    read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
+    """
+    from salesxl.io.history import default_path as history_default_path
+
+    opts = run_options(engine=engine, lang=lang, as_of=as_of, workers=workers, seed=seed, simulations=simulations,
+                       timeout=timeout, memory=memory, recursive=recursive)
     t_start = time.perf_counter()
     output = Path(output)
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
@@ -435,30 +715,17 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    exclude = [output] + ([hist_path] if hist_path else [])
-    paths, notes = expand_inputs(inputs, lang or "en", exclude=exclude, recursive=recursive)
-    paths = [str(p) for p in paths]
+    paths, notes = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
     if not paths:
-        return ConsolidationResult(None, [], notes, as_of, lang or "en", error="no input workbook")
+        return ConsolidationResult(None, [], notes, as_of, opts.lang or "en", error="no input workbook")
 
-    if workers is None:
-        workers = min(os.cpu_count() or 1, len(paths), 8)
-    tasks = [(p, engine, lang, as_of) for p in paths]
-    if workers > 0:
-        pool = GuardedPool(pool_task, workers, timeout=timeout or DEFAULT_TIMEOUT,
-                           memory=memory if memory is not None else DEFAULT_MEMORY,
-                           preload=PRELOAD_BY_ENGINE[engine], window=max(READ_WINDOW, 3 * workers))
-        # the workers stay for the forecast: once out of files, each loads the forecast's modules
-        warm = [(WARM, None)] * workers if len(paths) >= FORECAST_JOBS_MIN else []
-        stream = _reads(pool.imap([(READ, t) for t in tasks] + warm, keep=True))
-    else:
-        pool = None
-        stream = run_inline(read_one, tasks)
-
+    reads = read_files(paths, opts)
+    conn = None
+    ing: Ingested | None = None
     try:
         # the readers are at work: meanwhile, what their results need (pandas, numpy and XlsxWriter
         # take a while to import)
-        from salesxl import forecast as fc_mod
+        from salesxl import forecast as fc_mod  # noqa: F401 - loaded while the readers work
         from salesxl.io import history as hist
         from salesxl.io.write_xlsx import TeamWorkbookWriter
         if hist_path:
@@ -467,149 +734,125 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             conn = hist.open_history(hist_path) if hist_path else None
         except sqlite3.Error as exc:
             raise RuntimeError(f"history store {hist_path}: {exc}") from exc
-    except BaseException:
-        if pool is not None:
-            pool.close()
-        raise
 
-    # the output language: --lang, else that of the first readable file (the writer starts with it)
-    writer: TeamWorkbookWriter | None = None
-    files: list[FileStatus] = []
-    spool = _RepSpool()
-    seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
-    rows = Counter()
-    file_as_of: list[dt.date] = []
-    currency = None
-    worker_cpu, worker_rss = 0.0, 0
-    t_read = time.perf_counter()
-    try:
-        for done_n, (i, task, res) in enumerate(stream, start=1):
-            path = task[0]
-            if isinstance(res, TaskFailure):
-                res = failure_result(path, res, lang or "en", (timeout or DEFAULT_TIMEOUT) if pool else None)
-            status = result_status(res)
-            worker_cpu += res.cpu
-            worker_rss = max(worker_rss, res.maxrss)
-            dup_of = duplicate_of(seen, res, path)
-            if dup_of is not None:
-                issues = [make_issue("DUPLICATE_FILE", lang=lang or res.lang, file=path, other=dup_of)]
-                files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
-            else:
-                files.append(FileStatus(path, res.sha256, status, res.issues, res.fingerprint, res.rows,
-                                        res.seconds))
-                if res.readable:
-                    if res.settings_as_of:
-                        file_as_of.append(res.settings_as_of)
-                    currency = currency or (str(res.settings["currency"]).strip() or None
-                                            if res.settings.get("currency") is not None else None)
-                    if writer is None:
-                        writer = TeamWorkbookWriter(output, lang or res.lang)
-                    for tkey in DATA_TABLES:
-                        part = res.tables.get(tkey)
-                        if part is None or not part.rows:
-                            continue
-                        out_cols = {c: part.output(c) for c in part.cols}
-                        if tkey == "pipeline":         # from the typed values only
-                            out_cols["weighted"] = list(map(fc_mod.weighted_amount, part.cols.get("amount", ()),
-                                                            part.cols.get("probability", ())))
-                        writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
-                        spool.add(tkey, part)
-                        rows[tkey] += len(part.rows)
-                    if conn is not None and res.fingerprint:
-                        p = res.tables.get("pipeline")
-                        hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint,
-                                               as_of=res.as_of, path=path, commit=False,
-                                               pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
-                                                         for c in HISTORY_COLUMNS} if p else None,
-                                               periods=history_periods(res.tables))
-            del res
-            if progress is not None:
-                progress(done_n, len(tasks), path)
+        t_read = time.perf_counter()
+        ing = ingest(reads, opts, open_writer=lambda lang: TeamWorkbookWriter(output, lang), history=conn,
+                     progress=progress, total=len(paths))
         t_merge = time.perf_counter()
         read_peak = _maxrss()
-        out_lang = writer.lang if writer is not None else (lang or "en")
-        team_as_of = _pick_as_of(as_of, file_as_of)
+        writer = ing.writer
         if writer is None:          # nothing readable: no team workbook (the previous one stays)
-            return ConsolidationResult(None, files, notes, team_as_of, out_lang, history=None,
-                                       rows=dict(rows), error="no usable input",
+            return ConsolidationResult(None, ing.files, notes, ing.as_of, ing.lang, history=None,
+                                       rows=dict(ing.rows), error="no usable input",
                                        timings={"total": time.perf_counter() - t_start})
-        queries = None
-        if conn is not None:
-            conn.commit()
-            # what the forecast needs from the history, read by a thread of its own (SQLite works
-            # without the GIL) while this one finishes the tables and the Issues sheet
-            queries = _HistoryQueries(hist, hist_path, team_as_of)
-        settings = {"language": out_lang, "as_of": team_as_of, "currency": currency or "EUR"}
-        fc_settings = dict(settings)
-        n_sims, run_seed = fc_mod.run_parameters(fc_settings, simulations, seed)
-        settings.update(seed=run_seed, simulations=n_sims)
-        writer.settings = settings
-        all_issues = [i for i in notes] + [i for f in files for i in f.issues]
-        frames = spool.rep_tables()     # each rep's rows read back from the spool when needed
-        # the forecast (forecast.compute): each rep's own forecast is a job, run by the worker processes
-        # when there are many; they do not need the history, which is read meanwhile
-        plan = fc_mod.plan_forecast(frames, None, team_as_of, fc_settings, simulations=simulations, seed=seed,
-                                    attach=False)
-        del frames
-        n_jobs = len(plan)
-        if pool is not None and n_jobs >= FORECAST_JOBS_MIN:
-            # one rep per task (small enough to be sent ahead): each job is made (its rep's rows read,
-            # pickled) as the pool's window moves on, and the forecasts come back pickled (unpickled by
-            # this thread, not the pool's dispatcher); a failed task is computed here
-            pool.window = FORECAST_WINDOW
-            pool.max_tasks += n_jobs                # warm workers: not recycled in the middle of this
-            items = ((FORECAST, pickle.dumps(plan.job(j), PICKLE_PROTOCOL)) for j in range(n_jobs))
-            rep_forecasts = (pickle.loads(res) if not isinstance(res, TaskFailure) else
-                             fc_mod.forecast_rep(plan.job(i)) for i, _, res in pool.imap(items))
-        else:
-            rep_forecasts = (fc_mod.forecast_rep(plan.job(j)) for j in range(n_jobs))
-        writer.finish_tables(issues=all_issues)
-        plan.attach_history(*(queries.result() if queries is not None else (None, None)))
-        t_fc = time.perf_counter()
-        # each rep's review is built, rendered and dropped as soon as their forecast comes (the workers
-        # go on with the next reps'); the team's forecast (the Forecast sheet) once they all have
-        from salesxl.review import build_review
-        rfs = enumerate(rep_forecasts)
-        taken: set[str] = set()
-
-        def reviews():
-            for i, rf in rfs:
-                rf = plan.complete(i, rf)
-                plan.add(rf)
-                review = build_review(rf, team_as_of, out_lang, currency=settings["currency"], taken=taken,
-                                      simulations=plan.simulations)
-                # the review has the rep's open proposals: the team forecast keeps the overdue ones
-                # (those its JSON names), not every rep's whole pipeline until the end
-                rf.proposals = [p for p in rf.proposals if p.overdue]
-                yield review
-
-        done: list = []
-
-        def team_forecast():
-            for i, rf in rfs:                   # (none left once every review is made)
-                plan.add(plan.complete(i, rf))
-            done.append(plan.team_forecast())
-            return done[0]
-
-        writer.finish(issues=all_issues, forecast=team_forecast, reviews=reviews())
-        fc = done[0]
-        del plan, rep_forecasts, rfs
-        t_end = time.perf_counter()
-    except BaseException:
-        if writer is not None:
+        try:
+            queries = None
+            if conn is not None:
+                conn.commit()
+                # what the forecast needs from the history, read by a thread of its own (SQLite works
+                # without the GIL) while this one finishes the tables and the Issues sheet
+                queries = _HistoryQueries(hist_path, ing.as_of)
+            settings = ing.settings()
+            plan = plan_team(ing, opts, settings)
+            settings.update(seed=plan.seed, simulations=plan.simulations)
+            writer.settings = settings
+            all_issues = ing.issues(notes)
+            # stage 3 starts (the workers, when many reps) while the tables are finished here
+            rep_forecasts = forecast_reps(plan, reads.pool)
+            writer.finish_tables(issues=all_issues)
+            plan.attach_history(*(queries.result() if queries is not None else (None, None)))
+            t_fc = time.perf_counter()
+            fc = write_team(writer, plan, rep_forecasts, issues=all_issues, as_of=ing.as_of, lang=ing.lang,
+                            currency=settings["currency"]).team_forecast()
+            del plan, rep_forecasts
+            t_end = time.perf_counter()
+        except BaseException:
             writer.abort()
-        raise
+            raise
     finally:
-        if pool is not None:
-            pool.close()
+        reads.close()
         if conn is not None:
             conn.close()
-        spool.close()
+        if ing is not None:
+            ing.spool.close()
     timings = {"read": t_merge - t_read, "forecast": t_fc - t_merge, "reviews_write": t_end - t_fc,
-               "total": t_end - t_start, "worker_cpu": worker_cpu, "worker_maxrss_kib": worker_rss,
+               "total": t_end - t_start, "worker_cpu": reads.cpu, "worker_maxrss_kib": reads.maxrss,
                "parent_maxrss_after_read_kib": read_peak, "parent_maxrss_kib": _maxrss()}
-    return ConsolidationResult(str(output), files, notes, team_as_of, out_lang, fc,
-                               str(hist_path) if hist_path else None, dict(rows), timings)
+    return ConsolidationResult(str(output), ing.files, notes, ing.as_of, ing.lang, fc,
+                               str(hist_path) if hist_path else None, dict(ing.rows), timings)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Prepared:
+    """Stages 1–3 of `salesxl forecast` and `salesxl review` (see `prepare`): the inputs ingested, the
+    forecast planned with the history attached. `close()` drops the spool."""
+    notes: list[Issue]
+    ingested: Ingested
+    plan: Any = None                    # forecast.ForecastPlan; None when no input is usable
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def files(self) -> list[FileStatus]:
+        return self.ingested.files
+
+    def issues(self) -> list[Issue]:
+        return self.ingested.issues(self.notes)
+
+    def forecast(self):
+        """The team forecast (stage 3 in this process)."""
+        return forecast_team(self.plan, forecast_reps(self.plan))
+
+    def write(self, output) -> TeamReviews:
+        """Stage 4 into a workbook of its own at `output` (Settings, Issues, Forecast, the reviews; no
+        team tables): the reviews made and the team forecast (TeamReviews)."""
+        from salesxl.io.write_xlsx import TeamWorkbookWriter
+        ing = self.ingested
+        writer = TeamWorkbookWriter(output, ing.lang, tables=(), settings=self.settings)
+        return write_team(writer, self.plan, forecast_reps(self.plan), issues=self.issues(), as_of=ing.as_of,
+                          lang=ing.lang, currency=self.settings["currency"])
+
+    def close(self) -> None:
+        self.ingested.spool.close()
+
+    def __enter__(self) -> Prepared:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progress | None = None,
+            exclude: Sequence = ()) -> Prepared:
+    """Stages 1–3 for the commands that forecast without writing team tables (`salesxl forecast`,
+    `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
+    the same day give the same figures. `history`: an existing history store, read as `consolidate`
+    reads it once these files are recorded, and left unchanged (the recording is rolled back)."""
+    paths, notes = _input_paths(list(inputs), opts, exclude)
+    conn = None
+    if history is not None:
+        from salesxl.io import history as hist
+        if not Path(history).is_file():
+            raise FileNotFoundError(f"history store {history} not found")
+        try:
+            conn = hist.open_history(history)
+        except sqlite3.Error as exc:
+            raise RuntimeError(f"history store {history}: {exc}") from exc
+    try:
+        with read_files(paths, opts) as reads:
+            ing = ingest(reads, opts, history=conn, progress=progress, total=len(paths))
+        out = Prepared(notes, ing)
+        if ing.usable:
+            settings = ing.settings()
+            out.plan = plan_team(ing, opts, settings)
+            settings.update(seed=out.plan.seed, simulations=out.plan.simulations)
+            out.settings = settings
+            out.plan.attach_history(*(history_facts(conn, ing.as_of) if conn is not None else (None, None)))
+        return out
+    finally:
+        if conn is not None:
+            conn.rollback()
+            conn.close()
 
 
 def history_periods(tables: Mapping[str, TablePart]) -> dict[str, list] | None:

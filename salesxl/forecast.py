@@ -422,6 +422,39 @@ def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.Lis
     return plan.finish(plan.complete(i, forecast_rep(plan.job(i))) for i in range(len(plan)))
 
 
+Period = tuple   # (start, end, revenue objective, deals objective) of `select_period`
+
+
+@dataclass
+class PlannedRep:
+    """A rep with a current period: their key (values.rep_key), name, seniority and period."""
+    key: str
+    name: str
+    seniority: str | None
+    period: Period
+
+
+@dataclass
+class ForecastJob:
+    """All that `forecast_rep` needs for one rep (picklable: it may run in another process): the rep,
+    their period, their own Planning, Reporting and Pipeline rows (dicts of lists), and the run's
+    parameters."""
+    name: str
+    seniority: str | None
+    period: Period
+    as_of: dt.date
+    planning: Cols | None
+    reporting: Cols | None
+    pipeline: Cols | None
+    outcome_of: dict[str, str]          # result key -> outcome class
+    simulations: int
+    seed: int
+    on_track: float
+    at_risk: float
+    rep_reasons: dict[str, int]         # the rep's failure reasons, counted
+    team_reasons: dict[str, int]        # the team's
+
+
 @dataclass
 class ForecastPlan:
     """`compute` in steps: the plan (what each rep's forecast needs, one job per rep with a period),
@@ -429,7 +462,7 @@ class ForecastPlan:
     history store), `complete` with what the history tells about the rep (`attach_history` first), and
     `finish`, which adds the reps' results up in order."""
     as_of: dt.date
-    reps: list[tuple]                   # (rep key, name, seniority, period) of each job, in order
+    reps: list[PlannedRep]              # the rep of each job, in order
     skipped: list[dict]
     team_reasons: dict[str, int]
     simulations: int
@@ -447,14 +480,15 @@ class ForecastPlan:
     def __len__(self) -> int:
         return len(self.reps)
 
-    def job(self, i: int) -> tuple:
+    def job(self, i: int) -> ForecastJob:
         """Job i: all that forecast_rep needs, the rep's rows as lists of their own (made on demand,
         one job at a time, not every rep's rows at once)."""
-        rk, name, seniority, period = self.reps[i]
-        by = self.by
-        return (name, seniority, period, self.as_of, _own(by["planning"].get(rk)), _own(by["reporting"].get(rk)),
-                _own(by["pipeline"].get(rk)), self.outcome_of, self.simulations, self.seed, self.on_track,
-                self.at_risk, self.rep_reasons[rk], self.team_reasons)
+        rep = self.reps[i]
+        by, rk = self.by, rep.key
+        return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, _own(by["planning"].get(rk)),
+                           _own(by["reporting"].get(rk)), _own(by["pipeline"].get(rk)), self.outcome_of,
+                           self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rk],
+                           self.team_reasons)
 
     def attach_history(self, history_closed=None, slippage=None) -> None:
         """Closed proposals (from the history store when given, else the pipeline) and slippage."""
@@ -463,7 +497,7 @@ class ForecastPlan:
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
-        rk = self.reps[i][0]
+        rk = self.reps[i].key
         _apply_closed(rf, self.closed.get(rk))
         slip = self.slip.get(rk)
         if slip is not None:
@@ -531,7 +565,7 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
         if period is None:
             skipped.append({"rep": name, "reason": "no_period"})
             continue
-        reps.append((rk, name, seniority.get(rk), period))
+        reps.append(PlannedRep(rk, name, seniority.get(rk), period))
     plan = ForecastPlan(as_of, reps, skipped, team_reasons, simulations, seed, on_track, at_risk, by, rep_reasons,
                         outcome_of)
     if attach:
@@ -539,14 +573,12 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
     return plan
 
 
-def forecast_rep(job: tuple) -> RepForecast:
+def forecast_rep(job: ForecastJob) -> RepForecast:
     """One rep's forecast, from a job of `plan_forecast` (its draws included, for the team's sum), but
     for what the history tells (ForecastPlan.complete)."""
-    (name, seniority, period, as_of, planning, reporting, pipeline, outcome_of, simulations, seed,
-     on_track, at_risk, rep_reasons, team_reasons) = job
-    rf = _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
-                            simulations, seed, on_track, at_risk)
-    rf.reasons = reason_comparison(rep_reasons, team_reasons)
+    rf = _rep_forecast_core(job.name, job.seniority, job.period, job.as_of, job.planning, job.reporting,
+                            job.pipeline, job.outcome_of, job.simulations, job.seed, job.on_track, job.at_risk)
+    rf.reasons = reason_comparison(job.rep_reasons, job.team_reasons)
     over = [r for r in rf.reasons if r.over_represented]
     if rf.lever == TRAINING or (rf.lever and over):
         rf.training_topic = over[0].reason if over else None

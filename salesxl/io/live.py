@@ -74,6 +74,7 @@ __all__ = [
     "format_range",
     "hide_sheet",
     "mark_cells",
+    "rectangles",
     "normalise_value",
     "read_sheet_values",
     "read_table",
@@ -86,6 +87,7 @@ __all__ = [
     "set_column_formats",
     "list_sheets",
     "to_excel_values",
+    "used_extent",
     "write_sheet_block",
 ]
 
@@ -573,7 +575,7 @@ def _save_marks(book: xw.Book, marks: _Marks) -> None:
         active.activate()
 
 
-def _rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+def rectangles(cells: Iterable[tuple[int, int]]) -> list[tuple[int, int, int, int]]:
     """Group cells into rectangles ``(row1, col1, row2, col2)``: vertical runs per column, then
     runs with the same rows in adjacent columns merged. Never more rectangles than cells."""
     by_col: dict[int, list[int]] = {}
@@ -659,7 +661,7 @@ def mark_cells(
             if _key(r.sheet) == _key(sheet_name) and r.kind == "note"}
     new_records: list[_MarkRecord] = []
 
-    for r1, c1, r2, c2 in _rectangles(texts):
+    for r1, c1, r2, c2 in rectangles(texts):
         sheet.range((r1, c1), (r2, c2)).color = color
         summary["fills"] += 1
         new_records.append(_MarkRecord(sheet_name, "fill", address(r1, c1, r2, c2)))
@@ -1006,7 +1008,7 @@ def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None
             rng(r1, c, r2, c).number_format = fmt
     # colours by style
     for style, cells in sorted(styled.items()):
-        for r1, c1, r2, c2 in _rectangles(cells):
+        for r1, c1, r2, c2 in rectangles(cells):
             target = rng(r1, c1, r2, c2)
             if style in _rx.STYLE_COLOURS:
                 fill, font = _rx.STYLE_COLOURS[style]

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table as XlTable
@@ -328,3 +329,40 @@ def _instructions(ws, lang: str) -> None:
         else:
             ws.row_dimensions[i].height = 15 * (1 + len(text) // 120)
     ws.sheet_view.showGridLines = False
+
+
+class _FormulaRecorder:
+    """Stands for a worksheet in `_formulas`: records the formulas, ignores the rest."""
+
+    class _Cell:
+        __slots__ = ("value", "number_format")
+
+        def __init__(self):
+            self.value = None
+            self.number_format = None
+
+    class _Ignored:
+        def add(self, *args, **kwargs) -> None:
+            pass
+
+    def __init__(self):
+        self.cells: dict[str, _FormulaRecorder._Cell] = {}
+        self.conditional_formatting = self._Ignored()
+
+    def __getitem__(self, ref: str) -> "_FormulaRecorder._Cell":
+        return self.cells.setdefault(ref, self._Cell())
+
+
+def native_formulas(table: Table, lang: str, n: int, sheets: Mapping[str, str]) -> dict[tuple[int, int], str]:
+    """The template's native formulas of `table`'s computed columns for `n` data rows (Excel rows 2 to
+    n + 1), as {(row, column number): formula}; `sheets` names each table's sheet. The add-in fills
+    the rows it adds to a table with them."""
+    recorder = _FormulaRecorder()
+    _formulas(recorder, table, lang, n, sheets)
+    out = {}
+    for ref, cell in recorder.cells.items():
+        if cell.value:
+            letters, row = coordinate_from_string(ref)
+            out[(row, column_index_from_string(letters))] = cell.value
+    return out
+

@@ -415,7 +415,7 @@ class TeamWorkbookWriter:
         n = 0
         for i in issues:
             vals = (sev.get(i.severity, i.severity), i.code, i.file, i.sheet, i.row, i.column,
-                    _issue_value(i.value), i.message, issue_effect(i, lang))
+                    issue_value(i.value), i.message, issue_effect(i, lang))
             for col, v in zip(batch, vals):
                 col.append(v)
             n += 1
@@ -542,7 +542,7 @@ def _as_datetime(d: dt.date) -> dt.datetime:
     return d if isinstance(d, dt.datetime) else dt.datetime(d.year, d.month, d.day)
 
 
-def _issue_value(v: Any) -> Any:
+def issue_value(v: Any) -> Any:
     if v is None or isinstance(v, (str, int, float, dt.date)) and not isinstance(v, bool):
         return v
     return str(v)
