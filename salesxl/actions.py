@@ -45,6 +45,7 @@ from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, 
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
+from salesxl.review import basis_label
 from salesxl.review_text import T
 from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
@@ -317,6 +318,8 @@ def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[st
             v = rec.get(key)
             if kind == "risk" and v is not None:
                 v = i18n.pick(RISK_LABELS.get(v, {"en": str(v)}), lang)
+            elif kind == "basis" and v is not None:
+                v = basis_label(v, rec.get("basis_reason"), lang)
             elif kind == "date" and isinstance(v, str):
                 v = dt.date.fromisoformat(v[:10])
             out.append(v)

@@ -12,17 +12,22 @@ Input: closed proposals (status Won or Lost) with the probability the rep had de
 
 Calibrated probability
 ----------------------
-Each non-empty bin b gives an anchor at its mean declared probability m_b with realised rate r_b
-from n_b proposals. For a declared probability p, the rate r(p) and the weight n(p) are linearly
-interpolated between the anchors (held constant beyond the first and last anchor), and the
-calibrated probability is the posterior mean of a Beta prior of strength ``k`` centred on the
-declared value::
+Each non-empty bin b gives an anchor at its mean declared probability m_b with w_b wins out of n_b
+proposals. An anchor speaks only for declared probabilities near it: its weight fades linearly to zero
+at ``FADE`` (one bin width) from it,
 
-    calibrated(p) = (n(p)·r(p) + k·p) / (n(p) + k),        k = PRIOR_STRENGTH = 4
+    a_b(p) = max(0, 1 − |p − m_b| / FADE),
 
-At an anchor this is exactly ``(wins_b + k·m_b) / (n_b + k)``. It is always between the declared p
-and the (interpolated) realised rate: few closed proposals keep it near the declared value, many
-pull it to the realised rate. It is continuous in p (no jump at bin edges).
+and the calibrated probability is the posterior mean of a Beta prior of strength ``k`` centred on the
+declared value, fed with the anchors' wins and proposals so weighted::
+
+    calibrated(p) = (Σ_b a_b(p)·w_b + k·p) / (Σ_b a_b(p)·n_b + k),        k = PRIOR_STRENGTH = 4
+
+It never extrapolates: a declared probability farther than ``FADE`` from every anchor keeps its declared
+value exactly (20 closed proposals at 50 % say nothing about a new 10 % one), and near an anchor it
+moves toward what was realised there as the weight grows. At an anchor with no other anchor within
+``FADE`` it is exactly ``(w_b + k·m_b) / (n_b + k)``. It is always between the declared p and the realised
+rates of the anchors within reach, and continuous in p (no jump at bin edges).
 
 ``calibrated_forecast = won + Σ amount · calibrated(p)`` — shown beside the declared forecast.
 """
@@ -41,6 +46,7 @@ __all__ = [
     "BIN_EDGES",
     "Bin",
     "Calibration",
+    "FADE",
     "MIN_CLOSED",
     "PRIOR_STRENGTH",
     "calibrated_forecast",
@@ -53,6 +59,7 @@ __all__ = [
 
 MIN_CLOSED = 10
 PRIOR_STRENGTH = 4.0
+FADE = 0.2                    # how far from an anchor its weight reaches (one bin width)
 BIN_EDGES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 _EDGE_TOL = 1e-9
 
@@ -137,12 +144,10 @@ def calibrated_probabilities(cal: Calibration, probabilities: Any, *,
     if not anchors:
         return p.copy()
     x = np.array([b.mean_declared for b in anchors], dtype=float)
-    r = np.array([b.realised for b in anchors], dtype=float)
-    w = np.array([b.n for b in anchors], dtype=float)
-    # Bins are disjoint intervals, so the anchors' mean declared values increase strictly.
-    r_p = np.interp(p, x, r)
-    n_p = np.interp(p, x, w)
-    out = (n_p * r_p + k * p) / (n_p + k)
+    n = np.array([b.n for b in anchors], dtype=float)
+    wins = n * np.array([b.realised for b in anchors], dtype=float)
+    reach = np.clip(1.0 - np.abs(p[:, None] - x[None, :]) / FADE, 0.0, None)    # a_b(p), one row per p
+    out = (reach @ wins + k * p) / (reach @ n + k)
     return np.clip(out, 0.0, 1.0)
 
 

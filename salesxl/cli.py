@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -615,6 +616,84 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
 def _table_label(key: str) -> str:
     from salesxl.contract import TABLES
     return TABLES[key].sheet("en")
+
+
+@app.command()
+def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
+                                          help="The SQLite history store to replay."),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
+                                                help="en or fr (default en)."),
+             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+                                                       help="Monte Carlo draws per case (default 2,000).")) -> None:
+    """Replay each past collection of the history as if it were today and compare the declared and the
+    history-based forecasts with what was won: error, bias, Brier of P(reach), P10–P90 coverage.
+
+    Example: salesxl backtest --history team.history.sqlite
+    """
+    from salesxl.backtest import DEFAULT_SIMULATIONS
+    from salesxl.backtest import backtest as run
+    from salesxl.io import history as hist
+    from salesxl.simulate import DEFAULT_SEED
+    if not history.is_file():
+        raise UsageProblem(f"no history store at {history}: give the .sqlite file consolidate keeps (--history)")
+    try:
+        conn = hist.open_history(history)
+        try:
+            rows, periods = hist.learning_rows(conn), hist.period_rows(conn)
+        finally:
+            conn.close()
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
+        raise UsageProblem(f"history store {history}: {exc}") from None
+    bt = run(rows, periods, simulations=simulations or DEFAULT_SIMULATIONS,
+             seed=seed if seed is not None else DEFAULT_SEED)
+    if as_json:
+        _emit_json("backtest", {"history": str(history), **bt.to_dict(), "counts": {"error": 0, "warning": 0}})
+    else:
+        typer.echo(format_backtest(bt, str(history), lang or "en"))
+
+
+_BT = {
+    "title": {"en": "Backtest of {path}: {days} collections, {cases} rep periods replayed ({hist} with enough "
+                    "history)", "fr": "Rétro-test de {path} : {days} collectes, {cases} périodes rejouées ({hist} "
+                                      "avec assez d'historique)"},
+    "head": {"en": ("", "cases", "error", "bias", "Brier P(reach)", "P10–P90 holds"),
+             "fr": ("", "cas", "erreur", "biais", "Brier P(atteinte)", "P10–P90 tient")},
+    "declared": {"en": "declared", "fr": "déclaré"}, "history": {"en": "history", "fr": "historique"},
+    "all": {"en": "All reps", "fr": "Tous"}, "team": {"en": "Team", "fr": "Équipe"},
+    "note": {"en": "error = Σ|forecast − won| / Σ won; bias = mean (forecast − won); a rep period without enough "
+                   "history shows the declared figures on both lines.",
+             "fr": "erreur = Σ|prévision − gagné| / Σ gagné ; biais = moyenne (prévision − gagné) ; une période sans "
+                   "assez d'historique montre les chiffres déclarés sur les deux lignes."},
+}
+
+
+def format_backtest(bt, path: str, lang: str) -> str:
+    from salesxl.i18n import pick
+    from salesxl.values import format_amount, format_percent
+
+    def line(label, m):
+        if not m or not m.get("n"):
+            return (label, "0", "—", "—", "—", "—")
+        bias = m["bias"]
+        return (label, str(m["n"]), format_percent(m["error"], lang) if m["error"] is not None else "—",
+                ("+" if bias > 0 else "") + format_amount(bias, lang),
+                format_amount(m["brier"], lang, 3) if m["brier"] is not None else "—",
+                format_percent(m["coverage"], lang))
+
+    rows = [pick(_BT["head"], lang)]
+    for key, metrics in (("all", bt.overall), ("team", bt.team), *((r, m) for r, m in bt.reps.items())):
+        name = pick(_BT[key], lang) if key in ("all", "team") else key
+        for model in ("declared", "history"):
+            rows.append(line(f"{name} — {pick(_BT[model], lang)}", metrics.get(model)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [pick(_BT["title"], lang).format(path=path, days=bt.collections, cases=len(bt.cases),
+                                            hist=sum(c.basis == "history" for c in bt.cases))]
+    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+              for r in rows]
+    lines.append(pick(_BT["note"], lang))
+    return "\n".join(lines)
 
 
 @app.command()

@@ -54,7 +54,7 @@ COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "objectives": ("rep", "period_start", "period_end", "revenue_objective", "deals_objective"),
     "reporting": ("rep", "date", "action", "result", "reason"),
     "pipeline": ("ref", "rep", "company", "amount", "probability", "stage", "decision_date", "status",
-                 "loss_reason"),
+                 "loss_reason", "sent_on"),
 }
 HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on", ROW)
 # imported once by the fork server, so that each new reader process starts warm (openpyxl only for its
@@ -624,15 +624,18 @@ def forecast_reps(plan, pool=None) -> Iterator:
             for i, _, res in pool.imap(items))
 
 
-def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[dict, Any]:
+def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[dict, Any, Any]:
     """What the forecast reads of the history store (ForecastPlan.attach_history): the closed proposals
-    the calibration reads (not their refs), and the open proposals pushed back or long in their stage."""
+    the calibration reads (not their refs), the open proposals pushed back or long in their stage, and
+    the snapshots up to the as-of date for the history-based forecast (learn.History, SPEC §4b)."""
     from salesxl.io import history as hist
+    from salesxl.learn import History
     closed = hist.closed_proposals(conn)
     slip = hist.slippage(conn, as_of)
+    learner = History(hist.learning_rows(conn, upto=as_of))
     closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
               "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
-    return closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)]
+    return closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)], learner
 
 
 def forecast_team(plan, rep_forecasts: Iterable):
@@ -760,7 +763,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             # stage 3 starts (the workers, when many reps) while the tables are finished here
             rep_forecasts = forecast_reps(plan, reads.pool)
             writer.finish_tables(issues=all_issues)
-            plan.attach_history(*(queries.result() if queries is not None else (None, None)))
+            plan.attach_history(*(queries.result() if queries is not None else (None, None, None)))
             t_fc = time.perf_counter()
             fc = write_team(writer, plan, rep_forecasts, issues=all_issues, as_of=ing.as_of, lang=ing.lang,
                             currency=settings["currency"]).team_forecast()
@@ -847,7 +850,7 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
             out.plan = plan_team(ing, opts, settings)
             settings.update(seed=out.plan.seed, simulations=out.plan.simulations)
             out.settings = settings
-            out.plan.attach_history(*(history_facts(conn, ing.as_of) if conn is not None else (None, None)))
+            out.plan.attach_history(*(history_facts(conn, ing.as_of) if conn is not None else (None, None, None)))
         return out
     finally:
         if conn is not None:

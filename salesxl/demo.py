@@ -1,9 +1,10 @@
 """`salesxl demo`: the main job on built-in sample data, end to end.
 
 Writes one workbook per rep (from the template, as reps would have filled them, with a few honest
-mistakes), consolidates two earlier snapshots into the history store (so that calibration and
-slippage show), consolidates the current period into the team workbook (Issues, Forecast, one review
-per rep), and builds the add-in."""
+mistakes), fills the history store with a year of monthly collections — the ten oldest imported
+straight from the sample timeline, the last two consolidated from rep workbooks — so that calibration,
+slippage and the history-based forecast (expected vs declared) show, consolidates the current period
+into the team workbook (Issues, Forecast, one review per rep), and builds the add-in."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,9 @@ from pathlib import Path
 from salesxl.demo_data import DEMO_AS_OF, DEMO_SEED, build_timeline, snapshot, with_mistakes
 from salesxl.io.template import write_template
 
-HISTORY_OFFSETS = (61, 31)      # days before the as-of date: two earlier month-end collections
+HISTORY_OFFSETS = (61, 31)      # days before the as-of date: two earlier collections, from workbooks
+IMPORTED_MONTHS = 10            # and ten monthly collections before them, imported from the timeline
+ARCHIVE_DAYS = 130              # a rep's file keeps the rows of the last ~4 months
 
 
 def slug(name: str) -> str:
@@ -35,12 +38,12 @@ class DemoResult:
 
 
 def write_rep_workbooks(folder: Path, day: dt.date, *, mistakes: bool, seed: int = DEMO_SEED,
-                        as_of: dt.date = DEMO_AS_OF) -> list[Path]:
-    team = build_timeline(as_of, seed)
+                        as_of: dt.date = DEMO_AS_OF, team=None) -> list[Path]:
+    team = team or build_timeline(as_of, seed, long=True)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for rep in team:
-        rows = snapshot(team, rep, day)
+        rows = snapshot(team, rep, day, since=day - dt.timedelta(days=ARCHIVE_DAYS))
         if mistakes:
             rows = with_mistakes(rows, rep, day)
         p = folder / f"{slug(rep.name)}.xlsx"
@@ -56,14 +59,17 @@ def run_demo(out_dir: Path | str = "demo_out", *, lang: str = "en", as_of: dt.da
     out = Path(out_dir)
     day = as_of or DEMO_AS_OF
     history = out / "team.history.sqlite"
+    team = build_timeline(day, DEMO_SEED, long=True)
+    import_collections(history, team, [_months_before(day, k)
+                                       for k in range(IMPORTED_MONTHS + len(HISTORY_OFFSETS), len(HISTORY_OFFSETS), -1)])
     runs = []
     for offset in HISTORY_OFFSETS:
         past = day - dt.timedelta(days=offset)
         folder = out / "history" / past.isoformat()
-        files = write_rep_workbooks(folder / "reps", past, mistakes=False, as_of=day)
+        files = write_rep_workbooks(folder / "reps", past, mistakes=False, as_of=day, team=team)
         consolidate(files, folder / "team.xlsx", as_of=past, lang=lang, history=history, workers=workers)
         runs.append(folder / "team.xlsx")
-    rep_files = write_rep_workbooks(out / "reps", day, mistakes=True, as_of=day)
+    rep_files = write_rep_workbooks(out / "reps", day, mistakes=True, as_of=day, team=team)
     team_wb = out / ("team.xlsx" if lang == "en" else "equipe.xlsx")
     res = consolidate(rep_files, team_wb, as_of=day, lang=lang, history=history, workers=workers,
                       progress=progress)
@@ -72,6 +78,36 @@ def run_demo(out_dir: Path | str = "demo_out", *, lang: str = "en", as_of: dt.da
         from salesxl.addin_build import build_addin as _build
         addin = _build(out)
     return DemoResult(out, rep_files, team_wb, history, addin, res, runs)
+
+
+def _months_before(day: dt.date, k: int) -> dt.date:
+    m = day.month - 1 - k
+    return dt.date(day.year + m // 12, m % 12 + 1, min(day.day, 28))
+
+
+def import_collections(history: Path, team, days) -> None:
+    """Monthly collections of the sample timeline straight into the history store (each rep's pipeline
+    and periods as their file showed them that day), as the consolidation would have imported them."""
+    import hashlib
+
+    from salesxl.io import history as hist
+    conn = hist.open_history(history)
+    try:
+        for d in days:
+            for rep in team:
+                rows = snapshot(team, rep, d, since=d - dt.timedelta(days=ARCHIVE_DAYS))
+                pipe = rows["pipeline"]
+                cols = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on")
+                pipeline = {c: [r.get(c) for r in pipe] for c in cols}
+                pipeline["_row"] = list(range(2, len(pipe) + 2))
+                obj = rows["objectives"]
+                periods = {c: [r[c] for r in obj] for c in ("rep", "period_start", "period_end", "revenue_objective")}
+                key = hashlib.sha256(f"demo|{rep.name}|{d}".encode()).hexdigest()
+                hist.import_submission(conn, sha256=key, fingerprint=key, as_of=d, path=f"{slug(rep.name)}.xlsx",
+                                       pipeline=pipeline, periods=periods, commit=False)
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def describe(r: DemoResult, lang: str = "en") -> str:

@@ -38,6 +38,12 @@ CONTACTS_EN = (("Ms Carter", "Procurement manager"), ("Mr Hughes", "CFO"), ("Ms 
                ("Mr Evans", "Operations director"), ("Ms Clarke", "Buyer"))
 PLAN_PER_WEEK = {"Call": 20, "Visit": 5, "Negotiation": 2, "Proposal": 2, "Follow-up": 6, "Demo": 1}
 REASON_WEIGHTS = {"Price": 4, "Competitor": 3, "No budget": 2, "No need": 3, "Timing": 2, "Other": 1}
+# the long timeline of the demo's history (build_timeline(long=True)): how far back it starts, how
+# optimistic each rep's declared probabilities are (added to the truth), and how a pushed deal stalls
+LONG_BACK_DAYS = 400
+OPTIMISM = {"Hugo Bernard": 0.25, "Oliver Smith": 0.25, "Emma Wilson": 0.15, "Lucas Petit": -0.05}
+STALL = 0.6
+LONG_OBJECTIVE = 0.7        # objectives set from what the reps really win (their deals stall)
 HANDBOOK_ROWS = (   # SPEC §1, exactly as the handbook prints them (dates moved into the demo period)
     ("Alpha", "Mr. X", "Acheteur", "Négociation", "Revoir la proposition"),
     ("Bêta", "Mr. Y", "Directeur", "Visite", "Pas de besoin"),
@@ -85,11 +91,11 @@ def _periods(seniority: str, as_of: dt.date, back_days: int = 130) -> list[tuple
     elif length[1] == 3:
         q = (as_of.month - 1) // 3 * 3 + 1
         start = dt.date(as_of.year, q, 1)
-        for _ in range(2):
+        for _ in range(max(2, back_days // 91 - 1)):
             start = dt.date(start.year - (start.month <= 3), (start.month - 4) % 12 + 1, 1)
     else:
         start = dt.date(as_of.year, as_of.month, 1)
-        for _ in range(4):
+        for _ in range(max(4, back_days // 30 - 1)):
             start = dt.date(start.year - (start.month == 1), (start.month - 2) % 12 + 1, 1)
     out = []
     while start <= as_of + dt.timedelta(days=1):
@@ -99,20 +105,25 @@ def _periods(seniority: str, as_of: dt.date, back_days: int = 130) -> list[tuple
     return out
 
 
-def build_timeline(as_of: dt.date = DEMO_AS_OF, seed: int = DEMO_SEED) -> list[RepTimeline]:
-    """Every rep's periods, actions and deals up to `as_of` (deals may close after it)."""
+def build_timeline(as_of: dt.date = DEMO_AS_OF, seed: int = DEMO_SEED, *, long: bool = False) -> list[RepTimeline]:
+    """Every rep's periods, actions and deals up to `as_of` (deals may close after it).
+
+    `long`: the demo's history — a year and more of periods, reps whose declared probabilities are
+    optimistic (OPTIMISM), deals pushed up to three times that stall (each push multiplies their chance
+    by STALL), and a decided proposal's decision date set to the day it was decided."""
     rng = random.Random(seed)
+    extra = random.Random(seed + 1) if long else None    # the long timeline's own draws
     team = []
     n_ref = 0
     for name, seniority, lang, skill, effort, ambition in REPS:
-        periods = _periods(seniority, as_of)
+        periods = _periods(seniority, as_of, LONG_BACK_DAYS if long else 130)
         companies = COMPANIES_FR if lang == "fr" else COMPANIES_EN
         contacts = CONTACTS_FR if lang == "fr" else CONTACTS_EN
         rt = RepTimeline(name, seniority, lang, [])
         for start, end in periods:
             weeks = ((end - start).days + 1) / 7
             avg_deal = {"junior": 6000, "confirmed": 15000, "senior": 40000}[seniority]
-            objective = round(avg_deal * weeks * ambition / 1000) * 1000
+            objective = round(avg_deal * weeks * ambition * (LONG_OBJECTIVE if long else 1) / 1000) * 1000
             rt.periods.append((start, end, float(objective)))
             day = start
             while day <= min(end, as_of):
@@ -144,14 +155,14 @@ def build_timeline(as_of: dt.date = DEMO_AS_OF, seed: int = DEMO_SEED) -> list[R
                                 n_ref += 1
                                 ref = f"P{n_ref:04d}"
                                 rt.deals.append(_deal(rng, ref, name, company, contact, day, avg_deal, skill,
-                                                      as_of))
+                                                      as_of, extra))
                             rt.actions.append((day, name, company, contact, title, action, result, ref, reason))
                 day += dt.timedelta(days=1)
         team.append(rt)
     return team
 
 
-def _deal(rng, ref, rep, company, contact, day, avg_deal, skill, as_of) -> Deal:
+def _deal(rng, ref, rep, company, contact, day, avg_deal, skill, as_of, extra=None) -> Deal:
     amount = round(avg_deal * rng.lognormvariate(0, 0.5) / 50) * 50
     decision = day + dt.timedelta(days=rng.randint(10, 50))
     decisions = [(day, decision)]
@@ -169,19 +180,43 @@ def _deal(rng, ref, rep, company, contact, day, avg_deal, skill, as_of) -> Deal:
     probabilities.append((mid, min(0.95, max(0.05, round((p0 + (0.2 if won else -0.1)) * 10) / 10)),
                           "Negotiation"))
     reason = None if won else rng.choices(list(REASON_WEIGHTS), list(REASON_WEIGHTS.values()))[0]
+    if extra is not None:
+        # the long timeline: optimism, repeated pushes that stall, decided on the decision date shown
+        bias = OPTIMISM.get(rep, 0.0)
+        probabilities = [(d, min(0.95, max(0.05, round((p + bias) * 10) / 10)), st) for d, p, st in probabilities]
+        chance = skill + 0.15
+        decision = decisions[-1][1]
+        for _ in range(3):
+            if extra.random() >= 0.35:
+                break
+            push_day = decision + dt.timedelta(days=extra.randint(-5, 10))     # (some shown late: overdue)
+            decision = decision + dt.timedelta(days=extra.randint(14, 40))
+            decisions.append((push_day, decision))
+            chance *= STALL
+        close = decision
+        won = extra.random() < chance
+        if won:
+            reason = None
+        elif reason is None:
+            reason = extra.choices(list(REASON_WEIGHTS), list(REASON_WEIGHTS.values()))[0]
+        probabilities = [x for x in probabilities if x[0] < close] or probabilities[:1]
+        decisions.append((close, close))
     return Deal(ref, rep, company, contact, "", float(amount), day, decisions, close, won, reason, probabilities)
 
 
-def snapshot(team: list[RepTimeline], rep: RepTimeline, day: dt.date) -> dict[str, list[dict]]:
-    """The rows rep `rep` would have typed in their workbook by `day` (the view of a rep's file)."""
+def snapshot(team: list[RepTimeline], rep: RepTimeline, day: dt.date,
+             since: dt.date | None = None) -> dict[str, list[dict]]:
+    """The rows rep `rep` would have typed in their workbook by `day` (the view of a rep's file);
+    `since`: rows of earlier periods, actions and proposals closed before it are archived (left out)."""
     rows: dict[str, list[dict]] = {"reps": [{"rep": rep.name, "seniority": rep.seniority,
                                             "period_length": contract.DEFAULT_PERIOD[rep.seniority],
                                             "manager": MANAGER}]}
+    since = since or dt.date.min
     rows["objectives"] = [{"rep": rep.name, "period_start": s, "period_end": e, "revenue_objective": o}
-                          for s, e, o in rep.periods if s <= day]
+                          for s, e, o in rep.periods if s <= day and e >= since]
     rows["planning"] = []
     for s, e, _ in rep.periods:
-        if s > day:
+        if s > day or e < since:
             continue
         weeks = ((e - s).days + 1) / 7
         for action, per_week in PLAN_PER_WEEK.items():
@@ -190,12 +225,14 @@ def snapshot(team: list[RepTimeline], rep: RepTimeline, day: dt.date) -> dict[st
     rows["reporting"] = [
         {"date": d, "rep": r, "company": c, "contact": ct, "job_title": jt, "action": a, "result": res,
          "proposal_ref": ref, "reason": reason}
-        for d, r, c, ct, jt, a, res, ref, reason in rep.actions if d <= day]
+        for d, r, c, ct, jt, a, res, ref, reason in rep.actions if since <= d <= day]
     rows["pipeline"] = []
     for deal in rep.deals:
         if deal.created > day:
             continue
         closed = deal.closed_on is not None and deal.closed_on <= day
+        if closed and deal.closed_on < since:
+            continue
         p, stage = deal.estimate_at(min(day, (deal.closed_on or day) - dt.timedelta(days=1)))
         rows["pipeline"].append({
             "ref": deal.ref, "rep": deal.rep, "company": deal.company, "contact": deal.contact,

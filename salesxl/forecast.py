@@ -27,6 +27,7 @@ if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing 
     import pandas as pd
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
+HISTORY, DECLARED = "history", "declared"          # the basis of `expected` and of P10/P50/P90, P(reach)
 TRAINING, MOTIVATION = "training", "motivation"
 PACE_TRAINING = 0.9
 
@@ -100,6 +101,18 @@ class RepForecast:
     avg_deal: float | None = None
     slippage: list[dict] = field(default_factory=list)
     draws: Any = field(default=None, repr=False)       # Monte Carlo draws of won + open (team sum)
+    # the history-based forecast (SPEC §4b, salesxl.learn): expected won by the period end, its basis,
+    # and the declared figures kept beside the history's when the basis is history
+    expected: float | None = None
+    basis: str = DECLARED
+    basis_reason: str | None = "no_history"
+    p10_declared: float | None = None
+    p50_declared: float | None = None
+    p90_declared: float | None = None
+    p_reach_declared: float | None = None
+    risk_declared: str | None = None
+    history: Any = field(default=None, repr=False)     # learn.Prediction, for the review's explanation
+    history_draws: Any = field(default=None, repr=False)
 
     def to_dict(self, calibration: bool = True) -> dict:
         """Plain data (JSON); `calibration=False` leaves the calibration bins out."""
@@ -116,7 +129,14 @@ class RepForecast:
             "plan": [{k: _r(v) if isinstance(v, float) else v for k, v in _plan_fields(p)} for p in self.plan],
             "overdue": [p.ref for p in self.proposals if p.overdue],
             "calibrated_forecast": _r(self.calibrated_forecast),
+            "expected": _r(self.expected if self.expected is not None else self.forecast), "basis": self.basis,
         }
+        if self.basis == HISTORY:
+            d.update(p10_declared=_r(self.p10_declared), p50_declared=_r(self.p50_declared),
+                     p90_declared=_r(self.p90_declared), p_reach_declared=_r(self.p_reach_declared),
+                     risk_declared=self.risk_declared)
+        else:
+            d["basis_reason"] = self.basis_reason
         if calibration and self.calibration is not None:
             d["calibration"] = self.calibration.to_dict()
         return d
@@ -415,10 +435,12 @@ def rep_seed(seed: int, rep: str) -> int:
 def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
             settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
             seed: int | None = None, history_closed: pd.DataFrame | None = None,
-            slippage: pd.DataFrame | None = None) -> TeamForecast:
-    """Forecast every rep for their own current period, and the team."""
+            slippage: pd.DataFrame | None = None, learner: Any = None) -> TeamForecast:
+    """Forecast every rep for their own current period, and the team. `learner`: the history store's
+    snapshots (learn.History) for the history-based forecast (SPEC §4b)."""
     plan = plan_forecast(frames, lists, as_of, settings, simulations=simulations, seed=seed,
-                         history_closed=history_closed, slippage=slippage)
+                         history_closed=history_closed, slippage=slippage, attach=False)
+    plan.attach_history(history_closed, slippage, learner)
     return plan.finish(plan.complete(i, forecast_rep(plan.job(i))) for i in range(len(plan)))
 
 
@@ -476,6 +498,9 @@ class ForecastPlan:
     slip: dict = field(default_factory=dict)
     _reps: list = field(default_factory=list)               # the reps' forecasts added so far
     _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
+    learner: Any = None     # learn.History of the store (attach_history), None without one
+    _z: Any = None          # the team factor's normals of the history-based draws
+    _total_basis: Any = None   # the team's draws on each rep's basis (history, else declared)
 
     def __len__(self) -> int:
         return len(self.reps)
@@ -490,10 +515,12 @@ class ForecastPlan:
                            self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rk],
                            self.team_reasons)
 
-    def attach_history(self, history_closed=None, slippage=None) -> None:
-        """Closed proposals (from the history store when given, else the pipeline) and slippage."""
+    def attach_history(self, history_closed=None, slippage=None, learner=None) -> None:
+        """Closed proposals (from the history store when given, else the pipeline), slippage, and the
+        store's snapshots for the history-based forecast (learn.History)."""
         self.closed = _closed_by_rep(self.by.get("pipeline", {}), history_closed)
         self.slip = split_by_rep(slippage) if slippage is not None and not _is_empty(slippage) else {}
+        self.learner = learner
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
@@ -503,6 +530,14 @@ class ForecastPlan:
         if slip is not None:
             keys = [c for c in slip if c != "rep"]
             rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
+        if self.learner is not None:
+            if self._z is None:
+                from salesxl.learn import team_normals
+                self._z = team_normals(self.seed, self.simulations)
+            apply_history(rf, self.by["pipeline"].get(rk), self.learner, self.as_of, self._z,
+                          rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
+        else:
+            rf.expected = rf.forecast
         return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
@@ -515,7 +550,10 @@ class ForecastPlan:
         """The next rep's forecast (in the order of the jobs)."""
         if self._total is None:
             self._total = np.zeros(self.simulations)
+            self._total_basis = np.zeros(self.simulations)
         self._total += rf.draws
+        self._total_basis += rf.history_draws if rf.history_draws is not None else rf.draws
+        rf.history_draws = None
         rf.draws = None
         self._reps.append(rf)
 
@@ -523,6 +561,7 @@ class ForecastPlan:
         """The team forecast, once every rep's forecast is added."""
         reps = self._reps
         team = _team(reps, self.seed, self.on_track, self.at_risk, self._total)
+        team.update(team_history(reps, team, self._total_basis, self.on_track, self.at_risk))
         return TeamForecast(self.as_of, reps, team, self.skipped, self.team_reasons, self.simulations, self.seed)
 
 
@@ -766,6 +805,70 @@ def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
             results[action][cls] = results[action].get(cls, 0) + n
     conversion = {a: pos / n for a, (pos, n) in totals.items() if n}
     return results, conversion
+
+
+def apply_history(rf: RepForecast, pipeline, learner, as_of: dt.date, z, seed: int, on_track: float,
+                  at_risk: float) -> None:
+    """The history-based forecast of a rep (salesxl.learn) from their open proposals (any decision
+    date: one due after the period end may still be won before it): `expected` and `basis`; when the
+    basis is history, P10/P50/P90, P(reach), risk and lever from its draws, the declared ones kept."""
+    from salesxl.learn import OpenProposals, draw_totals
+    amounts, probs, decisions, refs, stages, sent = [], [], [], [], [], []
+    if not _is_empty(pipeline):
+        for ref, amount, prob, stage, decision, status, sent_on in zip(
+                pipeline["ref"], pipeline["amount"], pipeline["probability"], pipeline["stage"],
+                pipeline["decision_date"], pipeline["status"], pipeline.get("sent_on") or [None] * _nrows(pipeline)):
+            if status == contract.OPEN and amount is not None and amount > 0 and prob is not None \
+                    and decision is not None:
+                amounts.append(amount)
+                probs.append(prob)
+                decisions.append(decision)
+                refs.append(ref)
+                stages.append(stage)
+                sent.append(sent_on)
+    pred = learner.predict(rf.rep, as_of, rf.period_end, OpenProposals(amounts, probs, decisions, refs, stages, sent))
+    rf.basis, rf.basis_reason = pred.basis, pred.reason
+    if pred.basis != HISTORY:
+        rf.expected = rf.forecast
+        return
+    rf.history = pred
+    rf.expected = pred.expected(rf.won)
+    draws = draw_totals(rf.won, pred, z, np.random.default_rng([seed, 1]))
+    out = outcome_from_draws(draws, rf.objective if rf.objective else None, won=rf.won, seed=seed)
+    rf.p10_declared, rf.p50_declared, rf.p90_declared = rf.p10, rf.p50, rf.p90
+    rf.p_reach_declared, rf.risk_declared = rf.p_reach, rf.risk
+    rf.p10, rf.p50, rf.p90, rf.method = out.p10, out.p50, out.p90, out.method
+    rf.p_reach = out.p_reach if rf.objective else None
+    rf.risk = risk_status(rf.p_reach, on_track, at_risk)
+    rf.history_draws = draws
+    if rf.risk != rf.risk_declared:
+        rf.lever = lever(rf.risk, rf.pace)
+        over = [r for r in rf.reasons if r.over_represented]
+        rf.training_topic = (over[0].reason if over else None) if (rf.lever == TRAINING or (rf.lever and over)) \
+            else None
+
+
+def team_history(reps: list[RepForecast], team: Mapping[str, Any], total, on_track: float,
+                 at_risk: float) -> dict:
+    """The team's `expected` (Σ the reps' expected) and basis; when at least one rep's basis is
+    history, the team's P10/P50/P90 and P(reach) come from the sum of the reps' draws on their own basis
+    (history, else declared), the declared ones kept as p10_declared…"""
+    expected = math.fsum(r.expected if r.expected is not None else r.forecast for r in reps)
+    on_history = sum(1 for r in reps if r.basis == HISTORY)
+    out: dict[str, Any] = {"expected": _r(expected), "reps_on_history": on_history}
+    if not on_history or total is None:
+        reasons = Counter(r.basis_reason for r in reps)
+        out.update(basis=DECLARED, basis_reason=reasons.most_common(1)[0][0] if reasons else "no_history")
+        return out
+    objective = team.get("objective")
+    res = outcome_from_draws(total, objective)
+    p_reach = res.p_reach if objective else None
+    out.update(basis=HISTORY, p10_declared=team.get("p10"), p50_declared=team.get("p50"),
+               p90_declared=team.get("p90"), p_reach_declared=team.get("p_reach"), risk_declared=team.get("risk"),
+               p10=_r(res.p10), p50=_r(res.p50), p90=_r(res.p90), p_reach=_r(p_reach),
+               risk=risk_status(p_reach, on_track, at_risk))
+    out["risk_counts"] = {k: sum(1 for r in reps if r.risk == k) for k in (ON_TRACK, AT_RISK, OFF_TRACK)}
+    return out
 
 
 def _team(reps: list[RepForecast], seed, on_track, at_risk, total) -> dict:

@@ -184,6 +184,12 @@ _DECLARED = (
                  'Création de tableau › Redimensionner le tableau).',
               effect=('rows read as data of the table', 'lignes lues comme données du tableau'),
               marks_cell=False, guide=REP),
+    IssueCode('ROWS_AFTER_EMPTY_ROW', WARNING,
+              en='{where} table {table}, after an empty row, are not read as its data: delete the empty '
+                 'row(s) above them, or extend the table over them.',
+              fr='{where} tableau {table}, après une ligne vide, ne sont pas lues comme ses données : '
+                 'supprimez la ou les lignes vides au-dessus, ou agrandissez le tableau pour les inclure.',
+              effect=('not read', 'non lues'), marks_cell=False, guide=REP),
     IssueCode('LOCK_FILE_SKIPPED', WARNING,
               en='Excel lock file skipped.',
               fr='Fichier de verrou Excel ignoré.',

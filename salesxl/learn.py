@@ -253,6 +253,8 @@ class Prediction:
     var_team: float
     var_rep: float
     avg_won_deal: float | None
+    declared: np.ndarray | None = None      # the declared probabilities
+    window: np.ndarray | None = None        # window class W of each proposal (0 overdue, 1 due, 2 after)
 
     def expected(self, won: float) -> float:
         return math.fsum([float(won), *(self.amounts * self.q).tolist(), self.new_business])
@@ -462,8 +464,9 @@ class History:
             prev = self._last_known_decision(li)
             if prev != _NONE and dec[i] > prev:
                 pushes[i] += 1
+        wcls = window_class(dec, np.full(n, T), horizon)
         if fit.basis != "history":
-            return Prediction(fit.basis, fit.reason, p.copy(), a, pushes, 0.0, 0.0, 0.0, None)
+            return Prediction(fit.basis, fit.reason, p.copy(), a, pushes, 0.0, 0.0, 0.0, None, p, wcls)
         sd = np.array([_day(s) for s in sent], dtype=np.int64)
         age = T - np.where((sd != _NONE) & (sd <= T), sd, first)
         stage_c = np.array([self.stage_codes.get(label_key(s) if isinstance(s, str) and s.strip() else "",
@@ -474,7 +477,7 @@ class History:
         q = _chain_apply(fit, p, classes)
         nu = fit.nu_rep.get(r, fit.nu_team) if r is not None else fit.nu_team
         new = nu * float(a.sum())
-        return Prediction("history", None, q, a, pushes, new, fit.var_team, fit.var_rep, fit.avg_won_deal)
+        return Prediction("history", None, q, a, pushes, new, fit.var_team, fit.var_rep, fit.avg_won_deal, p, wcls)
 
     def _n_classes(self) -> dict[str, int]:
         return {"P": len(PROB_EDGES) + 1, "S": 3, "A": len(AGE_EDGES) + 1, "G": max(1, len(self.stage_codes)),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+
+import numpy as np
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
 from salesxl import contract
-from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, RepForecast,
-                              TeamForecast)
+from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, HISTORY, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING,
+                              RepForecast, TeamForecast)
 from salesxl.i18n import pick
 from salesxl.review_text import T
 from salesxl.values import format_amount, format_percent
@@ -108,6 +110,43 @@ def risk_label(risk: str | None, lang: str) -> str:
     return t(risk, lang) if risk else t("no_objective", lang)
 
 
+def basis_label(basis: str | None, reason: str | None, lang: str) -> str:
+    """'History', or 'Declared — <why>' (SPEC §4b)."""
+    if basis == HISTORY:
+        return t("basis_history", lang)
+    why = T.get(f"basis_{reason}") if reason else None
+    return t("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
+
+
+def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
+    """One talking point saying in plain words why the history's expected differs from the declared
+    forecast (SPEC §4b), or None when the basis is declared or they differ by less than 5 %."""
+    pred = rf.history
+    if rf.basis != HISTORY or pred is None or rf.expected is None or pred.declared is None:
+        return None
+    diff = rf.expected - rf.forecast
+    if abs(diff) < 0.05 * max(rf.forecast, rf.objective or 0.0, 1.0):
+        return None
+    A = lambda x: format_amount(x, lang)  # noqa: E731
+    a, p, q, w, pushes = pred.amounts, pred.declared, pred.q, pred.window, pred.pushes
+    declared = np.where(w <= 1, a * p, 0.0)          # due by the period end (overdue ones of the period count)
+    delta = a * q - declared
+    pushed, overdue = pushes >= 2, (w == 0) & (pushes < 2)
+    kw = {"expected": A(rf.expected), "forecast": A(rf.forecast)}
+    if diff < 0:
+        groups = {"pushed": float(delta[pushed].sum()), "overdue": float(delta[overdue].sum()),
+                  "lower": float(delta[~pushed & ~overdue].sum())}
+        worst = min(groups, key=groups.get)
+        if worst == "pushed":
+            return t("tp_expected_pushed", lang, n=int(pushed.sum()), **kw)
+        if worst == "overdue":
+            days = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
+            return t("tp_expected_overdue", lang, n=int(overdue.sum()), days=days, **kw)
+        return t("tp_expected_lower", lang, **kw)
+    new = t("tp_expected_new", lang, new=A(pred.new_business)) if pred.new_business > 0.3 * diff else ""
+    return t("tp_expected_higher", lang, new=new, **kw)
+
+
 # ---------------------------------------------------------------------------------------------
 def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "EUR",
                  taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS) -> Review:
@@ -129,9 +168,12 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
         (t("won", L), Cell(rf.won, AMOUNT)),
         (t("weighted_open", L), Cell(rf.weighted_open, AMOUNT)),
         (t("forecast", L), Cell(rf.forecast, AMOUNT, "bold")),
+        (t("expected", L), Cell(rf.expected if rf.expected is not None else rf.forecast, AMOUNT, "bold")),
+        (t("basis", L), Cell(basis_label(rf.basis, rf.basis_reason, L))),
         (t("attainment", L), Cell(rf.attainment, PERCENT)),
         (t("p_reach", L) + f" — {method}", Cell(rf.p_reach, PERCENT, "bold")),
         (t("risk", L), Cell(risk_label(rf.risk, L), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
+        *(((t("p_reach_declared", L), Cell(rf.p_reach_declared, PERCENT)),) if rf.basis == HISTORY else ()),
         (t("coverage", L), Cell(rf.coverage, RATIO)),
         (t("required_coverage", L), Cell(rf.required_coverage, RATIO)),
     ]
@@ -143,7 +185,8 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
     blocks.append(Grid("range", t("chart_forecast", L), ("", t("amount", L)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
             (t("objective", L), rf.objective), (t("won", L), rf.won), ("P10", rf.p10), ("P50", rf.p50),
-            ("P90", rf.p90), (t("forecast", L).split(" (")[0], rf.forecast)))))
+            ("P90", rf.p90), (t("forecast", L).split(" (")[0], rf.forecast),
+            *(((t("expected", L).split(" (")[0], rf.expected),) if rf.basis == HISTORY else ())))))
     blocks.append(Chart("bar", t("chart_forecast", L), "range", 0, (1,)))
 
     # plan vs done, with its chart
@@ -248,6 +291,10 @@ def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
                      days=days_left))
     else:
         pts.append(t("tp_off_track", L, objective=A(rf.objective), p=P(rf.p_reach), gap=A(max(gap or 0, 0))))
+
+    why = expected_point(rf, as_of, L)       # why the history expects otherwise than declared (SPEC §4b)
+    if why:
+        pts.append(why)
 
     if rf.lever == TRAINING:
         topic = t("tp_topic", L, reason=_label("reasons", rf.training_topic, L)) if rf.training_topic else ""

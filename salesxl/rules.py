@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
@@ -463,22 +463,17 @@ def rule_reporting_dates(ctx: Context) -> list[Issue]:
     return issues
 
 
-class Rule(NamedTuple):
-    name: str
-    check: Callable[[Context], list[Issue]]
-
-
 # The order matters only for the first rule, which fills default probabilities used by the others.
-RULES: tuple[Rule, ...] = (
-    Rule("pipeline_open_fields", rule_pipeline_open_fields),
-    Rule("status_probability", rule_status_probability),
-    Rule("overdue", rule_overdue),
-    Rule("duplicate_ref", rule_duplicate_ref),
-    Rule("duplicate_rows", rule_duplicate_rows),
-    Rule("proposal_in_pipeline", rule_proposal_in_pipeline),
-    Rule("unknown_rep", rule_unknown_rep),
-    Rule("periods", rule_periods),
-    Rule("reporting_dates", rule_reporting_dates),
+RULES: tuple[Callable[[Context], list[Issue]], ...] = (
+    rule_pipeline_open_fields,
+    rule_status_probability,
+    rule_overdue,
+    rule_duplicate_ref,
+    rule_duplicate_rows,
+    rule_proposal_in_pipeline,
+    rule_unknown_rep,
+    rule_periods,
+    rule_reporting_dates,
 )
 
 
@@ -514,7 +509,7 @@ def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en",
         issues.extend(iss)
     ctx = Context(path, lang, as_of_d, raw, typed, lists, "reps" in raw)
     for rule in RULES:
-        issues.extend(rule.check(ctx))
+        issues.extend(rule(ctx))
     issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
     if as_frames:
         typed = {k: frame_of(cols) for k, cols in typed.items()}

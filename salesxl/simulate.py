@@ -43,16 +43,14 @@ are packed 8 proposals to a byte and summed through 256-entry lookup tables of p
 The team outcome adds the reps' draws: the team total of draw *j* is the sum of the reps' draws *j*,
 all by Monte Carlo with the same number of draws. The forecast (salesxl.forecast) seeds each rep by
 their name (``forecast.rep_seed``), so a rep's numbers do not depend on who else is in the team, and
-adds the draws as the reps' forecasts come (``outcome_from_draws`` on the sum). ``team_samples`` /
-``team_outcome`` are the same sum for a list of Pipelines seeded by position instead
-(``SeedSequence(seed).spawn(n_reps)[i]``): pass reps in a stable order; the forecast does not use them.
+adds the draws as the reps' forecasts come (``outcome_from_draws`` on the sum).
 """
 from __future__ import annotations
 
 import math
 import numbers
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,11 +62,7 @@ __all__ = [
     "as_finite_array",
     "outcome_distribution",
     "outcome_from_draws",
-    "rep_generators",
     "sample_totals",
-    "team_distribution",
-    "team_outcome",
-    "team_samples",
 ]
 
 DEFAULT_SIMULATIONS = 10_000
@@ -345,78 +339,3 @@ def _outcome_mc(draws: np.ndarray, obj: float | None, won: float, seed: int | No
         p_reach = float(np.count_nonzero(draws >= obj - REL_TOL * scale) / n)
     stderr = float(draws.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
     return Outcome("monte_carlo", won, float(draws.mean()), *quantiles, p_reach, n, seed, stderr)
-
-
-# ----------------------------------------------------------------------------- team
-
-Pipeline = tuple[float, Any, Any]   # (won, amounts, probabilities)
-
-
-def rep_generators(seed: int, count: int) -> list[np.random.Generator]:
-    """One independent generator per rep: ``default_rng(SeedSequence(seed).spawn(count)[i])``."""
-    seed = _seed(seed)
-    return [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(count)]
-
-
-def _canonical_reps(reps: Sequence[Pipeline]) -> list[tuple[float, np.ndarray, np.ndarray, float]]:
-    out = []
-    for i, rep in enumerate(reps):
-        try:
-            won, amounts, probs = rep
-            out.append(_canonical(won, amounts, probs))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"rep {i}: {exc}") from exc
-    return out
-
-
-def _team_draws(canon: list, simulations: int, seed: int) -> np.ndarray:
-    out = np.empty((len(canon), simulations), dtype=float)
-    for i, ((w, a, p, _), rng) in enumerate(zip(canon, rep_generators(seed, len(canon)))):
-        out[i] = _sample_canonical(w, a, p, simulations, rng)
-    return out
-
-
-def team_samples(reps: Sequence[Pipeline], *, simulations: int = DEFAULT_SIMULATIONS,
-                 seed: int = DEFAULT_SEED) -> np.ndarray:
-    """Per-rep Monte Carlo draws, shape (len(reps), simulations); row i uses rep generator i.
-
-    Each row is independent of the order of that rep's proposals; row i depends on the rep's
-    position i, so pass reps in a stable order (e.g. sorted by rep name).
-    """
-    simulations = _positive_int(simulations, "simulations")
-    seed = _seed(seed)
-    return _team_draws(_canonical_reps(list(reps)), simulations, seed)
-
-
-def team_distribution(rep_draws: Iterable[Any], objective: float | None, *,
-                      seed: int | None = None, won: float = 0.0) -> Outcome:
-    """Team outcome from the reps' draw arrays (all of the same length): draw j = Σ_reps draws[j].
-
-    ``won`` (the team's Won) and ``seed`` are reported as given.
-    """
-    arrays = [as_finite_array(d, f"rep_draws[{i}]") for i, d in enumerate(rep_draws)]
-    if not arrays:
-        raise ValueError("rep_draws: no reps")
-    sizes = {x.size for x in arrays}
-    if len(sizes) != 1:
-        raise ValueError(f"rep_draws: reps have different draw counts {sorted(sizes)}")
-    return outcome_from_draws(np.vstack(arrays).sum(axis=0), objective, won=won, seed=seed)
-
-
-def team_outcome(reps: Sequence[Pipeline], objective: float | None, *,
-                 simulations: int = DEFAULT_SIMULATIONS, seed: int = DEFAULT_SEED) -> Outcome:
-    """Team outcome: always Monte Carlo, ``simulations`` draws; the sum of each rep's draws
-    (see ``team_samples``). ``won`` is Σ reps' Won."""
-    simulations = _positive_int(simulations, "simulations")
-    seed = _seed(seed)
-    obj = _objective(objective)
-    reps = list(reps)
-    canon = _canonical_reps(reps)
-    if not canon:
-        return _outcome_mc(np.zeros(simulations), obj, 0.0, seed, 1.0)
-    draws = np.zeros(simulations)                 # running sum: memory O(simulations)
-    for (w, a, p, _), rng in zip(canon, rep_generators(seed, len(canon))):
-        draws += _sample_canonical(w, a, p, simulations, rng)
-    won = math.fsum(_finite_scalar(rep[0], "won") for rep in reps)
-    scale = max(1.0, math.fsum(c[3] for c in canon))
-    return _outcome_mc(draws, obj, won, seed, scale)

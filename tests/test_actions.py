@@ -316,7 +316,9 @@ def test_forecast_sheet_holds_the_cores_numbers(open_book, files):
     risk_en = {"on_track": "On track", "at_risk": "At risk", "off_track": "Off track"}
     for row, rec in zip(rows[1:], fc["reps"]):
         for value, (key, _, kind, _) in zip(row, FORECAST_FIELDS):
-            expected = risk_en.get(rec[key]) if kind == "risk" else rec[key]
+            expected = risk_en.get(rec[key]) if kind == "risk" else rec.get(key)
+            if kind == "basis":        # no history in the add-in's workbook: declared, and why
+                expected = "Declared — no history" if rec["basis"] == "declared" else "History"
             assert value == expected, (rec["rep"], key)
     team = rows[1 + len(fc["reps"])]
     assert team[0] == "Team" and team[3:6] == [fc["team"]["objective"], fc["team"]["won"],
@@ -328,7 +330,10 @@ def test_forecast_sheet_holds_the_cores_numbers(open_book, files):
     assert cfs == ['"On track"', '"At risk"', '"Off track"']
     formats = {a["start_column"] + 1: a["args"][0] for a in recorded_actions(book) if a["func"] == "setNumberFormat"
                and a["start_row"] == 1}
-    assert formats[2] == "yyyy-mm-dd" and formats[4] == "#,##0" and formats[8] == "0%" and formats[13] == "0%"
+    col = {k: j for j, (k, _, _, _) in enumerate(FORECAST_FIELDS, start=1)}
+    assert formats[col["period_start"]] == "yyyy-mm-dd" and formats[col["objective"]] == "#,##0"
+    assert formats[col["attainment"]] == "0%" and formats[col["p_reach"]] == "0%"
+    assert formats[col["expected"]] == "#,##0" and formats[col["p_reach_declared"]] == "0%"
 
 
 def test_forecast_of_a_french_workbook(open_book):

@@ -115,3 +115,29 @@ def test_version_1_store_is_upgraded(tmp_path):
     rows = hist.learning_rows(conn)
     assert rows["ref_key"] == ["a"] and rows["sent_on"] == [None]
     assert hist.period_rows(conn)["rep"] == []
+
+
+def test_backtest_command(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from salesxl.cli import app
+    w = synthetic.slipping_world(4, reps=4, months=13)
+    conn = hist.open_history(tmp_path / "h.sqlite")
+    for sub in synthetic.submissions(w):
+        hist.import_submission(conn, commit=False, **sub)
+    conn.commit()
+    conn.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["backtest", "--history", str(tmp_path / "h.sqlite"), "--json", "--simulations", "500"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)                  # nothing but JSON on stdout
+    assert data["collections"] == len(w.collections) and data["history_cases"] > 0
+    assert set(data["overall"]) == {"declared", "history"} and set(data["reps"]) == {r.name for r in w.reps}
+    assert data["overall"]["history"]["mae"] < data["overall"]["declared"]["mae"]
+    text = runner.invoke(app, ["backtest", "--history", str(tmp_path / "h.sqlite"), "--lang", "fr",
+                               "--simulations", "500"])
+    assert text.exit_code == 0 and "Rétro-test" in text.stdout and "Équipe — historique" in text.stdout
+    missing = runner.invoke(app, ["backtest", "--history", str(tmp_path / "none.sqlite")])
+    assert missing.exit_code == 2 and not (tmp_path / "none.sqlite").exists()

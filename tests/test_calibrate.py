@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salesxl.calibrate import (
+    FADE,
     MIN_CLOSED,
     PRIOR_STRENGTH,
     Bin,
@@ -105,23 +106,40 @@ def test_bins_partition_the_closed_proposals(rows):
 # ----------------------------------------------------------------------------- calibrated probability
 
 def test_calibrated_probability_by_hand():
-    # 10 closed at 50 %, 8 won: anchor (m = .5, r = .8, n = 10); k = 4 →
+    # 10 closed at 50 %, 8 won: anchor (m = .5, 8 wins of 10); k = 4 →
     # calibrated(.5) = (8 + 4·.5) / (10 + 4) = 10/14.
-    assert PRIOR_STRENGTH == 4
+    assert PRIOR_STRENGTH == 4 and FADE == 0.2
     cal = calibration([0.5] * 10, [1] * 8 + [0] * 2)
     assert calibrated_probability(cal, 0.5) == pytest.approx(10 / 14)
-    # Away from the anchor (single anchor → rate and weight constant): (8 + 4·.9) / 14 = 11.6/14.
-    assert calibrated_probability(cal, 0.9) == pytest.approx(11.6 / 14)
-    assert calibrated_probability(cal, 0.0) == pytest.approx(8 / 14)
+    # .6 is half the reach away: a = .5 → (.5·8 + 4·.6) / (.5·10 + 4) = 6.4 / 9
+    assert calibrated_probability(cal, 0.6) == pytest.approx(6.4 / 9)
+    # beyond the reach (.2) of the only anchor: the declared value, exactly
+    assert calibrated_probability(cal, 0.9) == 0.9
+    assert calibrated_probability(cal, 0.0) == 0.0
+    assert calibrated_probability(cal, 0.3) == pytest.approx(0.3)
 
 
-def test_interpolation_between_anchors():
-    # 10 at 20 % with 0 wins (anchor .2 → .0), 10 at 60 % with 10 wins (anchor .6 → 1.0).
-    # At .4 (halfway): r = .5, n = 10 → (10·.5 + 4·.4) / 14 = 6.6 / 14.
+def test_never_extrapolates_far_from_closed_proposals():
+    # issue 10: 20 closed at 50 % (all won, say) turned a new 10 % proposal into 52 %; it stays 10 %
+    cal = calibration([0.5] * 20, [1] * 20)
+    assert calibrated_probability(cal, 0.10) == pytest.approx(0.10, abs=1e-12)
+    assert calibrated_probability(cal, 0.25) == pytest.approx(0.25, abs=1e-12)
+    # and fades in as the declared value nears what was observed: .35 → a = .25: (5 + 1.4) / (5 + 4)
+    assert calibrated_probability(cal, 0.35) == pytest.approx(6.4 / 9)
+    ps = (0.31, 0.35, 0.4, 0.45, 0.5)
+    near = [calibrated_probability(cal, p) for p in ps]
+    assert near == sorted(near) and all(c > p for c, p in zip(near, ps))
+
+
+def test_between_anchors():
+    # 10 at 20 % with 0 wins (anchor .2), 10 at 60 % with 10 wins (anchor .6).
+    # At .4 (halfway, .2 from both): no anchor reaches → declared .4.
     cal = calibration([0.2] * 10 + [0.6] * 10, [0] * 10 + [1] * 10)
-    assert calibrated_probability(cal, 0.4) == pytest.approx(6.6 / 14)
+    assert calibrated_probability(cal, 0.4) == pytest.approx(0.4)
     assert calibrated_probability(cal, 0.2) == pytest.approx((0 + 4 * 0.2) / 14)
     assert calibrated_probability(cal, 0.6) == pytest.approx((10 + 4 * 0.6) / 14)
+    # .5: a = .5 from .6 only: (5 + 2) / (5 + 4)
+    assert calibrated_probability(cal, 0.5) == pytest.approx(7 / 9)
     # continuous across the 40 % bin edge
     assert calibrated_probability(cal, 0.4 - 1e-12) == pytest.approx(calibrated_probability(cal, 0.4))
 
@@ -151,14 +169,15 @@ def closed_history(draw):
 
 
 @PROPS
-@given(closed_history())
-def test_calibrated_between_declared_and_realised_at_anchors(hist):
+@given(closed_history(), st.floats(0, 1))
+def test_calibrated_between_declared_and_realised_within_reach(hist, p):
     cal = calibration(*hist)
-    for b in cal.bins:
-        if b.n:
-            c = calibrated_probability(cal, b.mean_declared)
-            lo, hi = sorted((b.mean_declared, b.realised))
-            assert lo - 1e-12 <= c <= hi + 1e-12
+    c = calibrated_probability(cal, p)
+    reached = [b.realised for b in cal.bins if b.n and abs(p - b.mean_declared) < FADE]
+    lo, hi = min([p, *reached]), max([p, *reached])
+    assert lo - 1e-12 <= c <= hi + 1e-12
+    if not reached:
+        assert c == pytest.approx(p, abs=1e-12)
 
 
 @PROPS
@@ -174,10 +193,10 @@ def test_calibrated_between_declared_and_realised_single_bin(declared, wins, n, 
 
 
 def test_calibrated_forecast():
-    # anchor (.5 → .8, n = 10): calibrated(.5) = 10/14, calibrated(.9) = 11.6/14
+    # anchor (.5: 8 won of 10): calibrated(.5) = 10/14; .9 is out of its reach: .9
     cal = calibration([0.5] * 10, [1] * 8 + [0] * 2)
     got = calibrated_forecast(1000, [700, 1400], [0.5, 0.9], cal)
-    assert got == pytest.approx(1000 + 700 * 10 / 14 + 1400 * 11.6 / 14)
+    assert got == pytest.approx(1000 + 700 * 10 / 14 + 1400 * 0.9)
     assert calibrated_forecast(1000, [], [], cal) == 1000
     assert calibrated_forecast(0, pd.Series([700.0]), pd.Series([0.5]), cal) == pytest.approx(500)
 

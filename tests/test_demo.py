@@ -78,13 +78,31 @@ def test_team_workbook_reviews_forecast_issues(demo):
                for row in rep.iter_rows(min_col=3, max_col=3) for c in row)
 
 
-def test_history_store_holds_three_collections(demo):
+def test_history_store_holds_a_year_of_collections(demo):
     out, _ = demo
     with sqlite3.connect(out / "team.history.sqlite") as conn:
         tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
         snap = next(t for t in tables if "snapshot" in t)
         as_ofs = {r[0] for r in conn.execute(f"select distinct as_of from {snap}")}
-    assert len(as_ofs) == 3
+        periods = conn.execute("select count(distinct as_of) from periods").fetchone()[0]
+    assert len(as_ofs) == 13 and periods == 13       # twelve monthly collections and today's
+
+
+def test_demo_shows_expected_against_declared(demo):
+    """With a year of history the Forecast sheet shows the history's expected beside the declared
+    forecast, the basis, the declared P(reach) kept; a review says why they differ (SPEC §4b)."""
+    out, _ = demo
+    wb = openpyxl.load_workbook(out / "team.xlsx")
+    fc = wb["Forecast"]
+    header = [c.value for c in fc[1]]
+    for h in ("Forecast", "Expected (history)", "Basis", "P(reach) declared", "P10 declared", "P90 declared"):
+        assert h in header
+    rows = [dict(zip(header, r)) for r in fc.iter_rows(min_row=2, values_only=True) if r[0] in {x[0] for x in REPS}]
+    assert {r["Basis"] for r in rows} == {"History"}
+    assert sum(r["Expected (history)"] for r in rows) < sum(r["Forecast"] for r in rows)   # the reps are optimistic
+    texts = [c for n in wb.sheetnames if n.startswith("Review – ")
+             for row in wb[n].iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(t.lstrip("• ").startswith("History expects") for t in texts)
 
 
 @pytest.mark.libreoffice

@@ -197,3 +197,40 @@ def test_a_link_back_up_the_tree_is_read_once(base, tmp_path):
     paths, _ = expand_inputs([d], recursive=True)
     assert len(paths) == len({p.resolve() for p in paths})
     assert sum(p.name == "claire_old.xlsx" for p in paths) == 1
+
+
+@pytest.mark.parametrize("name, data, what", [
+    ("p.slk", b"ID;PWXL;N;E\r\nC;Y1;X1;K\"Ref\"\r\nE\r\n", "SYLK"),
+    ("p.dif", b'TABLE\r\n0,1\r\n"EXCEL"\r\nVECTORS\r\n0,2\r\n""\r\n', "DIF"),
+    ("p.wk1", b"\x00\x00\x02\x00\x06\x04\x06\x00\x08\x00" + b"\x00" * 30, "Lotus 1-2-3"),
+    ("p.wb2", b"\x00\x00\x02\x00\x02\x10\xc9\x00\x02\x00" + b"\x00" * 30, "Quattro Pro"),
+    ("p.dbf", b"\x03\x7a\x0b\x05" + b"\x02\x00\x00\x00" + b"\x41\x00" + b"\x0b\x00" + b"\x00" * 20
+     + b"REF" + b"\x00" * 8 + b"C" + b"\x00" * 20 + b"\x0d", "dBase"),
+    ("p.numbers", zip_bytes([("Index/Document.iwa", b"\x00" * 16), ("Metadata/Properties.plist", b"x")]), "Numbers"),
+    ("p.qpw", cfb_bytes({"NativeContent_MAIN": b"\x00" * 64}), "Quattro Pro"),
+])
+def test_other_spreadsheet_kinds_are_named_with_a_hint(tmp_path, name, data, what):
+    from salesxl.io.guard import inspect_file
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, detail = inspect_file(path)
+    assert code == "NOT_XLSX" and what in detail and ".xlsx" in detail, detail
+
+
+def test_a_workbook_part_outside_xl_is_found(base, tmp_path):
+    """The package names its workbook part in _rels/.rels: it need not be xl/workbook.xml."""
+    ms = members(base)
+    moved = []
+    for n, d in ms:
+        if n.startswith("xl/"):
+            n = "book/" + n[3:]
+        if n == "[Content_Types].xml" or n.endswith(".rels"):
+            d = d.replace(b"/xl/", b"/book/").replace(b'Target="xl/', b'Target="book/')
+        moved.append((n, d))
+    path = tmp_path / "moved.xlsx"
+    path.write_bytes(zip_bytes(moved))
+    expected = validate_file(base, engine="openpyxl", as_of=AS_OF)
+    for engine in ("calamine", "openpyxl"):
+        v = validate_file(path, engine=engine, as_of=AS_OF)
+        assert sorted(v.frames) == sorted(expected.frames)
+        assert all(v.frames[k].equals(f) for k, f in expected.frames.items())

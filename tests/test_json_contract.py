@@ -145,3 +145,20 @@ def test_usage_errors_are_json_under_json(args):
     data = json.loads(r.stdout)
     assert data["error"] == "usage" and data["message"]
     check(args[0], data)
+
+
+def test_backtest_json(tmp_path):
+    from salesxl import synthetic
+    from salesxl.io import history as hist
+    w = synthetic.slipping_world(4, reps=3, months=7)
+    conn = hist.open_history(tmp_path / "h.sqlite")
+    for sub in synthetic.submissions(w):
+        hist.import_submission(conn, commit=False, **sub)
+    conn.commit()
+    conn.close()
+    code, data = run_json("backtest", "--history", tmp_path / "h.sqlite", "--simulations", 200)
+    check("backtest", data)
+    assert code == 0 and data["collections"] == len(w.collections) and data["rep_cases"]
+    code, data = run_json("backtest", "--history", tmp_path / "none.sqlite")
+    check("backtest", data)
+    assert code == 2 and data["error"] == "usage" and "no history store" in data["message"]

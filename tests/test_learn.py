@@ -174,3 +174,74 @@ def test_synthetic_world_is_seeded_and_holds_twelve_collections():
     assert all(len(x.decisions) == 1 and x.pi == x.p for r in cal.reps for x in r.proposals)
     sub = next(synthetic.submissions(a))
     assert set(sub["pipeline"]) >= {"ref", "rep", "amount", "probability", "status", "decision_date", "sent_on"}
+
+
+# ------------------------------------------------------------------------------------ in the forecast
+@pytest.fixture(scope="module")
+def world_forecast(tmp_path_factory):
+    """Four reps of a slipping world: their workbooks on the day after the last collection, read back,
+    and the history store of every collection so far: the forecast with and without the history."""
+    from salesxl.forecast import compute
+    from salesxl.io.read_xlsx import validate_file
+    from salesxl.io.template import write_template
+    from salesxl.rules import merge
+    tmp = tmp_path_factory.mktemp("world")
+    w = synthetic.slipping_world(5, reps=4, months=13)
+    day = w.collections[-1]
+    conn = hist.open_history(tmp / "h.sqlite")
+    for sub in synthetic.submissions(w):
+        hist.import_submission(conn, commit=False, **sub)
+    conn.commit()
+    files = []
+    for rep in w.reps:
+        p = tmp / f"{rep.name}.xlsx"
+        write_template(p, "en", rows=synthetic.rep_rows(w, rep, day), settings={"as_of": day})
+        files.append(validate_file(p, as_of=day))
+    m = merge(files, as_of=day)
+    learner = History(hist.learning_rows(conn, upto=day))
+    with_h = compute(m.frames, m.lists, day, m.settings, simulations=2000, learner=learner)
+    without = compute(m.frames, m.lists, day, m.settings, simulations=2000)
+    return w, day, with_h, without
+
+
+def test_forecast_json_expected_and_basis(world_forecast):
+    w, day, fc, plain = world_forecast
+    d, p = fc.to_dict(), plain.to_dict()
+    for rep, base in zip(d["reps"], p["reps"]):
+        # the declared figures are the same with or without history (SPEC §4 unchanged)
+        for k in ("won", "weighted_open", "forecast", "attainment", "coverage"):
+            assert rep[k] == base[k]
+        assert base["basis"] == "declared" and base["basis_reason"] == "no_history"
+        assert base["expected"] == base["forecast"] and "p_reach_declared" not in base
+        assert rep["basis"] == "history" and "basis_reason" not in rep
+        # the declared distribution is kept beside the history's
+        assert (rep["p10_declared"], rep["p90_declared"], rep["p_reach_declared"]) == \
+            (base["p10"], base["p90"], base["p_reach"])
+        assert rep["risk_declared"] == base["risk"]
+        assert rep["p10"] <= rep["p50"] <= rep["p90"]
+    team = d["team"]
+    assert team["basis"] == "history" and team["reps_on_history"] == 4
+    assert team["expected"] == pytest.approx(sum(r["expected"] for r in d["reps"]), rel=1e-9)
+    assert team["p_reach_declared"] == p["team"]["p_reach"] and team["p10_declared"] == p["team"]["p10"]
+    assert p["team"]["basis"] == "declared"
+    # optimistic, slipping reps: the history expects less than declared
+    assert team["expected"] < team["forecast"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_review_says_why_expected_differs(world_forecast, lang):
+    from salesxl.review import build_reviews, expected_point
+    w, day, fc, plain = world_forecast
+    points = [expected_point(r, day, lang) for r in fc.reps]
+    said = [x for x in points if x]
+    assert said, "no rep's expected differs from the declared forecast"
+    start = "History expects" if lang == "en" else "L'historique attend"
+    assert all(x.startswith(start) for x in said)
+    if lang == "fr":
+        assert not any(" tu " in x or " ton " in x or " tes " in x for x in said)
+    assert all(expected_point(r, day, lang) is None for r in plain.reps)       # declared basis: nothing
+    reviews = build_reviews(fc, lang)
+    for r, review, point in zip(fc.reps, reviews, points):
+        items = [i for b in review.blocks if type(b).__name__ == "Points" for i in b.items]
+        if point:
+            assert point in items

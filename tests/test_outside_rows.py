@@ -83,6 +83,10 @@ def test_reading_stops_at_the_first_empty_row(tmp_path, engine):
     v = validate_file(workbook(tmp_path, gap=True), engine=engine, as_of=AS_OF)
     assert len(v.frames["pipeline"]) == INSIDE
     assert not [i for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE"]
+    # … and they are named, not silently dropped
+    (after,) = [i for i in v.issues if i.code == "ROWS_AFTER_EMPTY_ROW"]
+    assert (after.severity, after.row, after.value) == ("warning", INSIDE + 3, f"A{INSIDE + 3}:M{INSIDE + BELOW + 2}")
+    assert f"Rows {INSIDE + 3}–{INSIDE + BELOW + 2} below table tblPipeline (A1:M{INSIDE + 1})" in after.message
 
 
 @pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
@@ -98,7 +102,8 @@ def test_a_clean_template_has_no_outside_rows(tmp_path):
     path = tmp_path / "t.xlsx"
     build_template("en", rep=REP, period_start=START, period_end=END).save(path)
     for engine in ("openpyxl", "calamine"):
-        assert not [i for i in validate_file(path, engine=engine).issues if i.code == "ROWS_OUTSIDE_TABLE"]
+        assert not [i for i in validate_file(path, engine=engine).issues
+                    if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW")]
 
 
 def test_consolidation_keeps_the_rows_below_with_their_excel_rows(tmp_path):
@@ -118,8 +123,8 @@ def test_consolidation_keeps_the_rows_below_with_their_excel_rows(tmp_path):
     assert by_ref[f"P{INSIDE:04d}"] == INSIDE + 2 and by_ref[f"P{INSIDE + BELOW - 1:04d}"] == INSIDE + BELOW + 1
 
 
-@pytest.mark.parametrize("right", [False, True])
-def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right):
+@pytest.mark.parametrize("right, gap", [(False, False), (True, False), (False, True)])
+def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right, gap):
     """The live reader (xlwings' remote engine, fed what Office.js sends) finds the same rows and the
     same warning as the file reader."""
     try:
@@ -128,7 +133,7 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
         from xlwings_remote import book_from_json, book_json_from_xlsx  # type: ignore[no-redef]
     from salesxl import actions
 
-    path = workbook(tmp_path, right=right)
+    path = workbook(tmp_path, right=right, gap=gap)
     expected = validate_file(path, as_of=AS_OF)
     book = book_from_json(book_json_from_xlsx(path))
     try:
@@ -138,7 +143,7 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
         book.close()
     key = lambda i: (i.code, i.sheet, i.row, i.column, i.value, i.message)  # noqa: E731
     assert sorted(map(key, got.issues)) == sorted(map(key, expected.issues))
-    assert "ROWS_OUTSIDE_TABLE" in {i.code for i in got.issues}
+    assert ("ROWS_AFTER_EMPTY_ROW" if gap else "ROWS_OUTSIDE_TABLE") in {i.code for i in got.issues}
     assert got.frames["pipeline"]["_row"].tolist() == expected.frames["pipeline"]["_row"].tolist()
-    assert len(got.frames["pipeline"]) == INSIDE + BELOW
+    assert len(got.frames["pipeline"]) == INSIDE + (0 if gap else BELOW)
     assert lb.tables["pipeline"].last_row == INSIDE + 1          # the ListObject itself, for resizing

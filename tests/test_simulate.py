@@ -15,11 +15,7 @@ from salesxl.simulate import (
     Outcome,
     outcome_distribution,
     outcome_from_draws,
-    rep_generators,
     sample_totals,
-    team_distribution,
-    team_outcome,
-    team_samples,
 )
 
 # Hypothesis runs derandomized: the examples (and so the Monte Carlo seeds) are fixed, the
@@ -369,8 +365,6 @@ def test_invalid_input_raises(amounts, probs):
         outcome_distribution(0, amounts, probs, 100, exact_max=0)
     with pytest.raises(ValueError):
         sample_totals(0, amounts, probs, 10, np.random.default_rng(0))
-    with pytest.raises(ValueError):
-        team_outcome([(0, [1], [0.5]), (0, amounts, probs)], 100, simulations=10)
 
 
 @pytest.mark.parametrize("kw", [{"simulations": 0}, {"simulations": 2.5}, {"seed": -1},
@@ -397,65 +391,3 @@ def test_pandas_inputs_accepted():
     a = pd.Series([100, 200], dtype="Int64")
     p = pd.Series([0.5, 0.5], dtype="Float64")
     assert outcome_distribution(0, a, p, 200) == exact(0, [100, 200], [0.5, 0.5], 200)
-
-
-# ----------------------------------------------------------------------------- team
-
-def make_reps(k=6, n=25, seed=0):
-    rng = np.random.default_rng(seed)
-    return [(float(rng.integers(0, 5000)), rng.integers(1, 100, n) * 100.0,
-             rng.choice([0.1, 0.3, 0.5, 0.7, 0.9], n)) for _ in range(k)]
-
-
-def test_team_is_the_sum_of_rep_draws():
-    reps = make_reps()
-    samples = team_samples(reps, simulations=4000, seed=5)
-    assert samples.shape == (6, 4000)
-    gens = rep_generators(5, 6)
-    for i, (won, a, p) in enumerate(reps):
-        assert np.array_equal(samples[i], sample_totals(won, a, p, 4000, gens[i]))
-    team = team_outcome(reps, 600_000, simulations=4000, seed=5)
-    assert team == team_distribution(list(samples), 600_000, seed=5, won=sum(r[0] for r in reps))
-    assert team.method == "monte_carlo" and team.draws == 4000 and team.seed == 5
-    assert team.won == sum(r[0] for r in reps)
-
-
-def test_team_mean_is_team_forecast():
-    reps = make_reps(k=8)
-    team = team_outcome(reps, None, simulations=10_000, seed=DEFAULT_SEED)
-    expected = sum(w + float(np.dot(a, p)) for w, a, p in reps)
-    se = math.sqrt(sum(float((a**2 * p * (1 - p)).sum()) for _, a, p in reps) / 10_000)
-    assert abs(team.mean - expected) < 4 * se
-    assert team.p_reach is None
-
-
-def test_team_always_monte_carlo_and_reproducible():
-    reps = [(0, [100, 200], [0.5, 0.5])]       # small enough for exact on its own
-    team = team_outcome(reps, 200, simulations=50_000, seed=1)
-    assert team.method == "monte_carlo"
-    assert team.p_reach == pytest.approx(0.5, abs=0.01)
-    assert team == team_outcome(reps, 200, simulations=50_000, seed=1)
-
-
-def test_team_rep_proposal_order_does_not_matter():
-    reps = make_reps(k=3)
-    shuffled = [(w, a[::-1], p[::-1]) for w, a, p in reps]
-    assert team_outcome(reps, 1e6, simulations=2000, seed=3) == team_outcome(shuffled, 1e6, simulations=2000, seed=3)
-
-
-def test_team_agrees_with_exact_convolution():
-    # Two reps, each [100, 200] at 50 %: team total = sum of two independent copies of
-    # {0,100,200,300} (1/4 each) → P(team ≥ 400) = P(sum of the two ≥ 400)
-    # pairs (i, j) with 100(i+j) ≥ 400, i, j ∈ 0..3: (1,3),(2,2),(2,3),(3,1),(3,2),(3,3) = 6/16.
-    reps = [(0, [100, 200], [0.5, 0.5])] * 2
-    team = team_outcome(reps, 400, simulations=100_000, seed=2)
-    assert abs(team.p_reach - 6 / 16) < 4 * math.sqrt(6 / 16 * 10 / 16 / 100_000)
-
-
-def test_empty_team():
-    team = team_outcome([], 100, simulations=10)
-    assert (team.mean, team.p10, team.p90, team.p_reach, team.draws) == (0, 0, 0, 0, 10)
-    with pytest.raises(ValueError):
-        team_distribution([], 100)
-    with pytest.raises(ValueError):
-        team_distribution([np.zeros(3), np.zeros(4)], 100)

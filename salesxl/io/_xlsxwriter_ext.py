@@ -312,12 +312,12 @@ class StreamSheet(Worksheet):
         """The cell XML of one column, one string per row ("" for no cell), with `_ROW` where the row
         number goes. Column-wise list comprehensions on the column's main type (texts and dates cached
         by value across batches), then a slow path for the odd cells."""
-        L, S, DS = self._letters[j], self._styles[j], self._date_styles[j]
+        letter, style, date_style = self._letters[j], self._styles[j], self._date_styles[j]
         first = next((v for v in col if v is not None), None)
         tp = type(first)
         if first is None:
             return [""] * count
-        pre = f'<c r="{L}{_ROW}'
+        pre = f'<c r="{letter}{_ROW}'
         cache = self._frags[j]
         if len(cache) > _FRAG_CACHE:            # bounded: the cache never grows with the rows
             cache.clear()
@@ -337,7 +337,7 @@ class StreamSheet(Worksheet):
             cell = self._inline_suffix if tp is str else None
             for v in new:
                 if type(v) is tp:
-                    cache[v] = pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
+                    cache[v] = pre + cell(v) if cell else f'{pre}"{date_style}><v>{_serial(v)}</v></c>'
                 elif v is None:
                     cache[None] = ""
                 else:
@@ -348,11 +348,11 @@ class StreamSheet(Worksheet):
                 for i in [i for i, x in enumerate(out) if x is None]:      # not cached (unhashable case)
                     v = col[i]
                     out[i] = "" if v is None else \
-                        pre + cell(v) if cell else f'{pre}"{DS}><v>{_serial(v)}</v></c>'
+                        pre + cell(v) if cell else f'{pre}"{date_style}><v>{_serial(v)}</v></c>'
             else:
                 out = list(map(cache.__getitem__, col))
         elif tp is float or tp is int:
-            out = ["" if v is None else f'{pre}"{S}><v>{v!r}</v></c>'
+            out = ["" if v is None else f'{pre}"{style}><v>{v!r}</v></c>'
                    if (type(v) is float and v - v == 0) or type(v) is int else _SLOW
                    for v in col]
         else:
@@ -360,7 +360,7 @@ class StreamSheet(Worksheet):
         if _SLOW not in out:
             return out
         for i in [i for i, x in enumerate(out) if x is _SLOW]:
-            out[i] = self._cell(L, _ROW, col[i], S, DS)
+            out[i] = self._cell(letter, _ROW, col[i], style, date_style)
         return out
 
     def _cell(self, letter: str, r, v: Any, style: str, dstyle: str) -> str:

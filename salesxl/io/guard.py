@@ -293,13 +293,37 @@ def _biff_version(head: bytes) -> str | None:
     return what if doc in _BIFF_DOCS else None
 
 
+SAVE_AS_XLSX = ": open it in Excel and save it as .xlsx"
+# Spreadsheets of other programs, by their first bytes (Lotus 1-2-3 and Works: a BOF record of
+# type 0 with the file's version; Quattro Pro the same with its own versions).
+_OTHER_SHEETS = (
+    (b"\x00\x00\x02\x00\x04\x04", "a Lotus 1-2-3 or Works spreadsheet (.wks)"),
+    (b"\xff\x00\x02\x00\x04\x04", "a Microsoft Works spreadsheet (.wks)"),
+    (b"\x00\x00\x02\x00\x05\x04", "a Lotus Symphony spreadsheet (.wrk)"),
+    (b"\x00\x00\x02\x00\x06\x04", "a Lotus 1-2-3 spreadsheet (.wk1)"),
+    (b"\x00\x00\x1a\x00", "a Lotus 1-2-3 spreadsheet (.wk3/.wk4/.123)"),
+    (b"\x00\x00\x02\x00\x20\x51", "a Quattro Pro spreadsheet (.wq1)"),
+    (b"\x00\x00\x02\x00\x21\x51", "a Quattro Pro spreadsheet (.wq2)"),
+    (b"\x00\x00\x02\x00\x01\x10", "a Quattro Pro spreadsheet (.wb1)"),
+    (b"\x00\x00\x02\x00\x02\x10", "a Quattro Pro spreadsheet (.wb2)"),
+)
+_DBF_VERSIONS = frozenset(b"\x02\x03\x30\x31\x32\x43\x63\x83\x8b\x8c\xcb\xf5\xfb")
+
+
 def _sniff(head: bytes) -> str:
     if head.startswith(b"%PDF"):
         return "a PDF document"
+    for magic, what in _OTHER_SHEETS:
+        if head.startswith(magic):
+            return what + SAVE_AS_XLSX
+    if len(head) >= 32 and head[0] in _DBF_VERSIONS and 1 <= head[2] <= 12 and 1 <= head[3] <= 31 \
+            and struct.unpack_from("<H", head, 8)[0] >= 33 and head[12:28] == b"\0" * 16:
+        return "a dBase table (.dbf)" + SAVE_AS_XLSX
     for magic, what in ((b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"),
                         (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"\x89PNG", "a PNG image"),
                         (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
-                        (b"{\\rtf", "an RTF document"), (b"MZ", "a Windows program")):
+                        (b"{\\rtf", "an RTF document"), (b"MZ", "a Windows program"),
+                        (b"SQLite format 3\x00", "a SQLite database (a history store?)")):
         if head.startswith(magic):
             return what
     text = _as_text(head)
@@ -307,7 +331,13 @@ def _sniff(head: bytes) -> str:
         return "unrecognised binary data, starting with " + head[:8].hex(" ")
     low = text.lstrip().lower()
     if low.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in low:
-        return "an Excel 2003 XML spreadsheet: save it as .xlsx in Excel"
+        return "an Excel 2003 XML spreadsheet" + SAVE_AS_XLSX
+    if low.startswith("<?xml") and "urn:oasis:names:tc:opendocument" in low:
+        return "an OpenDocument flat XML file (.fods)" + SAVE_AS_XLSX
+    if low.startswith("id;p"):
+        return "a SYLK spreadsheet (.slk)" + SAVE_AS_XLSX
+    if low.startswith("table") and low[5:12].strip().startswith("0,1"):
+        return "a DIF spreadsheet (.dif)" + SAVE_AS_XLSX
     if low.startswith("<") and any(t in low[:4096] for t in ("<html", "<table", "<!doctype html")):
         return "an HTML page (a web export renamed .xlsx): open it in Excel and save as .xlsx"
     if low.startswith("<?xml") or low.startswith("<"):
@@ -347,7 +377,6 @@ def _as_text(head: bytes) -> str | None:
 # --------------------------------------------------------------------------------------------------
 # OLE2 / compound file binary (CFB): read the root storage's stream names, stdlib only
 
-_CFB_FREE = 0xFFFFFFFF
 _CFB_END = 0xFFFFFFFE
 _CFB_MAXREG = 0xFFFFFFFA
 
@@ -366,6 +395,8 @@ def _inspect_ole(fp: BinaryIO, size: int) -> GuardResult:
         return "LEGACY_XLS", "Excel 97-2003 workbook (OLE2 'Workbook' stream)"
     if "book" in folded:
         return "LEGACY_XLS", "Excel 5.0/95 workbook (OLE2 'Book' stream)"
+    if "nativecontent_main" in folded or "perfectoffice_main" in folded:
+        return "NOT_XLSX", "a Quattro Pro spreadsheet (.qpw/.wb3)" + SAVE_AS_XLSX
     if "worddocument" in folded:
         return "NOT_XLSX", "a Word 97-2003 document (.doc)"
     if "powerpoint document" in folded:
@@ -551,6 +582,8 @@ def _inspect_zip(fp: BinaryIO, size: int, head: bytes, limits: Limits,
                 return "NOT_XLSX", "an OpenDocument file: " + mime.strip()[:80]
         if not infos:
             return "NOT_XLSX", "an empty zip archive"
+        if any(k.startswith(("index/", "index.zip")) and k.endswith((".iwa", ".zip")) for k in by_name):
+            return "NOT_XLSX", "an Apple Numbers spreadsheet (.numbers): export it to Excel (.xlsx) in Numbers"
         return "NOT_XLSX", "a zip archive that is not an Office document (no [Content_Types].xml)"
     ct_root = _parse_part(ctx, ct_info)
     overrides: dict[str, str] = {}

@@ -68,7 +68,6 @@ __all__ = [
     "Formula",
     "TableBlock",
     "address",
-    "autofit",
     "clear_marks",
     "find_sheet",
     "format_range",
@@ -490,11 +489,6 @@ def set_column_formats(
             sheet.range((first_row, col), (first_row + nrows - 1, col)).number_format = fmt
             calls += 1
     return calls
-
-
-def autofit(sheet: xw.Sheet, columns_only: bool = True) -> None:
-    """Autofit the sheet's column widths (and row heights unless ``columns_only``): one call."""
-    sheet.autofit("c" if columns_only else None)
 
 
 def hide_sheet(sheet: xw.Sheet) -> None:

@@ -115,9 +115,25 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
     return out
 
 
+_OFFICE_DOCUMENT = "/officeDocument"
+
+
+def workbook_part(z: zipfile.ZipFile) -> str:
+    """The workbook part named by the package's relationships (`xl/workbook.xml` as a rule, but a
+    package may put it anywhere)."""
+    try:
+        root = SafeET.fromstring(z.read("_rels/.rels"))
+    except KeyError:
+        return "xl/workbook.xml"
+    for rel in root.iter(_NS_PKG_REL + "Relationship"):
+        if rel.get("Type", "").endswith(_OFFICE_DOCUMENT) and rel.get("TargetMode") != "External":
+            return posixpath.normpath(rel.get("Target", "").lstrip("/")) or "xl/workbook.xml"
+    return "xl/workbook.xml"
+
+
 def package_sheets(z: zipfile.ZipFile) -> list[SheetPart]:
     """Sheet names in order, their XML part and their table definitions."""
-    wb_path = "xl/workbook.xml"
+    wb_path = workbook_part(z)
     root = SafeET.fromstring(z.read(wb_path))
     rels = _rels(z, wb_path)
     out = []
@@ -340,7 +356,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                     body[r1 - totals:r1] = [()] * totals
                 df = _frame(body, r0, below if below > r1 else r1 - totals, found, table, as_frame)
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
-                                          lang)
+                                          lang, others)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
                                  {k: i for k, (i, h) in found.items()}), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
@@ -405,14 +421,25 @@ def _rows_below(rows, box, others) -> int:
     return last
 
 
-def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang) -> list[Issue]:
+def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, others=()) -> list[Issue]:
+    """ROWS_OUTSIDE_TABLE for the rows read below the table and the columns read right of it;
+    ROWS_AFTER_EMPTY_ROW for what is typed further down in its columns, after an empty row (not read)."""
     r0, c0, r1, c1 = box
     issues = []
     table = f"{name} ({ref.replace('$', '')})"
+    last_col = max([c1] + [i for i, _ in right.values()])
     if below > r1:
         where = label("rows_below", lang).format(first=r1 + 1, last=below)
-        span = f"{col_letters(c0)}{r1 + 1}:{col_letters(max([c1] + [i for i, _ in right.values()]))}{below}"
+        span = f"{col_letters(c0)}{r1 + 1}:{col_letters(last_col)}{below}"
         issues.append(make_issue("ROWS_OUTSIDE_TABLE", lang=lang, file=path, sheet=sheet, row=r1 + 1,
+                                 value=span, where=where, table=table))
+    later = [r for r in range(below + 2, len(rows) + 1)
+             if not _blank_span(rows[r - 1], c0, last_col)
+             and not any(a <= r <= b and x <= last_col and y >= c0 for a, x, b, y in others)]
+    if later:
+        where = label("rows_below", lang).format(first=later[0], last=later[-1])
+        span = f"{col_letters(c0)}{later[0]}:{col_letters(last_col)}{later[-1]}"
+        issues.append(make_issue("ROWS_AFTER_EMPTY_ROW", lang=lang, file=path, sheet=sheet, row=later[0],
                                  value=span, where=where, table=table))
     if right:
         cols = sorted(i for i, _ in right.values())
@@ -545,7 +572,7 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
             names = [p.name for p in parts]
             settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
             settings = settings_from_table(settings_td)
-            wl = lang or detect_lang(names, settings)
+            workbook_lang = lang or detect_lang(names, settings)
             issues: list[Issue] = []
             tables: dict[str, TableData] = {}
             for t in contract.TABLES.values():
@@ -553,24 +580,24 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
                     if settings_td is not None:
                         tables["settings"] = settings_td
                     continue
-                td, iss = locate_table(t, sheet_rows, parts, names, path, wl, as_frame)
+                td, iss = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame)
                 issues.extend(iss)
                 if td is not None:
                     tables[t.key] = td
             lists = {}
             for key, t in contract.LIST_TABLES.items():
-                td, _ = locate_table(t, sheet_rows, parts, names, path, wl, as_frame) if any(
+                td, _ = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame) if any(
                     n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
                 if td is not None and _nrows(td.frame):
                     lists[key] = td
             part_by_name = {p.name: p.path for p in parts}
             flagged: set = set()
             for td in tables.values():
-                issues.extend(_cell_facts(z, part_by_name[td.sheet], td, contract.TABLES[td.key], path, wl,
+                issues.extend(_cell_facts(z, part_by_name[td.sheet], td, contract.TABLES[td.key], path, workbook_lang,
                                           flagged))
         finally:
             source.close()
-    return WorkbookData(path, names, tables, issues, wl, settings, lists, flagged)
+    return WorkbookData(path, names, tables, issues, workbook_lang, settings, lists, flagged)
 
 
 def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issue]:

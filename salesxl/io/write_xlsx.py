@@ -32,6 +32,7 @@ from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.issues import effect as issue_effect
+from salesxl.review import basis_label
 from salesxl.review_text import T
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
@@ -68,12 +69,17 @@ FORECAST_FIELDS = (
     ("won", {"en": "Won", "fr": "Gagné"}, "amount", 14),
     ("weighted_open", {"en": "Weighted open", "fr": "Pondéré en cours"}, "amount", 15),
     ("forecast", {"en": "Forecast", "fr": "Prévision"}, "amount", 14),
+    ("expected", {"en": "Expected (history)", "fr": "Attendu (historique)"}, "amount", 15),
+    ("basis", {"en": "Basis", "fr": "Base"}, "basis", 20),
     ("attainment", {"en": "Projected attainment", "fr": "Atteinte projetée"}, "percent", 13),
     ("coverage", {"en": "Coverage", "fr": "Couverture"}, "ratio", 11),
     ("p10", {"en": "P10", "fr": "P10"}, "amount", 13),
     ("p50", {"en": "P50", "fr": "P50"}, "amount", 13),
     ("p90", {"en": "P90", "fr": "P90"}, "amount", 13),
     ("p_reach", {"en": "P(reach objective)", "fr": "P(atteindre l'objectif)"}, "percent", 15),
+    ("p10_declared", {"en": "P10 declared", "fr": "P10 déclaré"}, "amount", 13),
+    ("p90_declared", {"en": "P90 declared", "fr": "P90 déclaré"}, "amount", 13),
+    ("p_reach_declared", {"en": "P(reach) declared", "fr": "P(atteinte) déclarée"}, "percent", 15),
     ("risk", {"en": "Risk", "fr": "Risque"}, "risk", 16),
 )
 RISK_LABELS = {k: T[k] for k in ("on_track", "at_risk", "off_track")}
@@ -490,6 +496,8 @@ class TeamWorkbookWriter:
             if kind == "risk":
                 label = i18n.pick(RISK_LABELS.get(v, {"en": str(v)}), lang)
                 ws.write_string(i, j, label, f.get("risk_" + str(v), fmt))
+            elif kind == "basis":
+                ws.write_string(i, j, basis_label(v, rec.get("basis_reason"), lang), fmt)
             elif kind == "date":
                 d = _to_date(v)
                 if d is not None:

@@ -20,7 +20,7 @@ __all__ = ["BASE", "COMMANDS", "SCHEMA_VERSION", "load", "registry", "validator"
 SCHEMA_VERSION = "1.0"
 BASE = "https://salesxl.example/schemas/1/"
 #: The commands with a --json output, each with its schema file `<command>.json`.
-COMMANDS = ("validate", "forecast", "review", "consolidate", "new-period")
+COMMANDS = ("validate", "forecast", "review", "consolidate", "new-period", "backtest")
 
 
 @lru_cache(maxsize=None)
