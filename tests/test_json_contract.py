@@ -148,17 +148,15 @@ def test_usage_errors_are_json_under_json(args):
 
 
 def test_backtest_json(tmp_path):
-    from salesxl import synthetic
-    from salesxl.io import history as hist
-    w = synthetic.slipping_world(4, reps=3, months=7)
-    conn = hist.open_history(tmp_path / "h.sqlite")
-    for sub in synthetic.submissions(w):
-        hist.import_submission(conn, commit=False, **sub)
-    conn.commit()
-    conn.close()
+    from test_backtest import _store                  # the by-hand history of tests/test_backtest.py
+    d = dt.date
+    _store(tmp_path, [(d(2026, 1, 20), [("A", 500.0, 0.6, "Open", d(2026, 1, 25))], (d(2026, 1, 1), d(2026, 1, 31), 900.0)),
+                      (d(2026, 2, 20), [("A", 500.0, 0.6, "Won", d(2026, 1, 25))], (d(2026, 2, 1), d(2026, 2, 28), 900.0))]
+           ).close()
     code, data = run_json("backtest", "--history", tmp_path / "h.sqlite", "--simulations", 200)
     check("backtest", data)
-    assert code == 0 and data["collections"] == len(w.collections) and data["rep_cases"]
+    assert code == 0 and data["collections"] == 2 and len(data["rep_cases"]) == 1
+    assert data["rep_cases"][0]["actual"] == 500
     code, data = run_json("backtest", "--history", tmp_path / "none.sqlite")
     check("backtest", data)
     assert code == 2 and data["error"] == "usage" and "no history store" in data["message"]
