@@ -674,7 +674,8 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     engine = batch.default_engine()
     files: list[dict] = []
     seen: dict[str, str] = {}
-    for _, task, res in run_inline(batch.read_one, [(str(p), engine, None, None) for p in paths]):
+    # every message in the open book's language, those about files in the other language too
+    for _, task, res in run_inline(batch.read_one, [(str(p), engine, lb.lang, None) for p in paths]):
         path = task[0]
         if isinstance(res, TaskFailure):
             res = batch.failure_result(path, res, lb.lang)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -112,9 +114,9 @@ def _root(version: bool = typer.Option(False, "--version", is_eager=True, callba
 # Options shared by the data commands (one help text each)
 HELP_JSON = "Machine-readable result on stdout (docs/json.md)."
 HELP_AS_OF = "As-of date: YYYY-MM-DD, day/month/year or 'today' (default: Settings, else today)."
-HELP_LANG = "Language of the messages: en or fr (default: the workbook's)."
+HELP_LANG = "Language of the messages: en or fr (default: that of most inputs; a tie: en)."
 HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
-HELP_SIMULATIONS = "Monte Carlo draws, at least 100 (default 10,000)."
+HELP_SIMULATIONS = "Monte Carlo draws, 100 to 100,000 (default 10,000)."
 HELP_INPUTS = "Rep workbooks, folders or globs."
 
 
@@ -143,10 +145,65 @@ def _engine(value: Optional[str]) -> Optional[str]:
     return value
 
 
+_json_out: list = []            # where the JSON goes while stdout is sent to stderr (see _json_only)
+
+
 def _emit_json(command: str, data: dict) -> None:
-    """The JSON of `command` on stdout, after the contract's version and the command's name."""
-    out = {"schema_version": SCHEMA_VERSION, "command": command, **data}
-    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2, default=str) + "\n")
+    """The JSON of `command` on stdout (the real one, see _json_only), after the contract's version and
+    the command's name."""
+    from salesxl.io.outputs import display
+    out = _json_out[-1] if _json_out else sys.stdout
+    body = {"schema_version": SCHEMA_VERSION, "command": command, **data}
+    out.write(display(json.dumps(body, ensure_ascii=False, indent=2, default=str)) + "\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """While a --json command works, whatever is printed on stdout (a print inside a library, a reader
+    process's output) goes to stderr; _emit_json writes to the real stdout."""
+    real = sys.stdout
+    try:
+        fd, err_fd = real.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):          # not a real file (a test runner's buffer)
+        fd = err_fd = None
+    saved = out = None
+    if fd is not None:
+        real.flush()
+        saved = os.dup(fd)
+        os.dup2(err_fd, fd)                                 # at the descriptor: C code and child processes too
+        out = open(os.dup(saved), "w", encoding="utf-8", errors="replace", closefd=True)
+    _json_out.append(out if out is not None else real)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = real
+        _json_out.pop()
+        if saved is not None:
+            out.close()
+            real.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _json_only(command):
+    """A data command whose stdout holds only its JSON under --json."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        if not kwargs.get("as_json"):
+            return command(*args, **kwargs)
+        with _stdout_to_stderr():
+            return command(*args, **kwargs)
+    return run
+
+
+def _usage_error(message: str, as_json: bool):
+    """One line on stderr naming the fix, or the JSON usage error under --json (see _Cli.main): exit 2."""
+    raise UsageProblem(message)
+
+
+WAIT_HELP = "Seconds to wait for another run (or program) using the same output or history (default 10)."
 
 
 def _say_errors(code: int, files: list, issues_of=lambda f: f["issues"]) -> None:
@@ -189,17 +246,23 @@ RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own fi
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
-    """Each input validated (a progress bar on a terminal): (per-file results, notes)."""
+    """Each input validated (a progress bar on a terminal): (per-file results, notes, the run's language:
+    --lang, else the majority language of the inputs, every message in it)."""
     from salesxl.io.inputs import expand_inputs
+    from salesxl.io.language import run_language
     from salesxl.io.read_xlsx import validate_file
     paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
+    run_lang = run_language(paths, lang)
+    if run_lang != (lang or "en"):
+        paths, notes = expand_inputs(inputs, run_lang, recursive=recursive)
+    lang = run_lang
     results = []
     with _progress_bar(label, as_json) as progress:
         for n, p in enumerate(paths, start=1):
             results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
             if progress is not None:
                 progress(n, len(paths), p)
-    return results, notes
+    return results, notes, lang
 
 
 def _files_report(results, notes) -> dict:
@@ -321,6 +384,7 @@ def _names(text: str) -> list[str]:
 
 
 @app.command()
+@_json_only
 def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
              as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
              as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
@@ -332,7 +396,7 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
 
     Example: salesxl validate reps/*.xlsx --json
     """
-    results, notes = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
+    results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     report = _files_report(results, notes)
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -360,6 +424,12 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
+    if output is not None:
+        from salesxl.io.outputs import OutputRefused, check_outputs
+        try:
+            check_outputs(inputs, output, None, lang or "en")
+        except OutputRefused as exc:
+            _usage_error(str(exc), as_json)
     try:
         opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
                            recursive=recursive)
@@ -369,10 +439,7 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
         with _progress_bar(label, as_json) as progress:
             prep = prepare(inputs, opts, history=history, progress=progress)
     except (OSError, RuntimeError) as exc:
-        raise UsageProblem(str(exc)) from None
-    if output is not None and output.resolve() in {Path(f.path).resolve() for f in prep.files}:
-        prep.close()
-        raise UsageProblem(f"{output} is one of the inputs: write the output to another file")
+        _usage_error(str(exc), as_json)
     if prep.plan is None:
         prep.close()
         if not as_json:
@@ -387,12 +454,13 @@ _HISTORY_HELP = "SQLite history store to read (as consolidate does; never writte
 
 
 @app.command()
+@_json_only
 def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
              as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
              as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
              seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
                                                        help=HELP_SIMULATIONS),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                   help=ENGINE_HELP),
@@ -438,27 +506,34 @@ def format_forecast(fc, lang: str) -> str:
 
 
 @app.command()
+@_json_only
 def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
            output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
                                        help="The review workbook to write (never a source)."),
            as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
            lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
            seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
                                                      help=HELP_SIMULATIONS),
            as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
            engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                 help=ENGINE_HELP),
            recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
-           history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP)) -> None:
+           history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
+           wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
+    from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
                    output=output, recursive=recursive) as prep:
-        made = prep.write(output)
+        try:
+            with locked([output], wait, prep.ingested.lang):
+                made = prep.write(output)
+        except OutputLocked as exc:
+            _usage_error(str(exc), as_json)
     fc, out_lang = made.team_forecast(), prep.ingested.lang
     report = _files_report(prep.files, prep.notes)
     code = exit_code(f.status for f in prep.files)
@@ -474,13 +549,14 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
 
 
 @app.command()
+@_json_only
 def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
                 output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
                                             help="The team workbook to write."),
                 as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
                 as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
                 lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
-                                                   help="Language of the team workbook (default: the first file's)."),
+                                                   help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
                 engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                      help=ENGINE_HELP),
                 recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
@@ -489,10 +565,11 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
                 history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
                                                        help="SQLite history store (default: <output>.history.sqlite)."),
                 seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
                                                           help=HELP_SIMULATIONS),
                 timeout: Optional[float] = typer.Option(None, "--timeout", min=1, metavar="SECONDS",
-                                                        help="Seconds allowed to read one file (default 120).")) -> None:
+                                                        help="Seconds allowed to read one file (default 120)."),
+                wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
@@ -501,10 +578,10 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         recursive=recursive,
-                         history=history, seed=seed, simulations=simulations, progress=progress, timeout=timeout)
+                         recursive=recursive, history=history, seed=seed, simulations=simulations,
+                         progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
-        raise UsageProblem(str(exc)) from None
+        _usage_error(str(exc), as_json)
     data = result.to_dict()
     if as_json and result.exit_code != EXIT_USAGE:
         _emit_json("consolidate", data)
@@ -530,6 +607,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
 
 
 @app.command("new-period")
+@_json_only
 def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
                                            help="The team workbook (salesxl template --team); rows are added to it."),
                outbox: Optional[Path] = typer.Option(None, "--outbox", metavar="FOLDER",
@@ -619,6 +697,7 @@ def _table_label(key: str) -> str:
 
 
 @app.command()
+@_json_only
 def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
                                           help="The SQLite history store to replay."),
              as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
@@ -745,6 +824,13 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
 
 
 def main() -> None:
+    from salesxl.io.outputs import terminate_on_sigterm
+    terminate_on_sigterm()              # SIGTERM: temporary files and reader processes cleaned up
+    for stream in (sys.stdout, sys.stderr):
+        try:                            # a file name that is not UTF-8 is printed, never an abort
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     app()
 
 

@@ -25,6 +25,7 @@ day give the same figures.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -368,16 +369,16 @@ class _SpooledTable:
 class _HistoryQueries:
     """`history_facts` of the history store, run in a thread on a connection of its own."""
 
-    def __init__(self, path, as_of: dt.date):
+    def __init__(self, path, as_of: dt.date, busy: float | None = None):
         self._out: dict = {}
-        self._thread = threading.Thread(target=self._run, args=(path, as_of), name="salesxl-history",
+        self._thread = threading.Thread(target=self._run, args=(path, as_of, busy), name="salesxl-history",
                                         daemon=True)
         self._thread.start()
 
-    def _run(self, path, as_of) -> None:
+    def _run(self, path, as_of, busy) -> None:
         try:
             from salesxl.io.history import open_history
-            conn = open_history(path)
+            conn = open_history(path, timeout=busy)
             try:
                 self._out["result"] = history_facts(conn, as_of)
             finally:
@@ -509,7 +510,7 @@ class Ingested:
     files: list[FileStatus]
     spool: _RepSpool
     rows: Counter
-    lang: str                           # --lang, else that of the first readable file
+    lang: str                           # the run's: --lang, else the majority of the inputs (_input_paths)
     as_of: dt.date                      # --as-of, else the latest Settings as-of date, else today
     currency: str | None                # the first readable file's
     writer: Any = None                  # the team workbook its tables went to (None: none opened)
@@ -687,17 +688,26 @@ def write_team(writer, plan, rep_forecasts: Iterable, *, issues: Iterable[Issue]
     return reviews
 
 
-def _input_paths(inputs: Sequence, opts: RunOptions, exclude: Sequence = ()) -> tuple[list[str], list[Issue]]:
+def _input_paths(inputs: Sequence, opts: RunOptions,
+                 exclude: Sequence = ()) -> tuple[list[str], list[Issue], RunOptions]:
+    """The input workbooks, the notes about what was skipped, and the options with the run's language:
+    --lang, else the majority language of the inputs (a tie: English), never the first file's; the
+    readers are given it, so that every message of the run is in it."""
     from salesxl.io.inputs import expand_inputs
+    from salesxl.io.language import run_language
     paths, notes = expand_inputs(inputs, opts.lang or "en", exclude=list(exclude), recursive=opts.recursive)
-    return [str(p) for p in paths], notes
+    lang = run_language(paths, opts.lang)
+    if lang != (opts.lang or "en"):
+        paths, notes = expand_inputs(inputs, lang, exclude=list(exclude), recursive=opts.recursive)
+    return [str(p) for p in paths], notes, dataclasses.replace(opts, lang=lang)
 
 
 # ---------------------------------------------------------------------------------------------
 def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
-                memory: int | None = None, recursive: bool = False) -> ConsolidationResult:
+                memory: int | None = None, recursive: bool = False,
+                wait: float | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`: the four stages,
     streaming.
 
@@ -706,7 +716,36 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
     read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
+    `wait`: seconds to wait for another run holding the output or the history (or for another program
+    holding the history).
+
+    Before the stages (io.outputs): refused before anything is read (OutputRefused, a ValueError), an
+    output or history that is an input, inside a folder input, matched by a glob input, or the same file
+    as the other; another run on the same output or history: OutputLocked (a RuntimeError) once `wait`
+    has passed; a history another program keeps locked, or that is not a salesxl history: one RuntimeError.
     """
+    from salesxl.io import outputs
+    from salesxl.io.history import default_path as history_default_path
+    hist_path = None if history is False else Path(history) if history else history_default_path(Path(output))
+    inputs = list(inputs)
+    outputs.check_outputs(inputs, output, hist_path, lang or "en")
+    wait = outputs.LOCK_WAIT if wait is None else wait
+    with outputs.locked([output, hist_path], wait, lang or "en"):
+        try:
+            return _consolidate(inputs, output, as_of=as_of, lang=lang, engine=engine, workers=workers,
+                                history=hist_path if hist_path else False, seed=seed, simulations=simulations,
+                                progress=progress, timeout=timeout, memory=memory, recursive=recursive,
+                                busy=wait)
+        except sqlite3.Error as exc:
+            from salesxl.io.history import explain
+            raise RuntimeError(explain(exc, hist_path, wait, lang or "en")) from None
+
+
+def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | None, engine: str | None,
+                 workers: int | None, history, seed: int | None, simulations: int | None,
+                 progress: Progress | None, timeout: float | None, memory: int | None, recursive: bool,
+                 busy: float) -> ConsolidationResult:
+    """consolidate()'s stages, once the output and the history are known to be safe and are locked."""
     from salesxl.io.history import default_path as history_default_path
 
     opts = run_options(engine=engine, lang=lang, as_of=as_of, workers=workers, seed=seed, simulations=simulations,
@@ -718,7 +757,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    paths, notes = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
+    paths, notes, opts = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, opts.lang or "en", error="no input workbook")
 
@@ -734,9 +773,9 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
         if hist_path:
             import pandas  # noqa: F401 - the history's queries return DataFrames: loaded now, not after the reads
         try:
-            conn = hist.open_history(hist_path) if hist_path else None
+            conn = hist.open_history(hist_path, timeout=busy) if hist_path else None
         except sqlite3.Error as exc:
-            raise RuntimeError(f"history store {hist_path}: {exc}") from exc
+            raise RuntimeError(hist.explain(exc, hist_path, busy, opts.lang)) from exc
 
         t_read = time.perf_counter()
         ing = ingest(reads, opts, open_writer=lambda lang: TeamWorkbookWriter(output, lang), history=conn,
@@ -754,7 +793,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                 conn.commit()
                 # what the forecast needs from the history, read by a thread of its own (SQLite works
                 # without the GIL) while this one finishes the tables and the Issues sheet
-                queries = _HistoryQueries(hist_path, ing.as_of)
+                queries = _HistoryQueries(hist_path, ing.as_of, busy)
             settings = ing.settings()
             plan = plan_team(ing, opts, settings)
             settings.update(seed=plan.seed, simulations=plan.simulations)
@@ -767,6 +806,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             t_fc = time.perf_counter()
             fc = write_team(writer, plan, rep_forecasts, issues=all_issues, as_of=ing.as_of, lang=ing.lang,
                             currency=settings["currency"]).team_forecast()
+            notes.extend(writer.issues)     # a table longer than a sheet holds (also in the Issues sheet)
             del plan, rep_forecasts
             t_end = time.perf_counter()
         except BaseException:
@@ -831,7 +871,7 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
     `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
     the same day give the same figures. `history`: an existing history store, read as `consolidate`
     reads it once these files are recorded, and left unchanged (the recording is rolled back)."""
-    paths, notes = _input_paths(list(inputs), opts, exclude)
+    paths, notes, opts = _input_paths(list(inputs), opts, exclude)
     conn = None
     if history is not None:
         from salesxl.io import history as hist
@@ -840,7 +880,7 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
         try:
             conn = hist.open_history(history)
         except sqlite3.Error as exc:
-            raise RuntimeError(f"history store {history}: {exc}") from exc
+            raise RuntimeError(hist.explain(exc, history, None, opts.lang)) from exc
     try:
         with read_files(paths, opts) as reads:
             ing = ingest(reads, opts, history=conn, progress=progress, total=len(paths))

@@ -271,6 +271,77 @@ SETTING_BY_LABEL = MappingProxyType({
     **{label_key(s.key): s for s in SETTINGS_KEYS},
 })
 
+# Settings that drive computations: the range a value must be in (out of range: reported by validate as
+# SETTING_OUT_OF_RANGE, clamped at compute time; not a number: the default). Simulations = 1e9 would
+# allocate gigabytes per rep; a threshold above 100 % would put every rep off track.
+SETTING_LIMITS = MappingProxyType({
+    "simulations": (100, 100_000),
+    "on_track": (0.0, 1.0),
+    "at_risk": (0.0, 1.0),
+    "seed": (0, 2 ** 63 - 1),
+})
+SETTING_DEFAULTS = MappingProxyType({s.key: s.default for s in SETTINGS_KEYS})
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    """A computation setting as used: `value`, and `problem` ("range", "number", "order") when the value
+    typed was not used as is (`typed`)."""
+    key: str
+    value: float | int
+    typed: object = None
+    problem: str | None = None
+
+
+def setting_value(settings: Mapping[str, object], key: str) -> SettingValue:
+    """The value of a computation setting (SETTING_LIMITS) as the computations use it: the typed value
+    when it is a number within its range, clamped when out of range, the default when not a number.
+    `at_risk` above `on_track` is taken as `on_track` (problem "order")."""
+    from salesxl.values import parse_number, parse_probability
+    default = SETTING_DEFAULTS[key]
+    low, high = SETTING_LIMITS[key]
+    raw = settings.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return SettingValue(key, default)
+    if key in ("on_track", "at_risk"):
+        p = parse_probability(raw)
+        x = p.value
+        if x is None:           # outside 0–100 %, or not a number: a number beyond the range is clamped
+            n = _number(raw.replace("%", "") if isinstance(raw, str) else raw, parse_number)
+            x = None if n is None else (n / 100 if abs(n) > 1 else n)
+            if x is None:
+                return SettingValue(key, default, raw, "number")
+    else:
+        x = _number(raw, parse_number)
+        if x is None:
+            return SettingValue(key, default, raw, "number")
+    problem = None
+    if x in (float("inf"), float("-inf")) or x < low or x > high:
+        x, problem = min(max(x, low), high), "range"
+    if key in ("simulations", "seed"):
+        if x != int(x):
+            problem = problem or "range"
+        x = int(round(x))
+    if key == "at_risk" and problem is None:
+        on_track = setting_value(settings, "on_track").value
+        if x > on_track:
+            return SettingValue(key, on_track, raw, "order")
+    return SettingValue(key, x, raw, problem)
+
+
+def _number(raw: object, parse_number) -> float | None:
+    """A number typed in a Settings cell: as the tables read numbers, else as Python does ('1e9')."""
+    if isinstance(raw, bool):
+        return None
+    x = parse_number(raw).value
+    if x is None and isinstance(raw, str):
+        try:
+            x = float(raw.strip().replace(",", "."))
+        except ValueError:
+            return None
+    return None if x is None or x != x else float(x)
+
+
 DEFAULT_PERIOD = MappingProxyType({it.key: it.attr for it in SENIORITY.items})
 
 REVIEW_SHEET_MAX = 31

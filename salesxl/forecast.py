@@ -21,7 +21,7 @@ from salesxl.calibrate import (Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
 from salesxl.simulate import (DEFAULT_SEED, DEFAULT_SIMULATIONS, EXACT_MAX, outcome_distribution, outcome_from_draws,
                               sample_totals)
-from salesxl.values import label_key, parse_probability, rep_key
+from salesxl.values import label_key, rep_key
 
 if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
     import pandas as pd
@@ -414,19 +414,6 @@ def select_period(rep_objectives, rep_planning,
     return None
 
 
-def _settings_number(settings: Mapping[str, Any], key: str, default: float) -> float:
-    v = settings.get(key)
-    if v is None or v == "":
-        return default
-    if key in ("on_track", "at_risk"):
-        p = parse_probability(v)
-        return p.value if p.value is not None else default
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return default
-
-
 def rep_seed(seed: int, rep: str) -> int:
     """A rep's own seed: their numbers do not depend on who else is in the team."""
     return (int(seed) * 1_000_003 + zlib.crc32(label_key(rep).encode())) % (2 ** 63)
@@ -568,9 +555,9 @@ class ForecastPlan:
 def run_parameters(settings: Mapping[str, Any] | None, simulations: int | None = None,
                    seed: int | None = None) -> tuple[int, int]:
     """(simulations, seed) of a forecast: as given, else from the settings, else the defaults."""
-    settings = settings or {}
-    return (int(simulations or _settings_number(settings, "simulations", DEFAULT_SIMULATIONS)),
-            int(seed if seed is not None else _settings_number(settings, "seed", DEFAULT_SEED)))
+    settings = settings or {}           # Settings values bounded (contract.SETTING_LIMITS): 1e9 draws is not a run
+    return (int(simulations or contract.setting_value(settings, "simulations").value),
+            int(seed if seed is not None else contract.setting_value(settings, "seed").value))
 
 
 def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
@@ -582,8 +569,8 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
     settings = dict(settings or {})
     lists = lists or contract.LISTS
     simulations, seed = run_parameters(settings, simulations, seed)
-    on_track = _settings_number(settings, "on_track", 0.7)
-    at_risk = _settings_number(settings, "at_risk", 0.3)
+    on_track = contract.setting_value(settings, "on_track").value
+    at_risk = contract.setting_value(settings, "at_risk").value
     outcome_of = {it.key: it.attr for it in lists["results"].items}
 
     # every table as a dict of lists grouped by rep (frames may be DataFrames or dicts of lists, or

@@ -184,6 +184,25 @@ _DECLARED = (
                  'Création de tableau › Redimensionner le tableau).',
               effect=('rows read as data of the table', 'lignes lues comme données du tableau'),
               marks_cell=False, guide=REP),
+    IssueCode('SETTING_OUT_OF_RANGE', WARNING,
+              en="'{value}' for {setting} is outside {allowed}: {used} is used instead.",
+              fr="« {value} » pour {setting} est hors de {allowed} : {used} est utilisé à la place.",
+              effect=('bounded value used', 'valeur bornée utilisée'), guide=MANAGER),
+    IssueCode('TEXT_TRUNCATED', WARNING,
+              en='{column} holds {length} characters, more than an Excel cell can (32,767): the team workbook '
+                 'keeps the first 32,767.',
+              fr="{column} contient {length} caractères, plus qu'une cellule Excel ne peut en contenir (32 767) : "
+                 "le classeur d'équipe garde les 32 767 premiers.",
+              effect=('text cut in the team workbook', "texte coupé dans le classeur d'équipe"), guide=REP),
+    IssueCode('TABLE_TOO_LONG', ERROR,
+              en='The {table} table has {rows} rows, more than a sheet holds ({limit}): the rows from {file} '
+                 'row {row} on are not in this sheet. Consolidate fewer files at a time.',
+              fr="Le tableau {table} compte {rows} lignes, plus qu'une feuille n'en contient ({limit}) : les "
+                 "lignes à partir de {file} ligne {row} ne sont pas dans cette feuille. Consolidez moins de "
+                 "fichiers à la fois.",
+              effect=('rows not in the sheet; the forecast and the JSON output have them',
+                      'lignes absentes de la feuille ; les prévisions et la sortie JSON les ont'),
+              marks_cell=False, guide=MANAGER),
     IssueCode('ROWS_AFTER_EMPTY_ROW', WARNING,
               en='{where} table {table}, after an empty row, are not read as its data: delete the empty '
                  'row(s) above them, or extend the table over them.',

@@ -82,18 +82,41 @@ def t(key: str, lang: str, **kw) -> str:
 
 
 _ILLEGAL_SHEET = re.compile(r"[\[\]:*?/\\]")
+_X_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")          # how Excel stores a control character in a text
+_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _utf16_cut(s: str, units: int) -> str:
+    """The longest start of `s` within `units` UTF-16 code units (Excel's length), a pair never split."""
+    out, n = [], 0
+    for ch in s:
+        n += 2 if ord(ch) > 0xFFFF else 1
+        if n > units:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def sheet_text(text: str) -> str:
+    """A name made fit for a sheet tab: `_x0007_` escapes decoded; line breaks and the characters Excel
+    forbids in a sheet name replaced by spaces, other control characters removed, spaces collapsed."""
+    s = _X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(text))
+    s = _UNPRINTABLE.sub("", _ILLEGAL_SHEET.sub(" ", _BREAKS.sub(" ", s)))
+    return " ".join(s.split())
 
 
 def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
-    """'Review – <rep>' / 'Entretien – <rep>', at most 31 characters, unique among `taken`."""
+    """'Review – <rep>' / 'Entretien – <rep>', at most 31 characters (UTF-16 units, as Excel counts),
+    free of control characters and line breaks, unique among `taken` whatever the case."""
     taken = taken if taken is not None else set()
-    base = contract.SHEETS["review"][lang].format(rep=_ILLEGAL_SHEET.sub(" ", rep).strip())
-    name = base[:contract.REVIEW_SHEET_MAX].rstrip().strip("'")
+    base = contract.SHEETS["review"][lang].format(rep=sheet_text(rep) or "?")
+    name = _utf16_cut(base, contract.REVIEW_SHEET_MAX).rstrip().strip("'")
     i = 2
     folded = {n.casefold() for n in taken}
     while name.casefold() in folded:
         suffix = f" ({i})"
-        name = base[:contract.REVIEW_SHEET_MAX - len(suffix)].rstrip() + suffix
+        name = _utf16_cut(base, contract.REVIEW_SHEET_MAX - len(suffix)).rstrip().strip("'") + suffix
         i += 1
     taken.add(name)
     return name

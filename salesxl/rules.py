@@ -254,6 +254,9 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
             sev = WARNING if (code == "UNKNOWN_VALUE" and col.codes == "reasons") else None
             issues.append(make_issue(code, lang=lang, file=path, sheet=rt.sheet, row=rows[i], column=header,
                                      value=values[i], severity=sev, **params))
+        for i in _too_long(values):
+            issues.append(make_issue("TEXT_TRUNCATED", lang=lang, file=path, sheet=rt.sheet, row=rows[i],
+                                     column=header, value=values[i][:100] + "…", length=_utf16_len(values[i])))
         if col.required:
             for i in blank_indexes(values):
                 if (rows[i], col.key) not in flagged:
@@ -261,6 +264,19 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
                                              row=rows[i], column=header))
     out[ROW] = list(rows)
     return out, issues
+
+
+MAX_CELL_TEXT = 32767          # what an Excel cell holds, in UTF-16 code units
+
+
+def _utf16_len(s: str) -> int:
+    return len(s.encode("utf-16-le")) // 2
+
+
+def _too_long(values: list) -> list[int]:
+    """Indexes of the texts longer than an Excel cell holds (a file written by another program)."""
+    return [i for i, v in enumerate(values) if type(v) is str and len(v) > MAX_CELL_TEXT // 2
+            and _utf16_len(v) > MAX_CELL_TEXT]
 
 
 def blank_indexes(values: list) -> list[int]:
@@ -510,11 +526,46 @@ def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en",
     ctx = Context(path, lang, as_of_d, raw, typed, lists, "reps" in raw)
     for rule in RULES:
         issues.extend(rule(ctx))
+    issues.extend(settings_issues(path, lang, raw.get("settings")))
     issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
     if as_frames:
         typed = {k: frame_of(cols) for k, cols in typed.items()}
     return Validated(path, lang, as_of_d, typed, issues, lists, settings,
                      {k: rt.sheet for k, rt in raw.items()}, {k: rt.headers for k, rt in raw.items()})
+
+
+_ALLOWED = {"simulations": ("100–100,000", "100–100 000"), "on_track": ("0–100 %", "0–100 %"),
+            "at_risk": ("0–100 %", "0–100 %"), "seed": ("whole numbers from 0", "les entiers à partir de 0")}
+_ALLOWED_ORDER = ("0 % up to the on-track threshold", "0 % jusqu'au seuil « en bonne voie »")
+
+
+def settings_issues(path: str, lang: str, rt: RawTable | None) -> list[Issue]:
+    """SETTING_OUT_OF_RANGE for each Settings value that drives a computation (contract.SETTING_LIMITS)
+    and is out of its range or not a number: the value the computations use instead is named."""
+    if rt is None:
+        return []
+    cols = columns_of(rt.frame)
+    rows = cols.get(ROW, [])
+    n = len(rows)
+    found: dict[str, tuple[Any, int, str]] = {}
+    for k, v, r in zip(cols.get("key", [None] * n), cols.get("value", [None] * n), rows):
+        st = None if is_blank(k) else contract.SETTING_BY_LABEL.get(label_key(str(k)))
+        if st is not None and st.key in contract.SETTING_LIMITS:
+            found.setdefault(st.key, (v, r, str(k).strip()))
+    values = {k: v for k, (v, _, _) in found.items()}
+    out = []
+    fr = lang == "fr"
+    for key, (v, r, label) in found.items():
+        sv = contract.setting_value(values, key)
+        if sv.problem is None:
+            continue
+        allowed = (_ALLOWED_ORDER if sv.problem == "order" else _ALLOWED[key])[fr]
+        used = format_percent(sv.value, lang) if key in ("on_track", "at_risk") else \
+            format_amount(sv.value, lang)
+        out.append(make_issue("SETTING_OUT_OF_RANGE", lang=lang, file=path, sheet=rt.sheet, row=r,
+                              column=rt.headers.get("value") or contract.SETTINGS.column("value").label(lang),
+                              value=v, setting=label, allowed=allowed, used=used))
+    return out
 
 
 def _sheet_order(sheet: str | None) -> int:

@@ -112,6 +112,11 @@ def _int(v: Any, default: int, what: str) -> int:
     return int(x)
 
 
+def _simulations(v: Any) -> int:
+    """Monte Carlo draws asked of a function: at most the Settings' bound (1e9 would exhaust memory)."""
+    return min(_int(v, forecast.DEFAULT_SIMULATIONS, "simulations"), contract.SETTING_LIMITS["simulations"][1])
+
+
 def _statuses(labels: Iterable[Any]) -> set[str]:
     return {label_key(str(x)) for x in labels if not is_blank(x)}
 
@@ -163,7 +168,7 @@ def _outcome(objective, won, amounts, probabilities, simulations, seed) -> simul
     a, p = _pipeline(amounts, probabilities)
     return simulate.outcome_distribution(
         _won(won), a, p, _number(_scalar(objective), "objective"),
-        simulations=_int(simulations, forecast.DEFAULT_SIMULATIONS, "simulations"),
+        simulations=_simulations(simulations),
         seed=_int(seed, forecast.DEFAULT_SEED, "seed"))
 
 
@@ -196,7 +201,7 @@ def SXL_FORECAST_QUANTILE(q, won, amounts, probabilities, simulations=None, seed
     import numpy as np
 
     a, p = _pipeline(amounts, probabilities)
-    draws = simulate.sample_totals(_won(won), a, p, _int(simulations, forecast.DEFAULT_SIMULATIONS, "simulations"),
+    draws = simulate.sample_totals(_won(won), a, p, _simulations(simulations),
                                    np.random.default_rng(_int(seed, forecast.DEFAULT_SEED, "seed")))
     k = min(draws.size, max(1, math.ceil(level * draws.size - 1e-9))) - 1
     return float(np.partition(draws, k)[k])

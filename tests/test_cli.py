@@ -256,7 +256,7 @@ def test_progress_bar_on_a_terminal_only(clean, tmp_path, monkeypatch):
     with _progress_bar("validate", as_json=True) as progress:
         assert progress is None
     other = shutil.copy(clean, tmp_path / "other.xlsx")
-    results, notes = _validated([clean, other], None, None, "openpyxl", "validate", as_json=False)
+    results, notes, _ = _validated([clean, other], None, None, "openpyxl", "validate", as_json=False)
     assert [v.path for v in results] == [str(clean), str(other)] and notes == []
     assert "validate" in term.getvalue() and "2/2" in term.getvalue()
 

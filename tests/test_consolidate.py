@@ -196,13 +196,13 @@ def test_output_never_one_of_the_inputs(reps, tmp_path):
     with pytest.raises(ValueError):
         consolidate([src], src, workers=0)
     assert _fingerprint_file(src) == before
-    # inside an input folder, the previous team workbook is not read back as a rep workbook
+    # nor inside an input folder (tests/test_safety.py has every other case)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(reps[0], inbox / "claire.xlsx")
-    for _ in range(2):
-        r = consolidate([inbox], inbox / "team.xlsx", as_of=AS_OF, workers=0, simulations=500)
-        assert [Path(f.path).name for f in r.files] == ["claire.xlsx"]
+    with pytest.raises(ValueError, match="inside the input folder"):
+        consolidate([inbox], inbox / "team.xlsx", as_of=AS_OF, workers=0, simulations=500)
+    assert [p.name for p in inbox.iterdir()] == ["claire.xlsx"]
 
 
 def test_issues_sheet_lists_every_issue(run_all):

@@ -90,7 +90,7 @@ class PackagedWorkbook(xlsxwriter.Workbook):
             ram = _ram_tmpdir()
             if ram is not None:
                 try:
-                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix="salesxl-parts-", dir=ram)
+                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix=f"salesxl-parts-{os.getpid()}-", dir=ram)
                 except OSError:
                     parts_dir = None
         xw_workbook.ZipFile = functools.partial(_PackageZip, compresslevel=self.compresslevel, streams=streams)

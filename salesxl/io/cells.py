@@ -8,17 +8,24 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from salesxl.io.outputs import display, give_mode, track, untrack
+
 # number formats shared by the writers (openpyxl templates, XlsxWriter team workbook and reviews, live)
 DATE_FORMAT = {"en": "yyyy-mm-dd", "fr": "dd/mm/yyyy"}
 AMOUNT_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0%"
 
-ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")     # control characters but tab, LF, CR
+# control characters but tab, LF, CR; lone surrogates (a file name that is not UTF-8); U+FFFE, U+FFFF
+ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def clean_str(s: str) -> str:
-    """Remove characters XML 1.0 cannot hold (a pasted control character must not break the file)."""
-    return ILLEGAL_RE.sub("", s) if ILLEGAL_RE.search(s) else s
+    """Remove characters XML 1.0 cannot hold (a pasted control character must not break the file); the
+    undecodable bytes of a file name (surrogate escapes) become U+FFFD."""
+    if not ILLEGAL_RE.search(s):
+        return s
+    return display(_CONTROL_RE.sub("", s))
 
 
 def put(cell, value: Any, number_format: str | None = None) -> None:
@@ -47,9 +54,11 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem + "-", suffix=path.suffix, dir=path.parent)
+    track(tmp)
     os.close(fd)
     try:
         write(Path(tmp))
+        give_mode(tmp, path)                # as a normal save: not the temporary file's 0600
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -57,6 +66,8 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
         except FileNotFoundError:
             pass
         raise
+    finally:
+        untrack(tmp)
     return path
 
 

@@ -98,24 +98,105 @@ def default_path(output) -> Path:
     return output.with_name(output.stem + ".history.sqlite")
 
 
-def open_history(path) -> sqlite3.Connection:
-    """Open (creating if needed) the history store at `path`."""
+BUSY_TIMEOUT = 30.0      # seconds to wait for another program holding the store
+
+
+def open_history(path, timeout: float | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) the history store at `path`, waiting up to `timeout` seconds (default
+    BUSY_TIMEOUT) while another program holds it. A store made without the UNIQUE constraints (an older
+    or hand-made one) gets them, its exact repeats merged; one that is not a salesxl history raises."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30)
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    with conn:
-        conn.executescript(SCHEMA)
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    version = int(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
-    if version < SCHEMA_VERSION:
-        _upgrade(conn)
-    elif version > SCHEMA_VERSION:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT if timeout is None else timeout)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with conn:
+            conn.executescript(SCHEMA)
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+        version = int(conn.execute("SELECT MAX(CAST(value AS INTEGER)) FROM meta "
+                                   "WHERE key = 'schema_version'").fetchone()[0])
+        if version < SCHEMA_VERSION:
+            _upgrade(conn)
+        if version <= SCHEMA_VERSION:
+            with conn:
+                _ensure_unique(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    if version > SCHEMA_VERSION:
         conn.close()
         raise RuntimeError(f"history store {path} has schema version {version}, newer than this salesxl "
                            f"({SCHEMA_VERSION})")
     return conn
+
+
+# the UNIQUE constraints the imports rely on (ON CONFLICT), by table; the first column kept on a repeat
+_UNIQUE = {"submissions": (("fingerprint", "as_of"), "MIN"), "snapshots": (("rep_key", "ref_key", "as_of"), "MAX"),
+           "periods": (("rep_key", "as_of", "period_start", "period_end"), "MAX")}
+
+
+class NotAHistory(sqlite3.DatabaseError):
+    """A SQLite file whose tables are not those of a salesxl history store."""
+
+
+def _has_unique(conn: sqlite3.Connection, table: str, cols: tuple[str, ...]) -> bool:
+    for row in conn.execute(f"PRAGMA index_list({table})").fetchall():
+        name, unique = row[1], row[2]
+        if unique and {r[2] for r in conn.execute(f"PRAGMA index_info('{name}')")} == set(cols):
+            return True
+    return False
+
+
+def _ensure_unique(conn: sqlite3.Connection, path: Path) -> None:
+    """Give a store made without the UNIQUE constraints its unique indexes (repeats merged: the first
+    submission, the last snapshot of a day); a table lacking the columns: NotAHistory."""
+    needed = {"submissions": ("id", "sha256", "fingerprint", "as_of", "path", "imported_at"),
+              "snapshots": ("id", "rep", "rep_key", "ref", "ref_key", "as_of") + _SNAPSHOT_COLS,
+              "periods": ("id", "rep", "rep_key", "as_of", "period_start", "period_end", "objective"),
+              "meta": ("key", "value")}
+    for table, cols in needed.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in cols if c not in have]
+        if missing:
+            raise NotAHistory(f"table {table} has no column {', '.join(missing)}")
+    for table, (cols, keep) in _UNIQUE.items():
+        if _has_unique(conn, table, cols):
+            continue
+        key = ", ".join(cols)
+        if table == "submissions":      # snapshots follow the submission kept
+            conn.execute(f"UPDATE snapshots SET submission_id = (SELECT MIN(k.id) FROM submissions k JOIN "
+                         f"submissions s ON {' AND '.join(f'k.{c} = s.{c}' for c in cols)} "
+                         f"WHERE s.id = snapshots.submission_id) WHERE submission_id IS NOT NULL")
+        conn.execute(f"DELETE FROM {table} WHERE id NOT IN (SELECT {keep}(id) FROM {table} GROUP BY {key})")
+        conn.execute(f"CREATE UNIQUE INDEX {table}_unique ON {table} ({key})")
+
+
+_EXPLAIN = {
+    "busy": {"en": "the history store {path} is locked by another program (waited {seconds:g} s): close it "
+                   "(or wait for it to finish) and run again, or use --wait",
+             "fr": "l'historique {path} est verrouillé par un autre programme (attente de {seconds:g} s) : "
+                   "fermez-le (ou attendez qu'il ait fini) et relancez, ou utilisez --wait"},
+    "foreign": {"en": "{path} is not a salesxl history store ({detail}): give --history another file",
+                "fr": "{path} n'est pas un historique salesxl ({detail}) : donnez à --history un autre fichier"},
+    "other": {"en": "history store {path}: {detail}", "fr": "historique {path} : {detail}"},
+}
+
+
+def explain(exc: BaseException, path, seconds: float | None, lang: str = "en") -> str:
+    """One line saying what went wrong with the history store and what to do."""
+    lang = lang if lang in ("en", "fr") else "en"
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        kind = "busy"
+    elif isinstance(exc, NotAHistory) or any(t in text for t in ("not a database", "malformed", "no such column",
+                                                                   "has no column")):
+        kind = "foreign"
+    else:
+        kind = "other"
+    seconds = BUSY_TIMEOUT if seconds is None else seconds
+    return _EXPLAIN[kind][lang].format(path=path, seconds=seconds, detail=text)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:
@@ -160,6 +241,9 @@ def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str
     Returns True when the submission was new. Rows without a rep or a ref cannot be followed over time
     and are skipped."""
     when = (imported_at or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0).isoformat()
+    if path is not None:                # a file name that is not UTF-8 is stored readable, never an abort
+        from salesxl.io.outputs import display
+        path = display(path)
     day = _iso(as_of)
     cur = conn.execute("INSERT OR IGNORE INTO submissions (sha256, fingerprint, as_of, path, imported_at) "
                        "VALUES (?, ?, ?, ?, ?)", (sha256, fingerprint, day, path, when))

@@ -239,7 +239,12 @@ class _OpenpyxlSource:
 class _CalamineSource:
     def __init__(self, path: str, z: zipfile.ZipFile | None = None, parts: dict[str, str] | None = None):
         from python_calamine import CalamineWorkbook
-        self.wb = CalamineWorkbook.from_path(path)
+        try:
+            path.encode("utf-8")
+            self.wb = CalamineWorkbook.from_path(path)
+        except UnicodeEncodeError:      # a file name that is not UTF-8: calamine's from_path cannot find it
+            with open(path, "rb") as f:
+                self.wb = CalamineWorkbook.from_filelike(f)
         self.z, self.parts = z, parts or {}
 
     def rows(self, sheet: str) -> list[tuple]:

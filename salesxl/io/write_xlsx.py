@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import os
 import tempfile
@@ -31,6 +32,7 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
+from salesxl.io.outputs import give_mode, track, untrack
 from salesxl.issues import effect as issue_effect
 from salesxl.review import basis_label
 from salesxl.review_text import T
@@ -121,9 +123,18 @@ def _labelled(labels: Mapping[str, str], vals: Sequence[Any]) -> list:
 
 
 def _text(s: str) -> str:
+    """Text fit for a cell: XML-safe, within Excel's 32,767 UTF-16 units (a pair never split; the
+    validation reported the cut, TEXT_TRUNCATED)."""
     s = clean_str(s)
-    return s[:MAX_TEXT] if len(s) > MAX_TEXT else s
-
+    if len(s) <= MAX_TEXT // 2:
+        return s
+    b = s.encode("utf-16-le", "surrogatepass")
+    if len(b) <= 2 * MAX_TEXT:
+        return s
+    cut = b[:2 * MAX_TEXT]
+    if 0xD8 <= cut[-1] <= 0xDB:                 # the first half of a pair: not without its second
+        cut = cut[:-2]
+    return cut.decode("utf-16-le", "surrogatepass")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,6 +149,7 @@ class TeamWorkbookWriter:
     """
 
     BATCH_ROWS = 4096                      # rows of a table buffered before their XML is built
+    MAX_DATA_ROWS = 1_048_575              # a sheet's 1,048,576 rows less the header
 
     def __init__(self, path, lang: str = "en", *, tables: Sequence[str] = TABLE_ORDER,
                  lists: Mapping[str, contract.ListSpec] | None = None, settings: Mapping[str, Any] | None = None):
@@ -145,6 +157,7 @@ class TeamWorkbookWriter:
         self.lang = lang if lang in i18n.LANGS else "en"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".~" + self.path.stem + "-", suffix=".xlsx", dir=self.path.parent)
+        track(tmp)                              # removed at exit if the run stops before abort() or finish()
         os.close(fd)
         self.tmp = Path(tmp)
         self.wb = PackagedWorkbook(str(self.tmp), dict(WORKBOOK_OPTIONS))
@@ -155,6 +168,8 @@ class TeamWorkbookWriter:
         self._closed = False
         self._tables_done = False
         self._buffer: dict[str, list] = {}
+        self._rows: dict[str, int] = {}                             # rows given, by table
+        self._too_long: dict[str, Any] = {}     # table -> first (file, row) left out; "issues" -> its issue
         self.sheets: dict[str, StreamSheet] = {}
         self.columns: dict[str, list[tuple[str, str, str, float]]] = {}
         self._settings_sheet = self.wb.add_worksheet(contract.SETTINGS.sheet(self.lang))
@@ -223,6 +238,12 @@ class TeamWorkbookWriter:
             return 0
         if key not in self.sheets:
             self._add_table_sheet(key)
+        n = self._room(key, n, lambda i: (file, rows[i]))
+        if not n:
+            return 0
+        if n < len(rows):
+            columns = {c: v[:n] for c, v in columns.items()}
+            rows = rows[:n]
         out = []
         for ckey, _, kind, _ in self.columns[key]:
             if ckey == "_file":
@@ -253,6 +274,26 @@ class TeamWorkbookWriter:
             self._flush(key)
         return n
 
+    def _room(self, key: str, n: int, where) -> int:
+        """How many of `n` rows still fit in the table's sheet (MAX_DATA_ROWS); the rows beyond are left
+        out of the sheet, and one TABLE_TOO_LONG issue (see `issues`) says from which file and row."""
+        used = self._rows.get(key, 0)
+        fit = max(0, min(n, self.MAX_DATA_ROWS - used))
+        self._rows[key] = used + n
+        if fit < n and key not in self._too_long:
+            self._too_long[key] = where(fit)        # (file, Excel row) of the first row left out
+        return fit
+
+    @property
+    def issues(self) -> list:
+        """The writer's own issues (TABLE_TOO_LONG), also listed in the Issues sheet."""
+        from salesxl.issues import make_issue
+        return [v if key == "issues" else
+                make_issue("TABLE_TOO_LONG", lang=self.lang, file=v[0], row=v[1],
+                           table=contract.TABLES[key].sheet(self.lang), rows=f"{self._rows[key]:,}",
+                           limit=f"{self.MAX_DATA_ROWS:,}")
+                for key, v in self._too_long.items()]
+
     def _flush(self, key: str | None = None) -> None:
         """Render buffered rows (files are batched: the XML is built column by column, per batch)."""
         for k in ([key] if key else list(self._buffer)):
@@ -266,7 +307,12 @@ class TeamWorkbookWriter:
             return 0
         ws = self.sheets.get(key) or self._add_table_sheet(key)
         self._flush(key)
-        n = len(df)
+        n = self._room(key, len(df), lambda i: (df["_file"].iloc[i] if "_file" in df else None,
+                                                int(df["_row"].iloc[i]) if "_row" in df else None))
+        if not n:
+            return 0
+        if n < len(df):
+            df = df.iloc[:n]
         plain = functools.lru_cache(maxsize=None)(lambda c: _plain_list(df[c]))     # each column once
         out = []
         for ckey, _, kind, _ in self.columns[key]:
@@ -331,7 +377,9 @@ class TeamWorkbookWriter:
                 cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
                 raise (cause or OSError(str(exc))) from exc
             self._closed = True
+            give_mode(self.tmp, self.path)      # as a normal save: not the temporary file's 0600
             os.replace(self.tmp, self.path)
+            untrack(self.tmp)
         except BaseException:
             self.abort()
             raise
@@ -345,7 +393,8 @@ class TeamWorkbookWriter:
             for key, ws in self.sheets.items():
                 ws.finish_table(contract.TABLES[key].name, [h for _, h, _, _ in self.columns[key]])
             self._write_settings()
-            self._issues_ws = self._write_issues(issues)
+            own = self.issues
+            self._issues_ws = self._write_issues(itertools.chain(own, issues) if own else issues)
             self._tables_done = True
         except BaseException:
             self.abort()
@@ -367,6 +416,7 @@ class TeamWorkbookWriter:
             self.tmp.unlink()
         except FileNotFoundError:
             pass
+        untrack(self.tmp)
 
     def __enter__(self):
         return self
@@ -419,6 +469,15 @@ class TeamWorkbookWriter:
         sev = {k: i18n.pick(v, lang) for k, v in SEVERITY_LABELS.items()}
         batch: list[list] = [[] for _ in fields]
         n = 0
+        issues = list(issues)
+        if len(issues) > self.MAX_DATA_ROWS:    # the first row says which are not in the sheet
+            from salesxl.issues import make_issue
+            first = issues[self.MAX_DATA_ROWS - 1]
+            too_long = make_issue("TABLE_TOO_LONG", lang=lang, file=first.file, row=first.row,
+                                  table=contract.SHEETS["issues"][lang], rows=f"{len(issues):,}",
+                                  limit=f"{self.MAX_DATA_ROWS:,}")
+            self._too_long["issues"] = too_long
+            issues = [too_long, *issues[:self.MAX_DATA_ROWS - 1]]
         for i in issues:
             vals = (sev.get(i.severity, i.severity), i.code, i.file, i.sheet, i.row, i.column,
                     issue_value(i.value), i.message, issue_effect(i, lang))
