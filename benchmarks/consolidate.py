@@ -5,9 +5,14 @@
 - naive_all: the same with one read_excel(sheet_name=None) call per file (optional variant);
 - openpyxl:  salesxl consolidate --engine openpyxl (guard, validation, provenance, history, forecast,
              reviews, Issues: the whole product);
-- calamine:  salesxl consolidate (default engine).
+- calamine:  salesxl consolidate (default engine);
+- calamine_declared: the same without the history-based forecast (SPEC §4b) — its cost is
+             calamine / calamine_declared with a history store of `--history-collections` monthly
+             collections of the same reps (a seeded synthetic world, salesxl.synthetic, imported before
+             the timed run; each variant starts from a copy of it).
 
     python benchmarks/consolidate.py --workbooks 200 [--variants naive,openpyxl,calamine] [--workers 2]
+    python benchmarks/consolidate.py --workbooks 200 --history-collections 12 --variants calamine_declared,calamine
 
 Each variant runs in a fresh Python process (so that peak memory is its own): wall time, CPU seconds
 (parent + reader workers), peak resident memory of the parent and of the largest worker. Ratios are
@@ -77,10 +82,45 @@ def run_naive_all(paths, out) -> dict:
     return _write_naive(frames, out)
 
 
+def history_store(folder: Path, n_reps: int, collections: int) -> Path | None:
+    """A history store of `collections` monthly collections before AS_OF for the benchmark's reps (a
+    seeded synthetic world with their names), made once and cached."""
+    if not collections:
+        return None
+    path = folder / f"history_{n_reps}_{collections}.sqlite"
+    if path.exists():
+        return path
+    import datetime as dt
+    from make_workbooks import rep_name
+    from salesxl import synthetic
+    from salesxl.io import history as hist
+    start = dt.date(AS_OF.year - (AS_OF.month <= collections), (AS_OF.month - collections - 1) % 12 + 1, 1)
+    w = synthetic.world(synthetic.WorldSpec(reps=n_reps, months=collections + 1, start=start, seed=200))
+    w.collections = [d for d in w.collections if d < AS_OF][-collections:]
+    for i, rep in enumerate(w.reps):
+        rep.name = rep_name(i)
+        for x in rep.proposals:
+            x.rep = rep.name
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = hist.open_history(tmp)
+    for sub in synthetic.submissions(w):
+        hist.import_submission(conn, commit=False, **sub)
+    conn.commit()
+    conn.close()
+    tmp.replace(path)
+    return path
+
+
 def run_salesxl(paths, out, engine, workers) -> dict:
     from salesxl.consolidate import consolidate
-    r = consolidate(paths, out, engine=engine, as_of=AS_OF, workers=workers,
-                    history=Path(out).with_suffix(".history.sqlite"))
+    store = Path(out).with_suffix(".history.sqlite")      # (a copy of the history store when one is given)
+    if engine == "calamine_declared":          # the history-based forecast left out: the store's snapshots unread
+        import salesxl.consolidate as sc
+        facts = sc.history_facts
+        sc.history_facts = lambda conn, as_of: facts(conn, as_of)[:2] + (None,)
+        engine = "calamine"
+    r = consolidate(paths, out, engine=engine, as_of=AS_OF, workers=workers, history=store)
     c = r.counts
     return {"rows": sum(r.rows.values()), "files": c["files"], "errors": c["error"], "warnings": c["warning"],
             "reps": len(r.forecast.reps) if r.forecast else 0,
@@ -88,10 +128,14 @@ def run_salesxl(paths, out, engine, workers) -> dict:
             "timings": {k: round(v, 3) for k, v in r.timings.items()}, "exit": r.exit_code}
 
 
-def child(variant: str, n: int, workers: int | None, folder: Path) -> dict:
+def child(variant: str, n: int, workers: int | None, folder: Path, history: Path | None = None) -> dict:
     paths = make_workbooks(folder, n)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "team.xlsx")
+        if history is not None:
+            import shutil
+            shutil.copyfile(history, Path(out).with_suffix(".history.sqlite"))
+            history = Path(out).with_suffix(".history.sqlite")
         t0, c0 = time.perf_counter(), time.process_time()
         if variant == "naive":
             info = run_naive(paths, out)
@@ -118,16 +162,22 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--rows", type=int, default=650)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--history-collections", type=int, default=0,
+                    help="start each salesxl run from a history store of this many monthly collections")
+    ap.add_argument("--repeat", type=int, default=1, help="run the variants this many times, interleaved")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     folder = DEFAULT_DIR / f"rows{a.rows}"
     if a.child:
-        print(json.dumps(child(a.child, a.workbooks, a.workers, folder)))
+        store = history_store(folder, a.workbooks, a.history_collections)
+        print(json.dumps(child(a.child, a.workbooks, a.workers, folder, store)))
         return 0
     make_workbooks(folder, a.workbooks, a.rows)
+    history_store(folder, a.workbooks, a.history_collections)
     results = []
-    for v in a.variants.split(","):
-        cmd = [sys.executable, __file__, "--child", v, "-n", str(a.workbooks), "--rows", str(a.rows)]
+    for v in a.variants.split(",") * a.repeat:
+        cmd = [sys.executable, __file__, "--child", v, "-n", str(a.workbooks), "--rows", str(a.rows),
+               "--history-collections", str(a.history_collections)]
         if a.workers is not None:
             cmd += ["--workers", str(a.workers)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -143,13 +193,30 @@ def main(argv=None) -> int:
         for r in results:
             r["speedup_wall"] = round(base["wall"] / r["wall"], 2)
             r["speedup_cpu"] = round(base["cpu"] / r["cpu"], 2)
+    import statistics
+    pair = ("calamine", "calamine_declared")
+    walls = {v: [r["wall"] for r in results if r["variant"] == v] for v in pair}
+    cpus = {v: [r["cpu"] for r in results if r["variant"] == v] for v in pair}
+    cost = None
+    if walls["calamine"] and walls["calamine_declared"]:
+        med = {v: round(statistics.median(w), 3) for v, w in walls.items()}
+        cpu = {v: round(statistics.median(c), 3) for v, c in cpus.items()}
+        cost = {"median_wall": med, "median_cpu": cpu,
+                "history_model_cost": round(med["calamine"] / med["calamine_declared"] - 1, 3),
+                "history_model_cost_cpu": round(cpu["calamine"] / cpu["calamine_declared"] - 1, 3)}
     if a.json:
-        print(json.dumps(results, indent=2))
-    elif base:
-        for r in results:
-            if r is not base:
-                print(f"{r['variant']:9s} {r['speedup_wall']:5.1f}× faster than naive (wall), "
-                      f"{r['speedup_cpu']:5.1f}× (CPU)")
+        print(json.dumps({"runs": results, "history_model": cost} if cost else results, indent=2))
+    else:
+        if base:
+            for r in results:
+                if r is not base:
+                    print(f"{r['variant']:9s} {r['speedup_wall']:5.1f}× faster than naive (wall), "
+                          f"{r['speedup_cpu']:5.1f}× (CPU)")
+        if cost:
+            print(f"history-based forecast: median wall {cost['median_wall']['calamine']:.2f} s against "
+                  f"{cost['median_wall']['calamine_declared']:.2f} s without it ({cost['history_model_cost']:+.1%}); "
+                  f"CPU {cost['median_cpu']['calamine']:.2f} s against {cost['median_cpu']['calamine_declared']:.2f} s "
+                  f"({cost['history_model_cost_cpu']:+.1%})")
     return 0
 
 

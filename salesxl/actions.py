@@ -37,12 +37,13 @@ from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
+from salesxl.io.annotate import NO_ISSUES as _NO_ISSUES
+from salesxl.io.annotate import issue_cells
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
                                   settings_from_table)
 from salesxl.io.cells import DATE_FORMAT
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
                                    RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, issue_value)
-from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import basis_label
@@ -60,7 +61,6 @@ MAX_MARKED_CELLS = 500
 MAX_NOTES = 200
 _FORMAT = {"amount": "#,##0", "percent": "0%", "ratio": "0.00"}
 _NO_PERIOD = {"en": "no current period", "fr": "pas de période en cours"}
-_NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
 _MESSAGES = {
     "no_inbox": {"en": "Set the inbox folder (Settings: 'Inbox folder') to the folder where the reps' "
                        "workbooks arrive.",
@@ -394,43 +394,13 @@ def _mark_issues(book: xw.Book, lb: LiveBook, issues: Iterable[Issue]) -> dict[s
     A row-level issue (a duplicated row) colours the row across the table, its note on the first
     cell. Issues about a missing sheet or header have no cell to mark. At most MAX_MARKED_CELLS cells
     per sheet (errors first)."""
-    tables_by_sheet: dict[str, list[LiveTable]] = {}
-    for key, lt in lb.tables.items():
-        if key != "settings":
-            tables_by_sheet.setdefault(label_key(lt.data.sheet), []).append(lt)
-    cells: dict[str, dict[tuple[int, int], list]] = {}     # sheet -> (row, col) -> [severity, texts]
-    sheet_names: dict[str, str] = {}
-    for i in issues:
-        if i.sheet is None or i.row is None or not CODES[i.code].marks_cell:
-            continue
-        for lt in tables_by_sheet.get(label_key(i.sheet), []):
-            if i.row <= lt.header_row:
-                continue
-            td = lt.data
-            if i.column is not None:
-                key = next((k for k, h in td.headers.items() if h == i.column), None)
-                if key is None:
-                    continue
-                targets = [(td.columns_at[key], True)]
-            else:
-                cols = sorted(td.columns_at[c.key] for c in contract.TABLES[td.key].input_columns
-                              if c.key in td.columns_at)
-                targets = [(c, j == 0) for j, c in enumerate(range(cols[0], cols[-1] + 1))] if cols else []
-            bucket = cells.setdefault(label_key(td.sheet), {})
-            sheet_names[label_key(td.sheet)] = td.sheet
-            for col, with_note in targets:
-                entry = bucket.setdefault((i.row, col), [WARNING, []])
-                if i.severity == ERROR:
-                    entry[0] = ERROR
-                if with_note and i.message not in entry[1]:
-                    entry[1].append(i.message)
-            break
+    cells = issue_cells([lt.data for key, lt in lb.tables.items() if key != "settings"], issues)
     summary = {"cells": 0, "fills": 0, "notes": 0, "notes_skipped": 0, "capped": 0}
-    for skey, bucket in cells.items():
+    for sheet_name, bucket in cells.items():
         ordered = sorted(bucket.items(), key=lambda kv: (kv[1][0] != ERROR, kv[0]))
         summary["capped"] += max(0, len(ordered) - MAX_MARKED_CELLS)
         ordered = ordered[:MAX_MARKED_CELLS]
-        sheet = book.sheets[sheet_names[skey]]
+        sheet = book.sheets[sheet_name]
         for severity, colour in ((ERROR, live.ERROR_FILL), (WARNING, live.WARNING_FILL)):
             marks: list[tuple[int, int, str | None]] = []
             for (r, c), (sev, texts) in ordered:

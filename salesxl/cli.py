@@ -243,6 +243,7 @@ def _progress_bar(label: str, as_json: bool):
 
 ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
 RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
+TEAM_WORKBOOKS_HELP = "Read a salesxl team workbook among the inputs as a rep's (default: skipped)."
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
@@ -391,19 +392,36 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
              lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                   help=ENGINE_HELP),
-             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP)) -> None:
+             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+             annotate: Optional[Path] = typer.Option(
+                 None, "--annotate", metavar="OUTDIR",
+                 help="Also write to OUTDIR a copy of each workbook with every issue marked as the add-in's "
+                      "Validate marks it (fill and note per cell, an Issues sheet); the originals are never "
+                      "written.")) -> None:
     """Check workbooks and list every issue with its sheet, row and column.
 
     Example: salesxl validate reps/*.xlsx --json
+    Example: salesxl validate inbox/ --annotate feedback/
     """
     results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     report = _files_report(results, notes)
+    if annotate is not None:
+        from salesxl.io.annotate import AnnotateError, annotate_workbooks
+        try:
+            done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
+                                      as_of=_as_of(as_of))
+        except AnnotateError as exc:
+            _usage_error(f"--annotate: {exc}", as_json)
+        report["annotated"] = [a.to_dict() for a in done]
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
         if code == EXIT_USAGE:
             _no_usable_input("validate", report, as_json)
         _emit_json("validate", report)
     else:
+        for a in report.get("annotated", ()):
+            typer.echo(f"annotated {a['path']} -> {a['output']} ({a['cells']} cells marked, {a['notes']} notes)"
+                       if not a.get("error") else f"{a['path']}: no annotated copy ({a['error']})")
         for i in notes:
             typer.echo(format_issue(i))
         for v in results:
@@ -419,20 +437,20 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
 
 
 def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str,
-              output: Path | None = None, recursive: bool = False):
+              output: Path | None = None, recursive: bool = False, team_workbooks: bool = False):
     """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
-        try:
-            check_outputs(inputs, output, None, lang or "en")
+        try:                            # (the history read here is an input: never the output)
+            check_outputs(list(inputs) + ([history] if history else []), output, None, lang or "en")
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
         opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
-                           recursive=recursive)
+                           recursive=recursive, team_workbooks=team_workbooks)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:
@@ -465,13 +483,14 @@ def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                   help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+             team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
              history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast",
-                   recursive=recursive) as prep:
+                   recursive=recursive, team_workbooks=team_workbooks) as prep:
         fc = prep.forecast()
     report = _files_report(prep.files, prep.notes)
     code = exit_code(f.status for f in prep.files)
@@ -519,6 +538,7 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
            engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                 help=ENGINE_HELP),
            recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+           team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
            history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
            wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
@@ -528,7 +548,7 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
     from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
-                   output=output, recursive=recursive) as prep:
+                   output=output, recursive=recursive, team_workbooks=team_workbooks) as prep:
         try:
             with locked([output], wait, prep.ingested.lang):
                 made = prep.write(output)
@@ -560,6 +580,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
                 engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
                                                      help=ENGINE_HELP),
                 recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+                team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
                 workers: Optional[int] = typer.Option(None, "--workers", min=0, metavar="N",
                                                       help="Reader processes (default: one per core; 0: none)."),
                 history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
@@ -578,8 +599,8 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         recursive=recursive, history=history, seed=seed, simulations=simulations,
-                         progress=progress, timeout=timeout, wait=wait)
+                         recursive=recursive, team_workbooks=team_workbooks, history=history, seed=seed,
+                         simulations=simulations, progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
     data = result.to_dict()

@@ -40,11 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+from salesxl import contract
 from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
                             make_issue)
-from salesxl.values import is_blank
+from salesxl.values import is_blank, label_key, rep_key
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
+SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
+STATUSES = (OK, INVALID, UNREADABLE, DUPLICATE, SUPERSEDED, SKIPPED)
 ENGINES = ("calamine", "openpyxl")
 ROW = "_row"
 DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
@@ -81,6 +84,19 @@ class TablePart:
     cols: dict[str, list]                            # typed values by column key (None = missing/bad)
     kept: dict[str, dict[int, Any]]                  # column -> {row index: value as typed, not interpretable}
 
+    def without_reps(self, keys: set[str]) -> TablePart:
+        """This part without the rows of the reps `keys` (rep keys)."""
+        reps = self.cols.get("rep")
+        if not reps:
+            return self
+        keep = [i for i, r in enumerate(reps) if rep_key(r) not in keys]
+        if len(keep) == len(reps):
+            return self
+        where = {old: new for new, old in enumerate(keep)}
+        return TablePart(self.sheet, [self.rows[i] for i in keep],
+                         {c: [v[i] for i in keep] for c, v in self.cols.items()},
+                         {c: {where[i]: x for i, x in k.items() if i in where} for c, k in self.kept.items()})
+
     def output(self, key: str) -> list:
         """Typed values, with what the rep typed where it could not be interpreted (nothing is lost)."""
         vals = self.cols[key]
@@ -107,6 +123,17 @@ class FileResult:
     seconds: float = 0.0
     cpu: float = 0.0                                 # CPU seconds of the worker for this file
     maxrss: int = 0                                  # the worker's peak resident memory so far, KiB
+    reps: dict[str, str] = field(default_factory=dict)   # rep key -> name as first typed, every table
+    saved: float | None = None                       # docProps/core.xml modified (POSIX time), if any
+    mtime: float | None = None                       # the file's modification time
+    team_workbook: bool = False                      # its tables carry the team workbook's provenance
+
+    @property
+    def submitted(self) -> tuple[float, float]:
+        """When the file was submitted: its own saved date, else its modification time (then the
+        modification time breaks ties)."""
+        saved = self.saved if self.saved is not None else self.mtime
+        return (saved or 0.0, self.mtime or 0.0)
 
     @property
     def readable(self) -> bool:
@@ -161,7 +188,7 @@ def _dedupe(values: list) -> list:
 
 def read_one(task: tuple) -> FileResult:
     """Guard, read and validate one workbook (runs in a worker process). Never raises for a bad file."""
-    from salesxl.io.read_xlsx import read_workbook, validate_workbook
+    from salesxl.io.read_xlsx import has_provenance, read_workbook, saved_at, validate_workbook
     from salesxl.rules import resolve_as_of
     path, engine, lang, as_of = task
     t0, c0 = time.perf_counter(), time.process_time()
@@ -192,8 +219,16 @@ def read_one(task: tuple) -> FileResult:
                     kept[c] = k
         tables[key] = TablePart(raw[key].sheet, df[ROW], cols, kept)
     settings = {k: wb.settings.get(k) for k in SETTINGS_TAKEN if wb.settings.get(k) is not None}
+    reps: dict[str, str] = {}
+    for part in tables.values():
+        for name in dict.fromkeys(part.cols.get("rep") or ()):
+            k = rep_key(name)
+            if k is not None and k not in reps:
+                reps[k] = name.strip()
+    saved, mtime = saved_at(path)
     return FileResult(str(path), sha, fingerprint(tables), v.lang, v.as_of, settings_as_of, settings,
-                      v.issues, tables, time.perf_counter() - t0, time.process_time() - c0, _maxrss())
+                      v.issues, tables, time.perf_counter() - t0, time.process_time() - c0, _maxrss(), reps,
+                      saved, mtime, any(has_provenance(td) for td in wb.tables.values()))
 
 
 READ, WARM, FORECAST = "read", "warm", "forecast"
@@ -277,7 +312,7 @@ class ConsolidationResult:
         c.update(i.severity for i in self.notes)
         statuses = Counter(f.status for f in self.files)
         return {"error": c.get(ERROR, 0), "warning": c.get(WARNING, 0),
-                "files": {s: statuses.get(s, 0) for s in (OK, INVALID, UNREADABLE, DUPLICATE)},
+                "files": {s: statuses.get(s, 0) for s in STATUSES},
                 "rows": dict(self.rows)}
 
     @property
@@ -321,18 +356,18 @@ class _RepSpool:
         n = len(part.rows)
         cols = {c: part.cols.get(c) or [None] * n for c in names}
         index, first = self._index[key], self._first[key]
-        for rk, rows in split_by_rep(cols).items():
+        for rep_id, rows in split_by_rep(cols).items():
             rows = {c: rows[c] for c in names}        # the rep's own lists (a file holds one rep, usually)
-            first.setdefault(rk, rows["rep"][0].strip())
+            first.setdefault(rep_id, rows["rep"][0].strip())
             if key == "reps":
-                self._seniority.setdefault(rk, rows["seniority"][0])
+                self._seniority.setdefault(rep_id, rows["seniority"][0])
             data = pickle.dumps(rows, PICKLE_PROTOCOL)
             self._fh.write(data)
-            index.setdefault(rk, []).append((self._size, len(data)))
+            index.setdefault(rep_id, []).append((self._size, len(data)))
             self._size += len(data)
 
-    def _rows(self, key: str, rk: str) -> dict | None:
-        places = self._index[key].get(rk)
+    def _rows(self, key: str, rep_id: str) -> dict | None:
+        places = self._index[key].get(rep_id)
         if not places:
             return None
         fd = self._fh.fileno()
@@ -346,8 +381,8 @@ class _RepSpool:
         self._fh.flush()
         names: dict[str, str] = {}
         for k in REP_ORDER:
-            for rk, name in self._first[k].items():
-                names.setdefault(rk, name)
+            for rep_id, name in self._first[k].items():
+                names.setdefault(rep_id, name)
         by = {k: _SpooledTable(self, k) for k in COMPUTE_COLUMNS}
         return RepTables(by, names, dict(self._seniority))
 
@@ -361,8 +396,8 @@ class _SpooledTable:
     def __init__(self, spool: _RepSpool, key: str):
         self._spool, self._key = spool, key
 
-    def get(self, rk: str, default=None):
-        rows = self._spool._rows(self._key, rk)
+    def get(self, rep_id: str, default=None):
+        rows = self._spool._rows(self._key, rep_id)
         return default if rows is None else rows
 
 
@@ -430,6 +465,7 @@ class RunOptions:
     timeout: float | None = None        # seconds allowed to read one file (worker processes only)
     memory: int | None = None           # bytes of memory a reader may add (worker processes only)
     recursive: bool = False             # a folder input: its subfolders too (default: its own files)
+    team_workbooks: bool = False        # take a salesxl team workbook among the inputs as a rep's
 
 
 def run_options(*, engine: str | None = None, lang: str | None = None, **kw: Any) -> RunOptions:
@@ -516,6 +552,7 @@ class Ingested:
     writer: Any = None                  # the team workbook its tables went to (None: none opened)
     usable: bool = False                # at least one readable file
     file_settings: dict = field(default_factory=dict)   # the first readable file's Settings (SETTINGS_TAKEN)
+    winners: dict | None = None         # set when a second pass is needed: each rep's winning submission
 
     def issues(self, notes: Iterable[Issue] = ()) -> list[Issue]:
         """The notes, then every file's issues, in input order."""
@@ -528,75 +565,187 @@ class Ingested:
         out.update(language=self.lang, as_of=self.as_of, currency=self.currency or "EUR")
         return out
 
+    def discard(self) -> None:
+        """Drop what this pass made (the team workbook in progress, the spool)."""
+        if self.writer is not None:
+            self.writer.abort()
+        self.spool.close()
+
+
+class _RepClaims:
+    """Each rep once (stage 2): of the files that carry a rep, the newest submission wins
+    (FileResult.submitted: the workbook's own saved date, else the file's; on a tie the later input).
+    With `winners` known (a second pass) a file's lost reps are known at once; otherwise the files are
+    taken as they come, and a file newer than one whose rows of the same rep were already taken makes
+    the pass void (`rerun`): `winners()` then tells the second pass who wins."""
+
+    def __init__(self, winners: Mapping[str, tuple[str, tuple]] | None = None):
+        self._winners = winners
+        self._best: dict[str, tuple[tuple, str]] = {}      # rep key -> ((submitted, index), path)
+        self._taken: dict[str, tuple[tuple, str]] = {}     # rep key -> the claim whose rows were taken
+        self.rerun = False
+
+    def lost(self, res: FileResult, path: str, index: int) -> dict[str, tuple[str, tuple]]:
+        """The reps of `res` another submission wins: rep key -> (winner's path, winner's submitted)."""
+        claim = (res.submitted, index)
+        out = {}
+        for rk in res.reps:
+            best = self._best.get(rk)
+            if best is None or claim > best[0]:
+                self._best[rk] = (claim, path)
+            if self._winners is not None:
+                w = self._winners.get(rk)
+                if w is not None and w[0] != path:
+                    out[rk] = w
+                continue
+            taken = self._taken.get(rk)
+            if taken is None:
+                self._taken[rk] = (claim, path)
+            elif claim > taken[0]:
+                self.rerun = True
+            else:
+                out[rk] = (taken[1], taken[0][0])
+        return out
+
+    def winners(self) -> dict[str, tuple[str, tuple]]:
+        return {rk: (path, claim[0]) for rk, (claim, path) in self._best.items()}
+
+
+def _when(submitted: tuple) -> str:
+    stamp = submitted[0]
+    if not stamp:
+        return "?"
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _ref_places(refs: dict, part: TablePart | None, path: str, lang: str) -> list[Issue]:
+    """A Ref already taken from another file (`refs`: ref key -> (path, sheet, row, rep)): an error on
+    this row naming the other place (two refs of one file are the rules' DUPLICATE_REF)."""
+    if part is None or not part.rows or not part.cols.get("ref"):
+        return []
+    out = []
+    column = contract.PIPELINE.column("ref").label(lang)
+    reps = part.cols.get("rep") or [None] * len(part.rows)
+    for ref, rep, row in zip(part.cols["ref"], reps, part.rows):
+        if not isinstance(ref, str) or not ref.strip():
+            continue
+        k = label_key(ref)
+        first = refs.get(k)
+        if first is None:
+            refs[k] = (path, part.sheet, row, rep)
+        elif first[0] != path:
+            out.append(make_issue("REF_IN_TWO_PLACES", lang=lang, file=path, sheet=part.sheet, row=row,
+                                  column=column, value=ref, rep=rep or "—", other=first[0], other_sheet=first[1],
+                                  other_row=first[2], other_rep=first[3] or "—"))
+    return out
+
 
 def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_writer: Callable | None = None,
            history: sqlite3.Connection | None = None, progress: Progress | None = None,
-           total: int | None = None) -> Ingested:
+           total: int | None = None, winners: Mapping[str, tuple[str, tuple]] | None = None) -> Ingested:
     """Stage 2, ingest: each file's result in input order. The same workbook twice counts once
-    (`duplicate_of`); a readable file's rows go to the team workbook (`open_writer(lang)` opens it at the
-    first readable file; None: no tables written), to the spool the forecast reads back rep by rep, and
-    its pipeline to the history store (`history`, not committed here). On an error the writer is aborted
-    and the spool closed."""
+    (`duplicate_of`); a salesxl team workbook is not taken as a rep's (`skipped`, unless
+    `opts.team_workbooks`); each rep once, from their newest submission (the others `superseded`, see
+    _RepClaims: when `winners` comes back set, run the pass again with it); a Ref in two files is an
+    error naming both places. A readable file's rows go to the team workbook (`open_writer(lang)` opens
+    it at the first readable file; None: no tables written), to the spool the forecast reads back rep
+    by rep, and its pipeline to the history store (`history`, not committed here). On an error the
+    writer is aborted and the spool closed."""
     from salesxl.forecast import weighted_amount
     files: list[FileStatus] = []
     spool = _RepSpool()
     seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
+    refs: dict[str, tuple] = {}                # ref key -> (path, sheet, row, rep) of the rows taken
+    claims = _RepClaims(winners)
     rows: Counter = Counter()
     file_as_of: list[dt.date] = []
     currency, lang, writer, usable, first_settings = None, opts.lang, None, False, {}
     total = total if total is not None else len(reads) if hasattr(reads, "__len__") else 0
     try:
-        for done_n, (path, res) in enumerate(reads, start=1):
+        for index, (path, res) in enumerate(reads):
+            msg_lang = opts.lang or res.lang
             dup_of = duplicate_of(seen, res, path)
             if dup_of is not None:
-                issues = [make_issue("DUPLICATE_FILE", lang=opts.lang or res.lang, file=path, other=dup_of)]
+                issues = [make_issue("DUPLICATE_FILE", lang=msg_lang, file=path, other=dup_of)]
                 files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
+            elif res.readable and res.team_workbook and not opts.team_workbooks:
+                issues = [make_issue("TEAM_WORKBOOK_SKIPPED", lang=msg_lang, file=path)]
+                files.append(FileStatus(path, res.sha256, SKIPPED, issues, res.fingerprint, 0, res.seconds))
             else:
-                files.append(FileStatus(path, res.sha256, result_status(res), res.issues, res.fingerprint,
-                                        res.rows, res.seconds))
-                if res.readable:
-                    if not usable:
-                        usable, lang, first_settings = True, opts.lang or res.lang, res.settings
-                        if open_writer is not None:
-                            writer = open_writer(lang)
-                    if res.settings_as_of:
-                        file_as_of.append(res.settings_as_of)
-                    if currency is None and res.settings.get("currency") is not None:
-                        currency = str(res.settings["currency"]).strip() or None
-                    for tkey in DATA_TABLES:
-                        part = res.tables.get(tkey)
-                        if part is None or not part.rows:
-                            continue
-                        if writer is not None:
-                            out_cols = {c: part.output(c) for c in part.cols}
-                            if tkey == "pipeline":         # from the typed values only
-                                out_cols["weighted"] = list(map(weighted_amount, part.cols.get("amount", ()),
-                                                                part.cols.get("probability", ())))
-                            writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
-                        spool.add(tkey, part)
-                        rows[tkey] += len(part.rows)
-                    if history is not None and res.fingerprint:
-                        _record_history(history, res, path)
+                lost = claims.lost(res, path, index) if res.readable else {}
+                issues = res.issues + [make_issue("SUPERSEDED", lang=msg_lang, file=path, rep=res.reps[rk],
+                                                  other=w_path, saved=_when(res.submitted),
+                                                  other_saved=_when(w_when))
+                                       for rk, (w_path, w_when) in lost.items()]
+                if lost and len(lost) == len(res.reps):
+                    files.append(FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0,
+                                            res.seconds))
+                else:
+                    parts = res.tables if not lost else {k: t.without_reps(set(lost)) for k, t in res.tables.items()}
+                    if res.readable and not claims.rerun:
+                        issues += _ref_places(refs, parts.get("pipeline"), path, msg_lang)
+                    files.append(FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
+                                            sum(len(t.rows) for t in parts.values()), res.seconds))
+                    if res.readable and not claims.rerun:      # (a void pass only goes on to see who wins)
+                        if not usable:
+                            usable, lang, first_settings = True, opts.lang or res.lang, res.settings
+                            if open_writer is not None:
+                                writer = open_writer(lang)
+                        if res.settings_as_of:
+                            file_as_of.append(res.settings_as_of)
+                        if currency is None and res.settings.get("currency") is not None:
+                            currency = str(res.settings["currency"]).strip() or None
+                        for tkey in DATA_TABLES:
+                            part = parts.get(tkey)
+                            if part is None or not part.rows:
+                                continue
+                            if writer is not None:
+                                out_cols = {c: part.output(c) for c in part.cols}
+                                if tkey == "pipeline":         # from the typed values only
+                                    out_cols["weighted"] = list(map(weighted_amount, part.cols.get("amount", ()),
+                                                                    part.cols.get("probability", ())))
+                                writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
+                            spool.add(tkey, part)
+                            rows[tkey] += len(part.rows)
+                        if history is not None and res.fingerprint:
+                            _record_history(history, res, path, parts)
             del res
             if progress is not None:
-                progress(done_n, total, path)
+                progress(index + 1, total, path)
     except BaseException:
         if writer is not None:
             writer.abort()
         spool.close()
         raise
     return Ingested(files, spool, rows, lang or "en", _pick_as_of(opts.as_of, file_as_of), currency, writer,
-                    usable, first_settings)
+                    usable, first_settings, claims.winners() if claims.rerun else None)
 
 
-def _record_history(conn: sqlite3.Connection, res: FileResult, path: str) -> None:
+def ingest_inputs(paths: Sequence[str], opts: RunOptions, reads: FileReads, *,
+                  history: sqlite3.Connection | None = None, **kw: Any) -> tuple[FileReads, Ingested]:
+    """Stages 1–2: `ingest` of the reads, and when a later file turned out newer than one already taken
+    for the same rep, a second pass over newly read files that knows each rep's winner (what the first
+    pass made is dropped, its history records rolled back). Returns the reads used last (their workers
+    stay for stage 3) and the ingest."""
+    ing = ingest(reads, opts, history=history, **kw)
+    if ing.winners is None:
+        return reads, ing
+    ing.discard()
+    if history is not None:
+        history.rollback()
+    reads.close()
+    reads = read_files(paths, opts)
+    return reads, ingest(reads, opts, history=history, winners=ing.winners, **kw)
+
+
+def _record_history(conn: sqlite3.Connection, res: FileResult, path: str, parts: Mapping[str, TablePart]) -> None:
     """One submission's pipeline snapshot into the history store (not committed)."""
     from salesxl.io import history as hist
-    p = res.tables.get("pipeline")
+    p = parts.get("pipeline")
     hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint, as_of=res.as_of, path=path,
                            commit=False, pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
                                                    for c in HISTORY_COLUMNS} if p else None,
-                           periods=history_periods(res.tables))
+                           periods=history_periods(parts))
 
 
 def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]):
@@ -707,7 +856,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
                 memory: int | None = None, recursive: bool = False,
-                wait: float | None = None) -> ConsolidationResult:
+                team_workbooks: bool = False, wait: float | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`: the four stages,
     streaming.
 
@@ -716,6 +865,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     process, without time or memory limits). `timeout`/`memory`: per-file limits of the workers.
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`; a file the engine cannot read is
     read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
+    `team_workbooks`: take a salesxl team workbook among the inputs as a rep's (default: skipped).
     `wait`: seconds to wait for another run holding the output or the history (or for another program
     holding the history).
 
@@ -735,7 +885,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
             return _consolidate(inputs, output, as_of=as_of, lang=lang, engine=engine, workers=workers,
                                 history=hist_path if hist_path else False, seed=seed, simulations=simulations,
                                 progress=progress, timeout=timeout, memory=memory, recursive=recursive,
-                                busy=wait)
+                                team_workbooks=team_workbooks, busy=wait)
         except sqlite3.Error as exc:
             from salesxl.io.history import explain
             raise RuntimeError(explain(exc, hist_path, wait, lang or "en")) from None
@@ -744,12 +894,12 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
 def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | None, engine: str | None,
                  workers: int | None, history, seed: int | None, simulations: int | None,
                  progress: Progress | None, timeout: float | None, memory: int | None, recursive: bool,
-                 busy: float) -> ConsolidationResult:
+                 team_workbooks: bool, busy: float) -> ConsolidationResult:
     """consolidate()'s stages, once the output and the history are known to be safe and are locked."""
     from salesxl.io.history import default_path as history_default_path
 
     opts = run_options(engine=engine, lang=lang, as_of=as_of, workers=workers, seed=seed, simulations=simulations,
-                       timeout=timeout, memory=memory, recursive=recursive)
+                       timeout=timeout, memory=memory, recursive=recursive, team_workbooks=team_workbooks)
     t_start = time.perf_counter()
     output = Path(output)
     hist_path = None if history is False else Path(history) if history else history_default_path(output)
@@ -778,8 +928,8 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
             raise RuntimeError(hist.explain(exc, hist_path, busy, opts.lang)) from exc
 
         t_read = time.perf_counter()
-        ing = ingest(reads, opts, open_writer=lambda lang: TeamWorkbookWriter(output, lang), history=conn,
-                     progress=progress, total=len(paths))
+        reads, ing = ingest_inputs(paths, opts, reads, open_writer=lambda lang: TeamWorkbookWriter(output, lang),
+                                   history=conn, progress=progress, total=len(paths))
         t_merge = time.perf_counter()
         read_peak = _maxrss()
         writer = ing.writer
@@ -882,8 +1032,11 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
         except sqlite3.Error as exc:
             raise RuntimeError(hist.explain(exc, history, None, opts.lang)) from exc
     try:
-        with read_files(paths, opts) as reads:
-            ing = ingest(reads, opts, history=conn, progress=progress, total=len(paths))
+        reads = read_files(paths, opts)
+        try:
+            reads, ing = ingest_inputs(paths, opts, reads, history=conn, progress=progress, total=len(paths))
+        finally:
+            reads.close()
         out = Prepared(notes, ing)
         if ing.usable:
             settings = ing.settings()

@@ -355,3 +355,9 @@ def header_lookup(table: Table) -> dict[str, Column]:
         out.setdefault(label_key(c.fr), c)
         out.setdefault(label_key(c.key), c)
     return out
+
+
+# The provenance columns the team workbook adds to each consolidated table (file, sheet, Excel row of
+# every line): what tells a salesxl team workbook from a rep's (it is never re-imported as a rep's).
+PROVENANCE_LABELS = {"_file": ("Source file", "Fichier source"), "_sheet": ("Source sheet", "Feuille source"),
+                     "_row": ("Source row", "Ligne source")}

@@ -374,9 +374,9 @@ def rep_tables(frames: Mapping[str, Any]) -> RepTables:
         df = frames.get(k)
         if df is not None:
             for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
-                rk = rep_key(v)
-                if rk and rk not in names:
-                    names[rk] = v.strip()
+                rep_id = rep_key(v)
+                if rep_id and rep_id not in names:
+                    names[rep_id] = v.strip()
     seniority: dict[str, Any] = {}
     if frames.get("reps") is not None:
         for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
@@ -496,10 +496,10 @@ class ForecastPlan:
         """Job i: all that forecast_rep needs, the rep's rows as lists of their own (made on demand,
         one job at a time, not every rep's rows at once)."""
         rep = self.reps[i]
-        by, rk = self.by, rep.key
-        return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, _own(by["planning"].get(rk)),
-                           _own(by["reporting"].get(rk)), _own(by["pipeline"].get(rk)), self.outcome_of,
-                           self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rk],
+        by, rep_id = self.by, rep.key
+        return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, _own(by["planning"].get(rep_id)),
+                           _own(by["reporting"].get(rep_id)), _own(by["pipeline"].get(rep_id)), self.outcome_of,
+                           self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rep_id],
                            self.team_reasons)
 
     def attach_history(self, history_closed=None, slippage=None, learner=None) -> None:
@@ -511,9 +511,9 @@ class ForecastPlan:
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
-        rk = self.reps[i].key
-        _apply_closed(rf, self.closed.get(rk))
-        slip = self.slip.get(rk)
+        rep_id = self.reps[i].key
+        _apply_closed(rf, self.closed.get(rep_id))
+        slip = self.slip.get(rep_id)
         if slip is not None:
             keys = [c for c in slip if c != "rep"]
             rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
@@ -521,7 +521,7 @@ class ForecastPlan:
             if self._z is None:
                 from salesxl.learn import team_normals
                 self._z = team_normals(self.seed, self.simulations)
-            apply_history(rf, self.by["pipeline"].get(rk), self.learner, self.as_of, self._z,
+            apply_history(rf, self.by["pipeline"].get(rep_id), self.learner, self.as_of, self._z,
                           rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
         else:
             rf.expected = rf.forecast
@@ -579,19 +579,20 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
     by, names, seniority = tables.by, tables.names, tables.seniority
 
     # team failure reasons (whole history present): Reporting reasons + Pipeline loss reasons
-    rep_reasons = {rk: _reasons(by["reporting"].get(rk), by["pipeline"].get(rk), outcome_of) for rk in names}
+    rep_reasons = {rep_id: _reasons(by["reporting"].get(rep_id), by["pipeline"].get(rep_id), outcome_of)
+                   for rep_id in names}
     team_reasons: dict[str, int] = {}
     for c in rep_reasons.values():
         for k, v in c.items():
             team_reasons[k] = team_reasons.get(k, 0) + v
 
     reps, skipped = [], []
-    for rk, name in names.items():
-        period = select_period(by["objectives"].get(rk), by["planning"].get(rk), as_of)
+    for rep_id, name in names.items():
+        period = select_period(by["objectives"].get(rep_id), by["planning"].get(rep_id), as_of)
         if period is None:
             skipped.append({"rep": name, "reason": "no_period"})
             continue
-        reps.append(PlannedRep(rk, name, seniority.get(rk), period))
+        reps.append(PlannedRep(rep_id, name, seniority.get(rep_id), period))
     plan = ForecastPlan(as_of, reps, skipped, team_reasons, simulations, seed, on_track, at_risk, by, rep_reasons,
                         outcome_of)
     if attach:
@@ -639,8 +640,8 @@ class _ClosedInPipeline:
     def __init__(self, pipeline_by_rep: Mapping[str, Any]):
         self._by = pipeline_by_rep
 
-    def get(self, rk: str, default=None):
-        p = self._by.get(rk)
+    def get(self, rep_id: str, default=None):
+        p = self._by.get(rep_id)
         if p is None:
             return default
         status, prob = p["status"], p["probability"]

@@ -121,6 +121,9 @@ LABELS = MappingProxyType({
     "list_error": {"en": "Choose a value from the list.", "fr": "Choisissez une valeur de la liste."},
     "amount_error": {"en": "Enter a positive amount.", "fr": "Saisissez un montant positif."},
     "count_error": {"en": "Enter a whole number.", "fr": "Saisissez un nombre entier."},
+    "rep_error": {"en": "Choose a name from the list; a new rep goes in the Reps sheet first.",
+                  "fr": "Choisissez un nom dans la liste ; un nouveau commercial s'ajoute d'abord dans la feuille "
+                        "Commerciaux."},
     "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
     "columns_right": {"en": "Cells of columns {first}–{last} right of",
                       "fr": "Les cellules des colonnes {first} à {last} à droite du"},
@@ -134,6 +137,88 @@ LABELS = MappingProxyType({
     "reason_warning": {"en": "This reason is not in the list: keep it if it says something new.",
                        "fr": "Ce motif n'est pas dans la liste : gardez-le s'il apporte une information."},
 })
+
+# The input message (data validation prompt) of each column a rep types, by column key; a (table, column)
+# key where one column means something else in another table. The prompt's title says whether the
+# column is required.
+INPUT_HELP = MappingProxyType({
+    "rep": {"en": "The rep's name, spelt as in the Reps sheet.",
+            "fr": "Le nom du commercial, écrit comme dans la feuille Commerciaux."},
+    "rep_list": {"en": "Choose the name from the list (the Reps sheet).",
+                 "fr": "Choisissez le nom dans la liste (feuille Commerciaux)."},
+    ("reps", "rep"): {"en": "One row per rep: the name used in every other sheet.",
+                      "fr": "Une ligne par commercial : le nom utilisé dans toutes les autres feuilles."},
+    "seniority": {"en": "junior, confirmed or senior (list): sets the default period length.",
+                  "fr": "junior, confirmé ou senior (liste) : fixe la durée de période par défaut."},
+    "period_length": {"en": "The length of the rep's periods: 1w, 2w, 1m or 3m.",
+                      "fr": "La durée des périodes du commercial : 1s, 2s, 1m ou 3m."},
+    "manager": {"en": "The rep's manager.", "fr": "Le manager du commercial."},
+    "period_start": {"en": "First day of the period (a date: day/month/year).",
+                     "fr": "Premier jour de la période (une date : jour/mois/année)."},
+    "period_end": {"en": "Last day of the period (a date: day/month/year).",
+                   "fr": "Dernier jour de la période (une date : jour/mois/année)."},
+    ("planning", "action"): {"en": "The action type (list). One row per action type of the period.",
+                             "fr": "Le type d'action (liste). Une ligne par type d'action de la période."},
+    "planned": {"en": "How many of these actions are planned in the period (a whole number). Leave it empty "
+                      "for an action not planned this period.",
+                "fr": "Combien de ces actions sont prévues sur la période (un nombre entier). Laissez vide "
+                      "une action non prévue cette période."},
+    "revenue_objective": {"en": "The revenue to win in the period (an amount).",
+                          "fr": "Le chiffre d'affaires à gagner sur la période (un montant)."},
+    "deals_objective": {"en": "How many deals to win in the period (a whole number).",
+                        "fr": "Combien d'affaires gagner sur la période (un nombre entier)."},
+    "date": {"en": "The day of the action (a date: day/month/year).",
+             "fr": "Le jour de l'action (une date : jour/mois/année)."},
+    "company": {"en": "The client company.", "fr": "La société cliente."},
+    "contact": {"en": "The person you dealt with.", "fr": "La personne rencontrée."},
+    "job_title": {"en": "Their job title.", "fr": "Sa fonction."},
+    ("reporting", "action"): {"en": "What you did (list).", "fr": "Ce que vous avez fait (liste)."},
+    "result": {"en": "The outcome (list): Proposal, Order, Meeting set are positive; No need, Lost negative.",
+               "fr": "Le résultat (liste) : Proposition, Commande, Rendez-vous obtenu sont positifs ; Pas de "
+                     "besoin, Perdu négatifs."},
+    "proposal_ref": {"en": "The Ref of the proposal in the Pipeline, when the action concerns one.",
+                     "fr": "La Réf. de la proposition dans le carnet commercial, si l'action en concerne une."},
+    "reason": {"en": "Why it failed (list; a new reason is accepted with a warning).",
+               "fr": "Pourquoi c'est un échec (liste ; un nouveau motif est accepté avec un avertissement)."},
+    "comment": {"en": "Anything useful for the review.", "fr": "Tout ce qui sert à l'entretien."},
+    "ref": {"en": "A reference of your own, unique for each proposal.",
+            "fr": "Une référence à vous, unique pour chaque proposition."},
+    "description": {"en": "What is proposed.", "fr": "Ce qui est proposé."},
+    "amount": {"en": "The amount of the proposal (a positive number).",
+               "fr": "Le montant de la proposition (un nombre positif)."},
+    "probability": {"en": "Your honest chance of winning, 0 % to 100 %. Required while Open; keep the last one "
+                          "when the proposal closes.",
+                    "fr": "Votre chance sincère de gagner, de 0 % à 100 %. Obligatoire tant qu'elle est en "
+                          "cours ; gardez la dernière à la clôture."},
+    "stage": {"en": "The sales stage (list): gives a default probability.",
+              "fr": "L'étape de vente (liste) : donne une probabilité par défaut."},
+    "sent_on": {"en": "The day the proposal was sent (a date).", "fr": "Le jour d'envoi de la proposition (une date)."},
+    "decision_date": {"en": "The day the client should decide (a date). Required while Open.",
+                      "fr": "Le jour où le client doit décider (une date). Obligatoire tant qu'elle est en cours."},
+    "status": {"en": "Open, Won or Lost (list).", "fr": "En cours, Gagné ou Perdu (liste)."},
+    "loss_reason": {"en": "For a lost proposal: why (list; a new reason is accepted with a warning).",
+                    "fr": "Pour une proposition perdue : pourquoi (liste ; un nouveau motif est accepté avec un "
+                          "avertissement)."},
+})
+# What a header note says about its column.
+HEADER_NOTES = MappingProxyType({
+    "required": {"en": "Required: a row without it is an error.",
+                 "fr": "Obligatoire : une ligne sans cette valeur est une erreur."},
+    "required_open": {"en": "Required for Open proposals.", "fr": "Obligatoire pour les propositions en cours."},
+    "computed": {"en": "Computed: do not type here.", "fr": "Calculé : ne saisissez rien ici."},
+    "optional": {"en": "Optional.", "fr": "Facultatif."},
+})
+# The title of a column's input message.
+INPUT_TITLES = MappingProxyType({
+    "required": {"en": "Required", "fr": "Obligatoire"},
+    "required_open": {"en": "Required if Open", "fr": "Obligatoire si en cours"},
+    "optional": {"en": "Optional", "fr": "Facultatif"},
+})
+
+
+def input_help(table: str, column: str, lang: str) -> str:
+    """The input message of a column of a table, in `lang`."""
+    return pick(INPUT_HELP.get((table, column)) or INPUT_HELP[column], lang)
 
 
 def label(key: str, lang: str) -> str:

@@ -225,6 +225,27 @@ _DECLARED = (
               en='Same workbook as {other}: counted once.',
               fr='Même classeur que {other} : compté une seule fois.',
               effect=('not counted again', 'non compté une seconde fois'), guide=MANAGER),
+    IssueCode('SUPERSEDED', WARNING,
+              en='{rep} is also in {other}, submitted later ({other_saved}; this file {saved}): the newest '
+                 'submission counts, the rows of {rep} here are left out.',
+              fr='{rep} figure aussi dans {other}, envoyé plus tard ({other_saved} ; ce fichier {saved}) : '
+                 "seul l'envoi le plus récent compte, les lignes de {rep} ici sont écartées.",
+              effect=('left out: a newer submission counts', "écarté : un envoi plus récent compte"),
+              marks_cell=False, guide=MANAGER),
+    IssueCode('TEAM_WORKBOOK_SKIPPED', WARNING,
+              en='A salesxl team workbook (its tables have the source file, sheet and row columns): not '
+                 'read as a rep\'s workbook (--team-workbooks to read it anyway).',
+              fr="Un classeur d'équipe salesxl (ses tableaux ont les colonnes fichier, feuille et ligne "
+                 "source) : non lu comme le classeur d'un commercial (--team-workbooks pour le lire quand même).",
+              effect=('not read: nothing counted twice', 'non lu : rien compté deux fois'),
+              marks_cell=False, guide=MANAGER),
+    IssueCode('REF_IN_TWO_PLACES', ERROR,
+              en='Ref {value} ({rep}) is also in {other}, sheet {other_sheet}, row {other_row} ({other_rep}): '
+                 'give each proposal its own reference.',
+              fr='La réf. {value} ({rep}) figure aussi dans {other}, feuille {other_sheet}, ligne {other_row} '
+                 '({other_rep}) : donnez à chaque proposition sa propre référence.',
+              effect=('both rows kept: check which one is right', 'les deux lignes conservées : vérifiez laquelle est juste'),
+              guide=MANAGER),
     # file level (the whole file could not be read)
     IssueCode('FILE_EMPTY', ERROR,
               en='The file is empty ({detail}).',

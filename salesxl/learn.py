@@ -63,7 +63,8 @@ declared p with its odds multiplied by the factor of each of its classes, in tha
 New business: proposals not yet in the pipeline on day T may still be won before E. Over the
 *windows* (rep, t) with ``t + D ≤ C`` (t a day the rep's snapshots were collected): ``new`` = Σ amount
 of the rep's proposals first collected after t, finally Won with a decision date in (t, t + D];
-``open`` = Σ amount of the rep's open examples of day t. Team ratio ``ν = Σ new / Σ open``; the rep's
+``open`` = Σ amount of the rep's open examples of day t (a rep's first collection, where the pipeline is
+still being entered, is no window of new business). Team ratio ``ν = Σ new / Σ open``; the rep's
 ``ν_r = (Σ_r new + K_NEW · ν · Ā_r) / (Σ_r open + K_NEW · Ā_r)`` (``Ā_r`` its mean open amount per
 window, ``K_NEW`` = 3 windows). Expected new business = ``ν_r`` × the rep's open amount on day T.
 
@@ -83,7 +84,8 @@ each shrunk toward ``PRIOR_VAR`` = 0.03 with the weight of ``N_PRIOR`` = 4 days 
 ``m_team = exp(s_t·z_j − s_t²/2)`` with ``s_t² = ln(1 + σ²_team)`` and ``z_j`` standard normal, the
 *same* ``z_j`` for every rep of the run (so the team's draws move together), times a rep factor drawn
 the same way from the rep's own generator; each open proposal is then won with probability
-``q·m / (1 − q + q·m)`` (its odds times ``m``), and new business is ``new · m · g`` with
+``q·m / (1 − q + q·m)`` (its odds times ``m``; drawn as ``u < (1 − u)·m·q/(1 − q)`` with ``u``
+uniform on [0, 1) in single precision), and new business is ``new · m · g`` with
 ``g ~ Gamma(shape κ, scale 1/κ)``, ``κ = max(1, new / average won deal)``. P10/P50/P90 and P(reach)
 are read from these draws as in salesxl.simulate (lower inverse CDF; P(reach) = P(total ≥ objective)).
 The mean of the draws is close to, not exactly, the expected value above (the odds scaling is not
@@ -91,7 +93,7 @@ linear): ``expected`` is the figure stated.
 
 When the history is too thin
 ----------------------------
-The basis is ``history`` when the horizon has at least ``MIN_WINDOWS`` = 3 closed windows (collection
+The basis is ``history`` when the horizon has at least ``MIN_WINDOWS`` = 4 closed windows (collection
 days t with t + D ≤ C) holding at least ``MIN_EXAMPLES`` = 30 examples; otherwise ``declared``, with the
 reason (``no_history``, ``few_collections``, ``few_proposals``), and the declared figures stand alone.
 """
@@ -105,10 +107,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from salesxl.simulate import as_finite_array, partial_sum_tables
 from salesxl.values import label_key
 
 __all__ = [
     "AGE_EDGES",
+    "CHAIN",
+    "PASSES",
     "Fit",
     "History",
     "K_NEW",
@@ -121,8 +126,12 @@ __all__ = [
     "PRIOR_VAR",
     "PROB_EDGES",
     "Prediction",
+    "age_class",
     "draw_totals",
+    "prob_class",
+    "push_class",
     "team_normals",
+    "window_class",
 ]
 
 PROB_EDGES = (0.1, 0.3, 0.5, 0.7, 0.9)     # class boundaries of the declared probability
@@ -132,7 +141,7 @@ K_REP = 10.0
 K_NEW = 3.0
 PRIOR_VAR = 0.03
 N_PRIOR = 4.0
-MIN_WINDOWS = 3
+MIN_WINDOWS = 4
 MIN_EXAMPLES = 30
 CHAIN = ("P", "S", "A", "G", "R")          # corrections within each window class, in this order
 PASSES = 2
@@ -154,14 +163,35 @@ def _day(v: Any) -> int:
     return _NONE
 
 
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _days(values: Sequence[Any] | None, n: int) -> np.ndarray:
+    """Dates (ISO text or dt.date; None/blank missing) as ordinals, _NONE where missing (vectorised)."""
+    if not values:
+        return np.full(n, _NONE, dtype=np.int64)
+    try:
+        arr = np.array([v[:10] if isinstance(v, str) else v for v in values], dtype="datetime64[D]")
+    except (TypeError, ValueError):
+        return np.array([_day(v) for v in values], dtype=np.int64)
+    out = arr.astype(np.int64) + _EPOCH
+    return np.where(np.isnat(arr), _NONE, out)
+
+
+def _floats(values: Sequence[Any] | None, n: int) -> np.ndarray:
+    """Numbers as float64, NaN where missing or not a number (never 0)."""
+    if not values:
+        return np.full(n, np.nan)
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return np.array([_float(v) for v in values], dtype=float)
+
+
 def _float(v: Any) -> float:
     if v is None or isinstance(v, bool) or not isinstance(v, numbers.Real):
         return math.nan
     return float(v)
-
-
-def _status(v: Any) -> int:
-    return {"Open": OPEN, "Won": WON, "Lost": LOST}.get(v, OTHER) if isinstance(v, str) else OTHER
 
 
 def prob_class(p: np.ndarray) -> np.ndarray:
@@ -262,7 +292,7 @@ class Prediction:
 
 class History:
     """Every snapshot of the history store, as arrays (built once), and the fitted models per
-    (cutoff, horizon). `rows`: columns of io.history.learning_rows (rep_key, rep, ref_key, as_of,
+    (cutoff, horizon). `rows`: columns of io.history.learning_rows (rep_key, ref_key, as_of,
     amount, probability, stage, status, decision_date, sent_on), dates as dt.date or ISO text; rep_key
     and ref_key as values.label_key gives them (the store keeps them so)."""
 
@@ -272,7 +302,7 @@ class History:
         self.min_windows, self.min_examples = min_windows, min_examples
         rep = [r if r is not None else "" for r in (rows.get("rep_key") or [None] * n)]
         ref = [r if r is not None else "" for r in (rows.get("ref_key") or [None] * n)]
-        t = np.array([_day(v) for v in rows.get("as_of") or ()], dtype=np.int64)
+        t = _days(rows.get("as_of") or (), n)
         self.rep_codes: dict[str, int] = {}
         rc = np.array([self.rep_codes.setdefault(r, len(self.rep_codes)) for r in rep], dtype=np.int64)
         pkeys: dict[tuple[str, str], int] = {}
@@ -283,20 +313,25 @@ class History:
         self.prop = pc[order]
         self.rep = rc[order]
         self.t = t[order]
-        take = lambda name, f: np.array([f(v) for v in (rows.get(name) or [None] * n)])[order] if n else \
-            np.zeros(0)  # noqa: E731
-        self.amount = take("amount", _float).astype(float)
-        self.p = take("probability", _float).astype(float)
-        self.status = take("status", _status).astype(np.int64)
-        self.decision = take("decision_date", _day).astype(np.int64)
-        self.sent = take("sent_on", _day).astype(np.int64)
-        stages = [label_key(s) if isinstance(s, str) and s.strip() else "" for s in (rows.get("stage") or [None] * n)]
+        self.amount = _floats(rows.get("amount"), n)[order]
+        self.p = _floats(rows.get("probability"), n)[order]
+        codes = {"Open": OPEN, "Won": WON, "Lost": LOST}
+        self.status = np.array([codes.get(v, OTHER) for v in (rows.get("status") or [None] * n)],
+                               dtype=np.int64)[order]
+        self.decision = _days(rows.get("decision_date"), n)[order]
+        self.sent = _days(rows.get("sent_on"), n)[order]
         self.stage_codes: dict[str, int] = {}
-        sc = np.array([self.stage_codes.setdefault(s, len(self.stage_codes)) for s in stages], dtype=np.int64)
-        self.stage = sc[order] if n else np.zeros(0, dtype=np.int64)
+        keys: dict[Any, int] = {}        # each distinct stage text once
+        for v in dict.fromkeys(rows.get("stage") or ()):
+            k = label_key(v) if isinstance(v, str) and v.strip() else ""
+            keys[v] = self.stage_codes.setdefault(k, len(self.stage_codes))
+        self.stage_codes.setdefault("", len(self.stage_codes))
+        self.stage = np.array([keys.get(v, self.stage_codes[""]) for v in (rows.get("stage") or [None] * n)],
+                              dtype=np.int64)[order]
         # pushes up to each snapshot: the decision date moved later than the previous known one
         self.pushes = np.zeros(n, dtype=np.int64)
         self.first_seen = np.zeros(n, dtype=np.int64)
+        self.known_decision = np.full(n, _NONE, dtype=np.int64)
         if n:
             new_prop = np.r_[True, self.prop[1:] != self.prop[:-1]]
             starts = np.flatnonzero(new_prop)
@@ -311,6 +346,9 @@ class History:
             # a previous known decision must belong to the same proposal
             prev_ok &= np.where(prev >= 0, self.prop[np.maximum(prev, 0)] == self.prop, False)
             pushed = known & prev_ok & (self.decision > self.decision[np.maximum(prev, 0)])
+            # the last known decision date up to each snapshot (within its proposal)
+            own = (idx >= 0) & (self.prop[np.maximum(idx, 0)] == self.prop)
+            self.known_decision = np.where(own, self.decision[np.maximum(idx, 0)], _NONE)
             cum = np.cumsum(pushed)
             base = cum[starts] - pushed[starts]
             self.pushes = cum - base[np.cumsum(new_prop) - 1]
@@ -404,10 +442,19 @@ class History:
         new = np.zeros(uk.size)
         wins = np.flatnonzero(won & (amt_final > 0))
         tt = w_t + t.min()
-        for j in range(uk.size):
-            m = wins[(prop_rep[wins] == w_rep[j]) & (first[wins] > tt[j]) & (dec[wins] > tt[j])
-                     & (dec[wins] <= tt[j] + horizon)]
-            new[j] = amt_final[m].sum()
+        by_rep = {r: wins[prop_rep[wins] == r] for r in np.unique(w_rep).tolist()}
+        for r, mine in by_rep.items():
+            j = np.flatnonzero(w_rep == r)
+            if not mine.size:
+                continue
+            tj = tt[j][:, None]
+            hit = (first[mine][None, :] > tj) & (dec[mine][None, :] > tj) & (dec[mine][None, :] <= tj + horizon)
+            new[j] = hit @ amt_final[mine]
+        # a rep's first collection shows a pipeline still being entered: not a window of new business
+        rep_first = np.full(n_reps, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(rep_first, self.rep, self.t)
+        steady = tt > rep_first[w_rep]
+        new, open_amt, w_rep = new[steady], open_amt[steady], w_rep[steady]
         tot_open = open_amt.sum()
         fit.nu_team = float(new.sum() / tot_open) if tot_open > 0 else 0.0
         for r in range(n_reps):
@@ -454,16 +501,16 @@ class History:
         last, _, _ = self.final_state(T - 1)
         pushes = np.zeros(n, dtype=np.int64)
         first = np.full(n, T, dtype=np.int64)
-        for i, ref in enumerate(refs):
-            j = self.prop_keys.get((rk, label_key(ref))) if isinstance(ref, str) else None
-            if j is None or last[j] < 0:
-                continue
-            li = last[j]
-            pushes[i] = self.pushes[li]
-            first[i] = self.first_seen[li]
-            prev = self._last_known_decision(li)
-            if prev != _NONE and dec[i] > prev:
-                pushes[i] += 1
+        get = self.prop_keys.get
+        j = np.array([get((rk, label_key(ref)), -1) if isinstance(ref, str) else -1 for ref in refs],
+                     dtype=np.int64)
+        li = np.where(j >= 0, last[np.maximum(j, 0)], -1) if n else np.zeros(0, dtype=np.int64)
+        seen = li >= 0
+        lj = li[seen]
+        pushes[seen] = self.pushes[lj]
+        first[seen] = self.first_seen[lj]
+        prev = self.known_decision[lj]
+        pushes[seen] += (prev != _NONE) & (dec[seen] > prev)
         wcls = window_class(dec, np.full(n, T), horizon)
         if fit.basis != "history":
             return Prediction(fit.basis, fit.reason, p.copy(), a, pushes, 0.0, 0.0, 0.0, None, p, wcls)
@@ -483,13 +530,6 @@ class History:
         return {"P": len(PROB_EDGES) + 1, "S": 3, "A": len(AGE_EDGES) + 1, "G": max(1, len(self.stage_codes)),
                 "R": max(1, len(self.rep_codes))}
 
-    def _last_known_decision(self, i: int) -> int:
-        j = i
-        while j >= 0 and self.prop[j] == self.prop[i]:
-            if self.decision[j] != _NONE:
-                return int(self.decision[j])
-            j -= 1
-        return _NONE
 
 
 def _chain_fit(fit: Fit, p: np.ndarray, classes: Mapping[str, np.ndarray], y: np.ndarray,
@@ -535,7 +575,6 @@ def _shrink(var: float, n: int) -> float:
 
 
 def _finite(values: Any, name: str) -> np.ndarray:
-    from salesxl.simulate import as_finite_array
     return as_finite_array(list(values), name)
 
 
@@ -561,13 +600,19 @@ def draw_totals(won: float, pred: Prediction, z_team: np.ndarray, rng: np.random
     keep = (q > 0) & (a != 0)
     a, q = a[keep], q[keep]
     if a.size:
+        # won when u < q·m / (1 − q + q·m), i.e. u < (1 − u)·odds·m (no division); the hits of 8 proposals
+        # at a time summed through lookup tables, in a fixed order (as salesxl.simulate does)
+        with np.errstate(divide="ignore"):
+            odds = np.where(q >= 1, np.inf, q / np.where(q >= 1, 1.0, 1.0 - q)).astype(np.float32)
+        table = partial_sum_tables(a)
+        offsets = np.arange((a.size + 7) // 8, dtype=np.intp) * 256
         rows = max(1, (1 << 18) // a.size)
         for s in range(0, sims, rows):
-            mm = m[s:s + rows, None]
-            qm = q[None, :] * mm
-            prob = qm / (1.0 - q[None, :] + qm)
-            u = rng.random((mm.shape[0], a.size))
-            out[s:s + rows] += (u < prob) @ a
+            mm = m[s:s + rows].astype(np.float32)
+            u = rng.random((mm.size, a.size), dtype=np.float32)
+            hits = u < (1.0 - u) * np.multiply.outer(mm, odds)
+            packed = np.packbits(hits, axis=1, bitorder="little")
+            out[s:s + rows] += table.take(packed + offsets).sum(axis=1)
     if pred.new_business > 0:
         deal = pred.avg_won_deal or pred.new_business
         kappa = max(1.0, pred.new_business / deal)

@@ -266,6 +266,30 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
     return out, issues
 
 
+def untouched_planning_rows(typed: Mapping[str, list], raw: Mapping[str, list], lists) -> set[int]:
+    """Excel rows of Planning left as the workbook pre-filled them: Planned empty, the rep, period and
+    action given, in a period whose rows name every action of the Lists exactly once (the block a rep
+    workbook is made with: one row per action). Such a row is an action not planned this period: no
+    MISSING_VALUE. A row the rep added (a second row for an action, a period that does not list every
+    action) still needs its Planned figure."""
+    n = len(typed[ROW])
+    planned = raw.get("planned") or [None] * n
+    blocks: dict[tuple, list[Any]] = {}
+    keys = list(zip(typed["rep"], typed["period_start"], typed["period_end"], typed["action"]))
+    for rep, start, end, action in keys:
+        if rep is not None and start is not None and end is not None:
+            blocks.setdefault((label_key(rep), start, end), []).append(action)
+    every = {it.key for it in lists["actions"].items}
+    out = set()
+    for i, (rep, start, end, action) in enumerate(keys):
+        if action is None or rep is None or start is None or end is None or not is_blank(planned[i]):
+            continue
+        block = blocks[(label_key(rep), start, end)]
+        if block.count(action) == 1 and every <= set(block):
+            out.add(typed[ROW][i])
+    return out
+
+
 MAX_CELL_TEXT = 32767          # what an Excel cell holds, in UTF-16 code units
 
 
@@ -521,6 +545,10 @@ def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en",
         if key not in contract.TABLES or key == "settings":
             continue
         df, iss = parse_table(path, lang, rt, lists, {(r, k) for (t, r, k) in (flagged or set()) if t == key})
+        if key == "planning":
+            untouched = untouched_planning_rows(df, columns_of(rt.frame), lists)
+            iss = [i for i in iss if not (i.code == "MISSING_VALUE" and i.row in untouched
+                                          and i.column == rt.headers.get("planned"))]
         typed[key] = df
         issues.extend(iss)
     ctx = Context(path, lang, as_of_d, raw, typed, lists, "reps" in raw)

@@ -62,6 +62,7 @@ __all__ = [
     "as_finite_array",
     "outcome_distribution",
     "outcome_from_draws",
+    "partial_sum_tables",
     "sample_totals",
 ]
 
@@ -241,6 +242,9 @@ def _partial_sum_tables(a: np.ndarray) -> np.ndarray:
     for j in range(8):
         table += padded[:, j:j + 1] * ((byte >> j) & 1)[None, :]
     return table.ravel()
+
+
+partial_sum_tables = _partial_sum_tables      # (public: salesxl.learn sums its draws the same way)
 
 
 def _sample_canonical(won: float, a: np.ndarray, p: np.ndarray, simulations: int,

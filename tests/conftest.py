@@ -150,3 +150,21 @@ def handbook_rows() -> dict:
 def make_handbook_workbook(tmp_path: Path, name: str = "handbook_fr.xlsx") -> Path:
     return make_workbook(tmp_path, "fr", handbook_rows(), name=name,
                          settings={"as_of": HANDBOOK_AS_OF})
+
+
+def demo_team_forecast(directory: Path, reps: int):
+    """The forecast of the first `reps` demo reps, from their workbooks written to `directory` and read
+    back (the real reader, rules and merge)."""
+    from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
+    from salesxl.forecast import compute
+    from salesxl.io.read_xlsx import validate_file
+    from salesxl.rules import merge
+
+    team = build_timeline()
+    paths = []
+    for rep in team[:reps]:
+        p = directory / f"{rep.name}.xlsx"
+        write_template(p, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
+        paths.append(p)
+    merged = merge([validate_file(p, as_of=DEMO_AS_OF) for p in paths], as_of=DEMO_AS_OF)
+    return compute(merged.frames, merged.lists, merged.as_of, merged.settings)

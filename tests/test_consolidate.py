@@ -108,7 +108,7 @@ def test_json_shape(run_all):
     assert set(d["counts"]) >= {"error", "warning"}
     for f in d["files"]:
         assert set(f) >= {"path", "sha256", "status", "issues"}
-        assert f["status"] in ("ok", "invalid", "unreadable", "duplicate")
+        assert f["status"] in ("ok", "invalid", "unreadable", "duplicate", "superseded", "skipped")
         for i in f["issues"]:
             assert set(i) == {"severity", "code", "file", "sheet", "row", "column", "value", "message"}
     assert d["counts"]["error"] == sum(i["severity"] == "error" for f in d["files"] for i in f["issues"]) + \
@@ -433,8 +433,9 @@ def test_worker_failure_becomes_a_file_issue(tmp_path):
 
 def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path):
     """The consolidation keeps the forecast's rows on disk rep by rep (not in memory) and reads each rep
-    back when it comes to them: its forecast must be `forecast.compute` over the merged files, also for
-    a rep whose rows are split across two files (won/lost proposals from the workbooks: no history)."""
+    back when it comes to them: its forecast must be `forecast.compute` over the merged files (won/lost
+    proposals from the workbooks: no history). A rep in two files counts once, from the newer (issue 11):
+    a.xlsx, an older submission of the first rep, is superseded by b.xlsx."""
     from make_workbooks import rep_rows
     from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
@@ -452,11 +453,15 @@ def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path)
              write_rep_workbook(tmp_path / "c.xlsx", 2, rows=200, as_of=AS_OF)]
     result = consolidate(paths, tmp_path / "out" / "team.xlsx", as_of=AS_OF, workers=0, history=False,
                          seed=11, simulations=3000)
-    merged = merge([validate_file(p, engine="calamine", as_of=AS_OF) for p in paths], as_of=AS_OF)
+    assert [f.status for f in result.files][0] == "superseded"
+    superseded = [i for i in result.files[0].issues if i.code == "SUPERSEDED"]
+    assert len(superseded) == 1 and str(paths[1]) in superseded[0].message
+    merged = merge([validate_file(p, engine="calamine", as_of=AS_OF) for p in paths[1:]], as_of=AS_OF)
     expected = compute(merged.frames, merged.lists, AS_OF, merged.settings, seed=11, simulations=3000)
     got = result.forecast.to_dict()
     assert [r["rep"] for r in got["reps"]] == [r["rep"] for r in expected.to_dict()["reps"]]
-    assert len(got["reps"]) == 3 and got["reps"][0]["rep"] == t0["reps"][0]["rep"]
+    # the first rep's newest submission (b.xlsx) has no Objectives nor Planning rows: no current period
+    assert len(got["reps"]) == 2 and [s["rep"] for s in got["skipped"]] == [t0["reps"][0]["rep"]]
     assert got == expected.to_dict()
     assert any(r["win_rate"] is not None for r in got["reps"])      # closed proposals were found
 

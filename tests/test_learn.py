@@ -23,7 +23,7 @@ def _rows(snaps):
         rep, ref, day, amount, p, status, decision = s[:7]
         stage = s[7] if len(s) > 7 else None
         sent = s[8] if len(s) > 8 else None
-        for c, v in zip(hist.LEARNING_COLUMNS, (rep.lower(), rep, ref.lower(), day, amount, p, stage, status,
+        for c, v in zip(hist.LEARNING_COLUMNS, (rep.lower(), ref.lower(), day, amount, p, stage, status,
                                                decision, sent)):
             cols[c].append(v)
     return cols

@@ -91,6 +91,8 @@ def test_merge_rules_in_the_core():
 
 # ------------------------------------------------------------------------------------ the command
 def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
+    before_notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment)
+                    for ws in openpyxl.load_workbook(team).worksheets}
     r = run("new-period", team)
     assert r.exit_code == 0, r.output
     outbox = tmp_path / "outbox"
@@ -107,6 +109,8 @@ def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
     plan = v.frames["planning"]
     assert len(plan) == 36 and plan["planned"].tolist()[-6:] == [10, 11, 12, 13, 14, 15]
     wb = openpyxl.load_workbook(team)
+    notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment) for ws in wb.worksheets}
+    assert notes == before_notes                          # the template's cell notes kept
     ws = wb["Objectives"]
     (table,) = ws.tables.values()
     assert table.ref.endswith("7")                        # header + 6 rows: the table grew past its blank row

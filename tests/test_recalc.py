@@ -139,10 +139,11 @@ def test_weighted_column(recalculated):
     t = contract.PIPELINE
     for i, row in enumerate(ROWS["pipeline"], start=2):
         got = _num(ws[f"{_col(t, 'weighted')}{i}"].value)
-        if row["probability"] is None:
+        if row["probability"] is None or row["status"] != "Open":      # a figure only while open
             assert got is None, i
         else:
             assert got == pytest.approx(row["amount"] * row["probability"]), i
+    assert any(r["probability"] is not None and r["status"] != "Open" for r in ROWS["pipeline"])
     # blank rows of the table stay blank (no 0, no error)
     last = len(ROWS["pipeline"]) + 2
     assert ws[f"{_col(t, 'weighted')}{last}"].value in (None, "")

@@ -9,26 +9,14 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
-from salesxl.forecast import compute
-from salesxl.io.read_xlsx import validate_file
 from salesxl.io.review_xlsx import render_review
-from salesxl.io.template import write_template
 from salesxl.review import Chart, Fields, Grid, Points, build_reviews, sheet_name
-from salesxl.rules import merge
+from conftest import demo_team_forecast
 
 
 @pytest.fixture(scope="module")
 def team_forecast(tmp_path_factory):
-    d = tmp_path_factory.mktemp("team")
-    team = build_timeline()
-    paths = []
-    for rep in team[:4]:
-        p = d / f"{rep.name}.xlsx"
-        write_template(p, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
-        paths.append(p)
-    merged = merge([validate_file(p, as_of=DEMO_AS_OF) for p in paths], as_of=DEMO_AS_OF)
-    return compute(merged.frames, merged.lists, merged.as_of, merged.settings)
+    return demo_team_forecast(tmp_path_factory.mktemp("team"), 4)
 
 
 def write_reviews(path: Path, reviews) -> Path:

@@ -100,6 +100,12 @@ def test_output_or_history_never_an_input_nor_each_other(inbox, tmp_path):
     assert r.returncode == 2 and data["error"] == "usage" and "is the output itself" in data["message"]
     r = _run("review", rep, "-o", link)
     assert r.returncode == 2 and "one of the inputs" in _one_error_line(r.stderr)
+    h = tmp_path / "h.sqlite"
+    hist.open_history(h).close()
+    r = _run("review", rep, "-o", h, "--history", h)           # the history it reads is never its output
+    assert r.returncode == 2 and "one of the inputs" in _one_error_line(r.stderr)
+    conn = hist.open_history(h)
+    conn.close()
     assert _digest(rep) == before and not (inbox / "team.xlsx").exists()
 
 

@@ -135,3 +135,142 @@ def test_forecast_job_is_a_dataclass_that_travels(world):
         assert (a.rep, a.won, a.forecast, a.p_reach) == (b.rep, b.won, b.forecast, b.p_reach)
         fc = prep.forecast()
     assert [r.rep for r in fc.reps] == [p.name for p in prep.plan.reps]
+
+
+# ---------------------------------------------------------------------------------------------
+# Each rep once (issue 11 item 2)
+def _set_saved(path: Path, when: str) -> Path:
+    """Rewrite the workbook's own saved date (docProps/core.xml dcterms:modified)."""
+    import re
+    import zipfile
+    members = []
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "docProps/core.xml":
+                data, n = re.subn(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                  rb"\g<1>" + when.encode() + rb"\g<2>", data)
+                assert n == 1
+            members.append((info, data))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            z.writestr(info, data)
+    return path
+
+
+def _two_submissions(d: Path, older_saved: str, newer_saved: str) -> tuple[Path, Path]:
+    """Claire's workbook twice: an older submission (one proposal at 99,999) and the newer one."""
+    from salesxl.io.template import write_template
+    lang, tables = rep_rows(0, 150, AS_OF, False)
+    newer = write_template(d / "claire.xlsx", lang, rows=tables, settings={"as_of": AS_OF})
+    tables["pipeline"][0]["amount"] = 99999.0
+    older = write_template(d / "claire (1).xlsx", lang, rows=tables, settings={"as_of": AS_OF})
+    return _set_saved(older, older_saved), _set_saved(newer, newer_saved)
+
+
+def _pipeline_sources(team: Path) -> list[tuple]:
+    wb = openpyxl.load_workbook(team, read_only=True)
+    ws = wb["Pipeline"]
+    rows = list(ws.iter_rows(values_only=True))
+    wb.close()
+    head = rows[0]
+    return [(r[head.index("Rep")], r[head.index("Amount")], r[head.index("Source file")]) for r in rows[1:]]
+
+
+@pytest.mark.parametrize("order", ["older_first", "newer_first"])
+def test_each_rep_once_the_newest_submission_wins(tmp_path, order):
+    older, newer = _two_submissions(tmp_path, "2026-06-10T09:00:00Z", "2026-06-14T17:30:00Z")
+    other = write_rep_workbook(tmp_path / "julien.xlsx", 1, rows=150, as_of=AS_OF)
+    inputs = [older, newer, other] if order == "older_first" else [newer, older, other]
+    res = stages.consolidate(inputs, tmp_path / "out" / "team.xlsx", as_of=AS_OF, workers=0, seed=3,
+                             simulations=1000, history=tmp_path / "h.sqlite")
+    status = {Path(f.path).name: f for f in res.files}
+    assert status["claire (1).xlsx"].status == "superseded"
+    assert status["claire.xlsx"].status != "superseded" and status["julien.xlsx"].status != "superseded"
+    (issue,) = [i for i in status["claire (1).xlsx"].issues if i.code == "SUPERSEDED"]
+    assert issue.severity == "warning" and str(newer) in issue.message and "2026-06-14 17:30" in issue.message
+    assert res.counts["files"]["superseded"] == 1
+    # the team workbook, read back: Claire's rows come from the newest file only, nothing counted twice
+    rows = _pipeline_sources(Path(res.output))
+    claire = [r for r in rows if r[0] == "Claire Martin"]
+    assert claire and {r[2] for r in claire} == {str(newer)} and 99999 not in {r[1] for r in claire}
+    # the same figures as the newest file alone (with the other rep)
+    alone = stages.consolidate([newer, other], tmp_path / "alone.xlsx", as_of=AS_OF, workers=0, seed=3,
+                               simulations=1000, history=tmp_path / "alone.sqlite")
+    assert res.to_dict()["reps"] == alone.to_dict()["reps"]
+    # the history holds the winner's snapshot only
+    import sqlite3
+    with sqlite3.connect(tmp_path / "h.sqlite") as conn:
+        files = {r[0] for r in conn.execute("SELECT DISTINCT source_file FROM snapshots")}
+    assert files == {str(newer), str(other)}
+
+
+def test_without_a_saved_date_the_file_time_decides(tmp_path):
+    import os
+    import re
+    import zipfile
+    older, newer = _two_submissions(tmp_path, "2026-06-10T09:00:00Z", "2026-06-10T09:00:00Z")
+    for p in (older, newer):           # no core.xml at all: the file's modification time
+        with zipfile.ZipFile(p) as z:
+            members = [(i, z.read(i)) for i in z.infolist() if i.filename != "docProps/core.xml"]
+        with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in members:
+                if info.filename == "[Content_Types].xml":
+                    data = re.sub(rb'<Override PartName="/docProps/core.xml"[^>]*/>', b"", data)
+                z.writestr(info, data)
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_100_000, 1_700_100_000))
+    res = stages.consolidate([newer, older], tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False,
+                             simulations=500)
+    assert [f.status for f in res.files] != [] and {Path(f.path).name: f.status for f in res.files}["claire (1).xlsx"] == "superseded"
+
+
+def test_a_team_workbook_is_not_reimported_unless_asked(world, tmp_path):
+    _, reps, _ = world
+    first = stages.consolidate(reps, tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False, seed=5,
+                               simulations=1000)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for p in reps:
+        shutil.copy(p, inbox / p.name)
+    shutil.copy(first.output, inbox / "last_month_team.xlsx")
+    again = stages.consolidate([inbox], tmp_path / "team2.xlsx", as_of=AS_OF, workers=0, history=False, seed=5,
+                               simulations=1000)
+    status = {Path(f.path).name: f for f in again.files}
+    assert status["last_month_team.xlsx"].status == "skipped"
+    assert [i.code for i in status["last_month_team.xlsx"].issues] == ["TEAM_WORKBOOK_SKIPPED"]
+    assert again.to_dict()["team"] == first.to_dict()["team"]            # nothing counted twice
+    assert again.exit_code == first.exit_code
+    asked = stages.consolidate([inbox], tmp_path / "team3.xlsx", as_of=AS_OF, workers=0, history=False, seed=5,
+                               simulations=1000, team_workbooks=True)
+    assert {Path(f.path).name: f.status for f in asked.files}["last_month_team.xlsx"] != "skipped"
+    # the CLI option
+    r = run("consolidate", inbox, "-o", tmp_path / "team4.xlsx", "--as-of", AS_OF, "--json", "--workers", 0,
+            "--team-workbooks")
+    assert {Path(f["path"]).name: f["status"] for f in json.loads(r.stdout)["files"]}["last_month_team.xlsx"] != "skipped"
+
+
+def test_a_ref_in_two_files_is_an_error_naming_both_places(tmp_path):
+    from salesxl.io.template import write_template
+    lang0, t0 = rep_rows(0, 150, AS_OF, False)
+    lang1, t1 = rep_rows(1, 150, AS_OF, False)
+    t1["pipeline"][3]["ref"] = t0["pipeline"][5]["ref"]
+    a = write_template(tmp_path / "claire.xlsx", lang0, rows=t0, settings={"as_of": AS_OF})
+    b = write_template(tmp_path / "julien.xlsx", lang1, rows=t1, settings={"as_of": AS_OF})
+    res = stages.consolidate([a, b], tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False,
+                             simulations=500)
+    (issue,) = [i for f in res.files for i in f.issues if i.code == "REF_IN_TWO_PLACES"]
+    assert issue.severity == "error" and issue.file == str(b) and issue.value == t0["pipeline"][5]["ref"]
+    assert str(a) in issue.message and "Julien Durand" in issue.message and "Claire Martin" in issue.message
+    wb = openpyxl.load_workbook(a, read_only=True)
+    ws = wb["Pipeline"]
+    first_row = next(i for i, r in enumerate(ws.iter_rows(values_only=True), start=1) if r[0] == issue.value)
+    wb.close()
+    assert f"{first_row}" in issue.message and issue.row is not None
+    assert res.exit_code == 1
+    assert {Path(f.path).name: f.status for f in res.files}["julien.xlsx"] == "invalid"
+    # the Issues sheet of the team workbook names it
+    wb = openpyxl.load_workbook(res.output, read_only=True)
+    codes = [r[1] for r in wb["Issues"].iter_rows(values_only=True)]
+    wb.close()
+    assert "REF_IN_TWO_PLACES" in codes

@@ -22,14 +22,10 @@ import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
-from salesxl.forecast import compute
 from salesxl.io import _xlsxwriter_ext as ext
 from salesxl.io import review_xlsx
-from salesxl.io.read_xlsx import validate_file
-from salesxl.io.template import write_template
 from salesxl.review import build_reviews
-from salesxl.rules import merge
+from conftest import demo_team_forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXED = dt.datetime(2026, 1, 1)
@@ -82,15 +78,7 @@ class StockReviewSheet(Worksheet):
 
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory):
-    d = tmp_path_factory.mktemp("golden")
-    team = build_timeline()
-    paths = []
-    for rep in team[:3]:
-        p = d / f"{rep.name}.xlsx"
-        write_template(p, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
-        paths.append(p)
-    merged = merge([validate_file(p, as_of=DEMO_AS_OF) for p in paths], as_of=DEMO_AS_OF)
-    fc = compute(merged.frames, merged.lists, merged.as_of, merged.settings)
+    fc = demo_team_forecast(tmp_path_factory.mktemp("golden"), 3)
     return build_reviews(fc, "fr") + build_reviews(fc, "en")
 
 

@@ -43,7 +43,7 @@ from defusedxml.ElementTree import fromstring as _safe_fromstring
 from salesxl.issues import Issue, file_issue
 
 __all__ = ["Limits", "DEFAULT_LIMITS", "GuardResult", "inspect_file", "guard_file", "guard_package",
-           "ensure_defusedxml"]
+           "ensure_defusedxml", "printable"]
 
 KB = 1024
 MB = 1024 * KB
@@ -171,10 +171,10 @@ def inspect_file(path, limits: Limits = DEFAULT_LIMITS, *, kept: dict | None = N
         found = "CORRUPT_ZIP", f"unexpected {type(exc).__name__}: {exc}"
     if found is None:
         return None
-    return found[0], _printable(found[1])
+    return found[0], printable(found[1])
 
 
-def _printable(text: str, cap: int = 300) -> str:
+def printable(text: str, cap: int = 300) -> str:
     """Details quote names taken from the file: no control characters, bounded length."""
     text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
     return text if len(text) <= cap else text[:cap - 1] + "…"

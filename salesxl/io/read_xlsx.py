@@ -42,6 +42,7 @@ class TableData:
                                          # or a dict of lists when read with frames=False
     header_row: int                      # Excel row of the header (a ListObject's first row, else the row found)
     columns_at: dict[str, int] = field(default_factory=dict)   # column key -> Excel column index
+    extra_headers: tuple[str, ...] = ()  # header cells of the table's row that name no contract column
 
 
 @dataclass
@@ -363,7 +364,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
                                           lang, others)
                 return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
-                                 {k: i for k, (i, h) in found.items()}), issues
+                                 {k: i for k, (i, h) in found.items()}, _extra_headers(header, lookup)), issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
     if sheet is None:
         if not table.required_sheet:
@@ -384,7 +385,49 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
     df = _frame(rows, best_row, len(rows), best, table, as_frame)
     return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, best_row,
-                     {k: i for k, (i, h) in best.items()}), issues
+                     {k: i for k, (i, h) in best.items()}, _extra_headers(rows[best_row - 1], lookup)), issues
+
+
+def _extra_headers(header, lookup: dict) -> tuple[str, ...]:
+    """The texts of a header row that name no contract column (e.g. a team workbook's provenance)."""
+    return tuple(v for v in header if isinstance(v, str) and v.strip() and label_key(v) not in lookup)
+
+
+_PROVENANCE_KEYS = {label_key(t): k for k, texts in contract.PROVENANCE_LABELS.items() for t in texts}
+
+
+def has_provenance(td: TableData) -> bool:
+    """Whether a table carries the team workbook's provenance columns (at least two of file, sheet, row):
+    the mark of a salesxl team workbook."""
+    return len({_PROVENANCE_KEYS[k] for k in map(label_key, td.extra_headers) if k in _PROVENANCE_KEYS}) >= 2
+
+
+_CORE_MAX = 1 << 20
+
+
+def saved_at(path) -> tuple[float | None, float | None]:
+    """When a workbook was saved: (its own saved date, docProps/core.xml `dcterms:modified`, as a POSIX
+    timestamp, None when absent or unreadable; the file's modification time, None when unknown)."""
+    import os
+    try:
+        mtime: float | None = os.stat(path).st_mtime
+    except OSError:
+        mtime = None
+    saved = None
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("docProps/core.xml")
+            if info.file_size <= _CORE_MAX:
+                root = SafeET.fromstring(z.read(info))
+                node = root.find("{http://purl.org/dc/terms/}modified")
+                if node is not None and node.text:
+                    when = dt.datetime.fromisoformat(node.text.strip().replace("Z", "+00:00"))
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=dt.timezone.utc)
+                    saved = when.timestamp()
+    except Exception:  # noqa: BLE001 - no saved date: the file's own time decides
+        saved = None
+    return saved, mtime
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,13 +554,9 @@ def default_engine() -> str:
 def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Issue:
     """READ_FAILED as a manager reads it: what happened (`kind`: content, crash or memory) and what to
     do; the technical detail (the readers' own errors) kept apart, in the issue's value."""
+    from salesxl.io.guard import printable
     reason = label("read_failed_" + (kind if kind in ("crash", "memory") else "content"), lang)
-    return file_issue("READ_FAILED", path, lang, reason=reason, value=_printable(detail) or None)
-
-
-def _printable(text: str, cap: int = 500) -> str:
-    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return text if len(text) <= cap else text[:cap - 1] + "…"
+    return file_issue("READ_FAILED", path, lang, reason=reason, value=printable(str(detail), 500) or None)
 
 
 def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True, *,

@@ -18,8 +18,9 @@ __all__ = ["REP_SETTINGS", "append_rows", "parts_openpyxl_drops", "write_rep_wor
 #: The team's Settings a rep's workbook inherits.
 REP_SETTINGS = ("currency", "on_track", "at_risk", "simulations", "seed")
 #: Package parts openpyxl does not carry through a load and save.
-_DROPPED = {"xl/charts/": "charts", "xl/drawings/": "drawings or pictures", "xl/pivotTables/": "pivot tables",
-            "xl/vbaProject.bin": "macros", "xl/slicers/": "slicers"}
+#: (Cell notes — xl/comments and their VML drawings — openpyxl reads and writes back.)
+_DROPPED = {"xl/charts/": "charts", "xl/drawings/drawing": "drawings or pictures", "xl/media/": "drawings or pictures",
+            "xl/pivotTables/": "pivot tables", "xl/vbaProject.bin": "macros", "xl/slicers/": "slicers"}
 
 
 def write_rep_workbooks(plan: Rollover, outbox: Path, lang: str, settings: Mapping[str, Any]

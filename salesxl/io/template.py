@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from openpyxl import Workbook
+from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -25,11 +26,25 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, PERCENT, Table
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, atomic_write, put, put_formula
 from salesxl.io.read_xlsx import col_letters
+from salesxl.values import add_period, parse_period_length
 
 BLANK_ROWS = {"reps": 20, "planning": 60, "objectives": 20, "reporting": 300, "pipeline": 150}
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-OVERDUE_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")            # required columns (and plain headers)
+OPTIONAL_FILL = PatternFill("solid", fgColor="5B9BD5")          # optional columns
+COMPUTED_FILL = PatternFill("solid", fgColor="7F7F7F")          # native formulas, never typed
+# conditional formats: Excel's "light red fill with dark red text" for overdue proposals and Planning rows
+# behind pace, light green on pace, light blue ahead
+OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
+OVERDUE_FONT = Font(color="9C0006")
+PACE_FILLS = {"behind": PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE"),
+              "on_pace": PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE"),
+              "ahead": PatternFill("solid", fgColor="BDD7EE", bgColor="BDD7EE")}
+# Progress / elapsed share of the period: below PACE_ON is behind, at or above PACE_AHEAD ahead (the
+# review's plan table calls a pace of 0.9 or more good)
+PACE_ON, PACE_AHEAD = 0.9, 1.1
 AS_OF_NAME = "sxlAsOf"
+REPS_NAME = "lstReps"
+NOTE_AUTHOR = "salesxl"
 LIST_ROWS = 200
 
 # Lists sheet layout: each list table starts at this column, side by side with a blank column between.
@@ -73,6 +88,7 @@ def build_template(lang: str = "en", *, rep: str | None = None, period_start: dt
     rows = {k: list(v) for k, v in (rows or {}).items()}
     if rep:
         rows = _prefill_rep(rows, rep, period_start, period_end, seniority)
+    rep_list = bool(rows.get("reps"))           # a rep (or team) workbook: Rep columns offer the Reps table
     blanks = dict(BLANK_ROWS, **(blank_rows or {}))
     wb = Workbook()
     wb.remove(wb.active)
@@ -98,10 +114,14 @@ def build_template(lang: str = "en", *, rep: str | None = None, period_start: dt
         wb.defined_names[list_name(key)] = DefinedName(
             list_name(key),
             attr_text=f"OFFSET({s}!${letter}$2,0,0,MAX(1,COUNTA({s}!${letter}$2:${letter}${LIST_ROWS + 1})),1)")
+    r = _ref(sheets["reps"])
+    n_reps = max(len(rows.get("reps", [])), blanks.get("reps", 20)) + 1
+    wb.defined_names[REPS_NAME] = DefinedName(
+        REPS_NAME, attr_text=f"OFFSET({r}!$A$2,0,0,MAX(1,COUNTA({r}!$A$2:$A${n_reps})),1)")
     for t in (contract.REPS, contract.PLANNING, contract.OBJECTIVES, contract.REPORTING, contract.PIPELINE):
         ws = wb[sheets[t.key]]
         n = max(len(rows.get(t.key, [])), blanks.get(t.key, 20))
-        _validations(ws, t, lang, n)
+        _validations(ws, t, lang, n, rep_list=rep_list and t.key != "reps")
         _formulas(ws, t, lang, n, sheets)
     wb.active = 0
     return wb
@@ -113,9 +133,15 @@ def write_template(path, lang: str = "en", **kwargs) -> Path:
 
 
 def _prefill_rep(rows, rep, start, end, seniority):
+    """The rep's row in Reps (seniority as given, else inferred from the period's length; the period
+    length from the period when there is one, else the seniority's default) and, for a period, the
+    Objectives row and one Planning row per action (Planned left for the manager to type)."""
     rows = dict(rows)
-    seniority = seniority or "junior"
-    length = contract.DEFAULT_PERIOD.get(seniority, "1m")
+    if start and end:
+        seniority = seniority or infer_seniority(start, end)
+        length = period_length_label(start, end)
+    else:
+        length = contract.DEFAULT_PERIOD.get(seniority) if seniority else None
     rows.setdefault("reps", [{"rep": rep, "seniority": seniority, "period_length": length}])
     if start and end:
         rows.setdefault("objectives", [{"rep": rep, "period_start": start, "period_end": end}])
@@ -124,14 +150,51 @@ def _prefill_rep(rows, rep, start, end, seniority):
     return rows
 
 
+def _days(start: dt.date, end: dt.date) -> int:
+    return (end - start).days + 1
+
+
+def infer_seniority(start: dt.date, end: dt.date) -> str:
+    """The seniority whose default period (junior 1w, confirmed 1m, senior 3m) is nearest in length to
+    the period start..end (a tie goes to the longer period)."""
+    days = _days(start, end)
+    lengths = {s: _days(start, add_period(start, parse_period_length(p)))
+               for s, p in contract.DEFAULT_PERIOD.items()}
+    return min(lengths, key=lambda s: (abs(lengths[s] - days), -lengths[s]))
+
+
+def period_length_label(start: dt.date, end: dt.date) -> str:
+    """The period start..end as a Period length: 1w, 2w, 1m, 3m… when it is whole weeks or months, else days."""
+    for unit, tag, counts in (("months", "m", (1, 2, 3, 4, 6, 12)), ("weeks", "w", (1, 2, 3, 4))):
+        for n in counts:
+            if add_period(start, (unit, n)) == end:
+                return f"{n}{tag}"
+    return f"{_days(start, end)}d"
+
+
 # ---------------------------------------------------------------------------------------------
-def _header(ws, labels: Sequence[str], row: int = 1, col: int = 1) -> None:
+def _header(ws, labels: Sequence[str], row: int = 1, col: int = 1, fills: Sequence[PatternFill] = ()) -> None:
     for j, text in enumerate(labels):
         c = ws.cell(row=row, column=col + j)
         put(c, text)
         c.font = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
-        c.fill = HEADER_FILL
+        c.fill = fills[j] if j < len(fills) else HEADER_FILL
         c.alignment = Alignment(vertical="center", wrap_text=True)
+
+
+def _column_class(table: Table, c) -> str:
+    """required, required_open (Pipeline's Probability and Decision date), computed or optional."""
+    if c.computed:
+        return "computed"
+    if c.required:
+        return "required"
+    if table.key == "pipeline" and c.key in ("probability", "decision_date"):
+        return "required_open"
+    return "optional"
+
+
+_CLASS_FILL = {"required": HEADER_FILL, "required_open": HEADER_FILL, "computed": COMPUTED_FILL,
+               "optional": OPTIONAL_FILL}
 
 
 def _add_table(ws, name: str, ref: str) -> None:
@@ -142,7 +205,12 @@ def _add_table(ws, name: str, ref: str) -> None:
 
 def _table(ws, table: Table, lang: str, rows: Sequence[Mapping[str, Any]], n: int) -> None:
     cols = table.columns
-    _header(ws, [c.label(lang) for c in cols])
+    classes = [_column_class(table, c) for c in cols]
+    _header(ws, [c.label(lang) for c in cols], fills=[_CLASS_FILL[k] for k in classes])
+    for j, k in enumerate(classes, start=1):      # required, computed: a note on the header says so
+        if k != "optional":
+            note = Comment(i18n.pick(i18n.HEADER_NOTES[k], lang), NOTE_AUTHOR, height=60, width=220)
+            ws.cell(row=1, column=j).comment = note
     for j, c in enumerate(cols, start=1):
         ws.column_dimensions[col_letters(j)].width = c.width
     for i, values in enumerate(rows, start=2):
@@ -199,12 +267,20 @@ def _format(c, lang: str) -> str | None:
     return None
 
 
-def _validations(ws, table: Table, lang: str, n: int) -> None:
+def _validations(ws, table: Table, lang: str, n: int, rep_list: bool = False) -> None:
+    """Data validation of every typed column, each with its input message (title: the column and
+    whether it is required); Rep columns offer the Reps table when `rep_list`."""
     last = n + 1
     for j, c in enumerate(table.columns, start=1):
+        if c.computed:
+            continue
         rng = f"{col_letters(j)}2:{col_letters(j)}{last}"
-        dv = None
-        if c.kind == CODE:
+        help_key = c.key
+        if c.key == "rep" and rep_list:
+            dv = DataValidation(type="list", formula1=REPS_NAME, allow_blank=True, errorStyle="stop",
+                                error=i18n.label("rep_error", lang))
+            help_key = "rep_list"
+        elif c.kind == CODE:
             is_reason = c.codes == "reasons"
             dv = DataValidation(type="list", formula1=list_name(c.codes), allow_blank=True,
                                 errorStyle="warning" if is_reason else "stop",
@@ -221,23 +297,32 @@ def _validations(ws, table: Table, lang: str, n: int) -> None:
         elif c.kind == INTEGER:
             dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
                                 allow_blank=True, error=i18n.label("count_error", lang))
-        if dv is not None:
-            dv.showErrorMessage = True
-            dv.add(rng)
-            ws.add_data_validation(dv)
+        else:                           # free text: no check, the input message only
+            dv = DataValidation(allow_blank=True)
+        dv.showErrorMessage = dv.type is not None
+        dv.promptTitle = i18n.pick(i18n.INPUT_TITLES[_column_class(table, c)], lang)
+        dv.prompt = i18n.input_help(table.key, help_key, lang)[:255]
+        dv.showInputMessage = True
+        dv.add(rng)
+        ws.add_data_validation(dv)
 
 
 def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) -> None:
     """Native formulas of computed columns (COUNTIFS / SUMIFS / IFERROR only)."""
     if table.key == "pipeline":
         a, p, w = (_letter(table, k) for k in ("amount", "probability", "weighted"))
-        for r in range(2, n + 2):
-            put_formula(ws[f"{w}{r}"], f'=IF(OR({a}{r}="",{p}{r}=""),"",IFERROR({a}{r}*{p}{r},""))')
         st, dd = _letter(table, "status"), _letter(table, "decision_date")
-        open_test = "OR(" + ",".join(f'${st}2="{s}"' for s in _status_labels(contract.OPEN)) + ")"
+
+        def is_open(r):
+            return "OR(" + ",".join(f'{st}{r}="{s}"' for s in _status_labels(contract.OPEN)) + ")"
+        for r in range(2, n + 2):       # a weighted amount only while the proposal is open
+            put_formula(ws[f"{w}{r}"],
+                        f'=IF(OR({a}{r}="",{p}{r}="",NOT({is_open(r)})),"",IFERROR({a}{r}*{p}{r},""))')
+        open_test = is_open(2).replace(f"{st}2", f"${st}2")
         ws.conditional_formatting.add(
             f"A2:{col_letters(len(table.columns))}{n + 1}",
-            FormulaRule(formula=[f"AND({open_test},ISNUMBER(${dd}2),${dd}2<{AS_OF_NAME})"], fill=OVERDUE_FILL))
+            FormulaRule(formula=[f"AND({open_test},ISNUMBER(${dd}2),${dd}2<{AS_OF_NAME})"], fill=OVERDUE_FILL,
+                        font=OVERDUE_FONT))
     elif table.key == "planning":
         rep_, s_, e_, act, plan, done, prog = (_letter(table, k) for k in (
             "rep", "period_start", "period_end", "action", "planned", "done", "progress"))
@@ -250,6 +335,14 @@ def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) ->
                 f'COUNTIFS({R}!${rr}:${rr},{rep_}{r},{R}!${ra}:${ra},{act}{r},'
                 f'{R}!${rd}:${rd},">="&{s_}{r},{R}!${rd}:${rd},"<="&MIN({e_}{r},{AS_OF_NAME})))'))
             put_formula(ws[f"{prog}{r}"], f'=IF(OR({done}{r}="",N({plan}{r})=0),"",{done}{r}/{plan}{r})')
+        # progress against the share of the period elapsed at the as-of date
+        elapsed = f"MIN(1,MAX(0,({AS_OF_NAME}-${s_}2+1)/(${e_}2-${s_}2+1)))"
+        has = f"ISNUMBER(${prog}2),ISNUMBER(${s_}2),ISNUMBER(${e_}2),${e_}2>=${s_}2"
+        rules = {"behind": f"AND({has},${prog}2<{PACE_ON}*{elapsed})",
+                 "on_pace": f"AND({has},${prog}2>={PACE_ON}*{elapsed},${prog}2<{PACE_AHEAD}*{elapsed})",
+                 "ahead": f"AND({has},${prog}2>0,${prog}2>={PACE_AHEAD}*{elapsed})"}
+        for k, formula in rules.items():
+            ws.conditional_formatting.add(f"{prog}2:{prog}{n + 1}", FormulaRule(formula=[formula], fill=PACE_FILLS[k]))
     elif table.key == "objectives":
         rep_, s_, e_, obj, won, wo, fc, att = (_letter(table, k) for k in (
             "rep", "period_start", "period_end", "revenue_objective", "won", "weighted_open", "forecast",

@@ -43,9 +43,8 @@ MAX_TEXT = 32767
 WORKBOOK_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
                     "nan_inf_to_errors": True}
 
-PROVENANCE = (("_file", {"en": "Source file", "fr": "Fichier source"}, 28),
-              ("_sheet", {"en": "Source sheet", "fr": "Feuille source"}, 16),
-              ("_row", {"en": "Source row", "fr": "Ligne source"}, 10))
+PROVENANCE = tuple((key, {"en": en, "fr": fr}, width) for (key, (en, fr)), width
+                   in zip(contract.PROVENANCE_LABELS.items(), (28, 16, 10)))
 WEIGHTED = contract.PIPELINE.column("weighted")
 
 ISSUE_FIELDS = (

@@ -1,0 +1,265 @@
+"""`salesxl validate --annotate OUTDIR` (issue 14 item 5): a copy of each rep workbook with every issue
+marked as the add-in's Validate marks it (fill and note per cell, an Issues sheet), the original never
+written, every table, validation, conditional format and formula of the original kept (parts compared),
+and the copy opened by LibreOffice."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from conftest import make_workbook
+from salesxl import contract, i18n
+from salesxl.cli import app
+from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_workbooks
+from salesxl.io.read_xlsx import validate_file
+from salesxl.issues import ERROR
+
+D = dt.date
+AS_OF = D(2026, 12, 15)
+
+
+def _bad_rows(wb):
+    """A rep workbook with errors and warnings in several sheets, some on empty cells, one a row issue."""
+    lang = "fr" if "Carnet commercial" in wb.sheetnames else "en"
+    wb[contract.PLANNING.sheet(lang)]["E3"] = "abc"                    # BAD_NUMBER
+    ws = wb["Reporting"]
+    for r in (2, 3):                                                   # DUPLICATE_ROW (row issue)
+        for col, v in zip("ABCDEFG", (dt.datetime(2026, 12, 2), "Ann", "Acme", None, None,
+                                      contract.ACTIONS.items[1].label(lang), "Bogus")):   # UNKNOWN_VALUE
+            ws[f"{col}{r}"] = v
+    ws["C10"] = "lonely"                                               # MISSING_VALUE on empty cells
+    pipe = wb[contract.PIPELINE.sheet(lang)]
+    for col, v in zip("ABCFGJK", ("P1", "Ann", "Client", 1000, 0.5, dt.datetime(2026, 12, 1),
+                                  contract.STATUSES.items[0].label(lang))):             # OVERDUE_PROPOSAL
+        pipe[f"{col}2"] = v
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+_KEPT_ELEMENTS = ("dataValidations", "conditionalFormatting", "tableParts", "mergeCells", "cols", "sheetViews",
+                  "pageSetup", "printOptions", "pageMargins", "sheetPr", "extLst", "autoFilter", "hyperlinks")
+
+
+def _elements(xml: str, tag: str) -> list[str]:
+    return re.findall(rf"<(?:\w+:)?{tag}\b(?:[^>]*/>|.*?</(?:\w+:)?{tag}>)", xml, re.S)
+
+
+def _cells(xml: str) -> dict[str, tuple[str, str]]:
+    """Cell reference -> (attributes but the style, content) of every cell element."""
+    out = {}
+    for m in re.finditer(r"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", xml, re.S):
+        attrs = m.group(1)
+        ref = re.search(r'\br="([A-Z]+\d+)"', attrs).group(1)
+        out[ref] = (re.sub(r'\s(s)="\d+"', "", attrs).strip(), m.group(2) or "")
+    return out
+
+
+def assert_copy_keeps_original(src: Path, copy: Path) -> set[str]:
+    """Every part of the original is in the copy; the parts that differ are only those the annotation
+    patches, and in them every table reference, validation, conditional format, formula and cell value
+    is as it was. Returns the names of the patched parts."""
+    a, b = _parts(src), _parts(copy)
+    assert set(a) <= set(b), set(a) - set(b)
+    changed = {n for n in a if a[n] != b[n]}
+    allowed = re.compile(r"xl/worksheets/[^/]+\.xml|xl/worksheets/_rels/.*|xl/styles\.xml|xl/workbook\.xml|"
+                         r"xl/_rels/workbook\.xml\.rels|\[Content_Types\]\.xml|xl/comments.*\.xml|"
+                         r"xl/drawings/.*\.vml")
+    assert all(allowed.fullmatch(n) for n in changed), changed
+    for n in changed:
+        old, new = a[n].decode(), b[n].decode()
+        if n.startswith("xl/worksheets/") and n.endswith(".xml"):
+            for tag in _KEPT_ELEMENTS:
+                assert _elements(old, tag) == _elements(new, tag), (n, tag)
+            assert re.findall(r"<(?:\w+:)?f\b.*?</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>", old, re.S) == \
+                re.findall(r"<(?:\w+:)?f\b.*?</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>", new, re.S), n
+            oc, nc = _cells(old), _cells(new)
+            assert all(nc[ref] == v for ref, v in oc.items()), n       # every cell: same type, value, formula
+            assert all(v == ("r=\"%s\"" % ref, "") for ref, v in nc.items() if ref not in oc), n   # new: empty
+        elif n == "xl/workbook.xml":
+            assert _elements(old, "definedNames") == _elements(new, "definedNames")
+            assert _elements(old, "calcPr") == _elements(new, "calcPr")
+            assert [s for s in _elements(new, "sheet") if s not in _elements(old, "sheet")] and \
+                all(s in _elements(new, "sheet") for s in _elements(old, "sheet"))
+        elif n == "xl/styles.xml":           # formats only appended: every existing index means the same
+            for block, tag in (("cellXfs", "xf"), ("fills", "fill"), ("fonts", "font")):
+                ob, nb = (_elements(_elements(x, block)[0], tag) for x in (old, new))
+                assert nb[:len(ob)] == ob, block
+            for block in ("numFmts", "borders", "cellStyleXfs", "cellStyles", "dxfs"):
+                assert _elements(old, block) == _elements(new, block), block
+        elif n.endswith(".rels") or n == "[Content_Types].xml":
+            for el in re.findall(r"<(?:\w+:)?(?:Relationship|Override|Default)\b[^>]*>", old):
+                assert el in new, (n, el)
+        else:                                # notes: the originals kept, ours appended
+            for el in _elements(old, "comment") + _elements(old, "v:shape"):
+                assert el in new, (n, el[:80])
+    return changed
+
+
+@pytest.fixture(params=["en", "fr"])
+def bad_book(request, tmp_path):
+    lang = request.param
+    src = make_workbook(_dir(tmp_path / "in"), lang, None, name=f"ann_{lang}.xlsx", rep="Ann",
+                        period_start=D(2026, 12, 1), period_end=D(2026, 12, 31), edit=_bad_rows,
+                        settings={"as_of": AS_OF})
+    return lang, src
+
+
+def test_annotated_copy_marks_every_issue_and_keeps_the_original(bad_book, tmp_path):
+    lang, src = bad_book
+    before, mtime = _sha(src), src.stat().st_mtime_ns
+    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    assert _sha(src) == before and src.stat().st_mtime_ns == mtime          # the original never written
+    copy = Path(res.output)
+    assert copy.parent == tmp_path / "out" and copy.name == src.name
+    changed = assert_copy_keeps_original(src, copy)
+    assert any(n.startswith("xl/worksheets/") for n in changed)
+
+    v = validate_file(src)
+    codes = {i.code for i in v.issues}
+    assert {"BAD_NUMBER", "DUPLICATE_ROW", "UNKNOWN_VALUE", "MISSING_VALUE", "OVERDUE_PROPOSAL"} <= codes
+    # the copy reads exactly as the original: same rows, same issues
+    w = validate_file(copy)
+    key = lambda i: (i.code, i.sheet, i.row, i.column, i.message)     # noqa: E731
+    assert [key(i) for i in w.issues] == [key(i) for i in v.issues]
+
+    wb = openpyxl.load_workbook(copy)
+    marked = 0
+    for i in v.issues:
+        if i.column is None or i.row is None:
+            continue
+        ws = wb[i.sheet]
+        col = next(c for c in range(1, ws.max_column + 1) if ws.cell(row=1, column=c).value == i.column)
+        cell = ws.cell(row=i.row, column=col)
+        want = ERROR_RGB if any(j.severity == ERROR for j in v.issues
+                                if (j.sheet, j.row, j.column) == (i.sheet, i.row, i.column)) else WARNING_RGB
+        assert cell.fill.fgColor.rgb == want, (i.code, cell.coordinate)
+        assert cell.comment is not None and i.message in cell.comment.text, (i.code, cell.coordinate)
+        marked += 1
+    assert marked >= 8
+    # the duplicated row is coloured across the table, its note on the first cell
+    dup = next(i for i in v.issues if i.code == "DUPLICATE_ROW")
+    ws = wb["Reporting"]
+    assert all(ws.cell(row=dup.row, column=c).fill.fgColor.rgb in (ERROR_RGB, WARNING_RGB) for c in range(1, 11))
+    assert dup.message in ws.cell(row=dup.row, column=1).comment.text
+    # number formats kept under the fill, header notes of the template kept
+    assert ws["A10"].number_format == openpyxl.load_workbook(src)["Reporting"]["A10"].number_format
+    assert ws["A1"].comment.text == i18n.pick(i18n.HEADER_NOTES["required"], lang)
+    # the Issues sheet: one row per issue, as the add-in writes it
+    issues_ws = wb[contract.SHEETS["issues"][lang]]
+    rows = list(issues_ws.iter_rows(values_only=True))
+    assert rows[0][:2] == (("Severity", "Code") if lang == "en" else ("Gravité", "Code"))
+    assert [(r[1], r[3], r[4], r[5], r[7]) for r in rows[1:]] == [
+        (i.code, i.sheet, i.row, i.column, i.message) for i in v.issues]
+    assert res.cells >= marked and res.notes >= 1 and res.issues == len(v.issues)
+
+
+def test_plain_sheets_without_notes_get_a_comments_part(tmp_path):
+    """A workbook whose tables were pasted into plain sheets (no ListObject, no notes, no styles of ours)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for t in contract.DATA_TABLES:
+        ws = wb.create_sheet(t.sheet("en"))
+        ws.append([c.en for c in t.columns])
+    wb["Reporting"].append([dt.datetime(2026, 12, 2), "Ann", "Acme", None, None, "Visit", "Nope"])
+    wb["Reporting"]["C5"] = "alone"
+    src = tmp_path / "plain.xlsx"
+    wb.save(src)
+    before = _sha(src)
+    [res] = annotate_workbooks([str(src)], tmp_path / "out", as_of=AS_OF)
+    assert _sha(src) == before
+    copy = Path(res.output)
+    changed = assert_copy_keeps_original(src, copy)
+    assert any(n.startswith("xl/comments/") for n in _parts(copy)) and "[Content_Types].xml" in changed
+    ws = openpyxl.load_workbook(copy)["Reporting"]
+    assert ws["G2"].fill.fgColor.rgb == ERROR_RGB and "Nope" in ws["G2"].comment.text
+    assert ws["A5"].fill.fgColor.rgb == ERROR_RGB and ws["A5"].comment is not None    # a cell created
+    assert [(i.code, i.row, i.column) for i in validate_file(copy).issues] == \
+        [(i.code, i.row, i.column) for i in validate_file(src).issues]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_opens_the_copy_and_shows_the_marks(tmp_path, recalc, lo_export):
+    src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
+                        period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
+    # a workbook LibreOffice saved (its own XML flavour: shared strings, its styles) is annotated as well
+    lo_src = recalc(src, tmp_path / "lo_src")
+    for n, source in enumerate((src, lo_src)):
+        [res] = annotate_workbooks([str(source)], tmp_path / f"out{n}")
+        assert_copy_keeps_original(source, Path(res.output))
+        out = recalc(res.output, tmp_path / f"lo{n}")               # opened and saved by LibreOffice
+        wb = openpyxl.load_workbook(out)
+        assert "Issues" in wb.sheetnames
+        assert wb["Reporting"]["G2"].comment is not None and "Bogus" in wb["Reporting"]["G2"].comment.text
+        assert {t for ws in wb for t in ws.tables} >= {t.name for t in contract.TABLES.values()}
+        html = lo_export(res.output, tmp_path / f"html{n}", "html").read_text(encoding="utf-8", errors="replace")
+        reporting = html[html.index("<em>Reporting</em>"):html.index("<em>Pipeline</em>")]
+        cells = re.findall(r"<td\b([^>]*)>((?:(?!</td>).)*)</td>", reporting, re.S)
+        bogus = [attrs for attrs, body in cells if ">Bogus</font>" in body]
+        assert len(bogus) == 2 and all('bgcolor="#FFC7CE"' in a for a in bogus)          # the errors shown red
+        assert all("<comment>" in body for _, body in cells if ">Bogus</font>" in body)   # with their notes
+        assert 'bgcolor="#FFEB9C"' in reporting                                    # the duplicated row amber
+        assert validate_file(res.output).errors == validate_file(source).errors
+
+
+def test_cli_annotate(tmp_path):
+    src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
+                        period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
+    junk = tmp_path / "in" / "broken.xlsx"
+    junk.write_bytes(b"not a zip")
+    before = _sha(src)
+    r = CliRunner().invoke(app, ["validate", str(tmp_path / "in"), "--annotate", str(tmp_path / "out"), "--json"])
+    assert r.exit_code == 1, r.output
+    data = json.loads(r.stdout)
+    [a] = data["annotated"]                       # the broken file gets its issue, no copy; the run goes on
+    assert a["path"] == str(src) and Path(a["output"]).exists() and a["cells"] > 0
+    assert _sha(src) == before and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ann.xlsx"]
+    # the copies never go beside the originals
+    r = CliRunner().invoke(app, ["validate", str(src), "--annotate", str(tmp_path / "in")])
+    assert r.exit_code == 2 and "--annotate" in r.output
+    assert _sha(src) == before
+
+
+def test_no_issue_no_mark(tmp_path):
+    src = make_workbook(tmp_path, "fr", {"reps": [{"rep": "Ann"}]}, name="clean.xlsx")
+    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    assert res.cells == 0 and res.issues == 0
+    changed = assert_copy_keeps_original(src, Path(res.output))
+    assert not any(n.startswith("xl/worksheets/sheet") and n in changed for n in _parts(src))
+    rows = list(openpyxl.load_workbook(res.output)["Anomalies"].iter_rows(values_only=True))
+    assert rows[1][-1] == "Aucune anomalie."
+
+
+def test_annotating_a_copy_again_replaces_its_issues_sheet(tmp_path):
+    """A workbook that already has an Issues sheet and our notes (a copy sent back uncorrected): the
+    Issues sheet is rewritten, not doubled, and no cell gets a second note."""
+    src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
+                        period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
+    [first] = annotate_workbooks([str(src)], tmp_path / "once")
+    [second] = annotate_workbooks([first.output], tmp_path / "twice")
+    assert second.notes == 0 and second.notes_kept == first.notes
+    assert_copy_keeps_original(Path(first.output), Path(second.output))
+    wb = openpyxl.load_workbook(second.output)
+    assert wb.sheetnames.count("Issues") == 1 and len(wb.sheetnames) == len(openpyxl.load_workbook(src).sheetnames) + 1
+    assert wb["Reporting"]["G2"].comment.text.count("Bogus") == 1
+    assert [r[1] for r in wb["Issues"].iter_rows(min_row=2, values_only=True)] == \
+        [i.code for i in validate_file(src).issues]
