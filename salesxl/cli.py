@@ -436,12 +436,13 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
     raise typer.Exit(code)
 
 
-def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str,
+def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str, wait=None,
               output: Path | None = None, recursive: bool = False, team_workbooks: bool = False):
     """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
+    from salesxl.io.outputs import LOCK_WAIT
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
         try:                            # (the history read here is an input: never the output)
@@ -455,7 +456,8 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:
         with _progress_bar(label, as_json) as progress:
-            prep = prepare(inputs, opts, history=history, progress=progress)
+            prep = prepare(inputs, opts, history=history, progress=progress,
+                           wait=LOCK_WAIT if wait is None else wait)
     except (OSError, RuntimeError) as exc:
         _usage_error(str(exc), as_json)
     if prep.plan is None:
@@ -484,12 +486,13 @@ def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
                                                   help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-             history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP)) -> None:
+             history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
+             wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast",
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast", wait,
                    recursive=recursive, team_workbooks=team_workbooks) as prep:
         fc = prep.forecast()
     report = _files_report(prep.files, prep.notes)
@@ -503,6 +506,7 @@ def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
 
 
 def format_forecast(fc, lang: str) -> str:
+    from salesxl.forecast import team_rows
     from salesxl.review import risk_label
     from salesxl.values import format_amount, format_percent
     head = ("rep", "period", "objective", "won", "forecast", "P10", "P50", "P90", "P(reach)", "risk")
@@ -512,11 +516,12 @@ def format_forecast(fc, lang: str) -> str:
                      format_amount(r.won, lang), format_amount(r.forecast, lang), format_amount(r.p10, lang),
                      format_amount(r.p50, lang), format_amount(r.p90, lang), format_percent(r.p_reach, lang),
                      risk_label(r.risk, lang)))
-    tm = fc.team
-    rows.append(("TEAM", "", format_amount(tm["objective"], lang), format_amount(tm["won"], lang),
-                 format_amount(tm["forecast"], lang), format_amount(tm["p10"], lang),
-                 format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
-                 format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
+    labels = {"team": "TEAM", "overall": "ALL (sum of current periods)"}
+    for kind, tm in team_rows(fc.team):      # per period-length group, then overall
+        rows.append((labels.get(kind) or f"TEAM {tm.get('group')}", "", format_amount(tm["objective"], lang),
+                     format_amount(tm["won"], lang), format_amount(tm["forecast"], lang),
+                     format_amount(tm["p10"], lang), format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
+                     format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
@@ -547,7 +552,7 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
     """
     from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review", wait,
                    output=output, recursive=recursive, team_workbooks=team_workbooks) as prep:
         try:
             with locked([output], wait, prep.ingested.lang):
