@@ -231,12 +231,13 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     raise typer.Exit(exit_code(f["status"] for f in report["files"]))
 
 
-def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str,
+def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str, wait=None,
               output: Path | None = None, recursive: bool = False, team_workbooks: bool = False):
     """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
     `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
+    from salesxl.io.outputs import LOCK_WAIT
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
         try:                            # (the history read here is an input: never the output)
@@ -250,7 +251,8 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:
         with _progress_bar(label, as_json) as progress:
-            prep = prepare(inputs, opts, history=history, progress=progress)
+            prep = prepare(inputs, opts, history=history, progress=progress,
+                           wait=LOCK_WAIT if wait is None else wait)
     except (OSError, RuntimeError) as exc:
         _usage_error(str(exc), as_json)
     if prep.plan is None:
@@ -280,12 +282,13 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
              engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-             history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP)) -> None:
+             history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP),
+             wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast",
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast", wait,
                    recursive=recursive, team_workbooks=team_workbooks) as prep:
         fc = prep.forecast()
     if as_json:
@@ -337,7 +340,7 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
     """
     from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review",
+    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review", wait,
                    output=output, recursive=recursive, team_workbooks=team_workbooks) as prep:
         try:
             with locked([output], wait, prep.ingested.lang):

@@ -1015,7 +1015,7 @@ class Prepared:
 
 
 def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progress | None = None,
-            exclude: Sequence = ()) -> Prepared:
+            exclude: Sequence = (), wait: float | None = None) -> Prepared:
     """Stages 1–3 for the commands that forecast without writing team tables (`salesxl forecast`,
     `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
     the same day give the same figures. `history`: an existing history store, read as `consolidate`
@@ -1027,9 +1027,9 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
         if not Path(history).is_file():
             raise FileNotFoundError(f"history store {history} not found")
         try:
-            conn = hist.open_history(history)
+            conn = hist.open_history(history, timeout=wait)      # (another program holding it: `wait` s)
         except sqlite3.Error as exc:
-            raise RuntimeError(hist.explain(exc, history, None, opts.lang)) from exc
+            raise RuntimeError(hist.explain(exc, history, wait, opts.lang)) from exc
     try:
         reads = read_files(paths, opts)
         try:

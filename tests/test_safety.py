@@ -177,6 +177,8 @@ def test_history_locked_by_another_program_one_clear_message(inbox, tmp_path):
         assert "locked by another program" in line and "waited 1 s" in line
         r = _run("consolidate", inbox, "-o", out, "--as-of", AS_OF, "--wait", "1", "--lang", "fr")
         assert "verrouillé par un autre programme" in _one_error_line(r.stderr)
+        r = _run("forecast", inbox, "--history", history, "--as-of", AS_OF, "--wait", "1", "--json")
+        assert r.returncode == 2 and "locked by another program" in json.loads(r.stdout)["error"]
     finally:
         holder.stdin.close()
         holder.wait(30)
@@ -533,3 +535,26 @@ def test_run_language_is_the_majority_of_the_inputs(tmp_path):
     data = json.loads(_run("consolidate", tie, "-o", tmp_path / "tie.xlsx", "--as-of", AS_OF, "--json").stdout)
     assert data["lang"] == "en"
     assert all(_in_language(i, "en") for f in data["files"] for i in f["issues"])
+
+
+def test_a_table_stops_at_the_real_sheet_limit(tmp_path):
+    """At Excel's own limit (1,048,576 rows): the rows beyond are left out with TABLE_TOO_LONG, and the
+    table and the sheet end on row 1,048,576."""
+    from salesxl.io.write_xlsx import TeamWorkbookWriter
+    out = tmp_path / "big.xlsx"
+    w = TeamWorkbookWriter(out, "en")
+    n, step = 1_048_580, 262_144
+    for s in range(0, n, step):
+        k = min(step, n - s)
+        w.add_rows("reporting", {"rep": ["Ann"] * k, "company": ["Alpha"] * k}, file="f.xlsx", sheet="Reporting",
+                   rows=list(range(s + 2, s + 2 + k)))
+    w.finish(issues=[])
+    [issue] = w.issues
+    assert issue.code == "TABLE_TOO_LONG" and issue.row == 1_048_575 + 2 and "1,048,580 rows" in issue.message
+    with zipfile.ZipFile(out) as z:
+        refs = [re.search(rb'ref="([^"]+)"', z.read(p)).group(1) for p in z.namelist()
+                if p.startswith("xl/tables/")]
+        assert b"A1:M1048576" in refs                   # Reporting: header + 1,048,575 rows
+        sheets = [p for p in z.namelist() if p.startswith("xl/worksheets/sheet")]
+        last = [re.findall(rb'<row r="(\d+)"', z.read(p)[-4000:]) for p in sheets]
+        assert max(int(r[-1]) for r in last if r) == 1_048_576
