@@ -36,15 +36,15 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
-from salesxl.forecast import TeamForecast, plan_forecast, select_period
+from salesxl.forecast import TeamForecast, plan_forecast, select_period, team_rows
 from salesxl.io import live
 from salesxl.io.annotate import NO_ISSUES as _NO_ISSUES
 from salesxl.io.annotate import issue_cells
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
-                                  settings_from_table)
+                                  outside_issues, settings_from_table)
 from salesxl.io.cells import DATE_FORMAT
 from salesxl.io.write_xlsx import (FORECAST_FIELDS, HEADER_COLOR, ISSUE_FIELDS, RISK_COLORS,
-                                   RISK_LABELS, SEVERITY_LABELS, TEAM_LABEL, issue_value)
+                                   RISK_LABELS, SEVERITY_LABELS, issue_value, team_label)
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import basis_label
@@ -202,11 +202,13 @@ def load(book: xw.Book) -> LiveBook:
         lt.last_row = lt.last_data_row
         return lt, issues
 
-    settings_t, _ = locate(contract.SETTINGS, "en")
+    settings_t, found = locate(contract.SETTINGS, "en")
     settings = settings_from_table(settings_t.data if settings_t else None)
     lang = detect_lang(names, settings)
     tables: dict[str, LiveTable] = {}
     issues: list[Issue] = []
+    if outside_issues(found):                  # said again in the workbook's language
+        issues += outside_issues(locate(contract.SETTINGS, lang)[1])
     if settings_t is not None:
         tables["settings"] = settings_t
     for t in contract.TABLES.values():
@@ -219,7 +221,8 @@ def load(book: xw.Book) -> LiveBook:
     lists: dict[str, TableData] = {}
     for key, t in contract.LIST_TABLES.items():
         if t.name in blocks:
-            lt, _ = locate(t, lang)
+            lt, found = locate(t, lang)
+            issues += outside_issues(found)
             if lt is not None and len(lt.data.frame):
                 lists[key] = lt.data
     flagged: set = set()
@@ -301,10 +304,11 @@ def forecast_rows(fc: TeamForecast, lang: str) -> tuple[list[list[Any]], list[st
         rows[-1][-1] = _t(_NO_PERIOD, lang)
         risks.append(None)
         skipped.append(len(rows))
-    team = dict(data.get("team") or {})
-    team["rep"] = i18n.pick(TEAM_LABEL, lang)
-    rows.append(row(team))
-    risks.append(team.get("risk"))
+    for kind, figures in team_rows(data.get("team") or {}):      # per period-length group, then overall
+        team = dict(figures)
+        team["rep"] = team_label(kind, figures, lang)
+        rows.append(row(team))
+        risks.append(team.get("risk"))
     rows.append([])
     rows.append([_t(T["as_of"], lang), fc.as_of])
     risks += [None, None]
@@ -316,15 +320,16 @@ def write_forecast(book: xw.Book, fc: TeamForecast, lang: str) -> xw.Sheet:
     rows, risks, _ = forecast_rows(fc, lang)
     sheet = live.write_sheet_block(book, _sheet_name(book, "forecast", lang), "A1", rows)
     ncols = len(FORECAST_FIELDS)
-    team_row = len(rows) - 2          # Excel row of the team line (blank row and as-of row below)
+    team_row = len(rows) - 2          # Excel row of the (last) team line (blank row and as-of row below)
+    n_team = len(team_rows(fc.team or {}))
     _header_format(sheet, ncols)
     formats = [DATE_FORMAT[lang] if kind == "date" else _FORMAT.get(kind) for _, _, kind, _ in FORECAST_FIELDS]
-    live.set_column_formats(sheet, 2, 1, team_row - 1, formats)
-    live.format_range(sheet, (team_row, 1, 1, ncols), bold=True)
+    live.set_column_formats(sheet, 2, 1, team_row - n_team, formats)
+    live.format_range(sheet, (team_row - n_team + 1, 1, n_team, ncols), bold=True)
     live.format_range(sheet, (team_row + 2, 1, 1, 1), bold=True)
     live.format_range(sheet, (team_row + 2, 2, 1, 1), number_format=DATE_FORMAT[lang])
     risk_col = next(j for j, (k, _, _, _) in enumerate(FORECAST_FIELDS, start=1) if k == "risk")
-    _risk_colours(sheet, (2, risk_col, team_row - 1, 1), risks[1:team_row], lang)
+    _risk_colours(sheet, (2, risk_col, team_row - n_team, 1), risks[1:team_row - n_team + 1], lang)
     live.set_column_widths(sheet, [w for _, _, _, w in FORECAST_FIELDS])
     return sheet
 

@@ -299,6 +299,7 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
 
 
 def format_forecast(fc, lang: str) -> str:
+    from salesxl.forecast import team_rows
     from salesxl.review import risk_label
     from salesxl.values import format_amount, format_percent
     head = ("rep", "period", "objective", "won", "forecast", "P10", "P50", "P90", "P(reach)", "risk")
@@ -308,11 +309,12 @@ def format_forecast(fc, lang: str) -> str:
                      format_amount(r.won, lang), format_amount(r.forecast, lang), format_amount(r.p10, lang),
                      format_amount(r.p50, lang), format_amount(r.p90, lang), format_percent(r.p_reach, lang),
                      risk_label(r.risk, lang)))
-    tm = fc.team
-    rows.append(("TEAM", "", format_amount(tm["objective"], lang), format_amount(tm["won"], lang),
-                 format_amount(tm["forecast"], lang), format_amount(tm["p10"], lang),
-                 format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
-                 format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
+    labels = {"team": "TEAM", "overall": "ALL (sum of current periods)"}
+    for kind, tm in team_rows(fc.team):      # per period-length group, then overall
+        rows.append((labels.get(kind) or f"TEAM {tm.get('group')}", "", format_amount(tm["objective"], lang),
+                     format_amount(tm["won"], lang), format_amount(tm["forecast"], lang),
+                     format_amount(tm["p10"], lang), format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
+                     format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]

@@ -27,6 +27,8 @@ if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing 
     import pandas as pd
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
+WEEKLY, MONTHLY, QUARTERLY = "weekly", "monthly", "quarterly"      # period-length groups of reps
+SUM_OF_CURRENT_PERIODS = "sum_of_current_periods"                 # what the team's overall figures are
 HISTORY, DECLARED = "history", "declared"          # the basis of `expected` and of P10/P50/P90, P(reach)
 TRAINING, MOTIVATION = "training", "motivation"
 PACE_TRAINING = 0.9
@@ -114,11 +116,17 @@ class RepForecast:
     history: Any = field(default=None, repr=False)     # learn.Prediction, for the review's explanation
     history_draws: Any = field(default=None, repr=False)
 
+    @property
+    def period_group(self) -> str | None:
+        """The rep's period-length group (period_group): team figures add up within a group."""
+        return period_group(self.period_start, self.period_end)
+
     def to_dict(self, calibration: bool = True) -> dict:
         """Plain data (JSON); `calibration=False` leaves the calibration bins out."""
         d = {
             "rep": self.rep, "seniority": self.seniority,
             "period_start": _iso(self.period_start), "period_end": _iso(self.period_end),
+            "period_group": self.period_group,
             "elapsed": _r(self.elapsed), "objective": _r(self.objective), "won": _r(self.won),
             "weighted_open": _r(self.weighted_open), "forecast": _r(self.forecast),
             "attainment": _r(self.attainment), "coverage": _r(self.coverage),
@@ -164,6 +172,43 @@ class TeamForecast:
         return {"as_of": self.as_of.isoformat(), "reps": [r.to_dict(calibration) for r in self.reps],
                 "team": self.team, "skipped": self.skipped, "simulations": self.simulations,
                 "seed": self.seed}
+
+
+def period_group(start: dt.date | None, end: dt.date | None) -> str | None:
+    """The period-length group of a period [start, end]: "weekly" (up to 7 days), "monthly" (28–31),
+    "quarterly" (89–92), else "<n>_days" (n its length in days). Reps of different groups are not
+    added into one distribution: a week's objective and a quarter's are not one team's."""
+    if start is None or end is None:
+        return None
+    days = (end - start).days + 1
+    if days <= 7:
+        return WEEKLY
+    if 28 <= days <= 31:
+        return MONTHLY
+    if 89 <= days <= 92:
+        return QUARTERLY
+    return f"{days}_days"
+
+
+def _group_order(group: str | None) -> tuple:
+    known = (WEEKLY, MONTHLY, QUARTERLY)
+    if group in known:
+        return (0, {WEEKLY: 7, MONTHLY: 30, QUARTERLY: 91}[group])
+    try:
+        return (0, int(str(group).split("_")[0]))
+    except ValueError:
+        return (1, 0)
+
+
+def team_rows(team: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The team lines of a forecast's `team` (its to_dict): one per period-length group, then the
+    overall line, as (what it is, figures): ("group", group figures) when there are several groups,
+    then ("overall", team) — the sum of the reps' current periods; ("team", team) alone when every rep
+    is in one group (the team's figures are then also its distribution's)."""
+    groups = team.get("groups") or []
+    if len(groups) <= 1:
+        return [("team", team)]
+    return [("group", g) for g in groups] + [("overall", team)]
 
 
 def _iso(d):
@@ -484,10 +529,10 @@ class ForecastPlan:
     closed: Any = field(default_factory=dict)               # rep key -> closed proposals (.get)
     slip: dict = field(default_factory=dict)
     _reps: list = field(default_factory=list)               # the reps' forecasts added so far
-    _total: Any = None      # the team's draws: each rep's added as soon as they come, then dropped
+    _total: Any = None      # the team's draws by period-length group: each rep's added as it comes
     learner: Any = None     # learn.History of the store (attach_history), None without one
     _z: Any = None          # the team factor's normals of the history-based draws
-    _total_basis: Any = None   # the team's draws on each rep's basis (history, else declared)
+    _total_basis: Any = None   # the same on each rep's basis (history, else declared), by group
 
     def __len__(self) -> int:
         return len(self.reps)
@@ -536,10 +581,13 @@ class ForecastPlan:
     def add(self, rf: RepForecast) -> None:
         """The next rep's forecast (in the order of the jobs)."""
         if self._total is None:
-            self._total = np.zeros(self.simulations)
-            self._total_basis = np.zeros(self.simulations)
-        self._total += rf.draws
-        self._total_basis += rf.history_draws if rf.history_draws is not None else rf.draws
+            self._total, self._total_basis = {}, {}
+        group = rf.period_group
+        if group not in self._total:
+            self._total[group] = np.zeros(self.simulations)
+            self._total_basis[group] = np.zeros(self.simulations)
+        self._total[group] += rf.draws
+        self._total_basis[group] += rf.history_draws if rf.history_draws is not None else rf.draws
         rf.history_draws = None
         rf.draws = None
         self._reps.append(rf)
@@ -547,8 +595,8 @@ class ForecastPlan:
     def team_forecast(self) -> TeamForecast:
         """The team forecast, once every rep's forecast is added."""
         reps = self._reps
-        team = _team(reps, self.seed, self.on_track, self.at_risk, self._total)
-        team.update(team_history(reps, team, self._total_basis, self.on_track, self.at_risk))
+        team = team_by_group(reps, self.seed, self.on_track, self.at_risk, self._total or {},
+                             self._total_basis or {})
         return TeamForecast(self.as_of, reps, team, self.skipped, self.team_reasons, self.simulations, self.seed)
 
 
@@ -859,15 +907,44 @@ def team_history(reps: list[RepForecast], team: Mapping[str, Any], total, on_tra
     return out
 
 
+def team_by_group(reps: list[RepForecast], seed, on_track, at_risk, totals: Mapping[str, Any],
+                  totals_basis: Mapping[str, Any]) -> dict:
+    """The team's figures (SPEC §4 "Team"): per period-length group (`groups`, in the order weekly,
+    monthly, quarterly, other lengths), each with the distribution of the sum of its reps' draws
+    (`totals`, `totals_basis`: by group); overall, the sum of the reps' current periods (`scope`), with
+    a distribution — P10/P50/P90, P(reach), risk — only when every rep is in one group."""
+    groups = []
+    for group in sorted(totals, key=_group_order):
+        members = [r for r in reps if r.period_group == group]
+        g = _team(members, seed, on_track, at_risk, totals[group])
+        g.update(team_history(members, g, totals_basis[group], on_track, at_risk))
+        del g["plan"]
+        groups.append({"group": group, **g})
+    if len(groups) == 1:
+        (group,) = totals
+        team = _team(reps, seed, on_track, at_risk, totals[group])
+        team.update(team_history(reps, team, totals_basis[group], on_track, at_risk))
+    else:
+        team = _team(reps, seed, on_track, at_risk, None)
+        team.update(team_history(reps, team, None, on_track, at_risk))
+        if any(g.get("basis") == HISTORY for g in groups):
+            team.update(basis=HISTORY)
+            team.pop("basis_reason", None)
+    team["scope"] = SUM_OF_CURRENT_PERIODS
+    team["groups"] = groups
+    return team
+
+
 def _team(reps: list[RepForecast], seed, on_track, at_risk, total) -> dict:
-    """The team's figures from the reps' forecasts; `total`: the sum of their draws (None without reps)."""
+    """The team's figures from the reps' forecasts; `total`: the sum of their draws (None: no
+    distribution — without reps, or reps of several period-length groups)."""
     objective = sum(r.objective for r in reps if r.objective) if any(r.objective for r in reps) else None
     won = sum(r.won for r in reps)
     wo = sum(r.weighted_open for r in reps)
     open_amount = sum(r.open_amount for r in reps)
     fc = won + wo
     out = None
-    if reps:    # the team outcome adds the reps' draws (summed in rep order as they were drawn)
+    if reps and total is not None:    # the team outcome adds the reps' draws (in rep order as drawn)
         out = outcome_from_draws(total, objective, won=won, seed=seed)
     plan: dict[str, dict] = {}
     for r in reps:

@@ -60,6 +60,11 @@ INSTRUCTIONS = MappingProxyType({
               "you may type English or French labels. Dates: real dates or day/month/year. "
               "Probabilities: a percentage from 0 % to 100 %. Amounts: plain numbers. Never delete "
               "a row to hide a failure: the reasons for failure are what helps most."),
+        ("p", "Headers say what a column needs: dark blue, required (a row without it is an error); light "
+              "blue, optional; grey, computed (never type there). Click a cell: a message says what it "
+              "expects. In Planning, leave Planned empty for an action you do not plan this period: it is "
+              "not an error. Progress turns red when behind the pace of the period, green on pace, blue "
+              "ahead. Weighted shows only for open proposals."),
         ("p", "Each sheet's data is an Excel table. In Excel it grows by itself when you type in the row "
               "right below it; otherwise (LibreOffice, pasted rows) drag its bottom-right corner or use "
               "Table Design › Resize Table. Rows typed right below a table are still read, down to the "
@@ -102,6 +107,12 @@ INSTRUCTIONS = MappingProxyType({
               "jour/mois/année. Probabilités : un pourcentage de 0 % à 100 %. Montants : des nombres. "
               "Ne supprimez jamais une ligne pour masquer un échec : les motifs d'échec sont ce qui aide "
               "le plus."),
+        ("p", "Les en-têtes disent ce qu'attend chaque colonne : bleu foncé, obligatoire (une ligne sans "
+              "cette valeur est une erreur) ; bleu clair, facultative ; gris, calculée (n'y saisissez "
+              "rien). Cliquez sur une cellule : un message dit ce qu'elle attend. Dans le Planning, laissez "
+              "Prévu vide pour une action non prévue cette période : ce n'est pas une erreur. L'Avancement "
+              "passe en rouge en retard sur le rythme de la période, en vert dans le rythme, en bleu en "
+              "avance. Pondéré ne s'affiche que pour les propositions en cours."),
         ("p", "Les données de chaque feuille forment un tableau Excel. Dans Excel, il s'agrandit tout seul "
               "quand vous saisissez dans la ligne juste en dessous ; sinon (LibreOffice, lignes collées), "
               "faites glisser son coin inférieur droit ou utilisez Création de tableau › Redimensionner "

@@ -320,9 +320,14 @@ def test_forecast_sheet_holds_the_cores_numbers(open_book, files):
             if kind == "basis":        # no history in the add-in's workbook: declared, and why
                 expected = "Declared — no history" if rec["basis"] == "declared" else "History"
             assert value == expected, (rec["rep"], key)
-    team = rows[1 + len(fc["reps"])]
-    assert team[0] == "Team" and team[3:6] == [fc["team"]["objective"], fc["team"]["won"],
-                                                fc["team"]["weighted_open"]]
+    # one team line per period-length group, then the overall line (the sum of current periods)
+    from salesxl.forecast import team_rows
+    from salesxl.io.write_xlsx import team_label
+    lines = team_rows(fc["team"])
+    team = rows[1 + len(fc["reps"]):1 + len(fc["reps"]) + len(lines)]
+    assert [r[0] for r in team] == [team_label(kind, t, "en") for kind, t in lines]
+    assert team[-1][0] in ("Team", "All reps (sum of current periods)")
+    assert team[-1][3:6] == [fc["team"]["objective"], fc["team"]["won"], fc["team"]["weighted_open"]]
     assert rows[-1][:2] == ["As-of date", "2026-11-20"]
     funcs = action_funcs(book)
     assert funcs.count("setValues") == 1

@@ -249,17 +249,34 @@ def test_no_issue_no_mark(tmp_path):
     assert rows[1][-1] == "Aucune anomalie."
 
 
-def test_annotating_a_copy_again_replaces_its_issues_sheet(tmp_path):
-    """A workbook that already has an Issues sheet and our notes (a copy sent back uncorrected): the
-    Issues sheet is rewritten, not doubled, and no cell gets a second note."""
+def test_annotating_a_copy_again_replaces_its_marks(tmp_path):
+    """A copy sent back, one error corrected in it: the new copy's Issues sheet is rewritten (not doubled),
+    the previous marks recorded in the hidden marks sheet are removed (the corrected cell loses its fill
+    and note), the remaining ones are marked afresh, one note per cell."""
+    from salesxl.io import live
+    from salesxl.io.annotate import MARKS_SHEET
+    assert MARKS_SHEET == live.MARKS_SHEET          # the add-in's Validate clears these marks too
     src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
                         period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
     [first] = annotate_workbooks([str(src)], tmp_path / "once")
-    [second] = annotate_workbooks([first.output], tmp_path / "twice")
-    assert second.notes == 0 and second.notes_kept == first.notes
-    assert_copy_keeps_original(Path(first.output), Path(second.output))
-    wb = openpyxl.load_workbook(second.output)
-    assert wb.sheetnames.count("Issues") == 1 and len(wb.sheetnames) == len(openpyxl.load_workbook(src).sheetnames) + 1
-    assert wb["Reporting"]["G2"].comment.text.count("Bogus") == 1
-    assert [r[1] for r in wb["Issues"].iter_rows(min_row=2, values_only=True)] == \
-        [i.code for i in validate_file(src).issues]
+    wb = openpyxl.load_workbook(first.output)
+    marks = wb[MARKS_SHEET]
+    assert marks.sheet_state == "hidden"
+    rows = list(marks.iter_rows(values_only=True))
+    assert rows[0] == ("sheet", "kind", "address") and ("Reporting", "note", "G2") in rows
+    assert ("Reporting", "fill", "J3") in rows                       # the duplicated row, across the table
+    wb["Reporting"]["G2"] = "Order"                                  # the rep corrects one cell
+    fixed = _dir(tmp_path / "back") / "ann.xlsx"
+    wb.save(fixed)
+    [second] = annotate_workbooks([str(fixed)], tmp_path / "twice")
+    out = openpyxl.load_workbook(second.output)
+    assert out.sheetnames.count("Issues") == 1 and out.sheetnames.count(MARKS_SHEET) == 1
+    ws = out["Reporting"]
+    assert ws["G2"].comment is None and ws["G2"].fill.fgColor.rgb in (None, "00000000")
+    assert ws["J3"].fill.fgColor.rgb in (None, "00000000")             # no more duplicated row
+    assert ws["G3"].fill.fgColor.rgb == ERROR_RGB and ws["G3"].comment.text.count("Bogus") == 1
+    assert ws["A1"].comment is not None                               # the template's header note stays
+    assert second.notes_kept == 0
+    assert [r[1] for r in out["Issues"].iter_rows(min_row=2, values_only=True)] == \
+        [i.code for i in validate_file(fixed).issues]
+    assert "DUPLICATE_ROW" not in {i.code for i in validate_file(fixed).issues}

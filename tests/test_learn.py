@@ -222,7 +222,13 @@ def test_forecast_json_expected_and_basis(world_forecast):
     team = d["team"]
     assert team["basis"] == "history" and team["reps_on_history"] == 4
     assert team["expected"] == pytest.approx(sum(r["expected"] for r in d["reps"]), rel=1e-9)
-    assert team["p_reach_declared"] == p["team"]["p_reach"] and team["p10_declared"] == p["team"]["p10"]
+    # the team's distributions are per period-length group (issue 11): the declared ones kept there
+    assert len(team["groups"]) >= 1 and [g["group"] for g in team["groups"]] == [g["group"] for g in p["team"]["groups"]]
+    for g, base in zip(team["groups"], p["team"]["groups"]):
+        assert g["basis"] == "history"
+        assert g["p_reach_declared"] == base["p_reach"] and g["p10_declared"] == base["p10"]
+    if len(team["groups"]) == 1:
+        assert team["p_reach_declared"] == p["team"]["p_reach"] and team["p10_declared"] == p["team"]["p10"]
     assert p["team"]["basis"] == "declared"
     # optimistic, slipping reps: the history expects less than declared
     assert team["expected"] < team["forecast"]

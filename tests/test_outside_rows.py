@@ -13,7 +13,7 @@ import pytest
 from salesxl import contract
 from salesxl.consolidate import consolidate
 from salesxl.forecast import compute
-from salesxl.io.read_xlsx import validate_file
+from salesxl.io.read_xlsx import read_workbook, validate_file
 from salesxl.io.template import build_template
 from salesxl.rules import merge
 
@@ -147,3 +147,21 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
     assert got.frames["pipeline"]["_row"].tolist() == expected.frames["pipeline"]["_row"].tolist()
     assert len(got.frames["pipeline"]) == INSIDE + (0 if gap else BELOW)
     assert lb.tables["pipeline"].last_row == INSIDE + 1          # the ListObject itself, for resizing
+
+
+@pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
+def test_rows_below_the_settings_table_are_read_and_said(tmp_path, engine):
+    """Settings is optional and its other issues are not reported, but a setting typed below its table
+    is read and named, in the workbook's language."""
+    wb = build_template("fr", rep=REP, period_start=START, period_end=END)
+    ws = wb[contract.SETTINGS.sheet("fr")]
+    last = int(ws.tables[contract.SETTINGS.name].ref.split(":")[1][1:])
+    ws.cell(last + 1, 1).value = "Devise"
+    ws.cell(last + 1, 2).value = "CHF"
+    path = tmp_path / "settings_below.xlsx"
+    wb.save(path)
+    v = validate_file(path, engine=engine)
+    (o,) = [i for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE"]
+    assert o.row == last + 1 and "sous le tableau tblSettings" in o.message
+    wbd = read_workbook(path, engine=engine)
+    assert wbd.settings["currency"] == "CHF"

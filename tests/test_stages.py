@@ -274,3 +274,66 @@ def test_a_ref_in_two_files_is_an_error_naming_both_places(tmp_path):
     codes = [r[1] for r in wb["Issues"].iter_rows(values_only=True)]
     wb.close()
     assert "REF_IN_TWO_PLACES" in codes
+
+
+# ---------------------------------------------------------------------------------------------
+# Team figures per period-length group (issue 11 item 6)
+def test_team_figures_per_period_length_group(tmp_path):
+    from salesxl.forecast import forecast_rep
+    from salesxl.simulate import outcome_from_draws
+    # Claire and Thomas: a week each; Julien: a month; Sophie: a quarter
+    reps = [write_rep_workbook(tmp_path / f"rep_{i}.xlsx", i, rows=150, as_of=AS_OF) for i in (0, 1, 2, 3)]
+    res = stages.consolidate(reps, tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False, seed=9,
+                             simulations=4000)
+    d = json.loads(json.dumps(res.to_dict(), default=str))
+    by_rep = {r["rep"]: r for r in d["reps"]}
+    assert {r: x["period_group"] for r, x in by_rep.items()} == {
+        "Claire Martin": "weekly", "Thomas Walker": "weekly", "Julien Durand": "monthly", "Sophie Garcia": "quarterly"}
+    team = d["team"]
+    groups = {g["group"]: g for g in team["groups"]}
+    assert [g["group"] for g in team["groups"]] == ["weekly", "monthly", "quarterly"]
+    assert groups["weekly"]["reps"] == 2 and groups["monthly"]["reps"] == 1 and groups["quarterly"]["reps"] == 1
+    weekly = [by_rep["Claire Martin"], by_rep["Thomas Walker"]]
+    assert groups["weekly"]["objective"] == pytest.approx(sum(r["objective"] for r in weekly))
+    assert groups["weekly"]["forecast"] == pytest.approx(sum(r["forecast"] for r in weekly))
+    # the overall line is the sum of the current periods, with no distribution across groups
+    assert team["scope"] == "sum_of_current_periods"
+    assert team["objective"] == pytest.approx(sum(r["objective"] for r in d["reps"]))
+    assert team["won"] == pytest.approx(sum(g["won"] for g in team["groups"]))
+    assert team["p_reach"] is None and team["p10"] is None and team["risk"] is None
+    # a group's P(reach) is that of the sum of its own reps' draws, nothing else
+    opts = stages.run_options(as_of=AS_OF, workers=0, seed=9, simulations=4000)
+    with stages.prepare(reps, opts) as prep:
+        plan = prep.plan
+        jobs = {job.name: job for job in (plan.job(i) for i in range(len(plan)))}
+        draws = [forecast_rep(jobs[r]).draws for r in ("Claire Martin", "Thomas Walker")]
+    total = draws[0] + draws[1]
+    expected = outcome_from_draws(total, groups["weekly"]["objective"], won=groups["weekly"]["won"], seed=9)
+    assert groups["weekly"]["p_reach"] == pytest.approx(expected.p_reach, abs=1e-6)
+    assert groups["weekly"]["p50"] == pytest.approx(expected.p50, abs=1e-6)
+    # the Forecast sheet, read back: one line per group, then the overall line
+    wb = openpyxl.load_workbook(res.output, read_only=True)
+    rows = [r for r in wb["Forecast"].iter_rows(values_only=True)]
+    wb.close()
+    labels = [r[0] for r in rows]
+    at = labels.index("Team, weekly reps")
+    assert labels[at:at + 4] == ["Team, weekly reps", "Team, monthly reps", "Team, quarterly reps",
+                                 "All reps (sum of current periods)"]
+    head = rows[0]
+    obj = head.index("Revenue objective")
+    assert rows[at + 3][obj] == pytest.approx(team["objective"])
+    assert rows[at][head.index("P(reach objective)")] == pytest.approx(groups["weekly"]["p_reach"])
+    assert rows[at + 3][head.index("P(reach objective)")] is None
+
+
+def test_one_group_keeps_one_team_line_with_its_distribution(tmp_path):
+    reps = [write_rep_workbook(tmp_path / f"rep_{i}.xlsx", i, rows=150, as_of=AS_OF) for i in (1, 4)]
+    res = stages.consolidate(reps, tmp_path / "équipe.xlsx", as_of=AS_OF, workers=0, history=False, seed=9,
+                             simulations=2000, lang="fr")
+    team = res.forecast.team
+    assert [g["group"] for g in team["groups"]] == ["monthly"]
+    assert team["p_reach"] is not None and team["p_reach"] == team["groups"][0]["p_reach"]
+    wb = openpyxl.load_workbook(res.output, read_only=True)
+    labels = [r[0] for r in wb["Prévisions"].iter_rows(values_only=True)]
+    wb.close()
+    assert "Équipe" in labels and not any(str(x).startswith("Tous") for x in labels)

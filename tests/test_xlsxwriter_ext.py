@@ -18,6 +18,8 @@ import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -150,6 +152,8 @@ ROWS = [
     ["Bêta _x0041_ literal", 1e-7, 123456789, dt.date(2026, 12, 31), dt.datetime(2026, 6, 30, 23, 59, 59),
      True, "trailing space "],
     ["Alpha", 2.0, 7, dt.date(2026, 4, 5), dt.datetime(2026, 4, 5, 8), False, "Gamma\tand tab"],
+    # odd cells, written by the slow path: numpy scalars, pandas timestamps, empty cells
+    ["Odd", np.float64(3.25), np.int64(9), pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-01 12:00"), None, None],
 ] * 3
 
 
@@ -195,6 +199,12 @@ def write_stock(path: Path) -> Path:
     formats = column_formats(f)
     for r, row in enumerate(ROWS, start=1):
         for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, pd.Timestamp):
+                v = v.to_pydatetime()
+            elif isinstance(v, np.generic):
+                v = v.item()
             if isinstance(v, bool):
                 ws.write_boolean(r, c, v, formats[c])
             elif isinstance(v, (dt.date, dt.datetime)):

@@ -33,6 +33,10 @@ NOTE_AUTHOR = "salesxl"
 NOTE_MAX_CHARS = 1000
 MAX_NOTES = 1000          # notes per sheet (a VML drawing's shape ids span 1,024 per block)
 NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+# The hidden sheet where the marks are recorded, as the add-in records its own (io/live.py MARKS_SHEET):
+# a later annotation, or the add-in's Validate, removes exactly these fills and notes before marking again.
+MARKS_SHEET = "_salesxl_marks"
+MARKS_HEADER = ("sheet", "kind", "address")
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -120,13 +124,19 @@ def annotate_file(source, output, tables: Iterable[TableData], issues: Sequence[
         pkg = _Package(z)
         result = Annotated(str(source), str(output), issues=len(issues))
         styles = _Styles(pkg.text("xl/styles.xml"))
-        for part in package_sheets(z):
-            cells = marks.get(part.name)
-            if not cells:
+        parts = package_sheets(z)
+        old = _recorded_marks(source, parts)
+        records: list[tuple[str, str, str]] = []
+        for part in parts:
+            cells = marks.get(part.name, {})
+            fills, notes = old.get(label_key(part.name), (set(), set()))
+            if not cells and not fills and not notes:
                 continue
-            _mark_sheet(pkg, part.path, cells, styles, result)
-            result.sheets.append(part.name)
+            records += _mark_sheet(pkg, part.path, cells, styles, result, fills, notes, part.name)
+            if cells:
+                result.sheets.append(part.name)
         _issues_sheet(pkg, issues, lang, styles)
+        _marks_sheet(pkg, parts, records)
         pkg.set_text("xl/styles.xml", styles.xml())
         atomic_write(output, pkg.write)
     return result
@@ -282,11 +292,12 @@ class _Styles:
         self.new_xfs.append(xf)
         return len(self.xfs) + len(self.new_xfs) - 1
 
-    def marked(self, s: int, rgb: str) -> int:
-        """The index of a cell format like `s` (number format, font, borders, alignment kept) filled `rgb`."""
+    def marked(self, s: int, rgb: str | None) -> int:
+        """The index of a cell format like `s` (number format, font, borders, alignment kept) filled
+        `rgb` (None: no fill, a mark removed)."""
         key = (s, rgb)
         if key not in self.memo:
-            fid = self.fill(rgb)
+            fid = self.fill(rgb) if rgb is not None else 0
             base = self.xfs[s] if 0 <= s < len(self.xfs) else f'<{self.prefix}xf numFmtId="0" fontId="0" ' \
                                                                 f'fillId="0" borderId="0" xfId="0"/>'
             m = re.match(r"<([\w:]+)\b([^>]*?)(/?)>", base)
@@ -337,15 +348,22 @@ _SPANS = re.compile(r'\sspans="[^"]*"')
 
 
 def _mark_sheet(pkg: _Package, part: str, cells: Mapping[tuple[int, int], list], styles: _Styles,
-                result: Annotated) -> None:
+                result: Annotated, old_fills: set, old_notes: set, sheet: str) -> list[tuple[str, str, str]]:
+    """Fill and note the cells of one sheet, after removing the marks recorded before (fills and notes
+    of a previous annotation or of the add-in's Validate). The records of the new marks."""
     xml = pkg.text(part)
     rgb = {ERROR: ERROR_RGB, WARNING: WARNING_RGB}
-    xml = _fill_cells(xml, {rc: rgb[sev] for rc, (sev, _) in cells.items()}, styles)
+    fills: dict[tuple[int, int], str | None] = {rc: None for rc in old_fills}
+    fills.update({rc: rgb[sev] for rc, (sev, _) in cells.items()})
+    xml = _fill_cells(xml, fills, styles)
     result.cells += len(cells)
     notes = {rc: "\n".join(texts) for rc, (_, texts) in cells.items() if texts}
-    if notes:
-        xml = _add_notes(pkg, part, xml, notes, result)
+    written: list[tuple[int, int]] = []
+    if notes or old_notes:
+        xml = _add_notes(pkg, part, xml, notes, result, old_notes, written)
     pkg.set_text(part, xml)
+    return [(sheet, "fill", f"{col_letters(c)}{r}") for r, c in sorted(cells)] + \
+        [(sheet, "note", f"{col_letters(c)}{r}") for r, c in written]
 
 
 def _fill_cells(xml: str, fills: Mapping[tuple[int, int], str], styles: _Styles) -> str:
@@ -387,9 +405,12 @@ def _fill_cells(xml: str, fills: Mapping[tuple[int, int], str], styles: _Styles)
     return xml[:sd.start()] + f"<{p}sheetData>{new_body}</{p}sheetData>" + xml[sd.end():]
 
 
-def _new_row(p: str, r: int, cols: Mapping[int, str], styles: _Styles) -> str:
+def _new_row(p: str, r: int, cols: Mapping[int, str | None], styles: _Styles) -> str:
+    if all(rgb is None for rgb in cols.values()):          # nothing to clear in a row that is not there
+        return ""
     return f'<{p}row r="{r}">' + "".join(
-        f'<{p}c r="{col_letters(c)}{r}" s="{styles.marked(0, rgb)}"/>' for c, rgb in sorted(cols.items())) + f"</{p}row>"
+        f'<{p}c r="{col_letters(c)}{r}" s="{styles.marked(0, rgb)}"/>' for c, rgb in sorted(cols.items())
+        if rgb is not None) + f"</{p}row>"
 
 
 def _fill_row(p: str, r: int, inner: str, cols: Mapping[int, str], styles: _Styles) -> str:
@@ -404,7 +425,8 @@ def _fill_row(p: str, r: int, inner: str, cols: Mapping[int, str], styles: _Styl
         for nc in sorted(x for x in cols if x < c and x not in done):
             out.append(inner[pos:m.start()])
             pos = m.start()
-            out.append(f'<{p}c r="{col_letters(nc)}{r}" s="{styles.marked(0, cols[nc])}"/>')
+            if cols[nc] is not None:
+                out.append(f'<{p}c r="{col_letters(nc)}{r}" s="{styles.marked(0, cols[nc])}"/>')
             done.add(nc)
         done.add(c)
         if c not in cols:
@@ -415,18 +437,23 @@ def _fill_row(p: str, r: int, inner: str, cols: Mapping[int, str], styles: _Styl
         out.append(f"<{m.group(1)}c{attrs}{m.group(3)}>")
         pos = m.end()
     out.append(inner[pos:])
-    for nc in sorted(x for x in cols if x not in done):
+    for nc in sorted(x for x in cols if x not in done and cols[x] is not None):
         out.append(f'<{p}c r="{col_letters(nc)}{r}" s="{styles.marked(0, cols[nc])}"/>')
     return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
-def _add_notes(pkg: _Package, part: str, xml: str, notes: Mapping[tuple[int, int], str], result: Annotated) -> str:
-    """Notes in the sheet's comments part (and its VML drawing), created when the sheet has none. A cell
-    that already has a note keeps it."""
+def _add_notes(pkg: _Package, part: str, xml: str, notes: Mapping[tuple[int, int], str], result: Annotated,
+               old: set = frozenset(), written: list | None = None) -> str:
+    """Notes in the sheet's comments part (and its VML drawing), created when the sheet has none, after
+    removing the notes recorded as ours (`old`). A cell that already has another note keeps it."""
     rels = pkg.rels(part)
     comments = next((t for _, ty, t in rels if ty == _REL_COMMENTS), None)
     vml = next((t for _, ty, t in rels if ty == _REL_VML), None)
+    if old and comments is not None and vml is not None:
+        _remove_notes(pkg, comments, vml, old)
+    if not notes:
+        return xml
     if comments is None:
         comments = pkg.free_name("xl/comments/salesxl{}.xml")
         pkg.set_text(comments, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -472,6 +499,8 @@ def _add_notes(pkg: _Package, part: str, xml: str, notes: Mapping[tuple[int, int
         shapes.append(_vml_shape(next_id, r - 1, c - 1))
         next_id += 1
         result.notes += 1
+        if written is not None:
+            written.append((r, c))
     if new_comments:
         ctext = _insert_before_close(ctext, "commentList", "".join(new_comments))
         pkg.set_text(comments, ctext)
@@ -482,6 +511,26 @@ def _add_notes(pkg: _Package, part: str, xml: str, notes: Mapping[tuple[int, int
         idx = vtext.rindex("</xml>")
         pkg.set_text(vml, vtext[:idx] + "".join(shapes) + vtext[idx:])
     return xml
+
+
+def _remove_notes(pkg: _Package, comments: str, vml: str, cells: set) -> None:
+    """The notes of `cells` out of the comments part and their shapes out of the VML drawing."""
+    refs = {f"{col_letters(c)}{r}" for r, c in cells}
+    ctext = pkg.text(comments)
+    kept = re.sub(r'<(\w+:)?comment\b[^>]*\bref="([A-Z]+\d+)"[^>]*>.*?</\1?comment>',
+                  lambda m: "" if m.group(2) in refs else m.group(0), ctext, flags=re.S)
+    if kept != ctext:
+        pkg.set_text(comments, kept)
+    vtext = pkg.text(vml)
+    at = {(r - 1, c - 1) for r, c in cells}
+
+    def shape(m: re.Match) -> str:
+        row, col = re.search(r"<x:Row>\s*(\d+)", m.group(0)), re.search(r"<x:Column>\s*(\d+)", m.group(0))
+        note = "ObjectType=\"Note\"" in m.group(0)
+        return "" if note and row and col and (int(row.group(1)), int(col.group(1))) in at else m.group(0)
+    kept = re.sub(r"<v:shape\b(?:(?!<v:shape\b).)*?</v:shape>", shape, vtext, flags=re.S)
+    if kept != vtext:
+        pkg.set_text(vml, kept)
 
 
 def _vml_shape(n: int, row0: int, col0: int) -> str:
@@ -528,13 +577,54 @@ def _issues_sheet(pkg: _Package, issues: Sequence[Issue], lang: str, styles: _St
                  _issues_xml(issues, lang, styles))
 
 
-def _add_sheet(pkg: _Package, wb: str, name: str) -> str:
+def _recorded_marks(source: Path, parts) -> dict[str, tuple[set, set]]:
+    """The marks recorded in the workbook's hidden marks sheet: sheet (label key) -> (filled cells,
+    noted cells)."""
+    if not any(p.name.casefold() == MARKS_SHEET for p in parts):
+        return {}
+    import openpyxl
+    from salesxl.io.guard import ensure_defusedxml
+    ensure_defusedxml()
+    wb = openpyxl.load_workbook(source, read_only=True, data_only=True, keep_links=False)
+    try:
+        ws = next(wb[n] for n in wb.sheetnames if n.casefold() == MARKS_SHEET)
+        rows = list(ws.iter_rows(min_row=2, max_col=3, values_only=True))
+    finally:
+        wb.close()
+    out: dict[str, tuple[set, set]] = {}
+    for row in rows:
+        sheet, kind, addr = (str(v).strip() if v is not None else "" for v in (tuple(row) + (None,) * 3)[:3])
+        m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d+)(?::\$?([A-Za-z]{1,3})\$?(\d+))?", addr)
+        if not sheet or kind not in ("fill", "note") or m is None:
+            continue                         # a damaged record: touch nothing
+        c1, r1 = col_index(m.group(1).upper()), int(m.group(2))
+        c2, r2 = (col_index(m.group(3).upper()), int(m.group(4))) if m.group(3) else (c1, r1)
+        if (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1) > 100_000:
+            continue                         # not a rectangle of marks
+        cells = {(r, c) for r in range(min(r1, r2), max(r1, r2) + 1) for c in range(min(c1, c2), max(c1, c2) + 1)}
+        out.setdefault(label_key(sheet), (set(), set()))[0 if kind == "fill" else 1].update(cells)
+    return out
+
+
+def _marks_sheet(pkg: _Package, parts, records: Sequence[tuple[str, str, str]]) -> None:
+    """The hidden marks sheet: rewritten when the workbook has one, else added (hidden) when there is a
+    mark to record."""
+    existing = next((p for p in parts if p.name.casefold() == MARKS_SHEET), None)
+    if existing is None and not records:
+        return
+    xml = _sheet_xml([[(v, 0) for v in MARKS_HEADER]] + [[(v, 0) for v in rec] for rec in records], (30, 8, 12))
+    pkg.set_text(existing.path if existing else _add_sheet(pkg, pkg.text("xl/workbook.xml"), MARKS_SHEET, True),
+                 xml)
+
+
+def _add_sheet(pkg: _Package, wb: str, name: str, hidden: bool = False) -> str:
     part = pkg.free_name("xl/worksheets/sheet{}.xml")
     rid = pkg.add_rel("xl/workbook.xml", _REL_SHEET, part)
     pkg.content_type(part, _CT_SHEET)
     wb, p, rp = _prefixes(wb, "workbook")
     ids = [int(x) for x in re.findall(rf'<{p}sheet\b[^>]*\bsheetId="(\d+)"', wb)]
-    el = f'<{p}sheet name="{escape(name)}" sheetId="{max(ids + [0]) + 1}" {rp}:id="{rid}"/>'
+    state = ' state="hidden"' if hidden else ""
+    el = f'<{p}sheet name="{escape(name)}" sheetId="{max(ids + [0]) + 1}"{state} {rp}:id="{rid}"/>'
     pkg.set_text("xl/workbook.xml", _insert_before_close(wb, "sheets", el))
     return part
 
@@ -550,6 +640,11 @@ def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
                      (_value(i.value), 0), (i.message, 0)])
     if not issues:
         rows.append([(None, 0)] * (len(ISSUE_FIELDS) - 1) + [(i18n.pick(NO_ISSUES, lang), 0)])
+    return _sheet_xml(rows, [w for _, _, w in ISSUE_FIELDS])
+
+
+def _sheet_xml(rows: Sequence[Sequence[tuple[Any, int]]], widths: Sequence[float]) -> str:
+    """A worksheet of (value, style index) rows, the first frozen: text inline, numbers as numbers."""
     out = []
     for r, row in enumerate(rows, start=1):
         cells = []
@@ -565,9 +660,8 @@ def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
                 cells.append(f'<c r="{ref}"{st} t="inlineStr"><is><t xml:space="preserve">'
                              f'{escape(clean_str(str(v)))}</t></is></c>')
         out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>'
-                   for j, (_, _, w) in enumerate(ISSUE_FIELDS, start=1))
-    last = f"{col_letters(len(ISSUE_FIELDS))}{len(rows)}"
+    cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>' for j, w in enumerate(widths, start=1))
+    last = f"{col_letters(max(len(r) for r in rows))}{len(rows)}"
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<worksheet xmlns="{_NS_MAIN}"><dimension ref="A1:{last}"/>'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '

@@ -503,6 +503,12 @@ def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, other
     return issues
 
 
+def outside_issues(issues: list[Issue]) -> list[Issue]:
+    """The ROWS_OUTSIDE_TABLE / ROWS_AFTER_EMPTY_ROW issues of a table whose other issues are not
+    reported (Settings, Lists: optional tables, defaults apply)."""
+    return [i for i in issues if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW")]
+
+
 def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:
     missing = [c for c in required if c.key not in found]
     if not missing:
@@ -614,10 +620,13 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
                 return cache[name]
 
             names = [p.name for p in parts]
-            settings_td, _ = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
+            settings_td, found = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
             settings = settings_from_table(settings_td)
             workbook_lang = lang or detect_lang(names, settings)
             issues: list[Issue] = []
+            if outside_issues(found):          # said again in the workbook's language
+                issues += outside_issues(locate_table(contract.SETTINGS, sheet_rows, parts, names, path,
+                                                      workbook_lang, as_frame)[1])
             tables: dict[str, TableData] = {}
             for t in contract.TABLES.values():
                 if t.key == "settings":
@@ -630,8 +639,9 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
                     tables[t.key] = td
             lists = {}
             for key, t in contract.LIST_TABLES.items():
-                td, _ = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame) if any(
+                td, found = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame) if any(
                     n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
+                issues += outside_issues(found)
                 if td is not None and _nrows(td.frame):
                     lists[key] = td
             part_by_name = {p.name: p.path for p in parts}

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from xlsxwriter.exceptions import FileCreateError
 
 from salesxl import contract, i18n
+from salesxl.forecast import team_rows
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
@@ -86,6 +87,24 @@ FORECAST_FIELDS = (
 RISK_LABELS = {k: T[k] for k in ("on_track", "at_risk", "off_track")}
 RISK_COLORS = {"on_track": "#C6EFCE", "at_risk": "#FFEB9C", "off_track": "#FFC7CE"}
 TEAM_LABEL = {"en": "Team", "fr": "Équipe"}
+OVERALL_LABEL = {"en": "All reps (sum of current periods)", "fr": "Tous (somme des périodes en cours)"}
+GROUP_LABELS = {"weekly": {"en": "Team, weekly reps", "fr": "Équipe, commerciaux à la semaine"},
+                "monthly": {"en": "Team, monthly reps", "fr": "Équipe, commerciaux au mois"},
+                "quarterly": {"en": "Team, quarterly reps", "fr": "Équipe, commerciaux au trimestre"}}
+DAYS_GROUP_LABEL = {"en": "Team, {days}-day periods", "fr": "Équipe, périodes de {days} jours"}
+
+
+def team_label(kind: str, rec: Mapping[str, Any], lang: str) -> str:
+    """The label of a team line of the Forecast sheet (forecast.team_rows): the team, a period-length
+    group, or the overall line (the sum of the reps' current periods)."""
+    if kind == "overall":
+        return i18n.pick(OVERALL_LABEL, lang)
+    if kind == "group":
+        group = str(rec.get("group"))
+        if group in GROUP_LABELS:
+            return i18n.pick(GROUP_LABELS[group], lang)
+        return i18n.pick(DAYS_GROUP_LABEL, lang).format(days=group.split("_")[0])
+    return i18n.pick(TEAM_LABEL, lang)
 
 
 def output_columns(key: str, lang: str) -> list[tuple[str, str, str, float]]:
@@ -518,10 +537,12 @@ class TeamWorkbookWriter:
                                                     "columns": [{"header": h, "header_format": f["header"]}
                                                                 for h in headers]})
         team = data.get("team")
-        if team:
-            rec = dict(team)
-            rec["rep"] = i18n.pick(TEAM_LABEL, lang)
-            self._forecast_row(ws, last + 1, rec, team=True)
+        lines = team_rows(team) if team else []
+        for k, (kind, figures) in enumerate(lines, start=1):    # per period-length group, then overall
+            rec = dict(figures)
+            rec["rep"] = team_label(kind, figures, lang)
+            self._forecast_row(ws, last + k, rec, team=True)
+        last += max(len(lines) - 1, 0)
         ws.freeze_panes(1, 1)
         ws.set_row(0, 30)
         as_of = data.get("as_of")
