@@ -180,7 +180,8 @@ def test_history_locked_by_another_program_one_clear_message(inbox, tmp_path):
         r = _run("consolidate", inbox, "-o", out, "--as-of", AS_OF, "--wait", "1", "--lang", "fr")
         assert "verrouillé par un autre programme" in _one_error_line(r.stderr)
         r = _run("forecast", inbox, "--history", history, "--as-of", AS_OF, "--wait", "1", "--json")
-        assert r.returncode == 2 and "locked by another program" in json.loads(r.stdout)["error"]
+        data = json.loads(r.stdout)
+        assert r.returncode == 2 and data["error"] == "usage" and "locked by another program" in data["message"]
     finally:
         holder.stdin.close()
         holder.wait(30)
