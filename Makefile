@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test templates pictures addin bench clean
+.PHONY: setup demo test templates pictures addin dist bench clean
 
 setup: $(STAMP)
 
@@ -28,8 +28,19 @@ templates: setup           ## regenerate the checked-in templates
 pictures: setup            ## regenerate the README pictures (needs LibreOffice and pdftoppm)
 	$(PY) scripts/render_pictures.py
 
+# The python Excel runs: ADDIN_FLAGS='--interpreter-win C:\salesxl\venv\Scripts\pythonw.exe' (docs/addin.md);
+# by default the add-in is built without one (--no-interpreter: the first python on the PATH).
+ADDIN_FLAGS ?= --no-interpreter
+
 addin: setup               ## build dist/salesxl.xlam
-	$(VENV)/bin/salesxl addin build -o dist
+	$(VENV)/bin/salesxl addin build -o dist $(ADDIN_FLAGS)
+
+dist: setup                ## the wheel (dist/salesxl-*.whl) and the add-in (dist/salesxl.xlam) a manager installs
+	rm -rf dist/salesxl-*.whl build
+	$(PY) -m pip wheel -q --no-deps -w dist .
+	rm -rf build
+	$(VENV)/bin/salesxl addin build -o dist $(ADDIN_FLAGS)
+	@ls -l dist
 
 bench: setup               ## performance benchmarks (ratios against baselines)
 	$(PY) benchmarks/consolidate.py --workbooks 200

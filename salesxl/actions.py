@@ -26,7 +26,6 @@ the number of cells marked, capped), never on the number of rows.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -36,7 +35,7 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.contract import CODE, Table
-from salesxl.forecast import TeamForecast, plan_forecast, select_period
+from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
 from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
@@ -45,8 +44,9 @@ from salesxl.layout import forecast_layout, issues_layout, name_key
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import sheet_name as review_sheet_name
+from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
 from salesxl.rules import ROW, RawTable, Validated, validate_tables
-from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
+from salesxl.values import clean_text, is_blank, label_key
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -63,6 +63,39 @@ _MESSAGES = {
     "inbox_missing": {"en": "Inbox folder not found: {path}", "fr": "Dossier de réception introuvable : {path}"},
     "no_table": {"en": "The workbook has no {table} table to write into.",
                  "fr": "Le classeur n'a pas de tableau {table} où écrire."},
+    "cloud_folder": {"en": "The workbook is on OneDrive/SharePoint and its synced folder was not found: set "
+                           "xlwings' ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL or SHAREPOINT setting (_WIN or _MAC), "
+                           "or an absolute '{setting}' in Settings.",
+                     "fr": "Le classeur est sur OneDrive/SharePoint et son dossier synchronisé est introuvable : "
+                           "renseignez le paramètre xlwings ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL ou SHAREPOINT "
+                           "(_WIN ou _MAC), ou un chemin complet pour « {setting} » dans Paramètres."},
+    "no_folder": {"en": "The workbook has no folder yet (new or online): give an absolute '{setting}' in Settings.",
+                  "fr": "Le classeur n'a pas encore de dossier (nouveau ou en ligne) : indiquez un chemin complet "
+                        "pour « {setting} » dans Paramètres."},
+}
+#: The one-line summary each action ends with (shown in a message box by `run`).
+_SUMMARY = {
+    "validate": {"en": "Validate: {errors} errors, {warnings} warnings; see the {sheet} sheet.",
+                 "fr": "Vérification : {errors} erreurs, {warnings} avertissements ; voyez la feuille {sheet}."},
+    "forecast": {"en": "Forecast: {reps} reps ({on_track} on track, {at_risk} at risk, {off_track} off track); "
+                       "see the {sheet} sheet.",
+                 "fr": "Prévisions : {reps} commerciaux ({on_track} en bonne voie, {at_risk} à surveiller, "
+                       "{off_track} en retard) ; voyez la feuille {sheet}."},
+    "reviews": {"en": "Reviews: {sheets} review sheets written; {skipped} reps without a current period.",
+                "fr": "Entretiens : {sheets} feuilles d'entretien écrites ; {skipped} commerciaux sans période en "
+                      "cours."},
+    "consolidate": {"en": "Consolidate: {files} files read from {inbox} ({unreadable} unreadable), {rows} rows "
+                          "imported; {errors} errors, {warnings} warnings in the {sheet} sheet.",
+                    "fr": "Consolidation : {files} fichiers lus dans {inbox} ({unreadable} illisibles), {rows} lignes "
+                          "importées ; {errors} erreurs, {warnings} avertissements dans la feuille {sheet}."},
+    "new_period": {"en": "New period: {reps} reps planned, {skipped} left as they were; {files} rep workbooks "
+                         "written in {outbox}.",
+                   "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; {files} "
+                         "classeurs écrits dans {outbox}."},
+    "new_period_no_outbox": {"en": "New period: {reps} reps planned, {skipped} left as they were; no Outbox folder "
+                                   "in Settings, so no rep workbook written.",
+                             "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; "
+                                   "pas de dossier d'envoi dans Paramètres, aucun classeur écrit."},
 }
 
 
@@ -302,9 +335,11 @@ def validate(book: xw.Book) -> dict[str, Any]:
     sheet = write_issues(book, v.issues, lb.lang)
     marked = _mark_issues(book, lb, v.issues)
     sheet.activate()
+    warnings = len(v.issues) - v.errors
     return {"action": "validate", "sheet": sheet.name, "errors": v.errors,
-            "warnings": len(v.issues) - v.errors, "marked": marked, "cleared": cleared,
-            "as_of": v.as_of.isoformat()}
+            "warnings": warnings, "marked": marked, "cleared": cleared,
+            "as_of": v.as_of.isoformat(),
+            "message": _t(_SUMMARY["validate"], lb.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
 
 
 def _plan(lb: LiveBook) -> tuple[Validated, Any]:
@@ -325,7 +360,9 @@ def forecast(book: xw.Book) -> dict[str, Any]:
     v, fc = _forecast(lb)
     sheet = write_forecast(book, fc, lb.lang, str(v.settings.get("currency") or "EUR"))
     sheet.activate()
-    return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict()}
+    risks = {k: sum(1 for r in fc.reps if r.risk == k) for k in ("on_track", "at_risk", "off_track")}
+    return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict(),
+            "message": _t(_SUMMARY["forecast"], lb.lang, reps=len(fc.reps), sheet=sheet.name, **risks)}
 
 
 def reviews(book: xw.Book) -> dict[str, Any]:
@@ -345,7 +382,8 @@ def reviews(book: xw.Book) -> dict[str, Any]:
     fc = built.team_forecast()
     if names:
         book.sheets[names[0]].activate()
-    return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors}
+    return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors,
+            "message": _t(_SUMMARY["reviews"], lb.lang, sheets=len(names), skipped=len(fc.skipped))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,38 +501,34 @@ def _write_rows(lb: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, 
     return {"rows": len(rows), "writes": writes}
 
 
-def _folder(book: xw.Book, value: Any) -> Path | None:
-    """A folder named in Settings; relative to the workbook's folder."""
+def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox") -> Path | None:
+    """A folder named in Settings; a relative one is relative to the workbook's folder. A workbook
+    whose name is a OneDrive/SharePoint URL is found in its synced local folder by xlwings' own
+    helper (its ONEDRIVE_*/SHAREPOINT_* settings); when that fails, or the workbook has no folder
+    (a new or online one), the action stops with one line saying what to set."""
     text = clean_text(value)
     if not text:
         return None
     p = Path(text).expanduser()
-    if not p.is_absolute():
-        try:
-            base = Path(book.fullname).parent
-        except Exception:  # pragma: no cover - remote books have no folder
-            base = Path.cwd()
-        p = base / p
-    return p
+    if p.is_absolute():
+        return p
+    spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
+    label = spec.fr if lang == "fr" else spec.en
+    try:
+        full = book.fullname
+        if "://" in full:
+            from xlwings.utils import fullname_url_to_local_path
+            full = fullname_url_to_local_path(full)
+    except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
+        raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
+    base = Path(full)
+    if not base.is_absolute():
+        raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
+    return base.parent / p
 
 
 # ---------------------------------------------------------------------------------------------
 # Consolidate
-
-REP_OWNED = ("reporting", "pipeline")       # rows of an imported rep are replaced by the rep's file
-MANAGER_OWNED = {"reps": ("rep",), "objectives": ("rep", "period_start", "period_end"),
-                 "planning": ("rep", "period_start", "period_end", "action")}   # rows added when new
-
-
-def _key_of(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple:
-    out = []
-    for c in cols:
-        v = rec.get(c)
-        if isinstance(v, dt.datetime):
-            v = v.date()
-        out.append(label_key(v) if isinstance(v, str) else v)
-    return tuple(out)
-
 
 def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     """Each inbox workbook through the batch consolidation's reader (`salesxl.consolidate.read_one`:
@@ -559,7 +593,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     file-level issue, and the same workbook twice counts once. Writes: one block per table and the
     Issues sheet."""
     lb = load(book)
-    inbox = _folder(book, lb.settings.get("inbox"))
+    inbox = _folder(book, lb.settings.get("inbox"), lb.lang, "inbox")
     if inbox is None:
         raise ActionError(_t(_MESSAGES["no_inbox"], lb.lang))
     if not inbox.is_dir():
@@ -578,165 +612,64 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
         lt = lb.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        reps = {label_key(clean_text(r["rep"])) for r in imported[key]}
         current = _raw_rows(key, lt.data.frame)
-        kept = [r for r in current if label_key(clean_text(r.get("rep")) or "") not in reps]
-        first = lt.header_row + 1
-        res = _write_rows(lb, key, first, kept + imported[key], clear_to=lt.last_data_row)
-        counts[key] = {"imported": len(imported[key]), "kept": len(kept), "replaced": len(current) - len(kept),
+        rows = replace_rep_rows(current, imported[key])
+        kept = len(rows) - len(imported[key])
+        res = _write_rows(lb, key, lt.header_row + 1, rows, clear_to=lt.last_data_row)
+        counts[key] = {"imported": len(imported[key]), "kept": kept, "replaced": len(current) - kept,
                        "writes": res["writes"]}
     for key, cols in MANAGER_OWNED.items():
         lt = lb.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        existing = {_key_of(r, cols) for r in (table_rows(key, team.frames[key], lt.data.frame, team.lists,
-                                                          lb.lang) if key in team.frames else [])}
-        new = []
-        for r in imported[key]:
-            k = _key_of(r, cols)
-            if k not in existing:
-                existing.add(k)
-                new.append(r)
+        existing = (table_rows(key, team.frames[key], lt.data.frame, team.lists, lb.lang)
+                    if key in team.frames else [])
+        new = new_rows(existing, imported[key], cols)
         if new:
             res = _write_rows(lb, key, lt.last_data_row + 1, new)
             counts[key] = {"imported": len(new), "writes": res["writes"]}
     issues = list(notes) + [i for f in files for i in f["issues"]]
     sheet = write_issues(book, issues, lb.lang)
     sheet.activate()
+    tally = count_issues(issues)
+    message = _t(_SUMMARY["consolidate"], lb.lang, files=len(files), inbox=str(inbox),
+                 unreadable=sum(1 for f in files if f["status"] == "unreadable"),
+                 rows=sum(c["imported"] for c in counts.values()), errors=tally[ERROR], warnings=tally[WARNING],
+                 sheet=sheet.name)
     return {"action": "consolidate", "inbox": str(inbox), "sheet": sheet.name,
             "files": [{k: f[k] for k in ("path", "sha256", "status")} | {"issues": len(f["issues"])}
                       for f in files],
             "tables": counts,
-            "counts": count_issues(issues)}
+            "counts": tally, "message": message}
 
 
 # ---------------------------------------------------------------------------------------------
 # New period
 
-_UNSAFE_FILE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-
-
-def _period_length(seniority: Any, length: Any) -> tuple[str, int]:
-    return (parse_period_length(length)
-            or parse_period_length(contract.DEFAULT_PERIOD.get(seniority or "", ""))
-            or ("months", 1))
-
-
-def next_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None, as_of: dt.date,
-                seniority: Any = None, length: Any = None) -> tuple[dt.date, dt.date, dt.date, dt.date] | None:
-    """(current start, current end, next start, next end) of a rep: the current period holds the
-    as-of date (else it is the latest one); the next starts the day after it ends and lasts the rep's
-    Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
-    cur = select_period(rep_objectives, rep_planning, as_of)
-    if cur is None:
-        ends = []
-        for df in (rep_objectives, rep_planning):
-            if df is not None and len(df):
-                ends += [(e, s) for s, e in zip(df["period_start"], df["period_end"]) if s is not None and e is not None]
-        if not ends:
-            return None
-        e, s = max(ends)
-        cur = (s, e)
-    start = cur[1] + dt.timedelta(days=1)
-    return cur[0], cur[1], start, add_period(start, _period_length(seniority, length))
-
-
 def new_period(book: xw.Book) -> dict[str, Any]:
-    """Next period's Planning and Objectives rows for each rep (planned counts and objective copied
-    from the current period), appended in one write per table, and one personalised rep workbook per
-    rep in the outbox folder (written atomically). A rep whose next period is already planned is
-    left as is, so running it twice adds nothing."""
-    from salesxl.io.template import write_template
+    """Next period's Planning and Objectives rows for each rep (`salesxl.rollover`: planned counts and
+    objective copied from the current period), appended in one write per table, and one personalised
+    rep workbook per rep in the outbox folder (written atomically). A rep whose next period is already
+    planned is left as is, so running it twice adds nothing."""
+    from salesxl.io.team_file import write_rep_workbooks
 
     lb = load(book)
     v = lb.validate()
-    as_of, lang = v.as_of, lb.lang
-    frames = v.frames
-
-    def by_rep(key: str) -> dict[str, pd.DataFrame]:
-        df = frames.get(key)
-        if df is None or df.empty:
-            return {}
-        keys = df["rep"].map(rep_key)
-        return {k: g for k, g in df.groupby(keys, sort=False)}
-
-    objectives, planning, pipeline = by_rep("objectives"), by_rep("planning"), by_rep("pipeline")
-    reps: dict[str, dict[str, Any]] = {}
-    if "reps" in frames:
-        for rec in table_rows("reps", frames["reps"], lb.tables["reps"].data.frame, v.lists, lang):
-            if clean_text(rec.get("rep")):
-                reps.setdefault(label_key(clean_text(rec["rep"])), rec)
-        typed = frames["reps"]
-        for r, s, p in zip(typed["rep"], typed["seniority"], typed["period_length"]):
-            if isinstance(r, str) and label_key(r) in reps:
-                reps[label_key(r)].update(_seniority=s, _length=p)
-    for key in ("objectives", "planning"):
-        for k, g in (objectives if key == "objectives" else planning).items():
-            if k not in reps:
-                reps[k] = {"rep": g["rep"].iloc[0]}
-
-    new_obj: list[dict] = []
-    new_plan: list[dict] = []
-    done: list[dict] = []
-    skipped: list[dict] = []
-    for k, rec in reps.items():
-        name = clean_text(rec["rep"])
-        o, p = objectives.get(k), planning.get(k)
-        nxt = next_period(o, p, as_of, rec.get("_seniority"), rec.get("_length"))
-        if nxt is None:
-            skipped.append({"rep": name, "reason": "no_period"})
-            continue
-        cs, ce, ns, ne = nxt
-        if any(s is not None and e is not None and s <= ne and ns <= e
-               for df in (o, p) if df is not None for s, e in zip(df["period_start"], df["period_end"])):
-            skipped.append({"rep": name, "reason": "already_planned", "period_start": ns.isoformat()})
-            continue
-        obj_rows = []
-        if o is not None:
-            cur = o[(o["period_start"] == cs) & (o["period_end"] == ce)]
-            for r, obj, deals in zip(cur["rep"], cur["revenue_objective"], cur["deals_objective"]):
-                obj_rows.append({"rep": r, "period_start": ns, "period_end": ne, "revenue_objective": obj,
-                                 "deals_objective": deals})
-        plan_rows = []
-        if p is not None:
-            cur = p[(p["period_start"] == cs) & (p["period_end"] == ce)]
-            for r, action, planned in zip(cur["rep"], cur["action"], cur["planned"]):
-                plan_rows.append({"rep": r, "period_start": ns, "period_end": ne,
-                                  "action": _code_label(v.lists, "actions", action, lang),
-                                  "planned": int(planned) if planned is not None else None})
-        new_obj += obj_rows
-        new_plan += plan_rows
-        done.append({"rep": name, "period_start": ns, "period_end": ne, "objectives": obj_rows,
-                     "planning": plan_rows, "key": k})
-
+    plan = plan_rollover(v.frames, v.as_of, lb.lang)
     writes = {}
-    for key, rows in (("objectives", new_obj), ("planning", new_plan)):
+    for key in ("objectives", "planning"):
+        rows = plan.rows(key)
         if rows:
             lt = lb.tables.get(key)
             writes[key] = _write_rows(lb, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-
-    outbox = _folder(book, lb.settings.get("outbox"))
-    written = []
-    if outbox is not None and done:
-        settings = {k: lb.settings.get(k) for k in ("currency", "on_track", "at_risk", "simulations", "seed")
-                    if not is_blank(lb.settings.get(k))}
-        for d in done:
-            rep_rec = {k2: v2 for k2, v2 in reps[d["key"]].items() if not k2.startswith("_")}
-            rows = {"reps": [rep_rec], "objectives": d["objectives"], "planning": d["planning"]}
-            if d["key"] in pipeline and "pipeline" in lb.tables:
-                g = pipeline[d["key"]]
-                rows["pipeline"] = table_rows("pipeline", g, lb.tables["pipeline"].data.frame, v.lists, lang,
-                                              mask=(g["status"] == contract.OPEN).tolist())
-            name = _UNSAFE_FILE.sub("-", d["rep"]).strip(" .") or "rep"
-            target = outbox / f"{name} {d['period_start'].isoformat()}.xlsx"
-            write_template(target, lang, rows=rows, settings=settings)
-            written.append(str(target))
-    return {"action": "new_period", "as_of": as_of.isoformat(),
-            "reps": [{"rep": d["rep"], "period_start": d["period_start"].isoformat(),
-                      "period_end": d["period_end"].isoformat(), "objectives": len(d["objectives"]),
-                      "planning": len(d["planning"])} for d in done],
-            "skipped": skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
-            "files": written}
+    outbox = _folder(book, lb.settings.get("outbox"), lb.lang, "outbox")
+    written, existing = write_rep_workbooks(plan, outbox, lb.lang, lb.settings) if outbox is not None else ([], [])
+    message = (_t(_SUMMARY["new_period"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped),
+                  files=len(written), outbox=str(outbox)) if outbox is not None else
+               _t(_SUMMARY["new_period_no_outbox"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped)))
+    return {"action": "new_period", "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
+            "skipped": plan.skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
+            "files": [str(p) for p in written], "existing": [str(p) for p in existing], "message": message}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -758,4 +691,15 @@ def run(tag: str, book: xw.Book | None = None) -> dict[str, Any]:
         raise ValueError(f"unknown action {tag!r}: one of {', '.join(ACTIONS)}") from None
     if book is None:
         book = xw.Book.caller()
-    return action(book)
+    try:
+        result = action(book)
+    except ActionError as exc:            # what to set or fix, in one line: a message box, not a traceback
+        _alert(book, str(exc), critical=True)
+        return {"action": tag, "error": str(exc)}
+    _alert(book, result["message"])
+    return result
+
+
+def _alert(book: xw.Book, text: str, critical: bool = False) -> None:
+    """A message box with the action's summary (xlwings' App.alert, on every engine)."""
+    book.app.alert(text, title="SalesXL", mode="critical" if critical else "info")

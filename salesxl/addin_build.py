@@ -40,6 +40,7 @@ import importlib.util
 import io
 import os
 import re
+import struct
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -216,7 +217,41 @@ def _build_vba_project(template: Path, dispatcher_source: str) -> bytes:
             if RIBBON_MODULE not in saved.module_names() or TEMPLATE_RIBBON_MODULE in saved.module_names():
                 raise AddinBuildError(f"pyOpenVBA did not rename {TEMPLATE_RIBBON_MODULE} to {RIBBON_MODULE}.")
         with zipfile.ZipFile(out) as saved:
-            return saved.read(_VBA_PART)
+            return _name_project(saved.read(_VBA_PART), PROJECT_NAME)
+
+
+def _name_project(vba_bin: bytes, name: str) -> bytes:
+    """The VBA project named `name` (the editor shows "salesxl (salesxl.xlam)", not the template's
+    "MyAddin"). pyOpenVBA 6.5 has no call for it, so both places [MS-OVBA] keeps the name are edited
+    through its compound-file and compression functions: the PROJECTNAME record of the ``VBA/dir``
+    stream (2.3.4.2.1.6: id 0x0004, a 4-byte size, the name; the records before it are plain
+    id-size-data ones) and the ``Name="..."`` line of the ``PROJECT`` stream (2.3.1.4)."""
+    from pyopenvba.cfb import CFB
+    from pyopenvba.vba import compress, decompress
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,127}", name):
+        raise AddinBuildError(f"{name!r} is not a VBA project name.")
+    cfb = CFB.from_bytes(vba_bin)
+    dir_raw = decompress(cfb.get_stream_in_storage("VBA", "dir"), stream_name="dir")
+    pos = 0
+    while pos + 6 <= len(dir_raw):
+        rec_id, size = struct.unpack_from("<HI", dir_raw, pos)
+        if rec_id == 0x0004:
+            break
+        if rec_id not in (0x0001, 0x004A, 0x0002, 0x0014, 0x0003):   # SYSKIND … CODEPAGE only
+            raise AddinBuildError(f"VBA dir stream: unexpected record 0x{rec_id:04X} before PROJECTNAME.")
+        pos += 6 + size
+    else:
+        raise AddinBuildError("VBA dir stream: no PROJECTNAME record.")
+    encoded = name.encode("ascii")
+    dir_raw = dir_raw[:pos] + struct.pack("<HI", 0x0004, len(encoded)) + encoded + dir_raw[pos + 6 + size:]
+    project = cfb.get_stream("PROJECT")
+    renamed, n = re.subn(rb'^Name="[^"\r\n]*"', b'Name="' + encoded + b'"', project, count=1, flags=re.M)
+    if n != 1:
+        raise AddinBuildError('VBA PROJECT stream: no Name="..." line.')
+    cfb.write_stream_in_storage("VBA", "dir", compress(dir_raw))
+    cfb.write_stream("PROJECT", renamed)
+    return cfb.to_bytes()
 
 
 def _check_xlwings_version(xlwings_src: str) -> None:

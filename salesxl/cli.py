@@ -13,40 +13,148 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from typer.core import TyperArgument, TyperGroup
 
+from salesxl import __version__
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
-from salesxl.values import parse_date
+from salesxl.schemas import SCHEMA_VERSION
+from salesxl.values import label_key, parse_date
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+EXIT_OK, EXIT_ISSUES, EXIT_USAGE = 0, 1, 2
+JSON_FLAG = "--json"
+
+
+def _plain_help(param):
+    """No `<str>`/`<bool>` type placeholders in the help: an option shows its metavar (DATE, N…), a
+    flag and an argument nothing but their names."""
+    if isinstance(param, TyperArgument) or getattr(param, "is_flag", False):
+        param.display_type_rich = lambda ctx: None
+    return param
+
+
+class _Cli(TyperGroup):
+    """The `salesxl` group: every argument error is one line on stderr naming the fix (exit 2), or,
+    under --json, a JSON object on stdout (docs/json.md); help without type placeholders."""
+
+    def get_params(self, ctx):
+        return [_plain_help(p) for p in super().get_params(ctx)]
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None and not isinstance(cmd, TyperGroup):
+            for p in cmd.get_params(ctx):
+                _plain_help(p)
+        return cmd
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UsageProblem as exc:           # raised in a command's body: name the command
+            if exc.command_path is None and ctx.invoked_subcommand:
+                exc.command_path = f"{ctx.command_path} {ctx.invoked_subcommand}"
+            raise
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(argv, prog_name or "salesxl", complete_var, standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else EXIT_OK
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            code = EXIT_ISSUES
+        except typer.TyperException as exc:       # click's usage errors and bad parameters
+            code = getattr(exc, "exit_code", EXIT_USAGE)
+            ctx = getattr(exc, "ctx", None)
+            path = getattr(exc, "command_path", None) or (ctx.command_path if ctx is not None else "salesxl")
+            command = _command_of(path, argv)
+            if JSON_FLAG in argv:
+                _emit_json(command, {"error": "usage", "message": exc.format_message(),
+                                     "counts": {"error": 0, "warning": 0}})
+                code = EXIT_USAGE
+            elif type(exc).__name__ != "NoArgsIsHelpError":   # (that one has printed the help)
+                typer.echo(f"error: {exc.format_message()} (see: {path} -h)", err=True)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class UsageProblem(typer.TyperException):
+    """Arguments that do not go together (exit 2); the message names the fix."""
+
+    exit_code = EXIT_USAGE
+    command_path: str | None = None
+
+
+def _command_of(path: str, argv) -> str:
+    """The command's name for the JSON envelope ("validate", "addin build"), from the command path of
+    an error ("salesxl validate"), else from the arguments."""
+    words = path.split()[1:]
+    return " ".join(words) if words else next((a for a in argv if not a.startswith("-")), "salesxl")
+
+
+app = typer.Typer(cls=_Cli, name="salesxl", add_completion=False, no_args_is_help=True,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="salesxl: planning, reporting, pipeline and end-of-period reviews in Excel.")
-addin_app = typer.Typer(no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
+addin_app = typer.Typer(cls=_Cli, no_args_is_help=True, help="The Excel add-in (salesxl.xlam).")
 app.add_typer(addin_app, name="addin")
 
-EXIT_USAGE = 2
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"salesxl {__version__}")
+        raise typer.Exit(EXIT_OK)
 
 
-def _as_of(value: Optional[str]) -> Optional[dt.date]:
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
+    """salesxl: planning, reporting, pipeline and end-of-period reviews in Excel."""
+
+
+# Options shared by the data commands (one help text each)
+HELP_JSON = "Machine-readable result on stdout (docs/json.md)."
+HELP_AS_OF = "As-of date: YYYY-MM-DD, day/month/year or 'today' (default: Settings, else today)."
+HELP_LANG = "Language of the messages: en or fr (default: that of most inputs; a tie: en)."
+HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
+HELP_SIMULATIONS = "Monte Carlo draws, 100 to 100,000 (default 10,000)."
+HELP_INPUTS = "Rep workbooks, folders or globs."
+
+
+def _as_of(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
     if value is None:
         return None
+    if value.strip().lower() == "today":
+        return dt.date.today()
     p = parse_date(value)
     if p.value is None:
-        raise typer.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or day/month/year)")
+        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, day/month/year or 'today'",
+                                 param_hint=option)
     return p.value
 
 
 def _lang(value: Optional[str]) -> Optional[str]:
     if value is not None and value not in ("en", "fr"):
-        raise typer.BadParameter("choose en or fr")
+        raise typer.BadParameter(f"{value!r}: choose en or fr")
+    return value
+
+
+def _engine(value: Optional[str]) -> Optional[str]:
+    from salesxl.consolidate import ENGINES
+    if value is not None and value not in ENGINES:
+        raise typer.BadParameter(f"{value!r}: choose {' or '.join(ENGINES)}")
     return value
 
 
 _json_out: list = []            # where the JSON goes while stdout is sent to stderr (see _json_only)
 
 
-def _emit_json(data) -> None:
+def _emit_json(command: str, data: dict) -> None:
+    """The JSON of `command` on stdout (the real one, see _json_only), after the contract's version and
+    the command's name."""
     from salesxl.io.outputs import display
     out = _json_out[-1] if _json_out else sys.stdout
-    out.write(display(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n")
+    body = {"schema_version": SCHEMA_VERSION, "command": command, **data}
+    out.write(display(json.dumps(body, ensure_ascii=False, indent=2, default=str)) + "\n")
     out.flush()
 
 
@@ -91,14 +199,25 @@ def _json_only(command):
 
 
 def _usage_error(message: str, as_json: bool):
-    """One line on stderr (and the JSON error under --json), exit 2."""
-    typer.echo(f"error: {message}", err=True)
-    if as_json:
-        _emit_json({"error": message})
-    raise typer.Exit(EXIT_USAGE)
+    """One line on stderr naming the fix, or the JSON usage error under --json (see _Cli.main): exit 2."""
+    raise UsageProblem(message)
 
 
 WAIT_HELP = "Seconds to wait for another run (or program) using the same output or history (default 10)."
+
+
+def _say_errors(code: int, files: list, issues_of=lambda f: f["issues"]) -> None:
+    """On exit 1, one line on stderr: how many errors in how many files."""
+    if code != EXIT_ISSUES:
+        return
+    errors = [sum(1 for i in issues_of(f) if _severity(i) == ERROR) for f in files]
+    n = sum(errors)
+    typer.echo(f"exit 1: {n} error{'s' * (n != 1)} in {sum(1 for e in errors if e)} of {len(files)} "
+               f"file{'s' * (len(files) != 1)}", err=True)
+
+
+def _severity(issue) -> str:
+    return issue["severity"] if isinstance(issue, dict) else issue.severity
 
 
 def format_issue(i: Issue) -> str:
@@ -125,12 +244,6 @@ def _progress_bar(label: str, as_json: bool):
 ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
 RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
 TEAM_WORKBOOKS_HELP = "Read a salesxl team workbook among the inputs as a rep's (default: skipped)."
-
-
-def _engine(value: Optional[str]) -> Optional[str]:
-    if value is not None and value not in ("calamine", "openpyxl"):
-        raise typer.BadParameter("choose calamine or openpyxl")
-    return value
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
@@ -161,35 +274,124 @@ def _files_report(results, notes) -> dict:
             "counts": count(list(notes) + [i for v in results for i in v.issues])}
 
 
+NO_USABLE_INPUT = "no usable input"
+
+
+def _no_usable_input(command: str, report: dict, as_json: bool, message: str | None = None):
+    """The one shape of "no usable input" (exit 2): under --json the files' issues as JSON with
+    `"error": "no usable input"`, else one line on stderr after the files' issues."""
+    files = report.get("files") or []
+    message = message or (f"none of the {len(files)} files could be read" if files else "no workbook matches the inputs")
+    if as_json:
+        _emit_json(command, {"error": NO_USABLE_INPUT, "message": message, **report})
+    else:
+        typer.echo(f"error: {NO_USABLE_INPUT}: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
 # ---------------------------------------------------------------------------------------------
 @app.command()
-def template(output: Path = typer.Option(..., "-o", "--output", help="The .xlsx file to write."),
-             lang: str = typer.Option("en", "--lang", callback=_lang, help="en or fr."),
-             rep: Optional[str] = typer.Option(None, "--rep", help="Pre-fill for this rep."),
-             seniority: Optional[str] = typer.Option(None, "--seniority", help="junior, confirmed or senior."),
-             period_start: Optional[str] = typer.Option(None, "--period-start"),
-             period_end: Optional[str] = typer.Option(None, "--period-end")) -> None:
-    """Write an empty salesxl workbook.
+def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx", help="The .xlsx file to write."),
+             lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                      help="Language of the sheets, headers and lists."),
+             rep: Optional[str] = typer.Option(None, "--rep", metavar="NAME", help="Pre-fill for this rep."),
+             seniority: Optional[str] = typer.Option(None, "--seniority", metavar="LEVEL",
+                                                     help="junior, confirmed or senior (sets the period length)."),
+             period_start: Optional[str] = typer.Option(None, "--period-start", metavar="DATE",
+                                                        help="First day of the rep's period (with --period-end)."),
+             period_end: Optional[str] = typer.Option(None, "--period-end", metavar="DATE",
+                                                      help="Last day of the rep's period (with --period-start)."),
+             team: bool = typer.Option(False, "--team",
+                                       help="The manager's team workbook: Settings name an inbox and an outbox "
+                                            "folder (created beside it), the Reps table lists --reps."),
+             reps: Optional[str] = typer.Option(None, "--reps", metavar="NAMES",
+                                                help='With --team: the reps, comma-separated ("Ann Lee,Bob Roy").'),
+             inbox: Optional[str] = typer.Option(None, "--inbox", metavar="FOLDER",
+                                                 help="With --team: where reps' workbooks arrive (default inbox, "
+                                                      "French reception), relative to the workbook."),
+             outbox: Optional[str] = typer.Option(None, "--outbox", metavar="FOLDER",
+                                                  help="With --team: where New period writes the reps' workbooks "
+                                                       "(default outbox, French envoi).")) -> None:
+    """Write an empty salesxl workbook: a rep's (--rep) or the team's (--team).
 
-    Example: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
+    Examples: salesxl template --lang fr --rep "Claire Martin" --period-start 2026-12-01 --period-end 2026-12-31 -o claire.xlsx
+              salesxl template --team --reps "Ann Lee,Bob Roy" -o team.xlsx
     """
+    if team or reps or inbox or outbox:
+        _team_template(output, lang, team, rep, seniority, period_start, period_end, reps, inbox, outbox)
+        return
+    from salesxl.contract import SENIORITY
     from salesxl.io.template import write_template
-    start, end = _as_of(period_start), _as_of(period_end)
+    start, end = _as_of(period_start, "--period-start"), _as_of(period_end, "--period-end")
     if (start is None) != (end is None):
-        typer.echo("error: give both --period-start and --period-end", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageProblem("give both --period-start and --period-end")
+    if start is not None and end < start:
+        raise typer.BadParameter(f"{end.isoformat()} is before --period-start {start.isoformat()}: "
+                                 f"the period ends on or after its first day", param_hint="--period-end")
+    if seniority is not None:
+        item = SENIORITY.lookup().get(label_key(seniority))
+        if item is None:
+            raise typer.BadParameter(f"{seniority!r}: choose {', '.join(i.key for i in SENIORITY.items)}",
+                                     param_hint="--seniority")
+        seniority = item.key
+    if (rep is None) and (seniority is not None or start is not None):
+        raise UsageProblem("--seniority and the period pre-fill a rep's rows: give --rep NAME too")
     write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
     typer.echo(f"wrote {output}")
 
 
+TEAM_FOLDERS = {"en": ("inbox", "outbox"), "fr": ("reception", "envoi")}
+
+
+def _team_template(output, lang, team, rep, seniority, period_start, period_end, reps, inbox, outbox) -> None:
+    """`template --team`: the team workbook, its inbox and outbox folders created beside it."""
+    from salesxl.io.template import write_template
+    if not team:
+        raise UsageProblem("--reps, --inbox and --outbox go with --team")
+    if rep or seniority or period_start or period_end:
+        raise UsageProblem("--team makes the team workbook: --rep, --seniority and the period are for a rep's")
+    names = _names(reps) if reps is not None else []
+    folders = {}
+    for key, value, default in (("inbox", inbox, TEAM_FOLDERS[lang][0]), ("outbox", outbox, TEAM_FOLDERS[lang][1])):
+        value = (value or default).strip()
+        if not value:
+            raise UsageProblem(f"--{key} names a folder: give a name or a path")
+        folders[key] = value
+    if label_key(folders["inbox"]) == label_key(folders["outbox"]):
+        raise UsageProblem("--inbox and --outbox must be two folders (reps' files arrive in the inbox)")
+    write_template(output, lang, rows={"reps": [{"rep": n} for n in names]}, settings=folders)
+    made = []
+    for key in ("inbox", "outbox"):
+        folder = Path(folders[key]).expanduser()
+        folder = folder if folder.is_absolute() else output.parent / folder
+        folder.mkdir(parents=True, exist_ok=True)
+        made.append(f"{key} {folder}")
+    typer.echo(f"wrote {output} ({len(names)} reps; {', '.join(made)})")
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names, each once; a usage error names an empty or repeated one."""
+    names = [n.strip() for n in text.split(",")]
+    if not any(names):
+        raise typer.BadParameter("give at least one name", param_hint="--reps")
+    seen = {}
+    for i, n in enumerate(names, start=1):
+        if not n:
+            raise typer.BadParameter(f"name {i} of {len(names)} is empty (two commas in a row?)", param_hint="--reps")
+        if label_key(n) in seen:
+            raise typer.BadParameter(f"{n!r} is listed twice (as {seen[label_key(n)]!r})", param_hint="--reps")
+        seen[label_key(n)] = n
+    return names
+
+
 @app.command()
 @_json_only
-def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
-                                                help="Language of messages (default: that of most inputs; a tie: en)."),
-             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                  help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              annotate: Optional[Path] = typer.Option(
                  None, "--annotate", metavar="OUTDIR",
@@ -202,8 +404,6 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     Example: salesxl validate inbox/ --annotate feedback/
     """
     results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
-    if not results:
-        typer.echo("error: no workbook matches " + " ".join(inputs), err=True)
     report = _files_report(results, notes)
     if annotate is not None:
         from salesxl.io.annotate import AnnotateError, annotate_workbooks
@@ -211,11 +411,13 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
             done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
                                       as_of=_as_of(as_of))
         except AnnotateError as exc:
-            typer.echo(f"error: --annotate: {exc}", err=True)
-            raise typer.Exit(EXIT_USAGE)
+            _usage_error(f"--annotate: {exc}", as_json)
         report["annotated"] = [a.to_dict() for a in done]
+    code = exit_code(f["status"] for f in report["files"])
     if as_json:
-        _emit_json(report)
+        if code == EXIT_USAGE:
+            _no_usable_input("validate", report, as_json)
+        _emit_json("validate", report)
     else:
         for a in report.get("annotated", ()):
             typer.echo(f"annotated {a['path']} -> {a['output']} ({a['cells']} cells marked, {a['notes']} notes)"
@@ -228,7 +430,10 @@ def validate(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
             typer.echo(f"{v.path}: {file_status(v.issues)}")
         counts = report["counts"]
         typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(results)} files")
-    raise typer.Exit(exit_code(f["status"] for f in report["files"]))
+        if code == EXIT_USAGE:
+            _no_usable_input("validate", report, as_json)
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str, wait=None,
@@ -257,13 +462,11 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
         _usage_error(str(exc), as_json)
     if prep.plan is None:
         prep.close()
-        if as_json:
-            _emit_json({"error": "no usable input", **_files_report(prep.files, prep.notes)})
-        else:
+        if not as_json:
             for f in prep.files:
                 for i in f.issues:
                     typer.echo(format_issue(i), err=True)
-        raise typer.Exit(EXIT_USAGE)
+        _no_usable_input(label, _files_report(prep.files, prep.notes), as_json)
     return prep
 
 
@@ -272,18 +475,19 @@ _HISTORY_HELP = "SQLite history store to read (as consolidate does; never writte
 
 @app.command()
 @_json_only
-def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-             as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: Settings, else today)."),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
-             seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
-                                                       help="Monte Carlo draws (default 10,000; at most 100,000)."),
-             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
+                                                       help=HELP_SIMULATIONS),
+             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                  help=ENGINE_HELP),
              recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
              team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-             history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP),
-             wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
+             history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
+             wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
@@ -291,11 +495,14 @@ def forecast(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or
     with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast", wait,
                    recursive=recursive, team_workbooks=team_workbooks) as prep:
         fc = prep.forecast()
+    report = _files_report(prep.files, prep.notes)
+    code = exit_code(f.status for f in prep.files)
     if as_json:
-        _emit_json(fc.to_dict())
+        _emit_json("forecast", {**fc.to_dict(), **report})
     else:
         typer.echo(format_forecast(fc, prep.ingested.lang))
-    raise typer.Exit(exit_code(f.status for f in prep.files))
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 def format_forecast(fc, lang: str) -> str:
@@ -324,18 +531,21 @@ def format_forecast(fc, lang: str) -> str:
 
 @app.command()
 @_json_only
-def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or globs."),
-           output: Path = typer.Option(..., "-o", "--output", help="The review workbook to write (never a source)."),
-           as_of: Optional[str] = typer.Option(None, "--as-of"),
-           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang),
-           seed: Optional[int] = typer.Option(None, "--seed"),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000),
-           as_json: bool = typer.Option(False, "--json"),
-           engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, help=ENGINE_HELP),
+def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+           output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
+                                       help="The review workbook to write (never a source)."),
+           as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
+           seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
+                                                     help=HELP_SIMULATIONS),
+           as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+           engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                help=ENGINE_HELP),
            recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
            team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-           history: Optional[Path] = typer.Option(None, "--history", help=_HISTORY_HELP),
-           wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
+           history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
+           wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
@@ -350,44 +560,47 @@ def review(inputs: List[str] = typer.Argument(..., help="Workbooks, folders or g
         except OutputLocked as exc:
             _usage_error(str(exc), as_json)
     fc, out_lang = made.team_forecast(), prep.ingested.lang
+    report = _files_report(prep.files, prep.notes)
+    code = exit_code(f.status for f in prep.files)
     if as_json:
-        _emit_json({"output": str(output), "reviews": [name for name, _ in made.sheets], **fc.to_dict()})
+        _emit_json("review", {"output": str(output), "reviews": [name for name, _ in made.sheets], **fc.to_dict(),
+                              **report})
     else:
         for name, risk in made.sheets:
             typer.echo(f"{name}: {risk_label(risk, out_lang)}")
         typer.echo(f"wrote {output}")
-    raise typer.Exit(exit_code(f.status for f in prep.files))
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
 
 
 @app.command()
 @_json_only
-def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, folders or globs."),
-                output: Path = typer.Option(..., "-o", "--output", help="The team workbook to write."),
-                as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-                as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default: the files' Settings, else today)."),
-                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang,
+def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+                output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
+                                            help="The team workbook to write."),
+                as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+                as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
                                                    help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
-                engine: Optional[str] = typer.Option(None, "--engine", help=ENGINE_HELP),
+                engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
+                                                     help=ENGINE_HELP),
                 recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
                 team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-                workers: Optional[int] = typer.Option(None, "--workers", min=0,
+                workers: Optional[int] = typer.Option(None, "--workers", min=0, metavar="N",
                                                       help="Reader processes (default: one per core; 0: none)."),
-                history: Optional[Path] = typer.Option(None, "--history",
+                history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
                                                        help="SQLite history store (default: <output>.history.sqlite)."),
-                seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000,
-                                                          help="Monte Carlo draws (default 10,000; at most 100,000)."),
-                timeout: Optional[float] = typer.Option(None, "--timeout", min=1,
+                seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
+                                                          help=HELP_SIMULATIONS),
+                timeout: Optional[float] = typer.Option(None, "--timeout", min=1, metavar="SECONDS",
                                                         help="Seconds allowed to read one file (default 120)."),
-                wait: Optional[float] = typer.Option(None, "--wait", min=0, help=WAIT_HELP)) -> None:
+                wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
     """
-    from salesxl.consolidate import ENGINES
     from salesxl.consolidate import consolidate as run
-    if engine is not None and engine not in ENGINES:
-        raise typer.BadParameter(f"choose {' or '.join(ENGINES)}", param_hint="--engine")
     try:
         with _progress_bar("consolidate", as_json) as progress:
             result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
@@ -395,9 +608,10 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
                          simulations=simulations, progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
-    if as_json:
-        _emit_json(result.to_dict())
-    else:
+    data = result.to_dict()
+    if as_json and result.exit_code != EXIT_USAGE:
+        _emit_json("consolidate", data)
+    elif not as_json:
         for i in result.notes:
             typer.echo(format_issue(i))
         for f in result.files:
@@ -411,18 +625,112 @@ def consolidate(inputs: List[str] = typer.Argument(..., help="Rep workbooks, fol
         if result.output:
             typer.echo(f"wrote {result.output} ({len(result.forecast.reps) if result.forecast else 0} reviews; "
                        f"warnings are listed in its Issues sheet)")
-        else:
-            typer.echo(f"error: {result.error or 'no usable input'}: nothing written", err=True)
+    if result.exit_code == EXIT_USAGE:
+        _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
+                         None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
+    _say_errors(result.exit_code, data["files"])
     raise typer.Exit(result.exit_code)
+
+
+@app.command("new-period")
+@_json_only
+def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
+                                           help="The team workbook (salesxl template --team); rows are added to it."),
+               outbox: Optional[Path] = typer.Option(None, "--outbox", metavar="FOLDER",
+                                                     help="Folder for each rep's workbook of the new period "
+                                                          "(default: the workbook's Outbox folder setting)."),
+               output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE.xlsx",
+                                                     help="Write the updated team workbook here, not over TEAM.xlsx."),
+               as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+               as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
+               lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
+                                                  help=HELP_LANG)) -> None:
+    """Start each rep's next period, as the New period button: Objectives and Planning rows added to the
+    team workbook, and one workbook per rep in the outbox. Reps already planned are left as they are.
+
+    Example: salesxl new-period team.xlsx --outbox outbox/ --as-of 2026-11-30
+    """
+    from salesxl.io.read_xlsx import detect_lang, read_workbook, validate_workbook
+    from salesxl.io.team_file import append_rows, parts_openpyxl_drops, write_rep_workbooks
+    from salesxl.rollover import plan_rollover
+    if not team.is_file():
+        raise UsageProblem(f"{team} is not a file: give the team workbook (salesxl template --team makes one)")
+    wb = read_workbook(team, lang=lang, frames=False)
+    _, v = validate_workbook(wb, as_of=_as_of(as_of))
+    report = {"files": [{"path": str(team), "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}],
+              "notes": [], "counts": count(v.issues)}
+    if not wb.readable:
+        _no_usable_input("new-period", report, as_json)
+    book_lang = detect_lang(wb.sheets, wb.settings)
+    plan = plan_rollover(v.frames, v.as_of, book_lang)
+    base = team.resolve().parent
+
+    def folder(value) -> Path | None:
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            return None
+        p = Path(text).expanduser()
+        return p if p.is_absolute() else base / p
+
+    box = outbox if outbox is not None else folder(wb.settings.get("outbox"))
+    inbox = folder(wb.settings.get("inbox"))
+    if box is not None and inbox is not None and box.resolve() == inbox.resolve():
+        raise UsageProblem(f"the outbox {box} is the inbox, where reps' workbooks arrive: choose another --outbox")
+    target = output or team
+    added = {}
+    if plan.reps:
+        missing = [k for k in ("objectives", "planning") if k not in wb.tables]
+        if missing:
+            raise UsageProblem(f"{team} has no {' or '.join(_table_label(k) for k in missing)} table to add rows to")
+        lost = parts_openpyxl_drops(team)
+        if lost:
+            raise UsageProblem(f"{team} holds {', '.join(lost)} that this command cannot keep: use the New period "
+                               f"button in Excel, or a team workbook made by salesxl template --team")
+        added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")}, book_lang)
+    written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
+                         else ([], []))
+    code = exit_code([report["files"][0]["status"]])
+    if as_json:
+        _emit_json("new-period", {"team": str(team), "output": str(target) if added else None,
+                                  "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
+                                  "skipped": plan.skipped, "outbox": str(box) if box is not None else None,
+                                  "written": [str(p) for p in written], "existing": [str(p) for p in existing],
+                                  "issues": report["files"][0]["issues"], "counts": report["counts"]})
+    else:
+        for r in plan.reps:
+            typer.echo(f"{r.rep}: {r.period_start.isoformat()}..{r.period_end.isoformat()} "
+                       f"({len(r.objectives)} objective, {len(r.planning)} planning rows)")
+        reasons = {"already_planned": "next period already planned", "no_period": "no period to follow"}
+        for s in plan.skipped:
+            typer.echo(f"{s['rep']}: left as it is ({reasons.get(s['reason'], s['reason'])})")
+        if added:
+            typer.echo(f"wrote {target} ({sum(added.values())} rows added)")
+        else:
+            typer.echo(f"nothing to add: {target} left as it was")
+        if written:
+            typer.echo(f"wrote {len(written)} rep workbooks in {box}")
+        for p in existing:
+            typer.echo(f"{p}: already there, left as it was")
+        if box is None and plan.reps:
+            typer.echo("no rep workbooks: no --outbox and no Outbox folder in Settings")
+    _say_errors(code, report["files"])
+    raise typer.Exit(code)
+
+
+def _table_label(key: str) -> str:
+    from salesxl.contract import TABLES
+    return TABLES[key].sheet("en")
 
 
 @app.command()
 @_json_only
-def backtest(history: Path = typer.Option(..., "--history", help="The SQLite history store to replay."),
-             as_json: bool = typer.Option(False, "--json", help="Machine-readable result on stdout."),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, help="en or fr (default en)."),
-             seed: Optional[int] = typer.Option(None, "--seed", help="Random seed of the Monte Carlo."),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100,
+def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
+                                          help="The SQLite history store to replay."),
+             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
+             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
+                                                help="en or fr (default en)."),
+             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
                                                        help="Monte Carlo draws per case (default 2,000).")) -> None:
     """Replay each past collection of the history as if it were today and compare the declared and the
     history-based forecasts with what was won: error, bias, Brier of P(reach), P10–P90 coverage.
@@ -434,8 +742,7 @@ def backtest(history: Path = typer.Option(..., "--history", help="The SQLite his
     from salesxl.io import history as hist
     from salesxl.simulate import DEFAULT_SEED
     if not history.is_file():
-        typer.echo(f"error: no history store at {history}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageProblem(f"no history store at {history}: give the .sqlite file consolidate keeps (--history)")
     try:
         conn = hist.open_history(history)
         try:
@@ -443,12 +750,11 @@ def backtest(history: Path = typer.Option(..., "--history", help="The SQLite his
         finally:
             conn.close()
     except (OSError, RuntimeError, sqlite3.Error) as exc:
-        typer.echo(f"error: history store {history}: {exc}", err=True)
-        raise typer.Exit(EXIT_USAGE)
+        raise UsageProblem(f"history store {history}: {exc}") from None
     bt = run(rows, periods, simulations=simulations or DEFAULT_SIMULATIONS,
              seed=seed if seed is not None else DEFAULT_SEED)
     if as_json:
-        _emit_json({"history": str(history), **bt.to_dict()})
+        _emit_json("backtest", {"history": str(history), **bt.to_dict(), "counts": {"error": 0, "warning": 0}})
     else:
         typer.echo(format_backtest(bt, str(history), lang or "en"))
 
@@ -496,9 +802,12 @@ def format_backtest(bt, path: str, lang: str) -> str:
 
 
 @app.command()
-def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="Folder for the demo files."),
-         lang: str = typer.Option("en", "--lang", callback=_lang, help="Language of the team workbook."),
-         as_of: Optional[str] = typer.Option(None, "--as-of", help="As-of date (default 2026-11-20)."),
+def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", metavar="FOLDER",
+                                     help="Folder for the demo files."),
+         lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                  help="Language of the team workbook."),
+         as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
+                                             help="As-of date: YYYY-MM-DD, day/month/year or 'today' (default 2026-11-20)."),
          no_addin: bool = typer.Option(False, "--no-addin", help="Skip building the add-in.")) -> None:
     """Run the whole job on a built-in sample team: rep workbooks, history, team workbook, add-in.
 
@@ -510,16 +819,31 @@ def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", help="F
 
 
 @addin_app.command("build")
-def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", help="Folder for salesxl.xlam."),
-                interpreter_win: Optional[str] = typer.Option(None, "--interpreter-win"),
-                interpreter_mac: Optional[str] = typer.Option(None, "--interpreter-mac"),
-                pythonpath: Optional[str] = typer.Option(None, "--pythonpath"),
-                lang: str = typer.Option("en", "--lang", callback=_lang)) -> None:
+def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", metavar="FOLDER",
+                                            help="Folder for salesxl.xlam."),
+                interpreter_win: Optional[str] = typer.Option(
+                    None, "--interpreter-win", metavar="PATH",
+                    help="pythonw.exe of the environment where salesxl is installed, on the Windows machines."),
+                interpreter_mac: Optional[str] = typer.Option(
+                    None, "--interpreter-mac", metavar="PATH",
+                    help="python of the environment where salesxl is installed, on the Macs."),
+                no_interpreter: bool = typer.Option(
+                    False, "--no-interpreter",
+                    help="Leave the interpreter out: Excel then runs the first python on the PATH."),
+                pythonpath: Optional[str] = typer.Option(None, "--pythonpath", metavar="FOLDERS",
+                                                         help="Extra folders on Python's path (xlwings PYTHONPATH)."),
+                lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
+                                         help="Language of the ribbon.")) -> None:
     """Build the Excel add-in salesxl.xlam (SalesXL ribbon tab).
 
     Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
     """
     from salesxl.addin_build import build_addin
+    if not (interpreter_win or interpreter_mac or no_interpreter):
+        raise UsageProblem("say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or "
+                           "--interpreter-mac PATH/python (or --no-interpreter: the first python on the PATH)")
+    if no_interpreter and (interpreter_win or interpreter_mac):
+        raise UsageProblem("--no-interpreter goes without --interpreter-win and --interpreter-mac")
     path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
                        pythonpath=pythonpath, lang=lang)
     typer.echo(f"wrote {path}")

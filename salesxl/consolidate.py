@@ -325,7 +325,8 @@ class ConsolidationResult:
         d = {"output": self.output, "as_of": self.as_of.isoformat() if self.as_of else None, "lang": self.lang,
              "files": [f.to_dict() for f in self.files], "notes": [i.to_dict() for i in self.notes],
              "counts": self.counts, "reps": fc.get("reps", []), "team": fc.get("team"),
-             "skipped_reps": fc.get("skipped", []), "history": self.history}
+             "skipped": fc.get("skipped", []), "skipped_reps": fc.get("skipped", []),  # (deprecated alias)
+             "history": self.history}
         if self.error:
             d["error"] = self.error
         return d

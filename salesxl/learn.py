@@ -85,7 +85,8 @@ each shrunk toward ``PRIOR_VAR`` = 0.03 with the weight of ``N_PRIOR`` = 4 days 
 *same* ``z_j`` for every rep of the run (so the team's draws move together), times a rep factor drawn
 the same way from the rep's own generator; each open proposal is then won with probability
 ``q·m / (1 − q + q·m)`` (its odds times ``m``; drawn as ``u < (1 − u)·m·q/(1 − q)`` with ``u``
-uniform on [0, 1) in single precision), and new business is ``new · m · g`` with
+uniform on [0, 1) in single precision; a proposal whose chance stays below ``SPARSE_MAX`` = 15 % at the
+largest ``m`` is drawn by thinning, the same Bernoulli at less cost), and new business is ``new · m · g`` with
 ``g ~ Gamma(shape κ, scale 1/κ)``, ``κ = max(1, new / average won deal)``. P10/P50/P90 and P(reach)
 are read from these draws as in salesxl.simulate (lower inverse CDF; P(reach) = P(total ≥ objective)).
 The mean of the draws is close to, not exactly, the expected value above (the odds scaling is not
@@ -142,6 +143,7 @@ K_NEW = 3.0
 PRIOR_VAR = 0.03
 N_PRIOR = 4.0
 MIN_WINDOWS = 4
+SPARSE_MAX = 0.15           # proposals whose chance stays below this in every draw are drawn by thinning
 MIN_EXAMPLES = 30
 CHAIN = ("P", "S", "A", "G", "R")          # corrections within each window class, in this order
 PASSES = 2
@@ -590,6 +592,32 @@ def _lognormal(var: float, z: np.ndarray) -> np.ndarray:
     return np.exp(s * z - s2 / 2)
 
 
+def _sparse_wins(a: np.ndarray, odds: np.ndarray, pmax: np.ndarray, m: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Σ amount of the unlikely proposals won in each draw, by thinning: each proposal's candidate draws
+    are a Bernoulli(pmax) process over the draws (geometric gaps), pmax its chance at the largest m;
+    a candidate draw j is a win when v < p(m_j) / pmax, v uniform. Exactly Bernoulli(p(m_j)) per draw,
+    at a cost in proportion to the wins rather than to the draws."""
+    sims = m.size
+    out = np.zeros(sims)
+    need = np.ceil(sims * pmax + 6 * np.sqrt(sims * pmax) + 16).astype(np.int64)
+    gaps = rng.geometric(np.repeat(pmax, need))
+    owner = np.repeat(np.arange(a.size), need)
+    starts = np.cumsum(need) - need
+    pos = np.cumsum(gaps)
+    pos -= np.repeat(pos[starts] - gaps[starts], need)          # positions within each proposal, from 1
+    reached = np.maximum.reduceat(pos, starts) > sims if a.size else np.zeros(0, dtype=bool)
+    if not reached.all():                                     # (6 standard deviations of slack: never)
+        raise RuntimeError("sparse draws: not enough candidates")
+    inside = pos <= sims
+    pos, owner = pos[inside] - 1, owner[inside]
+    mj = m[pos]
+    p = odds[owner] * mj / (1.0 + odds[owner] * mj)
+    won = rng.random(pos.size) < p / pmax[owner]
+    out += np.bincount(pos[won], weights=a[owner[won]], minlength=sims)
+    return out
+
+
 def draw_totals(won: float, pred: Prediction, z_team: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Draws of won + the open proposals won + new business (see the module docstring):
     the team factor from `z_team`, then the rep factor, the proposals and new business from `rng`."""
@@ -599,20 +627,27 @@ def draw_totals(won: float, pred: Prediction, z_team: np.ndarray, rng: np.random
     a, q = pred.amounts, pred.q
     keep = (q > 0) & (a != 0)
     a, q = a[keep], q[keep]
-    if a.size:
+    with np.errstate(divide="ignore"):
+        odds = np.where(q >= 1, np.inf, q / np.where(q >= 1, 1.0, 1.0 - q))
+    top = float(m.max()) if sims else 1.0
+    with np.errstate(invalid="ignore"):
+        pmax = np.where(np.isinf(odds), 1.0, odds * top / (1.0 + odds * top))
+    dense = pmax > SPARSE_MAX
+    if dense.any():
         # won when u < q·m / (1 − q + q·m), i.e. u < (1 − u)·odds·m (no division); the hits of 8 proposals
         # at a time summed through lookup tables, in a fixed order (as salesxl.simulate does)
-        with np.errstate(divide="ignore"):
-            odds = np.where(q >= 1, np.inf, q / np.where(q >= 1, 1.0, 1.0 - q)).astype(np.float32)
-        table = partial_sum_tables(a)
-        offsets = np.arange((a.size + 7) // 8, dtype=np.intp) * 256
-        rows = max(1, (1 << 18) // a.size)
+        ad, od = a[dense], odds[dense].astype(np.float32)
+        table = partial_sum_tables(ad)
+        offsets = np.arange((ad.size + 7) // 8, dtype=np.intp) * 256
+        rows = max(1, (1 << 18) // ad.size)
         for s in range(0, sims, rows):
             mm = m[s:s + rows].astype(np.float32)
-            u = rng.random((mm.size, a.size), dtype=np.float32)
-            hits = u < (1.0 - u) * np.multiply.outer(mm, odds)
+            u = rng.random((mm.size, ad.size), dtype=np.float32)
+            hits = u < (1.0 - u) * np.multiply.outer(mm, od)
             packed = np.packbits(hits, axis=1, bitorder="little")
             out[s:s + rows] += table.take(packed + offsets).sum(axis=1)
+    if (~dense).any():
+        out += _sparse_wins(a[~dense], odds[~dense], pmax[~dense], m, rng)
     if pred.new_business > 0:
         deal = pred.avg_won_deal or pred.new_business
         kappa = max(1.0, pred.new_business / deal)

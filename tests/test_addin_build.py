@@ -85,6 +85,29 @@ def test_returns_the_xlam_path(xlam):
     assert [p.name for p in xlam.parent.iterdir()] == ["salesxl.xlam"]  # no temporary file left behind
 
 
+def test_vba_project_is_named_salesxl(xlam):
+    """olevba reads the project's name from the dir stream, the PROJECT stream says the same, and
+    pyOpenVBA still finds the project consistent (the editor shows "salesxl (salesxl.xlam)")."""
+    from oletools.olevba import VBA_Parser, VBA_Project
+    from pyopenvba import ExcelFile
+
+    parser = VBA_Parser(str(xlam))
+    try:
+        names, texts = [], []
+        for sub in [parser, *(parser.ole_subfiles or [])]:
+            if sub.ole_file is None:
+                continue
+            for vba_root, project_path, dir_path in sub.find_vba_projects():
+                names.append(VBA_Project(sub.ole_file, vba_root, project_path, dir_path).projectname)
+                texts.append(sub.ole_file.openstream(project_path).read())
+    finally:
+        parser.close()
+    assert names == ["salesxl"]
+    assert re.findall(rb'^Name="([^"]*)"', texts[0], re.M) == [b"salesxl"]
+    with ExcelFile(xlam) as book:
+        assert book.validate() == [] and book.vba_project().name == "salesxl"
+
+
 def test_vba_has_the_dispatcher(xlam):
     modules = vba_modules(xlam)
     assert "RibbonSalesxl" in modules and "RibbonMyAddin" not in modules

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,13 +60,14 @@ def test_clean_workbook_exit_0(clean):
 def test_messy_workbook_exit_1_exact_lines(messy):
     r = run("validate", messy, "--as-of", "2003-04-30")
     assert r.exit_code == 1, r.output
-    assert r.output.splitlines() == [
+    assert r.stdout.splitlines() == [
         f"{messy}:Pipeline:2:Company: error MISSING_VALUE Company is required and is empty.",
         f"{messy}:Pipeline:3:Probability: warning PROBABILITY_NORMALISED "
         f"Probability '70%' read as 70%; format the cell as a percentage.",
         f"{messy}: invalid",
         "1 errors, 1 warnings in 1 files",
     ]
+    assert r.stderr.splitlines() == ["exit 1: 1 error in 1 of 1 file"]
 
 
 def test_messages_follow_lang_option(messy):
@@ -88,13 +90,14 @@ def test_all_unreadable_exit_2(unreadable):
     empty, text = unreadable
     r = run("validate", empty, text)
     assert r.exit_code == 2, r.output
-    assert r.output.splitlines() == [
+    assert r.stdout.splitlines() == [
         f"{empty}: error FILE_EMPTY The file is empty (0 bytes).",
         f"{empty}: unreadable",
         f"{text}: error NOT_XLSX Not an Excel workbook (a plain text file).",
         f"{text}: unreadable",
         "2 errors, 0 warnings in 2 files",
     ]
+    assert r.stderr.splitlines() == ["error: no usable input: none of the 2 files could be read"]
 
 
 def test_no_input_matches_exit_2(tmp_path):
@@ -256,3 +259,112 @@ def test_progress_bar_on_a_terminal_only(clean, tmp_path, monkeypatch):
     results, notes, _ = _validated([clean, other], None, None, "openpyxl", "validate", as_json=False)
     assert [v.path for v in results] == [str(clean), str(other)] and notes == []
     assert "validate" in term.getvalue() and "2/2" in term.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# A CLI that checks and explains (issue 14, item 3)
+def _commands(group=None, prefix=()):
+    """Every command path of the CLI (subgroups walked), from click's own command tree."""
+    import typer.main
+    group = group or typer.main.get_command(app)
+    ctx = group.make_context("salesxl", [], resilient_parsing=True)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if hasattr(cmd, "list_commands"):
+            yield from _commands(cmd, prefix + (name,))
+        else:
+            yield prefix + (name,)
+
+
+def test_version():
+    import salesxl
+    for args in (["--version"],):
+        r = run(*args)
+        assert r.exit_code == 0 and r.stdout == f"salesxl {salesxl.__version__}\n"
+
+
+def test_every_command_and_option_has_help_without_placeholders(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    paths = list(_commands())
+    assert {"validate", "forecast", "review", "consolidate", "template", "demo"} <= {p[0] for p in paths}
+    assert ("addin", "build") in paths
+    for path in [()] + paths:
+        for flag in ("-h", "--help"):
+            r = run(*path, flag)
+            assert r.exit_code == 0, (path, r.output)
+            assert not re.search(r"<(bool|str|int|float|path|list\[str\])", r.stdout), (path, r.stdout)
+    import typer.main
+    root = typer.main.get_command(app)
+    for path in paths:
+        cmd, ctx = root, root.make_context("salesxl", [], resilient_parsing=True)
+        for name in path:
+            cmd = cmd.get_command(ctx, name)
+            ctx = cmd.make_context(name, [], parent=ctx, resilient_parsing=True)
+        assert cmd.help, path
+        for p in cmd.params:
+            assert p.help, f"{' '.join(path)} {p.name}: no help text"
+
+
+@pytest.mark.parametrize("args, line", [
+    (["validate", "x.xlsx", "--engine", "foo"],
+     "error: Invalid value for '--engine': 'foo': choose calamine or openpyxl (see: salesxl validate -h)"),
+    (["forecast", "x.xlsx", "--as-of", "31/02/2026"],
+     "error: Invalid value for --as-of: '31/02/2026' is not a date: use YYYY-MM-DD, day/month/year or 'today' "
+     "(see: salesxl forecast -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--seniority", "boss"],
+     "error: Invalid value for --seniority: 'boss': choose junior, confirmed, senior (see: salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--period-start", "2026-12-31", "--period-end", "2026-12-01"],
+     "error: Invalid value for --period-end: 2026-12-01 is before --period-start 2026-12-31: the period ends on "
+     "or after its first day (see: salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--period-start", "2026-12-01"],
+     "error: give both --period-start and --period-end (see: salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--seniority", "senior"],
+     "error: --seniority and the period pre-fill a rep's rows: give --rep NAME too (see: salesxl template -h)"),
+    (["review", "x.xlsx", "--lang", "de", "-o", "{tmp}/r.xlsx"],
+     "error: Invalid value for '--lang': 'de': choose en or fr (see: salesxl review -h)"),
+    (["consolidate", "x.xlsx", "-o", "{tmp}/t.xlsx", "--simulations", "5"],
+     "error: Invalid value for '--simulations': Input should be greater than or equal to 100 (see: salesxl consolidate -h)"),
+    (["addin", "build", "-o", "{tmp}"],
+     "error: say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or --interpreter-mac PATH/python "
+     "(or --no-interpreter: the first python on the PATH) (see: salesxl addin build -h)"),
+    (["addin", "build", "-o", "{tmp}", "--no-interpreter", "--interpreter-mac", "/usr/bin/python3"],
+     "error: --no-interpreter goes without --interpreter-win and --interpreter-mac (see: salesxl addin build -h)"),
+    (["frobnicate"], "error: No such command 'frobnicate'. (see: salesxl -h)"),
+])
+def test_bad_arguments_exit_2_with_one_line_naming_the_fix(tmp_path, args, line):
+    r = run(*[a.format(tmp=tmp_path) for a in args])
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.splitlines() == [line]
+    assert not (tmp_path / "t.xlsx").exists() and not (tmp_path / "salesxl.xlam").exists()
+
+
+def test_as_of_today(clean):
+    r = run("validate", clean, "--as-of", "today", "--json")
+    issues = [i for f in json.loads(r.stdout)["files"] for i in f["issues"]]
+    assert r.exit_code == 0 and issues == []
+    assert _as_of_value("today") == dt.date.today()
+    assert _as_of_value("TODAY ") == dt.date.today()
+
+
+def _as_of_value(text):
+    from salesxl.cli import _as_of
+    return _as_of(text)
+
+
+def test_template_seniority_accepts_either_language(tmp_path):
+    out = tmp_path / "c.xlsx"
+    r = run("template", "--lang", "fr", "--rep", "Ann", "--seniority", "Confirmé", "-o", out)
+    assert r.exit_code == 0, r.output
+    reps = validate_file(out).frames["reps"]
+    assert reps["seniority"].tolist() == ["confirmed"]
+
+
+def test_exit_1_says_how_many_errors_in_how_many_files(clean, messy, tmp_path):
+    other = make_workbook(tmp_path, "en", {"pipeline": [
+        dict(ref="P1", rep="Ann", company=None, amount=-5, probability=0.5, status="Open",
+             decision_date=D(2003, 5, 10))]}, name="other.xlsx")
+    for args in (["validate"], ["validate", "--json"]):
+        r = run(*args, clean, messy, other, "--as-of", "2003-04-30")
+        assert r.exit_code == 1
+        assert r.stderr.splitlines() == ["exit 1: 3 errors in 2 of 3 files"]

@@ -251,3 +251,22 @@ def test_review_says_why_expected_differs(world_forecast, lang):
         items = [i for b in review.blocks if type(b).__name__ == "Points" for i in b.items]
         if point:
             assert point in items
+
+
+def test_unlikely_proposals_drawn_by_thinning_match_the_dense_draws(monkeypatch):
+    """Thinning (unlikely proposals) is the same Bernoulli as the dense draw: same mean, spread, quantiles."""
+    rng = np.random.default_rng(0)
+    n = 60
+    q = np.r_[rng.uniform(0.005, 0.08, n - 10), rng.uniform(0.2, 0.6, 10)]
+    a = rng.uniform(1000, 9000, n).round()
+    pred = learn.Prediction("history", None, q, a, np.zeros(n, int), 0.0, 0.05, 0.04, None, q, np.ones(n, int))
+    z = team_normals(3, 60000)
+    out = {}
+    for limit in (1.0, 0.15):
+        monkeypatch.setattr(learn, "SPARSE_MAX", limit)
+        out[limit] = draw_totals(0.0, pred, z, np.random.default_rng(5))
+    dense, thin = out[1.0], out[0.15]
+    assert thin.mean() == pytest.approx(dense.mean(), rel=0.01)
+    assert thin.std() == pytest.approx(dense.std(), rel=0.02)
+    for pct in (10, 50, 90):
+        assert np.percentile(thin, pct) == pytest.approx(np.percentile(dense, pct), rel=0.03)

@@ -96,7 +96,8 @@ def test_output_or_history_never_an_input_nor_each_other(inbox, tmp_path):
     assert r.returncode == 2
     assert "write it outside that folder" in _one_error_line(r.stderr)
     r = _run("consolidate", rep, "-o", tmp_path / "t.xlsx", "--history", tmp_path / "t.xlsx", "--json")
-    assert r.returncode == 2 and "is the output itself" in json.loads(r.stdout)["error"]
+    data = json.loads(r.stdout)                       # the usage-error shape of docs/json.md
+    assert r.returncode == 2 and data["error"] == "usage" and "is the output itself" in data["message"]
     r = _run("review", rep, "-o", link)
     assert r.returncode == 2 and "one of the inputs" in _one_error_line(r.stderr)
     h = tmp_path / "h.sqlite"
@@ -142,7 +143,8 @@ def test_a_second_run_on_the_same_output_waits_then_stops_clearly(inbox, tmp_pat
         assert "in use by another salesxl run" in _one_error_line(r.stderr)
         assert not out.exists()
         r = _run("review", inbox, "-o", out, "--as-of", AS_OF, "--wait", "0.2", "--json")
-        assert r.returncode == 2 and "in use by another salesxl run" in json.loads(r.stdout)["error"]
+        data = json.loads(r.stdout)
+        assert r.returncode == 2 and data["error"] == "usage" and "in use by another salesxl run" in data["message"]
     finally:
         holder.stdin.close()
         holder.wait(30)
@@ -178,7 +180,8 @@ def test_history_locked_by_another_program_one_clear_message(inbox, tmp_path):
         r = _run("consolidate", inbox, "-o", out, "--as-of", AS_OF, "--wait", "1", "--lang", "fr")
         assert "verrouillé par un autre programme" in _one_error_line(r.stderr)
         r = _run("forecast", inbox, "--history", history, "--as-of", AS_OF, "--wait", "1", "--json")
-        assert r.returncode == 2 and "locked by another program" in json.loads(r.stdout)["error"]
+        data = json.loads(r.stdout)
+        assert r.returncode == 2 and data["error"] == "usage" and "locked by another program" in data["message"]
     finally:
         holder.stdin.close()
         holder.wait(30)

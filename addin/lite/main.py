@@ -20,31 +20,31 @@ from salesxl import actions, udfs
 @script
 def salesxl_validate(book: xw.Book):
     """Check the workbook: Issues sheet, invalid cells coloured with a note. Nothing typed changes."""
-    print(actions.validate(book))
+    print(actions.run("validate", book))
 
 
 @script
 def salesxl_forecast(book: xw.Book):
     """Forecast sheet: each rep's period forecast, P10/P50/P90, P(reach objective), risk; the team."""
-    print(actions.forecast(book))
+    print(actions.run("forecast", book))
 
 
 @script
 def salesxl_reviews(book: xw.Book):
     """One end-of-period review sheet per rep, with its charts and talking points."""
-    print(actions.reviews(book))
+    print(actions.run("reviews", book))
 
 
 @script
 def salesxl_consolidate(book: xw.Book):
     """Import the reps' workbooks of the inbox folder (needs file access: classic add-in)."""
-    print(actions.consolidate(book))
+    print(actions.run("consolidate", book))
 
 
 @script
 def salesxl_new_period(book: xw.Book):
     """Next period's Planning and Objectives rows, and one rep workbook each in the outbox folder."""
-    print(actions.new_period(book))
+    print(actions.run("new_period", book))
 
 
 # ----------------------------------------------------------------------------- custom functions

@@ -1,0 +1,212 @@
+"""The team's rules for a new period and for merging rep rows: what the New period button, the
+Consolidate button and `salesxl new-period` share. Core: typed frames in, plain rows out; the
+callers write them (into the open workbook through xlwings, or into the team workbook file).
+
+* Rollover (:func:`plan_rollover`): for each rep, the period holding the as-of date (else the
+  latest one) is the current one; the next starts the day after it ends and lasts the rep's *Period
+  length* (else the seniority's default: junior 1 week, confirmed 1 month, senior 3 months). Its
+  Objectives row and Planning rows copy the current period's objective and planned counts. A rep
+  whose next period overlaps a period already there is skipped (`already_planned`), so rolling
+  twice adds nothing; a rep with no period at all is skipped (`no_period`).
+* Merge (:func:`replace_rep_rows`, :func:`new_rows`): Reporting and Pipeline rows belong to the
+  rep — an imported rep's rows replace that rep's previous ones; Reps, Objectives and Planning rows
+  belong to the manager — an imported row is added only when its key is new.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from salesxl import contract
+from salesxl.contract import CODE
+from salesxl.forecast import select_period
+from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
+
+__all__ = ["MANAGER_OWNED", "REP_OWNED", "RepRollover", "Rollover", "next_period", "new_rows", "period_length",
+           "plan_rollover", "rep_workbook_name", "replace_rep_rows", "row_key", "typed_rows"]
+
+REP_OWNED = ("reporting", "pipeline")       # rows of an imported rep replace the rep's previous rows
+MANAGER_OWNED = {"reps": ("rep",), "objectives": ("rep", "period_start", "period_end"),
+                 "planning": ("rep", "period_start", "period_end", "action")}   # rows added when new
+_UNSAFE_FILE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+def period_length(seniority: Any, length: Any) -> tuple[str, int]:
+    """The rep's Period length, else the seniority's default, else one month."""
+    return (parse_period_length(length)
+            or parse_period_length(contract.DEFAULT_PERIOD.get(seniority or "", ""))
+            or ("months", 1))
+
+
+def next_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None, as_of: dt.date,
+                seniority: Any = None, length: Any = None) -> tuple[dt.date, dt.date, dt.date, dt.date] | None:
+    """(current start, current end, next start, next end) of a rep: the current period holds the
+    as-of date (else it is the latest one); the next starts the day after it ends and lasts the rep's
+    Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
+    cur = select_period(rep_objectives, rep_planning, as_of)
+    if cur is None:
+        ends = []
+        for df in (rep_objectives, rep_planning):
+            if df is not None and len(df):
+                ends += [(e, s) for s, e in zip(df["period_start"], df["period_end"]) if s is not None and e is not None]
+        if not ends:
+            return None
+        e, s = max(ends)
+        cur = (s, e)
+    start = cur[1] + dt.timedelta(days=1)
+    return cur[0], cur[1], start, add_period(start, period_length(seniority, length))
+
+
+def typed_rows(key: str, df: pd.DataFrame | None, lang: str, mask: Sequence[bool] | None = None) -> list[dict]:
+    """The rows of a typed frame as {column key: value} (input columns only, empty cells left out,
+    codes as their label in `lang`)."""
+    if df is None or df.empty:
+        return []
+    cols = [c for c in contract.TABLES[key].input_columns if c.key in df.columns]
+    values = {c.key: df[c.key].tolist() for c in cols}
+    out = []
+    for i in range(len(df)):
+        if mask is not None and not mask[i]:
+            continue
+        rec = {}
+        for c in cols:
+            v = values[c.key][i]
+            if is_blank(v) or (isinstance(v, float) and v != v):
+                continue
+            if c.kind == CODE and isinstance(v, str):
+                v = contract.LISTS[c.codes].label_of(v, lang) or v
+            rec[c.key] = v
+        out.append(rec)
+    return out
+
+
+@dataclass
+class RepRollover:
+    """One rep's next period: the rows to add to the team's tables, and what the rep's own workbook
+    for the period holds (`rep_row`, the open proposals)."""
+
+    rep: str
+    key: str
+    period_start: dt.date
+    period_end: dt.date
+    objectives: list[dict]
+    planning: list[dict]
+    rep_row: dict
+    open_proposals: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"rep": self.rep, "period_start": self.period_start.isoformat(),
+                "period_end": self.period_end.isoformat(), "objectives": len(self.objectives),
+                "planning": len(self.planning)}
+
+
+@dataclass
+class Rollover:
+    as_of: dt.date
+    reps: list[RepRollover]
+    skipped: list[dict]
+
+    def rows(self, key: str) -> list[dict]:
+        """Every rep's new rows of table `key` ("objectives" or "planning")."""
+        return [r for rep in self.reps for r in getattr(rep, key)]
+
+
+def _by_rep(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if df is None or df.empty:
+        return {}
+    return {k: g for k, g in df.groupby(df["rep"].map(rep_key), sort=False)}
+
+
+def plan_rollover(frames: Mapping[str, pd.DataFrame], as_of: dt.date, lang: str) -> Rollover:
+    """Each rep's next period from the team's typed tables (see the module's rules)."""
+    objectives, planning = _by_rep(frames.get("objectives")), _by_rep(frames.get("planning"))
+    pipeline = _by_rep(frames.get("pipeline"))
+    reps: dict[str, dict[str, Any]] = {}
+    typed = frames.get("reps")
+    if typed is not None and not typed.empty:
+        for rec, (name, seniority, length) in zip(typed_rows("reps", typed, lang),
+                                                  zip(typed["rep"], typed["seniority"], typed["period_length"])):
+            if clean_text(name):
+                reps.setdefault(label_key(clean_text(name)), {"row": rec, "seniority": seniority, "length": length})
+    for groups in (objectives, planning):
+        for k, g in groups.items():
+            if k is not None and k not in reps:
+                reps[k] = {"row": {"rep": clean_text(g["rep"].iloc[0])}, "seniority": None, "length": None}
+
+    out, skipped = [], []
+    for k, info in reps.items():
+        name = clean_text(info["row"]["rep"])
+        o, p = objectives.get(k), planning.get(k)
+        nxt = next_period(o, p, as_of, info["seniority"], info["length"])
+        if nxt is None:
+            skipped.append({"rep": name, "reason": "no_period"})
+            continue
+        cs, ce, ns, ne = nxt
+        if any(s is not None and e is not None and s <= ne and ns <= e
+               for df in (o, p) if df is not None for s, e in zip(df["period_start"], df["period_end"])):
+            skipped.append({"rep": name, "reason": "already_planned", "period_start": ns.isoformat()})
+            continue
+        obj_rows = []
+        if o is not None:
+            cur = o[(o["period_start"] == cs) & (o["period_end"] == ce)]
+            for r, obj, deals in zip(cur["rep"], cur["revenue_objective"], cur["deals_objective"]):
+                obj_rows.append({"rep": r, "period_start": ns, "period_end": ne, "revenue_objective": obj,
+                                 "deals_objective": deals})
+        plan_rows = []
+        if p is not None:
+            cur = p[(p["period_start"] == cs) & (p["period_end"] == ce)]
+            for r, action, planned in zip(cur["rep"], cur["action"], cur["planned"]):
+                label = contract.ACTIONS.label_of(action, lang) if isinstance(action, str) else None
+                plan_rows.append({"rep": r, "period_start": ns, "period_end": ne, "action": label or action,
+                                  "planned": int(planned) if planned is not None and planned == planned else None})
+        g = pipeline.get(k)
+        proposals = (typed_rows("pipeline", g, lang, mask=(g["status"] == contract.OPEN).tolist())
+                     if g is not None else [])
+        out.append(RepRollover(name, k, ns, ne, obj_rows, plan_rows, dict(info["row"]), proposals))
+    return Rollover(as_of, out, skipped)
+
+
+def rep_workbook_name(rep: str, start: dt.date) -> str:
+    """The file name of a rep's workbook for the period starting `start`: "<rep> <start>.xlsx"."""
+    name = _UNSAFE_FILE.sub("-", rep).strip(" .") or "rep"
+    return f"{name} {start.isoformat()}.xlsx"
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging imported rows into the team's tables
+
+
+def row_key(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple:
+    """A row's identity over `cols`: text compared as labels (case, accents, spaces), dates as days."""
+    out = []
+    for c in cols:
+        v = rec.get(c)
+        if isinstance(v, dt.datetime):
+            v = v.date()
+        out.append(label_key(v) if isinstance(v, str) else v)
+    return tuple(out)
+
+
+def replace_rep_rows(current: Iterable[Mapping[str, Any]], imported: Sequence[Mapping[str, Any]]) -> list:
+    """A rep-owned table after an import: the current rows of reps not imported, then the imported
+    rows (the rows of an imported rep replace that rep's previous rows)."""
+    reps = {label_key(clean_text(r["rep"])) for r in imported}
+    kept = [r for r in current if label_key(clean_text(r.get("rep")) or "") not in reps]
+    return kept + list(imported)
+
+
+def new_rows(existing: Iterable[Mapping[str, Any]], imported: Iterable[Mapping[str, Any]],
+             cols: Sequence[str]) -> list:
+    """The imported rows of a manager-owned table whose key (`cols`) is not there yet, each once."""
+    seen = {row_key(r, cols) for r in existing}
+    out = []
+    for r in imported:
+        k = row_key(r, cols)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out

@@ -1,0 +1,206 @@
+"""`salesxl new-period TEAM.xlsx` (the New period button, headless) and `salesxl template --team`:
+the rollover rules of salesxl.rollover, rows appended to the team workbook file, the reps' workbooks
+in the outbox, never a rep's file written over."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from salesxl import contract, schemas
+from salesxl.cli import app
+from salesxl.io.read_xlsx import validate_file
+from salesxl.io.template import write_template
+from salesxl.rollover import new_rows, next_period, plan_rollover, rep_workbook_name, replace_rep_rows
+
+D = dt.date
+AS_OF = D(2026, 11, 20)
+runner = CliRunner()
+REPS = [("Ann Lee", "junior", D(2026, 11, 16), D(2026, 11, 22), 5000.0),
+        ("Bob Roy", "confirmed", D(2026, 11, 1), D(2026, 11, 30), 60000.0),
+        ("Cid Dupont", "senior", D(2026, 10, 1), D(2026, 12, 31), 400000.0)]
+ACTIONS = [a.en for a in contract.ACTIONS.items]
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def team_rows() -> dict:
+    rows = {"reps": [], "objectives": [], "planning": [], "pipeline": []}
+    for name, seniority, s, e, objective in REPS:
+        rows["reps"].append({"rep": name, "seniority": seniority, "manager": "Nadia Roche"})
+        rows["objectives"].append({"rep": name, "period_start": s, "period_end": e, "revenue_objective": objective,
+                                   "deals_objective": 5})
+        rows["planning"] += [{"rep": name, "period_start": s, "period_end": e, "action": a, "planned": 10 + j}
+                             for j, a in enumerate(ACTIONS)]
+        rows["pipeline"] += [
+            {"ref": f"{name[:3]}-1", "rep": name, "company": "Alpha", "amount": 1000.0, "probability": 0.5,
+             "decision_date": e, "status": "Open"},
+            {"ref": f"{name[:3]}-2", "rep": name, "company": "Beta", "amount": 2000.0, "probability": 1.0,
+             "decision_date": s, "status": "Won"}]
+    return rows
+
+
+@pytest.fixture
+def team(tmp_path) -> Path:
+    return write_template(tmp_path / "team.xlsx", "en", rows=team_rows(),
+                          settings={"as_of": AS_OF, "inbox": "inbox", "outbox": "outbox"},
+                          blank_rows={"objectives": 1, "planning": 5})
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ core rules
+def test_rollover_rules_in_the_core(team):
+    v = validate_file(team)
+    plan = plan_rollover(v.frames, AS_OF, "fr")
+    assert [(r.rep, r.period_start, r.period_end) for r in plan.reps] == [
+        ("Ann Lee", D(2026, 11, 23), D(2026, 11, 29)),            # junior: a week
+        ("Bob Roy", D(2026, 12, 1), D(2026, 12, 31)),             # confirmed: a month
+        ("Cid Dupont", D(2027, 1, 1), D(2027, 3, 31))]            # senior: a quarter
+    ann = plan.reps[0]
+    assert ann.objectives == [{"rep": "Ann Lee", "period_start": D(2026, 11, 23), "period_end": D(2026, 11, 29),
+                               "revenue_objective": 5000.0, "deals_objective": 5}]
+    assert [(p["action"], p["planned"]) for p in ann.planning] == [
+        ("Appel", 10), ("Visite", 11), ("Négociation", 12), ("Proposition", 13), ("Relance", 14),
+        ("Démonstration", 15)]                                    # labels in the language asked
+    assert ann.rep_row == {"rep": "Ann Lee", "seniority": "junior", "manager": "Nadia Roche"}
+    assert [p["ref"] for p in ann.open_proposals] == ["Ann-1"]     # open proposals only
+    assert rep_workbook_name("A/B: C?", D(2026, 1, 5)) == "A-B- C- 2026-01-05.xlsx"
+    assert next_period(None, None, AS_OF) is None
+
+
+def test_merge_rules_in_the_core():
+    current = [{"rep": "Ann", "ref": "1"}, {"rep": "Bob", "ref": "2"}, {"rep": " ann ", "ref": "3"}]
+    assert replace_rep_rows(current, [{"rep": "ANN", "ref": "9"}]) == [{"rep": "Bob", "ref": "2"},
+                                                                       {"rep": "ANN", "ref": "9"}]
+    existing = [{"rep": "Ann", "period_start": dt.datetime(2026, 1, 1)}]
+    imported = [{"rep": "ann", "period_start": D(2026, 1, 1)}, {"rep": "Bob", "period_start": D(2026, 1, 1)},
+                {"rep": "bob", "period_start": D(2026, 1, 1)}]
+    assert new_rows(existing, imported, ("rep", "period_start")) == [imported[1]]
+
+
+# ------------------------------------------------------------------------------------ the command
+def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
+    before_notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment)
+                    for ws in openpyxl.load_workbook(team).worksheets}
+    r = run("new-period", team)
+    assert r.exit_code == 0, r.output
+    outbox = tmp_path / "outbox"
+    assert r.stdout.splitlines() == [
+        "Ann Lee: 2026-11-23..2026-11-29 (1 objective, 6 planning rows)",
+        "Bob Roy: 2026-12-01..2026-12-31 (1 objective, 6 planning rows)",
+        "Cid Dupont: 2027-01-01..2027-03-31 (1 objective, 6 planning rows)",
+        f"wrote {team} (21 rows added)",
+        f"wrote 3 rep workbooks in {outbox}"]
+    v = validate_file(team)
+    assert not [i for i in v.issues if i.severity == "error"]
+    obj = v.frames["objectives"]
+    assert len(obj) == 6 and obj["period_end"].tolist()[-3:] == [D(2026, 11, 29), D(2026, 12, 31), D(2027, 3, 31)]
+    plan = v.frames["planning"]
+    assert len(plan) == 36 and plan["planned"].tolist()[-6:] == [10, 11, 12, 13, 14, 15]
+    wb = openpyxl.load_workbook(team)
+    notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment) for ws in wb.worksheets}
+    assert notes == before_notes                          # the template's cell notes kept
+    ws = wb["Objectives"]
+    (table,) = ws.tables.values()
+    assert table.ref.endswith("7")                        # header + 6 rows: the table grew past its blank row
+    assert str(ws["F7"].value).startswith("=") and "7" in ws["F7"].value   # the formula followed, on its row
+    assert ws["B7"].number_format == ws["B2"].number_format
+    files = sorted(p.name for p in outbox.iterdir())
+    assert files == ["Ann Lee 2026-11-23.xlsx", "Bob Roy 2026-12-01.xlsx", "Cid Dupont 2027-01-01.xlsx"]
+    rep = validate_file(outbox / files[0], as_of=D(2026, 11, 24))
+    assert len(rep.frames["objectives"]) == 1 and len(rep.frames["planning"]) == 6
+    assert rep.frames["pipeline"]["ref"].tolist() == ["Ann-1"]
+    # again: everyone is planned, nothing changes, no file written over
+    before = {p: sha(p) for p in [team, *outbox.iterdir()]}
+    r = run("new-period", team, "--json")
+    data = json.loads(r.stdout)
+    assert r.exit_code == 0 and not list(schemas.validator("new-period").iter_errors(data))
+    assert data["reps"] == [] and [s["reason"] for s in data["skipped"]] == ["already_planned"] * 3
+    assert data["output"] is None and data["written"] == []
+    assert {p: sha(p) for p in before} == before
+
+
+def test_new_period_never_writes_over_a_rep_workbook(team, tmp_path):
+    outbox = tmp_path / "elsewhere"
+    outbox.mkdir()
+    theirs = outbox / "Bob Roy 2026-12-01.xlsx"
+    shutil.copy(team, theirs)                             # a workbook Bob already has
+    before = sha(theirs)
+    out = tmp_path / "next.xlsx"
+    r = run("new-period", team, "--outbox", outbox, "-o", out, "--json")
+    data = json.loads(r.stdout)
+    assert r.exit_code == 0 and not list(schemas.validator("new-period").iter_errors(data))
+    assert data["existing"] == [str(theirs)] and sha(theirs) == before
+    assert sorted(Path(p).name for p in data["written"]) == ["Ann Lee 2026-11-23.xlsx", "Cid Dupont 2027-01-01.xlsx"]
+    assert data["output"] == str(out) and out.exists()
+    assert len(validate_file(team).frames["objectives"]) == 3         # -o: the team workbook itself untouched
+
+
+@pytest.mark.parametrize("case", ["missing", "outbox_is_inbox", "charts"])
+def test_new_period_refusals(team, tmp_path, case):
+    if case == "missing":
+        args, line = [tmp_path / "nope.xlsx"], (f"error: {tmp_path / 'nope.xlsx'} is not a file: give the team "
+                                                 f"workbook (salesxl template --team makes one) (see: salesxl new-period -h)")
+    elif case == "outbox_is_inbox":
+        args, line = [team, "--outbox", tmp_path / "inbox"], (
+            f"error: the outbox {tmp_path / 'inbox'} is the inbox, where reps' workbooks arrive: choose another "
+            f"--outbox (see: salesxl new-period -h)")
+    else:
+        wb = openpyxl.load_workbook(team)
+        from openpyxl.chart import BarChart, Reference
+        chart = BarChart()
+        chart.add_data(Reference(wb["Objectives"], min_col=4, min_row=1, max_row=4), titles_from_data=True)
+        wb["Objectives"].add_chart(chart, "K2")
+        wb.save(team)
+        args, line = [team], (f"error: {team} holds charts, drawings or pictures that this command cannot keep: use "
+                              f"the New period button in Excel, or a team workbook made by salesxl template --team "
+                              f"(see: salesxl new-period -h)")
+    before = sha(team) if team.exists() else None
+    r = run("new-period", *args)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [line]
+    assert sha(team) == before and not (tmp_path / "outbox").exists()
+
+
+# ------------------------------------------------------------------------------------ template --team
+@pytest.mark.parametrize("lang, folders", [("en", ("inbox", "outbox")), ("fr", ("reception", "envoi"))])
+def test_template_team(tmp_path, lang, folders):
+    out = tmp_path / "team.xlsx"
+    r = run("template", "--team", "--lang", lang, "--reps", "Ann Lee, Bob Roy", "-o", out)
+    assert r.exit_code == 0, r.output
+    inbox, outbox = (tmp_path / f for f in folders)
+    assert r.stdout == f"wrote {out} (2 reps; inbox {inbox}, outbox {outbox})\n"
+    assert inbox.is_dir() and outbox.is_dir()
+    v = validate_file(out)
+    assert v.frames["reps"]["rep"].tolist() == ["Ann Lee", "Bob Roy"]
+    assert (v.settings["inbox"], v.settings["outbox"]) == folders
+    assert not [i for i in v.issues if i.severity == "error"]
+
+
+@pytest.mark.parametrize("args, line", [
+    (["--reps", "Ann,,Bob"], "error: Invalid value for --reps: name 2 of 3 is empty (two commas in a row?) "
+                             "(see: salesxl template -h)"),
+    (["--reps", "Ann,ann "], "error: Invalid value for --reps: 'ann' is listed twice (as 'Ann') (see: salesxl template -h)"),
+    (["--rep", "Ann"], "error: --team makes the team workbook: --rep, --seniority and the period are for a rep's "
+                       "(see: salesxl template -h)"),
+    (["--inbox", "x", "--outbox", "X"], "error: --inbox and --outbox must be two folders (reps' files arrive in the "
+                                        "inbox) (see: salesxl template -h)"),
+])
+def test_template_team_checks_its_arguments(tmp_path, args, line):
+    r = run("template", "--team", "-o", tmp_path / "t.xlsx", *args)
+    assert r.exit_code == 2 and r.stderr.splitlines() == [line]
+    assert not (tmp_path / "t.xlsx").exists()
+    r = run("template", "--reps", "Ann", "-o", tmp_path / "t.xlsx")
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        "error: --reps, --inbox and --outbox go with --team (see: salesxl template -h)"]
