@@ -120,11 +120,11 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
     `back_sheet`: the sheet the review links back to (the team Forecast sheet), if any."""
     L = lang
     blocks: list = [Title(t("title", L, rep=rf.rep), t("subtitle", L), t("back_to_forecast", L))]
-    period = f"{format_date_long(rf.period_start, L)} → {format_date_long(rf.period_end, L)}"
     blocks.append(Fields(t("header_title", L), (
         (t("rep", L), Cell(rf.rep, TEXT, "bold")),
         (t("seniority", L), Cell(_label("seniority", rf.seniority, L) or "—")),
-        (t("period", L), Cell(period)),
+        (t("period_start", L), Cell(format_date_long(rf.period_start, L))),
+        (t("period_end", L), Cell(format_date_long(rf.period_end, L))),
         (t("as_of", L), Cell(format_date_long(as_of, L))),
         (t("elapsed", L), Cell(rf.elapsed, PERCENT)),
     ), id="header"))

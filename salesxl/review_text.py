@@ -8,6 +8,8 @@ T = MappingProxyType({
     "rep": {"en": "Rep", "fr": "Commercial"},
     "seniority": {"en": "Seniority", "fr": "Ancienneté"},
     "period": {"en": "Period", "fr": "Période"},
+    "period_start": {"en": "Period start", "fr": "Début de période"},
+    "period_end": {"en": "Period end", "fr": "Fin de période"},
     "as_of": {"en": "As-of date", "fr": "Date d'arrêté"},
     "elapsed": {"en": "Period elapsed", "fr": "Période écoulée"},
     "kpis": {"en": "Where we stand", "fr": "Où en sommes-nous"},
