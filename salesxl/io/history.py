@@ -296,24 +296,24 @@ PERIOD_COLUMNS = ("rep_key", "rep", "as_of", "period_start", "period_end", "obje
 def learning_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
     """Every proposal snapshot (up to `upto` when given), ordered by rep, proposal and collection day:
     columns LEARNING_COLUMNS as lists (dates as ISO text), what salesxl.learn reads."""
-    sql = "SELECT " + ", ".join(LEARNING_COLUMNS) + " FROM snapshots"
-    params: list[Any] = []
-    if upto is not None:
-        sql += " WHERE as_of <= ?"
-        params.append(_iso(upto))
-    rows = conn.execute(sql + " ORDER BY rep_key, ref_key, as_of", params).fetchall()
-    return {c: [r[i] for r in rows] for i, c in enumerate(LEARNING_COLUMNS)}
+    return _columns_upto(conn, "snapshots", LEARNING_COLUMNS, "rep_key, ref_key, as_of", upto)
 
 
 def period_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
     """Each collection's periods per rep (columns PERIOD_COLUMNS as lists, dates as ISO text)."""
-    sql = "SELECT " + ", ".join(PERIOD_COLUMNS) + " FROM periods"
+    return _columns_upto(conn, "periods", PERIOD_COLUMNS, "rep_key, as_of, period_start", upto)
+
+
+def _columns_upto(conn: sqlite3.Connection, table: str, columns, order: str,
+                  upto: dt.date | None) -> dict[str, list]:
+    """`columns` of `table` (collections up to `upto` when given), sorted by `order`, as lists."""
+    sql = "SELECT " + ", ".join(columns) + " FROM " + table
     params: list[Any] = []
     if upto is not None:
         sql += " WHERE as_of <= ?"
         params.append(_iso(upto))
-    rows = conn.execute(sql + " ORDER BY rep_key, as_of, period_start", params).fetchall()
-    return {c: [r[i] for r in rows] for i, c in enumerate(PERIOD_COLUMNS)}
+    rows = conn.execute(sql + " ORDER BY " + order, params).fetchall()
+    return {c: [r[i] for r in rows] for i, c in enumerate(columns)}
 
 
 def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.DataFrame:
