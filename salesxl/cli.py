@@ -608,7 +608,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
                          simulations=simulations, progress=progress, timeout=timeout, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
-    data = result.to_dict()
+    data = result.to_dict() if as_json or result.exit_code == EXIT_USAGE else None
     if as_json and result.exit_code != EXIT_USAGE:
         _emit_json("consolidate", data)
     elif not as_json:
@@ -628,7 +628,7 @@ def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help
     if result.exit_code == EXIT_USAGE:
         _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
                          None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
-    _say_errors(result.exit_code, data["files"])
+    _say_errors(result.exit_code, result.files, lambda f: f.issues)
     raise typer.Exit(result.exit_code)
 
 

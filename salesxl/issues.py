@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterable
 
@@ -54,9 +54,9 @@ class Issue:
     message: str
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["value"] = _plain(self.value)
-        return d
+        # built field by field: dataclasses.asdict deep-copies every value (0.7 s for 16k issues)
+        return {"severity": self.severity, "code": self.code, "file": self.file, "sheet": self.sheet,
+                "row": self.row, "column": self.column, "value": _plain(self.value), "message": self.message}
 
 
 def make_issue(code: str, *, lang: str = "en", file: str | None = None, sheet: str | None = None,
