@@ -68,7 +68,7 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, Any], rows: Mappi
             continue
         td = tables[key]
         ws = wb[td.sheet]
-        filled = [r for r in td.frame["_row"] if r is not None]
+        filled = [r for r in td.rows if r is not None]
         start = (max(filled) if filled else td.header_row) + 1
         end = start + len(recs) - 1
         inputs = {c.key for c in contract.TABLES[key].input_columns}
