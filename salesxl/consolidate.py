@@ -872,7 +872,7 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
     conn = None
     ing: Ingested | None = None
     try:
-        # the readers are at work: meanwhile, what their results need (pandas, numpy and XlsxWriter
+        # the readers are at work: meanwhile, what their results need (numpy and XlsxWriter
         # take a while to import)
         from salesxl import forecast as fc_mod  # noqa: F401 - loaded while the readers work
         from salesxl.io import history as hist

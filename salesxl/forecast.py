@@ -630,7 +630,8 @@ def forecast_rep(job: ForecastJob) -> RepForecast:
     return rf
 
 
-def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
+def _reasons(rep_reporting: TableData | None, rep_pipeline: TableData | None,
+             outcome_of: Mapping[str, str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     if rep_reporting is not None:
         for res, reason in zip(rep_reporting["result"], rep_reporting["reason"]):
@@ -664,7 +665,7 @@ def _missing(v) -> bool:
     return v is None or (type(v) is float and v != v)
 
 
-def _apply_closed(rf: RepForecast, closed) -> None:
+def _apply_closed(rf: RepForecast, closed: TableData | None) -> None:
     """What the rep's closed proposals tell: win rate, average deal, calibration (None without any)."""
     wr = None
     avg_deal = None
@@ -688,8 +689,10 @@ def _apply_closed(rf: RepForecast, closed) -> None:
     rf.calibrated_forecast = cal_fc
 
 
-def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
-                       simulations, seed, on_track, at_risk) -> RepForecast:
+def _rep_forecast_core(name: str, seniority: str | None, period: Period, as_of: dt.date,
+                       planning: TableData | None, reporting: TableData | None, pipeline: TableData | None,
+                       outcome_of: Mapping[str, str], simulations: int, seed: int, on_track: float,
+                       at_risk: float) -> RepForecast:
     """The rep's forecast but for what their closed proposals tell (see _apply_closed)."""
     start, end, objective, deals = period.start, period.end, period.revenue_objective, period.deals_objective
     elapsed = elapsed_fraction(start, end, as_of)
@@ -746,7 +749,8 @@ def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipe
         draws=draws, open_by_stage=by_stage)
 
 
-def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
+def _plan(planning: TableData | None, reporting: TableData | None, start: dt.date, end: dt.date, as_of: dt.date,
+          elapsed: float) -> list[PlanLine]:
     """Planned vs done per action type for the Planning rows of the rep's period."""
     if _is_empty(planning):
         return []
@@ -775,7 +779,8 @@ def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
     return out
 
 
-def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
+def _results(reporting: TableData | None, start: dt.date, end: dt.date, as_of: dt.date,
+             outcome_of: Mapping[str, str]) -> tuple[dict, dict]:
     results: dict[str, dict[str, int]] = {}
     if _is_empty(reporting):
         return results, {}
@@ -799,8 +804,8 @@ def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
     return results, conversion
 
 
-def apply_history(rf: RepForecast, pipeline, learner, as_of: dt.date, z, seed: int, on_track: float,
-                  at_risk: float) -> None:
+def apply_history(rf: RepForecast, pipeline: TableData | None, learner: Any, as_of: dt.date, z: np.ndarray,
+                  seed: int, on_track: float, at_risk: float) -> None:
     """The history-based forecast of a rep (salesxl.learn) from their open proposals (any decision
     date: one due after the period end may still be won before it): `expected` and `basis`; when the
     basis is history, P10/P50/P90, P(reach), risk and lever from its draws, the declared ones kept."""

@@ -23,7 +23,7 @@ import itertools
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from xlsxwriter.exceptions import FileCreateError
 
@@ -33,6 +33,9 @@ from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.io.outputs import give_mode, track, untrack
 from salesxl.tables import TableData
+
+if TYPE_CHECKING:
+    from salesxl.forecast import TeamForecast
 from salesxl.layout import HEADER_COLOUR, ISSUE_COLUMNS, TEXT, forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
@@ -255,8 +258,8 @@ class TeamWorkbookWriter:
         return self.add_rows(td.key, columns, file=file, sheet=td.sheet or td.key, rows=td.rows)
 
     # -- the rest of the workbook -------------------------------------------------------------
-    def finish(self, *, issues: Iterable = (), forecast: Any = None, reviews: Iterable = (),
-               render_review=None) -> Path:
+    def finish(self, *, issues: Iterable = (), forecast: TeamForecast | Callable[[], TeamForecast] | None = None,
+               reviews: Iterable = (), render_review=None) -> Path:
         """Write Settings, Issues, Forecast and reviews, close the workbook and move it into place.
 
         `reviews` may be a generator: each review is rendered as it comes and its sheet frozen (its XML
@@ -428,21 +431,20 @@ class TeamWorkbookWriter:
         apply_setup(self.wb, ws, issues_frame(lang, max(ws.data_rows, 1), ws.name), cell_formats)
         return ws
 
-    def _write_forecast(self, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+    def _write_forecast(self, forecast: TeamForecast | None, review_sheets: Mapping[str, str] | None = None):
         return self._fill_forecast(self._forecast_sheet(), forecast, review_sheets)
 
     def _forecast_sheet(self):
         from salesxl.io.review_xlsx import ReviewSheet
         return self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang], worksheet_class=ReviewSheet)
 
-    def _fill_forecast(self, ws, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+    def _fill_forecast(self, ws, forecast: TeamForecast | None, review_sheets: Mapping[str, str] | None = None):
         """The Forecast sheet as salesxl.layout.forecast_layout lays it out (the manager's dashboard),
         each rep linked to their review sheet."""
         from salesxl.io.review_xlsx import render_sheet
-        fc = _as_team_forecast(forecast)
-        if fc is None:
+        if forecast is None:
             return ws
-        lay = forecast_layout(fc, self.lang, review_sheets=review_sheets if review_sheets is not None
+        lay = forecast_layout(forecast, self.lang, review_sheets=review_sheets if review_sheets is not None
                               else self.review_sheets, currency=str(self.settings.get("currency") or "EUR"),
                               name=ws.name)
         return render_sheet(self.wb, lay, ws=ws)
@@ -456,45 +458,13 @@ def _print_setup(ws) -> None:
     ws.repeat_rows(0)
 
 
-def _as_team_forecast(forecast: Any):
-    """A TeamForecast, or a forecast's JSON dict seen as one (reps and team as attributes)."""
-    if forecast is None:
-        return None
-    if not isinstance(forecast, Mapping):
-        return forecast
-    from types import SimpleNamespace
-
-    def rep(d):
-        d = dict(d)
-        for k in ("period_start", "period_end"):
-            d[k] = _to_date(d.get(k))
-        d.setdefault("change", None)
-        d.setdefault("open_by_stage", {})
-        return SimpleNamespace(**d)
-    return SimpleNamespace(as_of=_to_date(forecast.get("as_of")), reps=[rep(r) for r in forecast.get("reps") or []],
-                           team=forecast.get("team") or {}, skipped=forecast.get("skipped") or [])
-
-
-def _to_date(v) -> dt.date | None:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
-
-
 def _as_datetime(d: dt.date) -> dt.datetime:
     return d if isinstance(d, dt.datetime) else dt.datetime(d.year, d.month, d.day)
 
 
 # ---------------------------------------------------------------------------------------------
 def write_team_workbook(path, *, files: Sequence[tuple[str, Mapping[str, TableData]]], issues: Iterable = (),
-                        forecast: Any = None, reviews: Sequence = (), lang: str = "en",
+                        forecast: TeamForecast | None = None, reviews: Sequence = (), lang: str = "en",
                         settings: Mapping[str, Any] | None = None, lists: Mapping[str, contract.ListSpec] | None = None,
                         render_review=None) -> Path:
     """Write the whole team workbook at once: `files` are (source path, its typed tables by key), in
