@@ -291,13 +291,13 @@ def write_forecast(book: xw.Book, fc: TeamForecast, lang: str, currency: str = "
 # Marking invalid cells
 
 
-def _mark_issues(book: xw.Book, lb: LiveBook, issues: Iterable[Issue]) -> dict[str, int]:
+def _mark_issues(book: xw.Book, live_book: LiveBook, issues: Iterable[Issue]) -> dict[str, int]:
     """Fill each invalid cell (errors red, warnings amber) with a note holding its messages.
 
     A row-level issue (a duplicated row) colours the row across the table, its note on the first
     cell. Issues about a missing sheet or header have no cell to mark. At most MAX_MARKED_CELLS cells
     per sheet (errors first)."""
-    cells = issue_cells([lt.data for key, lt in lb.tables.items() if key != "settings"], issues)
+    cells = issue_cells([lt.data for key, lt in live_book.tables.items() if key != "settings"], issues)
     summary = {"cells": 0, "fills": 0, "notes": 0, "notes_skipped": 0, "capped": 0}
     for sheet_name, bucket in cells.items():
         ordered = sorted(bucket.items(), key=lambda kv: (kv[1][0] != ERROR, kv[0]))
@@ -328,50 +328,50 @@ def _mark_issues(book: xw.Book, lb: LiveBook, issues: Iterable[Issue]) -> dict[s
 
 def validate(book: xw.Book) -> dict[str, Any]:
     """Check the open workbook: Issues sheet, coloured cells with notes; nothing typed is changed."""
-    lb = load(book)
-    v = lb.validate()
+    live_book = load(book)
+    v = live_book.validate()
     cleared = live.clear_marks(book)
-    sheet = write_issues(book, v.issues, lb.lang)
-    marked = _mark_issues(book, lb, v.issues)
+    sheet = write_issues(book, v.issues, live_book.lang)
+    marked = _mark_issues(book, live_book, v.issues)
     sheet.activate()
     warnings = len(v.issues) - v.errors
     return {"action": "validate", "sheet": sheet.name, "errors": v.errors,
             "warnings": warnings, "marked": marked, "cleared": cleared,
             "as_of": v.as_of.isoformat(),
-            "message": _t(_SUMMARY["validate"], lb.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
+            "message": _t(_SUMMARY["validate"], live_book.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
 
 
-def _plan(lb: LiveBook) -> tuple[Validated, Any]:
+def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
     """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast)."""
-    v = lb.validate()
+    v = live_book.validate()
     return v, plan_forecast(v.tables, v.lists, v.as_of, v.settings)
 
 
-def _forecast(lb: LiveBook) -> tuple[Validated, TeamForecast]:
+def _forecast(live_book: LiveBook) -> tuple[Validated, TeamForecast]:
     from salesxl import consolidate as stages
-    v, plan = _plan(lb)
+    v, plan = _plan(live_book)
     return v, stages.forecast_team(plan, stages.forecast_reps(plan))
 
 
 def forecast(book: xw.Book) -> dict[str, Any]:
     """Each rep's forecast for their own current period, and the team's: the Forecast sheet."""
-    lb = load(book)
-    v, fc = _forecast(lb)
-    sheet = write_forecast(book, fc, lb.lang, str(v.settings.get("currency") or "EUR"))
+    live_book = load(book)
+    v, fc = _forecast(live_book)
+    sheet = write_forecast(book, fc, live_book.lang, str(v.settings.get("currency") or "EUR"))
     sheet.activate()
     risks = {k: sum(1 for r in fc.reps if r.risk == k) for k in ("on_track", "at_risk", "off_track")}
     return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict(),
-            "message": _t(_SUMMARY["forecast"], lb.lang, reps=len(fc.reps), sheet=sheet.name, **risks)}
+            "message": _t(_SUMMARY["forecast"], live_book.lang, reps=len(fc.reps), sheet=sheet.name, **risks)}
 
 
 def reviews(book: xw.Book) -> dict[str, Any]:
     """One end-of-period review sheet per rep (the same blocks as `salesxl review` writes)."""
     from salesxl import consolidate as stages
-    lb = load(book)
-    v, plan = _plan(lb)
+    live_book = load(book)
+    v, plan = _plan(live_book)
     # the batch's stage 4 reviews (each made as its rep's forecast comes), rendered into the open book
     after: Any = live.find_sheet(book, *contract.SHEETS["forecast"].values())
-    built = stages.TeamReviews(plan, stages.forecast_reps(plan), as_of=v.as_of, lang=lb.lang,
+    built = stages.TeamReviews(plan, stages.forecast_reps(plan), as_of=v.as_of, lang=live_book.lang,
                                currency=str(v.settings.get("currency") or "EUR"),
                                back_sheet=after.name if after is not None else None)
     names = []
@@ -382,7 +382,7 @@ def reviews(book: xw.Book) -> dict[str, Any]:
     if names:
         book.sheets[names[0]].activate()
     return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors,
-            "message": _t(_SUMMARY["reviews"], lb.lang, sheets=len(names), skipped=len(fc.skipped))}
+            "message": _t(_SUMMARY["reviews"], live_book.lang, sheets=len(names), skipped=len(fc.skipped))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,7 +438,7 @@ def _template_layout(lt: LiveTable) -> bool:
                                       for j, c in enumerate(table.columns, start=1))
 
 
-def _formula_rows(lb: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[int, list[list[Any]]] | None:
+def _formula_rows(live_book: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[int, list[list[Any]]] | None:
     """The template's native formulas (Weighted, Done, Won…) for Excel rows first..last of a table
     laid out as the template lays it out; None for other layouts or tables without formulas."""
     from salesxl.io import template
@@ -447,9 +447,9 @@ def _formula_rows(lb: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[i
     computed = [j for j, c in enumerate(table.columns, start=1) if c.computed]
     if not computed or not _template_layout(lt) or last < first:
         return None
-    sheets = {t.key: (lb.tables[t.key].data.sheet if t.key in lb.tables else t.sheet(lb.lang))
+    sheets = {t.key: (live_book.tables[t.key].data.sheet if t.key in live_book.tables else t.sheet(live_book.lang))
               for t in contract.TABLES.values()}
-    formulas = template.native_formulas(table, lb.lang, last - 1, sheets)
+    formulas = template.native_formulas(table, live_book.lang, last - 1, sheets)
     c0 = computed[0]
     block = []
     for r in range(first, last + 1):
@@ -461,14 +461,14 @@ def _formula_rows(lb: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[i
     return c0, block
 
 
-def _write_rows(lb: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, Any]],
+def _write_rows(live_book: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, Any]],
                 clear_to: int | None = None) -> dict[str, int]:
     """Write `rows` into table `key` from Excel row `start`: one block per run of adjacent input
     columns (usually one); rows up to `clear_to` are emptied in the same block. A ListObject is
     resized when the rows go past its end, and the template's formulas fill its new rows."""
-    lt = lb.tables.get(key)
+    lt = live_book.tables.get(key)
     if lt is None:
-        raise ActionError(_t(_MESSAGES["no_table"], lb.lang, table=contract.TABLES[key].name))
+        raise ActionError(_t(_MESSAGES["no_table"], live_book.lang, table=contract.TABLES[key].name))
     td = lt.data
     table = contract.TABLES[key]
     cols = sorted((td.columns_at[c.key], c.key) for c in table.input_columns if c.key in td.columns_at)
@@ -485,15 +485,16 @@ def _write_rows(lb: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, 
     writes = 0
     for run in runs:
         block = [[rows[i].get(k) for _, k in run] if i < len(rows) else [None] * len(run) for i in range(n)]
-        live.write_sheet_block(lb.book, td.sheet, (start, run[0][0]), block, clear=False, create=False)
+        live.write_sheet_block(live_book.book, td.sheet, (start, run[0][0]), block, clear=False, create=False)
         writes += 1
     if lt.list_object and end > lt.last_row:
-        formulas = _formula_rows(lb, lt, lt.last_row + 1, end)
+        formulas = _formula_rows(live_book, lt, lt.last_row + 1, end)
         if formulas is not None:
             c0, block = formulas
-            live.write_sheet_block(lb.book, td.sheet, (lt.last_row + 1, c0), block, clear=False, create=False)
+            live.write_sheet_block(live_book.book, td.sheet, (lt.last_row + 1, c0), block, clear=False, create=False)
             writes += 1
-        live.resize_table(lb.book.sheets[td.sheet], lt.list_object, lt.header_row, lt.first_col, end, lt.last_col)
+        live.resize_table(live_book.book.sheets[td.sheet], lt.list_object, lt.header_row, lt.first_col, end,
+                          lt.last_col)
         lt.last_row = end
         writes += 1
     return {"rows": len(rows), "writes": writes}
@@ -528,7 +529,7 @@ def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox")
 # ---------------------------------------------------------------------------------------------
 # Consolidate
 
-def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
+def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
     """Each inbox workbook through the batch consolidation's reader (`salesxl.consolidate.read_one`:
     the bad-file guard, a read-only headless read, every rule), in this process; the same workbook
     twice (same typed content, or same bytes) counts once, as in `salesxl consolidate`."""
@@ -538,23 +539,23 @@ def _read_inbox(lb: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
 
     exclude = []
     try:
-        own = Path(lb.book.fullname)
+        own = Path(live_book.book.fullname)
         if own.exists():
             exclude.append(own)
     except Exception:  # pragma: no cover - a book without a path
         pass
-    paths, notes = expand_inputs([inbox], lb.lang, exclude=exclude)
+    paths, notes = expand_inputs([inbox], live_book.lang, exclude=exclude)
     engine = batch.default_engine()
     files: list[dict] = []
     seen: dict[str, str] = {}
     # every message in the open book's language, those about files in the other language too
-    for _, task, res in run_inline(batch.read_one, [(str(p), engine, lb.lang, None) for p in paths]):
+    for _, task, res in run_inline(batch.read_one, [(str(p), engine, live_book.lang, None) for p in paths]):
         path = task[0]
         if isinstance(res, TaskFailure):
-            res = batch.failure_result(path, res, lb.lang)
+            res = batch.failure_result(path, res, live_book.lang)
         dup_of = batch.duplicate_of(seen, res, path)
         if dup_of is not None:
-            issue = make_issue("DUPLICATE_FILE", lang=lb.lang, file=path, other=dup_of)
+            issue = make_issue("DUPLICATE_FILE", lang=live_book.lang, file=path, other=dup_of)
             files.append({"path": path, "sha256": res.sha256, "status": batch.DUPLICATE, "issues": [issue]})
             continue
         files.append({"path": path, "sha256": res.sha256, "status": batch.result_status(res), "issues": res.issues,
@@ -590,47 +591,47 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     Each file is read once, headlessly, and never written; a file that cannot be read gets one
     file-level issue, and the same workbook twice counts once. Writes: one block per table and the
     Issues sheet."""
-    lb = load(book)
-    inbox = _folder(book, lb.settings.get("inbox"), lb.lang, "inbox")
+    live_book = load(book)
+    inbox = _folder(book, live_book.settings.get("inbox"), live_book.lang, "inbox")
     if inbox is None:
-        raise ActionError(_t(_MESSAGES["no_inbox"], lb.lang))
+        raise ActionError(_t(_MESSAGES["no_inbox"], live_book.lang))
     if not inbox.is_dir():
-        raise ActionError(_t(_MESSAGES["inbox_missing"], lb.lang, path=str(inbox)))
-    files, notes = _read_inbox(lb, inbox)
-    team = lb.validate()
+        raise ActionError(_t(_MESSAGES["inbox_missing"], live_book.lang, path=str(inbox)))
+    files, notes = _read_inbox(live_book, inbox)
+    team = live_book.validate()
     imported: dict[str, list[dict]] = {k: [] for k in (*REP_OWNED, *MANAGER_OWNED)}
     for f in files:
         for key in imported:
             part = f.get("tables", {}).get(key)
             if part is not None and len(part):
-                recs = _part_rows(key, part, team.lists, lb.lang)
+                recs = _part_rows(key, part, team.lists, live_book.lang)
                 imported[key].extend(r for r in recs if clean_text(r.get("rep")))
     counts: dict[str, dict[str, int]] = {}
     for key in REP_OWNED:
-        lt = lb.tables.get(key)
+        lt = live_book.tables.get(key)
         if lt is None or not imported[key]:
             continue
         current = _raw_rows(key, lt.data)
         rows = replace_rep_rows(current, imported[key])
         kept = len(rows) - len(imported[key])
-        res = _write_rows(lb, key, lt.header_row + 1, rows, clear_to=lt.last_data_row)
+        res = _write_rows(live_book, key, lt.header_row + 1, rows, clear_to=lt.last_data_row)
         counts[key] = {"imported": len(imported[key]), "kept": kept, "replaced": len(current) - kept,
                        "writes": res["writes"]}
     for key, cols in MANAGER_OWNED.items():
-        lt = lb.tables.get(key)
+        lt = live_book.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        existing = (table_rows(key, team.tables[key], lt.data, team.lists, lb.lang)
+        existing = (table_rows(key, team.tables[key], lt.data, team.lists, live_book.lang)
                     if key in team.tables else [])
         new = new_rows(existing, imported[key], cols)
         if new:
-            res = _write_rows(lb, key, lt.last_data_row + 1, new)
+            res = _write_rows(live_book, key, lt.last_data_row + 1, new)
             counts[key] = {"imported": len(new), "writes": res["writes"]}
     issues = list(notes) + [i for f in files for i in f["issues"]]
-    sheet = write_issues(book, issues, lb.lang)
+    sheet = write_issues(book, issues, live_book.lang)
     sheet.activate()
     tally = count_issues(issues)
-    message = _t(_SUMMARY["consolidate"], lb.lang, files=len(files), inbox=str(inbox),
+    message = _t(_SUMMARY["consolidate"], live_book.lang, files=len(files), inbox=str(inbox),
                  unreadable=sum(1 for f in files if f["status"] == "unreadable"),
                  rows=sum(c["imported"] for c in counts.values()), errors=tally[ERROR], warnings=tally[WARNING],
                  sheet=sheet.name)
@@ -651,20 +652,21 @@ def new_period(book: xw.Book) -> dict[str, Any]:
     planned is left as is, so running it twice adds nothing."""
     from salesxl.io.team_file import write_rep_workbooks
 
-    lb = load(book)
-    v = lb.validate()
-    plan = plan_rollover(v.tables, v.as_of, lb.lang)
+    live_book = load(book)
+    v = live_book.validate()
+    plan = plan_rollover(v.tables, v.as_of, live_book.lang)
     writes = {}
     for key in ("objectives", "planning"):
         rows = plan.rows(key)
         if rows:
-            lt = lb.tables.get(key)
-            writes[key] = _write_rows(lb, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-    outbox = _folder(book, lb.settings.get("outbox"), lb.lang, "outbox")
-    written, existing = write_rep_workbooks(plan, outbox, lb.lang, lb.settings) if outbox is not None else ([], [])
-    message = (_t(_SUMMARY["new_period"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped),
+            lt = live_book.tables.get(key)
+            writes[key] = _write_rows(live_book, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
+    outbox = _folder(book, live_book.settings.get("outbox"), live_book.lang, "outbox")
+    written, existing = (write_rep_workbooks(plan, outbox, live_book.lang, live_book.settings)
+                         if outbox is not None else ([], []))
+    message = (_t(_SUMMARY["new_period"], live_book.lang, reps=len(plan.reps), skipped=len(plan.skipped),
                   files=len(written), outbox=str(outbox)) if outbox is not None else
-               _t(_SUMMARY["new_period_no_outbox"], lb.lang, reps=len(plan.reps), skipped=len(plan.skipped)))
+               _t(_SUMMARY["new_period_no_outbox"], live_book.lang, reps=len(plan.reps), skipped=len(plan.skipped)))
     return {"action": "new_period", "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
             "skipped": plan.skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
             "files": [str(p) for p in written], "existing": [str(p) for p in existing], "message": message}

@@ -101,9 +101,9 @@ def metrics(cases: Sequence[Case], model: str) -> dict[str, Any]:
 
 def _periods(period_rows: Mapping[str, Sequence[Any]]) -> dict[tuple[str, dt.date], list[tuple]]:
     out: dict[tuple[str, dt.date], list[tuple]] = {}
-    for rk, rep, day, s, e, obj in zip(*(period_rows.get(c) or () for c in
-                                         ("rep_key", "rep", "as_of", "period_start", "period_end", "objective"))):
-        out.setdefault((rk, _date(day)), []).append((rep, _date(s), _date(e), obj))
+    for rep_key, rep, day, s, e, obj in zip(*(period_rows.get(c) or () for c in
+                                              ("rep_key", "rep", "as_of", "period_start", "period_end", "objective"))):
+        out.setdefault((rep_key, _date(day)), []).append((rep, _date(s), _date(e), obj))
     return out
 
 
@@ -129,8 +129,7 @@ def backtest(rows: Mapping[str, Sequence[Any]], period_rows: Mapping[str, Sequen
     if not days:
         return Backtest(0, [], [])
     last_day = days[-1]
-    L = last_day.toordinal()
-    last, won, dec = h.final_state(L)
+    last, won, dec = h.final_state(last_day.toordinal())
     amt_final = np.zeros(h.n_props)
     ok = last >= 0
     amt_final[ok] = np.nan_to_num(h.amount[last[ok]])
@@ -138,26 +137,26 @@ def backtest(rows: Mapping[str, Sequence[Any]], period_rows: Mapping[str, Sequen
     prop_rep[h.prop] = h.rep
     cases: list[Case] = []
     team_cases: list[Case] = []
-    for T in days:
+    for day in days:
         z = team_normals(seed, simulations)
         day_cases, dec_draws, hist_draws = [], [], []
-        for (rk, d), plist in sorted(per.items(), key=lambda kv: kv[0]):
-            if d != T:
+        for (rep_key, collected), plist in sorted(per.items(), key=lambda kv: kv[0]):
+            if collected != day:
                 continue
-            p = _pick(plist, T)
+            p = _pick(plist, day)
             if p is None or p[2] > last_day:
                 continue
             name, s, e, objective = p
-            r = h.rep_codes.get(rk)
+            r = h.rep_codes.get(rep_key)
             s_o, e_o = s.toordinal(), e.toordinal()
             actual = 0.0
             if r is not None:
                 m = won & (prop_rep == r) & (dec >= s_o) & (dec <= e_o)
                 actual = math.fsum(amt_final[m].tolist())
-            # what the rep's file showed on T
+            # what the rep's file showed that day
             won_t, a_dec, p_dec, open_ = 0.0, [], [], []
             if r is not None:
-                idx = np.flatnonzero((h.rep == r) & (h.t == T.toordinal()))
+                idx = np.flatnonzero((h.rep == r) & (h.t == day.toordinal()))
                 for i in idx.tolist():
                     a, pr, st, dd = h.amount[i], h.p[i], h.status[i], h.decision[i]
                     if not math.isfinite(a) or dd == -(1 << 40):
@@ -183,7 +182,7 @@ def backtest(rows: Mapping[str, Sequence[Any]], period_rows: Mapping[str, Sequen
                 refs=[keys[int(h.prop[i])][1] for i in open_],
                 stages=[_stage_name(h, int(h.stage[i])) for i in open_],
                 sent_on=[dt.date.fromordinal(int(h.sent[i])) if h.sent[i] > 0 else None for i in open_])
-            pred = h.predict(rk, T, e, props)
+            pred = h.predict(rep_key, day, e, props)
             if pred.basis == "history":
                 hd = draw_totals(won_t, pred, z, np.random.default_rng(rs + 1))
                 ho = outcome_from_draws(hd, obj, won=won_t)
@@ -192,7 +191,7 @@ def backtest(rows: Mapping[str, Sequence[Any]], period_rows: Mapping[str, Sequen
             else:
                 hd = ddraws
                 history = dict(declared)
-            c = Case(name, T, s, e, obj, actual, pred.basis, pred.reason, declared, history)
+            c = Case(name, day, s, e, obj, actual, pred.basis, pred.reason, declared, history)
             day_cases.append(c)
             dec_draws.append(ddraws)
             hist_draws.append(hd)
@@ -207,7 +206,7 @@ def backtest(rows: Mapping[str, Sequence[Any]], period_rows: Mapping[str, Sequen
                 models[model] = {"forecast": math.fsum(getattr(c, model)["forecast"] for c in day_cases),
                                  "p10": o.p10, "p50": o.p50, "p90": o.p90, "p_reach": o.p_reach}
             basis = "history" if all(c.basis == "history" for c in day_cases) else "declared"
-            team_cases.append(Case("team", T, min(c.period_start for c in day_cases),
+            team_cases.append(Case("team", day, min(c.period_start for c in day_cases),
                                    max(c.period_end for c in day_cases), tobj,
                                    math.fsum(c.actual for c in day_cases), basis, None, models["declared"],
                                    models["history"]))

@@ -579,25 +579,25 @@ _MOVES = ("new", "won", "lost", "pushed", "changed")
 
 
 def _tx(key: str, lang: str, **kw) -> str:
-    from salesxl.review_text import T
-    labels = T[key]
+    from salesxl.review_text import TEXTS
+    labels = TEXTS[key]
     s = labels.get(lang) or labels["en"]
     return s.format(**kw) if kw else s
 
 
 def _tn(key: str, n: int, lang: str, **kw) -> str:
-    from salesxl.review_text import T
-    forms = T[key].get(lang) or T[key]["en"]
+    from salesxl.review_text import TEXTS
+    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
     one = n == 1 if lang != "fr" else abs(n) < 2
     return forms[0 if one else 1].format(n=n, **kw)
 
 
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
     """(key, header, value format, width) of the Forecast sheet's main table."""
-    from salesxl.review_text import T
+    from salesxl.review_text import TEXTS
     tx = lambda k: _tx(k, lang)  # noqa: E731
     cols = [("rep", tx("rep"), TEXT, 20), ("period_end", tx("fc_period_end"), DATE, 11),
-            ("objective", T["objective"][lang], AMOUNT, 11), ("won", tx("won"), AMOUNT, 10),
+            ("objective", TEXTS["objective"][lang], AMOUNT, 11), ("won", tx("won"), AMOUNT, 10),
             ("forecast", tx("fc_d_forecast"), AMOUNT, 10)]
     if expected:
         cols.append(("expected", tx("fc_expected"), AMOUNT, 11))
@@ -623,7 +623,7 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     with a chart of the team's movement, then the open pipeline by stage with its chart. One A4
     landscape page wide, the header rows repeated on every page."""
     from salesxl import contract
-    from salesxl.review_text import T
+    from salesxl.review_text import TEXTS
     from salesxl.values import format_date_long
     review_sheets = review_sheets or {}
     reps = list(fc.reps)
@@ -660,11 +660,11 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
             "period_end": Cell(r.period_end, DATE), "objective": Cell(r.objective, AMOUNT),
             "won": Cell(r.won, AMOUNT), "forecast": Cell(r.forecast, AMOUNT, "bold"),
             "expected": Cell(getattr(r, "expected", None), AMOUNT),
-            "basis": Cell(T["basis_history"][lang] if basis == "history" else T["basis_declared"][lang], TEXT,
+            "basis": Cell(TEXTS["basis_history"][lang] if basis == "history" else TEXTS["basis_declared"][lang], TEXT,
                           None if basis == "history" else "muted"),
             "attainment": Cell(r.attainment, PERCENT), "p_reach": Cell(r.p_reach, PERCENT),
             "p_reach_declared": Cell(getattr(r, "p_reach_declared", None), PERCENT),
-            "risk": Cell(T[r.risk][lang] if r.risk else T["no_objective"][lang], TEXT,
+            "risk": Cell(TEXTS[r.risk][lang] if r.risk else TEXTS["no_objective"][lang], TEXT,
                          _RISK_STYLE.get(r.risk, "muted")),
         }
         if ch is not None:
@@ -714,7 +714,7 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
         lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, "#70AD47", 0.0, 1.0))
     lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
     row += 1
-    lay.text(row, 0, T["as_of"][lang], "label")
+    lay.text(row, 0, TEXTS["as_of"][lang], "label")
     lay.put(row, 1, Cell(fc.as_of, DATE, "plain"))
     row += 1
     if prev is not None:
@@ -736,7 +736,7 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     if changes:
         m = row
         lay.text(m, 0, _tx("fc_movement", lang, date=when), "section")
-        lay.put(m + 1, 0, Cell(T["rep"][lang], TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
+        lay.put(m + 1, 0, Cell(TEXTS["rep"][lang], TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
         lay.merges.append((m + 1, 0, m + 2, 0))
         for j, kind in enumerate(_MOVES):
             c = 1 + 2 * j
@@ -766,7 +766,7 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
         c0 = 11
         width = int(sum(width_points(w) for w in lay.widths[c0:]) / 0.75)
         lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
-            Series(T["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), "#ED7D31"),),
+            Series(TEXTS["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), "#ED7D31"),),
             m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format="#,##0"))
         row = max(end, m + max(chart_rows, end - m)) + 1
 
@@ -781,8 +781,8 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
     stage_rows = sorted(stages.items(), key=lambda kv: (rank.get(kv[0], 99), str(kv[0])))
     top = row
     lay.text(top, 0, _tx("fc_stage_short", lang), "section")
-    lay.put(top + 1, 0, Cell(_tx("fc_stage", lang), TEXT, "header"), Cell(T["amount"][lang], TEXT, "header"),
-            Cell(T["weighted"][lang], TEXT, "header"))
+    lay.put(top + 1, 0, Cell(_tx("fc_stage", lang), TEXT, "header"), Cell(TEXTS["amount"][lang], TEXT, "header"),
+            Cell(TEXTS["weighted"][lang], TEXT, "header"))
     for i, (st, (amount, weighted)) in enumerate(stage_rows):
         label = _stage_label(st, lang) if st else _tx("fc_no_stage", lang)
         lay.put(top + 2 + i, 0, Cell(label), Cell(amount, AMOUNT), Cell(weighted, AMOUNT))
@@ -793,8 +793,8 @@ def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | 
         c0 = 4
         width = int(sum(width_points(w) for w in lay.widths[c0:c0 + 7]) / 0.75)
         lay.charts.append(ChartSpec("column", _tx("fc_stage_title", lang), (
-            Series(T["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), "#1F4E78"),
-            Series(T["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), "#9DC3E6")),
+            Series(TEXTS["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), "#1F4E78"),
+            Series(TEXTS["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), "#9DC3E6")),
             top, c0, width, chart_rows * _PX_PER_ROW, number_format="#,##0"))
         end = max(end, top + chart_rows)
     lay.freeze = (first, 1)
@@ -834,11 +834,11 @@ def team_label(kind: str, rec: Mapping[str, Any], lang: str) -> str:
 
 def _group_row(label: str, figures: Mapping[str, Any], cols, lang: str) -> list[Cell]:
     """A period-length group's line: its own figures (forecast.team_rows)."""
-    from salesxl.review_text import T
+    from salesxl.review_text import TEXTS
     vals = {k: figures.get(k) for k, _, _, _ in cols}
     vals["rep"] = label
     risk = figures.get("risk")
-    vals["risk"] = (T[risk].get(lang) or T[risk]["en"]) if risk in T else None
+    vals["risk"] = (TEXTS[risk].get(lang) or TEXTS[risk]["en"]) if risk in TEXTS else None
     vals["basis"] = None
     vals["period_end"] = None
     return [Cell(vals.get(k), fmt, "total") for k, _, fmt, _ in cols]
@@ -854,7 +854,7 @@ def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
                team: Mapping[str, Any] | None = None) -> list[Cell]:
     """A subtotal (or the team's) row: sums of the amounts and movements; attainment of the sums;
     P(reach) and risk only for the team (the team's own distribution)."""
-    from salesxl.review_text import T
+    from salesxl.review_text import TEXTS
 
     def total(attr):
         vals = [getattr(r, attr, None) for r in reps]
@@ -868,7 +868,7 @@ def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
         vals["p_reach"] = team.get("p_reach")
         vals["p_reach_declared"] = team.get("p_reach_declared")
         risk = team.get("risk")
-        vals["risk"] = (T[risk].get(lang) or T[risk]["en"]) if risk in T else None
+        vals["risk"] = (TEXTS[risk].get(lang) or TEXTS[risk]["en"]) if risk in TEXTS else None
     changes = [r.change for r in reps if getattr(r, "change", None) is not None]
     if changes:
         d = [(r.won - r.change.won) for r in reps if getattr(r, "change", None) is not None and r.change.won is not None]

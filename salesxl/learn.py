@@ -496,15 +496,15 @@ class History:
         refs = list(proposals.refs) or [None] * n
         stages = list(proposals.stages) or [None] * n
         sent = list(proposals.sent_on) or [None] * n
-        T = as_of.toordinal()
+        as_of_day = as_of.toordinal()
         dec = np.array([_day(d) for d in proposals.decisions], dtype=np.int64)
-        rk = label_key(rep)
-        # pushes: those of its last snapshot before T, and one more if today's decision date is later
-        last, _, _ = self.final_state(T - 1)
+        rep_key = label_key(rep)
+        # pushes: those of its last snapshot before the as-of date, and one more if its decision date is now later
+        last, _, _ = self.final_state(as_of_day - 1)
         pushes = np.zeros(n, dtype=np.int64)
-        first = np.full(n, T, dtype=np.int64)
+        first = np.full(n, as_of_day, dtype=np.int64)
         get = self.prop_keys.get
-        j = np.array([get((rk, label_key(ref)), -1) if isinstance(ref, str) else -1 for ref in refs],
+        j = np.array([get((rep_key, label_key(ref)), -1) if isinstance(ref, str) else -1 for ref in refs],
                      dtype=np.int64)
         li = np.where(j >= 0, last[np.maximum(j, 0)], -1) if n else np.zeros(0, dtype=np.int64)
         seen = li >= 0
@@ -513,15 +513,15 @@ class History:
         first[seen] = self.first_seen[lj]
         prev = self.known_decision[lj]
         pushes[seen] += (prev != _NONE) & (dec[seen] > prev)
-        wcls = window_class(dec, np.full(n, T), horizon)
+        wcls = window_class(dec, np.full(n, as_of_day), horizon)
         if fit.basis != "history":
             return Prediction(fit.basis, fit.reason, p.copy(), a, pushes, 0.0, 0.0, 0.0, None, p, wcls)
         sd = np.array([_day(s) for s in sent], dtype=np.int64)
-        age = T - np.where((sd != _NONE) & (sd <= T), sd, first)
+        age = as_of_day - np.where((sd != _NONE) & (sd <= as_of_day), sd, first)
         stage_c = np.array([self.stage_codes.get(label_key(s) if isinstance(s, str) and s.strip() else "",
                                                  1 << 30) for s in stages], dtype=np.int64)
-        r = self.rep_codes.get(rk)
-        classes = {"P": prob_class(p), "W": window_class(dec, np.full(n, T), horizon), "S": push_class(pushes),
+        r = self.rep_codes.get(rep_key)
+        classes = {"P": prob_class(p), "W": window_class(dec, np.full(n, as_of_day), horizon), "S": push_class(pushes),
                    "A": age_class(age), "G": stage_c, "R": np.full(n, -1 if r is None else r, dtype=np.int64)}
         q = _chain_apply(fit, p, classes)
         nu = fit.nu_rep.get(r, fit.nu_team) if r is not None else fit.nu_team

@@ -183,8 +183,8 @@ def snapshots_by_rep(rows: Iterable[tuple]) -> dict[str, dict[dt.date, dict[str,
     """(rep key, ref key, as_of, amount, probability, status, decision date) rows -> rep key -> day ->
     ref key -> (amount, probability, status, decision date); ISO texts turned into dates."""
     out: dict[str, dict[dt.date, dict[str, tuple]]] = {}
-    for rk, ref, day, amount, prob, status, decision in rows:
+    for rep_key, ref, day, amount, prob, status, decision in rows:
         d = day if isinstance(day, dt.date) else dt.date.fromisoformat(day)
         dec = decision if isinstance(decision, dt.date) or decision is None else dt.date.fromisoformat(decision)
-        out.setdefault(rk, {}).setdefault(d, {})[ref] = (amount, prob, status, dec)
+        out.setdefault(rep_key, {}).setdefault(d, {})[ref] = (amount, prob, status, dec)
     return out

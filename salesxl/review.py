@@ -16,7 +16,7 @@ from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart
                             Points, Title)
 from salesxl.layout import sheet_name as _valid_sheet_name
 from salesxl.layout import sheet_text  # noqa: F401 - the rule review sheet names follow
-from salesxl.review_text import T
+from salesxl.review_text import TEXTS
 from salesxl.values import format_amount, format_date_long
 
 # cell styles
@@ -39,13 +39,13 @@ class Review:
 
 
 def t(key: str, lang: str, **kw) -> str:
-    s = pick(T[key], lang)
+    s = pick(TEXTS[key], lang)
     return s.format(**kw) if kw else s
 
 
 def tn(key: str, n: int, lang: str, **kw) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
-    forms = T[key].get(lang) or T[key]["en"]
+    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
     one = n == 1 if lang != "fr" else abs(n) < 2
     return forms[0 if one else 1].format(n=n, **kw)
 
@@ -79,7 +79,7 @@ def basis_label(basis: str | None, reason: str | None, lang: str) -> str:
     """'History', or 'Declared — <why>' (SPEC §4b)."""
     if basis == HISTORY:
         return t("basis_history", lang)
-    why = T.get(f"basis_{reason}") if reason else None
+    why = TEXTS.get(f"basis_{reason}") if reason else None
     return t("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
 
 
@@ -92,12 +92,15 @@ def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
     diff = rf.expected - rf.forecast
     if abs(diff) < 0.05 * max(rf.forecast, rf.objective or 0.0, 1.0):
         return None
-    A = lambda x: format_amount(x, lang)  # noqa: E731
+
+    def amount(x):
+        return format_amount(x, lang)
+
     a, p, q, w, pushes = pred.amounts, pred.declared, pred.q, pred.window, pred.pushes
     declared = np.where(w <= 1, a * p, 0.0)          # due by the period end (overdue ones of the period count)
     delta = a * q - declared
     pushed, overdue = pushes >= 2, (w == 0) & (pushes < 2)
-    kw = {"expected": A(rf.expected), "forecast": A(rf.forecast)}
+    kw = {"expected": amount(rf.expected), "forecast": amount(rf.forecast)}
     if diff < 0:
         groups = {"pushed": float(delta[pushed].sum()), "overdue": float(delta[overdue].sum()),
                   "lower": float(delta[~pushed & ~overdue].sum())}
@@ -108,7 +111,7 @@ def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
             days = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
             return tn("tp_expected_overdue", int(overdue.sum()), lang, in_days=tn("in_days_left", days, lang), **kw)
         return t("tp_expected_lower", lang, **kw)
-    new = t("tp_expected_new", lang, new=A(pred.new_business)) if pred.new_business > 0.3 * diff else ""
+    new = t("tp_expected_new", lang, new=amount(pred.new_business)) if pred.new_business > 0.3 * diff else ""
     return t("tp_expected_higher", lang, new=new, **kw)
 
 
@@ -118,124 +121,125 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
                  back_sheet: str | None = None) -> Review:
     """The review of one rep as blocks, in page order; the same content in English and French.
     `back_sheet`: the sheet the review links back to (the team Forecast sheet), if any."""
-    L = lang
-    blocks: list = [Title(t("title", L, rep=rf.rep), t("subtitle", L), t("back_to_forecast", L))]
-    blocks.append(Fields(t("header_title", L), (
-        (t("rep", L), Cell(rf.rep, TEXT, "bold")),
-        (t("seniority", L), Cell(_label("seniority", rf.seniority, L) or "—")),
-        (t("period_start", L), Cell(format_date_long(rf.period_start, L))),
-        (t("period_end", L), Cell(format_date_long(rf.period_end, L))),
-        (t("as_of", L), Cell(format_date_long(as_of, L))),
-        (t("elapsed", L), Cell(rf.elapsed, PERCENT)),
+    blocks: list = [Title(t("title", lang, rep=rf.rep), t("subtitle", lang), t("back_to_forecast", lang))]
+    blocks.append(Fields(t("header_title", lang), (
+        (t("rep", lang), Cell(rf.rep, TEXT, "bold")),
+        (t("seniority", lang), Cell(_label("seniority", rf.seniority, lang) or "—")),
+        (t("period_start", lang), Cell(format_date_long(rf.period_start, lang))),
+        (t("period_end", lang), Cell(format_date_long(rf.period_end, lang))),
+        (t("as_of", lang), Cell(format_date_long(as_of, lang))),
+        (t("elapsed", lang), Cell(rf.elapsed, PERCENT)),
     ), id="header"))
-    method = (t("method_exact", L) if rf.method == "exact"
-              else t("method_monte_carlo", L, n=format_amount(simulations, L)))
+    method = (t("method_exact", lang) if rf.method == "exact"
+              else t("method_monte_carlo", lang, n=format_amount(simulations, lang)))
     blocks.append(Fields("", (
-        (t("risk", L), Cell(risk_label(rf.risk, L), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
-        (t("p_reach", L), Cell(rf.p_reach, PERCENT, "bold")),
-        (t("method", L), Cell(method, TEXT, "muted")),
+        (t("risk", lang), Cell(risk_label(rf.risk, lang), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
+        (t("p_reach", lang), Cell(rf.p_reach, PERCENT, "bold")),
+        (t("method", lang), Cell(method, TEXT, "muted")),
     ), id="status"))
     kpis = [
-        (t("objective", L) + f" ({currency})", Cell(rf.objective, AMOUNT, "bold")),
-        (t("won", L), Cell(rf.won, AMOUNT)),
-        (t("weighted_open", L), Cell(rf.weighted_open, AMOUNT)),
-        (t("forecast", L), Cell(rf.forecast, AMOUNT, "bold")),
+        (t("objective", lang) + f" ({currency})", Cell(rf.objective, AMOUNT, "bold")),
+        (t("won", lang), Cell(rf.won, AMOUNT)),
+        (t("weighted_open", lang), Cell(rf.weighted_open, AMOUNT)),
+        (t("forecast", lang), Cell(rf.forecast, AMOUNT, "bold")),
     ]
     kpis += [
-        (t("expected", L), Cell(rf.expected if rf.expected is not None else rf.forecast, AMOUNT, "bold")),
-        (t("basis", L), Cell(basis_label(rf.basis, rf.basis_reason, L))),
-        *(((t("p_reach_declared", L), Cell(rf.p_reach_declared, PERCENT)),) if rf.basis == HISTORY else ()),
-        (t("attainment", L), Cell(rf.attainment, PERCENT)),
-        (t("p10", L), Cell(rf.p10, AMOUNT)),
-        (t("p50", L), Cell(rf.p50, AMOUNT)),
-        (t("p90", L), Cell(rf.p90, AMOUNT)),
-        (t("coverage", L), Cell(rf.coverage, RATIO)),
-        (t("required_coverage", L), Cell(rf.required_coverage, RATIO)),
+        (t("expected", lang), Cell(rf.expected if rf.expected is not None else rf.forecast, AMOUNT, "bold")),
+        (t("basis", lang), Cell(basis_label(rf.basis, rf.basis_reason, lang))),
+        *(((t("p_reach_declared", lang), Cell(rf.p_reach_declared, PERCENT)),) if rf.basis == HISTORY else ()),
+        (t("attainment", lang), Cell(rf.attainment, PERCENT)),
+        (t("p10", lang), Cell(rf.p10, AMOUNT)),
+        (t("p50", lang), Cell(rf.p50, AMOUNT)),
+        (t("p90", lang), Cell(rf.p90, AMOUNT)),
+        (t("coverage", lang), Cell(rf.coverage, RATIO)),
+        (t("required_coverage", lang), Cell(rf.required_coverage, RATIO)),
     ]
     if rf.calibrated_forecast is not None:
-        kpis.append((t("calibrated_forecast", L), Cell(rf.calibrated_forecast, AMOUNT)))
-    blocks.append(Fields(t("kpis", L), tuple(kpis), id="kpis"))
+        kpis.append((t("calibrated_forecast", lang), Cell(rf.calibrated_forecast, AMOUNT)))
+    blocks.append(Fields(t("kpis", lang), tuple(kpis), id="kpis"))
 
     # the range chart's numbers: objective, won, P10, P50, P90
-    blocks.append(Grid("range", t("chart_forecast", L), ("", t("amount", L)), tuple(
+    blocks.append(Grid("range", t("chart_forecast", lang), ("", t("amount", lang)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
-            (t("objective", L), rf.objective), (t("won", L), rf.won), ("P10", rf.p10), ("P50", rf.p50),
+            (t("objective", lang), rf.objective), (t("won", lang), rf.won), ("P10", rf.p10), ("P50", rf.p50),
             ("P90", rf.p90)))))
-    blocks.append(Chart("bullet", t("chart_forecast", L), "range", 0, (1,)))
+    blocks.append(Chart("bullet", t("chart_forecast", lang), "range", 0, (1,)))
 
-    blocks.append(Points(t("points_title", L), tuple(talking_points(rf, as_of, L))))
+    blocks.append(Points(t("points_title", lang), tuple(talking_points(rf, as_of, lang))))
 
     # plan vs done, with its chart
-    plan_rows = tuple((Cell(_label("actions", p.action, L)), Cell(p.planned, INT), Cell(p.prorated, RATIO),
+    plan_rows = tuple((Cell(_label("actions", p.action, lang)), Cell(p.planned, INT), Cell(p.prorated, RATIO),
                        Cell(p.done, INT), Cell(p.pace, PERCENT, _pace_style(p.pace))) for p in rf.plan)
-    blocks.append(Grid("plan", t("plan_title", L),
-                       (t("action", L), t("planned", L), t("prorated", L), t("done", L), t("pace", L)),
-                       plan_rows, t("none", L)))
+    blocks.append(Grid("plan", t("plan_title", lang),
+                       (t("action", lang), t("planned", lang), t("prorated", lang), t("done", lang), t("pace", lang)),
+                       plan_rows, t("none", lang)))
     if plan_rows:
-        blocks.append(Chart("column", t("chart_plan", L), "plan", 0, (2, 3)))
+        blocks.append(Chart("column", t("chart_plan", lang), "plan", 0, (2, 3)))
 
     # results by action type and outcome class
     order = [it.key for it in contract.ACTIONS.items]
     res_rows = tuple(
-        (Cell(_label("actions", a, L)), Cell(c.get(contract.POSITIVE, 0), INT), Cell(c.get(contract.NEUTRAL, 0), INT),
-         Cell(c.get(contract.NEGATIVE, 0), INT), Cell(rf.conversion.get(a), PERCENT))
+        (Cell(_label("actions", a, lang)), Cell(c.get(contract.POSITIVE, 0), INT),
+         Cell(c.get(contract.NEUTRAL, 0), INT), Cell(c.get(contract.NEGATIVE, 0), INT),
+         Cell(rf.conversion.get(a), PERCENT))
         for a, c in sorted(rf.results.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
-    blocks.append(Grid("results", t("results_title", L),
-                       (t("action", L), t("positive", L), t("neutral", L), t("negative", L), t("conversion", L)),
-                       res_rows, t("none", L)))
+    blocks.append(Grid("results", t("results_title", lang),
+                       (t("action", lang), t("positive", lang), t("neutral", lang), t("negative", lang),
+                        t("conversion", lang)),
+                       res_rows, t("none", lang)))
 
     # failure reasons vs team
-    blocks.append(Grid("reasons", t("reasons_title", L),
-                       (t("reason", L), t("count", L), t("share", L), t("team_share", L), t("over", L)),
-                       tuple((Cell(_label("reasons", r.reason, L)), Cell(r.count, INT), Cell(r.share, PERCENT),
-                              Cell(r.team_share, PERCENT), Cell(t("yes", L) if r.over_represented else "",
+    blocks.append(Grid("reasons", t("reasons_title", lang),
+                       (t("reason", lang), t("count", lang), t("share", lang), t("team_share", lang), t("over", lang)),
+                       tuple((Cell(_label("reasons", r.reason, lang)), Cell(r.count, INT), Cell(r.share, PERCENT),
+                              Cell(r.team_share, PERCENT), Cell(t("yes", lang) if r.over_represented else "",
                                                                  TEXT, "warn" if r.over_represented else None))
-                             for r in rf.reasons), t("none", L)))
+                             for r in rf.reasons), t("none", lang)))
 
     # the open proposals that matter most (by weighted amount, overdue marked), then one line for the rest
     top, rest = rf.proposals[:TOP_PROPOSALS], rf.proposals[TOP_PROPOSALS:]
     footer = ""
     if rest:
-        footer = tn("more_line", len(rest), L, k=len(rest), amount=format_amount(sum(p.amount for p in rest), L),
-                    weighted=format_amount(sum(p.weighted for p in rest), L),
-                    sheet=contract.PIPELINE.sheet(L))
-    blocks.append(Grid("proposals", t("proposals_title", L),
-                       (t("company", L), t("ref", L), t("amount", L), t("probability", L), t("weighted", L),
-                        t("decision_date", L), t("overdue", L)),
+        footer = tn("more_line", len(rest), lang, k=len(rest), amount=format_amount(sum(p.amount for p in rest), lang),
+                    weighted=format_amount(sum(p.weighted for p in rest), lang),
+                    sheet=contract.PIPELINE.sheet(lang))
+    blocks.append(Grid("proposals", t("proposals_title", lang),
+                       (t("company", lang), t("ref", lang), t("amount", lang), t("probability", lang),
+                        t("weighted", lang), t("decision_date", lang), t("overdue", lang)),
                        tuple((Cell(p.company), Cell(p.ref), Cell(p.amount, AMOUNT), Cell(p.probability, PERCENT),
                               Cell(p.weighted, AMOUNT), Cell(p.decision_date, DATE, "bad" if p.overdue else None),
-                              Cell(t("overdue_days", L, d=p.days_overdue) if p.overdue else "", TEXT,
+                              Cell(t("overdue_days", lang, d=p.days_overdue) if p.overdue else "", TEXT,
                                    "bad" if p.overdue else None))
-                             for p in top), t("none", L), footer))
+                             for p in top), t("none", lang), footer))
 
     # slipping: proposals whose decision date was pushed at least once
     slipping = _slipping(rf)
     if slipping:
-        blocks.append(Grid("slippage", t("slippage_title", L),
-                           (t("ref", L), t("pushes", L), t("days_pushed", L), t("days_in_stage", L)),
+        blocks.append(Grid("slippage", t("slippage_title", lang),
+                           (t("ref", lang), t("pushes", lang), t("days_pushed", lang), t("days_in_stage", lang)),
                            tuple((Cell(s.get("ref")), Cell(s.get("pushes"), INT), Cell(s.get("days_pushed"), INT),
                                   Cell(s.get("days_in_stage"), INT)) for s in slipping)))
 
     # track record from the history
     track = getattr(rf, "track", None) or []
-    blocks.append(Grid("track", t("track_title", L),
-                       (t("track_period", L), t("objective", L), t("won", L), t("attainment", L),
-                        t("track_mid", L), t("track_gap", L)),
-                       tuple((Cell(f"{format_date_long(tr.start, L)} → {format_date_long(tr.end, L)}"),
+    blocks.append(Grid("track", t("track_title", lang),
+                       (t("track_period", lang), t("objective", lang), t("won", lang), t("attainment", lang),
+                        t("track_mid", lang), t("track_gap", lang)),
+                       tuple((Cell(f"{format_date_long(tr.start, lang)} → {format_date_long(tr.end, lang)}"),
                               Cell(tr.objective, AMOUNT), Cell(tr.won, AMOUNT), Cell(tr.attainment, PERCENT),
                               Cell(tr.forecast_mid, AMOUNT),
                               Cell(None if tr.forecast_mid is None else tr.won - tr.forecast_mid, AMOUNT))
-                             for tr in track), t("track_none", L)))
+                             for tr in track), t("track_none", lang)))
 
     # calibration when available
     if rf.calibration is not None:
         cal = rf.calibration
-        blocks.append(Grid("calibration", t("calibration_title", L),
-                           (t("bin", L), t("closed", L), t("mean_declared", L), t("realised", L)),
+        blocks.append(Grid("calibration", t("calibration_title", lang),
+                           (t("bin", lang), t("closed", lang), t("mean_declared", lang), t("realised", lang)),
                            tuple((Cell(f"{b.lower:.0%}–{b.upper:.0%}"), Cell(b.n, INT),
                                   Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
-                                 for b in cal.bins if b.n), "", f"{t('brier', L)}: {cal.brier:.3f}"))
-    return Review(rf.rep, sheet_name(rf.rep, L, taken), L, tuple(blocks), rf.risk, back_sheet)
+                                 for b in cal.bins if b.n), "", f"{t('brier', lang)}: {cal.brier:.3f}"))
+    return Review(rf.rep, sheet_name(rf.rep, lang, taken), lang, tuple(blocks), rf.risk, back_sheet)
 
 
 def _slipping(rf: RepForecast) -> list[dict]:
@@ -270,79 +274,87 @@ def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
     """3–6 points phrased to help, not judge: which lever, which actions close the gap in the days left,
     what to chase. Every number is written as its cell shows it (amounts rounded to the unit,
     percentages to one decimal)."""
-    L = lang
-    A = lambda x: format_amount(x, L)  # noqa: E731
-    P = lambda x: pct(x, L)  # noqa: E731
+
+    def amount(x):
+        return format_amount(x, lang)
+
+    def percent(x):
+        return pct(x, lang)
+
     pts: list[str] = []
     gap = (rf.objective - rf.forecast) if rf.objective else None
     days_left = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
-    in_days = tn("in_days_left", days_left, L)
+    in_days = tn("in_days_left", days_left, lang)
     if not rf.objective:
-        pts.append(t("tp_no_objective", L))
+        pts.append(t("tp_no_objective", lang))
     elif rf.risk == ON_TRACK:
-        pts.append(t("tp_on_track", L, forecast=A(rf.forecast), objective=A(rf.objective), p=P(rf.p_reach)))
+        pts.append(t("tp_on_track", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
+                     p=percent(rf.p_reach)))
     elif rf.risk == AT_RISK and (gap is None or gap <= 0):
-        pts.append(t("tp_at_risk_covered", L, forecast=A(rf.forecast), objective=A(rf.objective),
-                     p=P(rf.p_reach), in_days=in_days))
+        pts.append(t("tp_at_risk_covered", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
+                     p=percent(rf.p_reach), in_days=in_days))
     elif rf.risk == AT_RISK:
-        pts.append(t("tp_at_risk", L, objective=A(rf.objective), p=P(rf.p_reach), gap=A(max(gap or 0, 0)),
-                     in_days=in_days))
+        pts.append(t("tp_at_risk", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
+                     gap=amount(max(gap or 0, 0)), in_days=in_days))
     else:
-        pts.append(t("tp_off_track", L, objective=A(rf.objective), p=P(rf.p_reach), gap=A(max(gap or 0, 0))))
+        pts.append(t("tp_off_track", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
+                     gap=amount(max(gap or 0, 0))))
 
-    why = expected_point(rf, as_of, L)       # why the history expects otherwise than declared (SPEC §4b)
+    why = expected_point(rf, as_of, lang)       # why the history expects otherwise than declared (SPEC §4b)
     if why:
         pts.append(why)
 
     if rf.lever == TRAINING:
-        topic = t("tp_topic", L, reason=_label("reasons", rf.training_topic, L)) if rf.training_topic else ""
-        pts.append(t("tp_training", L, pace=P(rf.pace), topic=topic))
+        topic = t("tp_topic", lang, reason=_label("reasons", rf.training_topic, lang)) if rf.training_topic else ""
+        pts.append(t("tp_training", lang, pace=percent(rf.pace), topic=topic))
     elif rf.lever == MOTIVATION:
         behind = sorted((p for p in rf.plan if p.pace is not None and p.pace < 0.9),
                         key=lambda p: p.done - p.prorated)[:2]
-        txt = ", ".join(f"{max(0, math.ceil(p.prorated - p.done))} × {_label('actions', p.action, L)}"
+        txt = ", ".join(f"{max(0, math.ceil(p.prorated - p.done))} × {_label('actions', p.action, lang)}"
                         for p in behind)
-        pts.append(t("tp_motivation", L, pace=P(rf.pace), behind=t("tp_behind", L, actions=txt) if txt else ""))
+        pts.append(t("tp_motivation", lang, pace=percent(rf.pace),
+                     behind=t("tp_behind", lang, actions=txt) if txt else ""))
     elif rf.risk == ON_TRACK and rf.pace is not None and rf.pace < PACE_TRAINING:
-        pts.append(t("tp_on_track_pace", L, pace=P(rf.pace)))
+        pts.append(t("tp_on_track_pace", lang, pace=percent(rf.pace)))
     elif not rf.plan:
-        pts.append(t("tp_no_plan", L))
+        pts.append(t("tp_no_plan", lang))
 
     actions = _extra_actions(rf, gap, as_of, days_left)
     if actions is not None:
         n, action, value_rate, per_day, current, feasible = actions
-        pts.append(t("tp_actions" if feasible else "tp_actions_not_enough", L, n=n,
-                     action=_label("actions", action, L), rate=P(value_rate), win=P(rf.win_rate),
-                     deal=A(rf.avg_deal), gap=A(gap), in_days=in_days,
-                     per_day=format_amount(per_day, L, 1), current=format_amount(current, L, 1)))
+        pts.append(t("tp_actions" if feasible else "tp_actions_not_enough", lang, n=n,
+                     action=_label("actions", action, lang), rate=percent(value_rate), win=percent(rf.win_rate),
+                     deal=amount(rf.avg_deal), gap=amount(gap), in_days=in_days,
+                     per_day=format_amount(per_day, lang, 1), current=format_amount(current, lang, 1)))
     if rf.coverage is not None and rf.required_coverage is not None and rf.coverage < rf.required_coverage \
             and rf.risk != ON_TRACK:
-        pts.append(t("tp_coverage", L, cov=format_amount(rf.coverage, L, 2) + "×",
-                     req=format_amount(rf.required_coverage, L, 2) + "×"))
+        pts.append(t("tp_coverage", lang, cov=format_amount(rf.coverage, lang, 2) + "×",
+                     req=format_amount(rf.required_coverage, lang, 2) + "×"))
 
     overdue = [p for p in rf.proposals if p.overdue]
     if rf.proposals:
         chase = sorted(rf.proposals, key=lambda p: (not p.overdue, -p.weighted))[:3]
         items = "; ".join(
-            f"{p.ref or '—'} {p.company or ''} ({A(p.amount)}, {P(p.probability)}"
-            + (", " + t("overdue_days", L, d=p.days_overdue) if p.overdue else "") + ")" for p in chase)
-        pts.append(t("tp_chase", L, list=items))
+            f"{p.ref or '—'} {p.company or ''} ({amount(p.amount)}, {percent(p.probability)}"
+            + (", " + t("overdue_days", lang, d=p.days_overdue) if p.overdue else "") + ")" for p in chase)
+        pts.append(t("tp_chase", lang, list=items))
     if len(overdue) >= 2:
-        pts.append(tn("tp_overdue", len(overdue), L))
+        pts.append(tn("tp_overdue", len(overdue), lang))
     over = [r for r in rf.reasons if r.over_represented]
     if over:
         r = over[0]
-        pts.append(t("tp_reason", L, reason=_label("reasons", r.reason, L), share=P(r.share), team=P(r.team_share)))
+        pts.append(t("tp_reason", lang, reason=_label("reasons", r.reason, lang), share=percent(r.share),
+                     team=percent(r.team_share)))
     if rf.calibrated_forecast is not None and rf.forecast:
         ratio = rf.calibrated_forecast / rf.forecast
         if ratio < 0.9:
-            pts.append(t("tp_calibration_high", L, cal=A(rf.calibrated_forecast), fc=A(rf.forecast)))
+            pts.append(t("tp_calibration_high", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
         elif ratio > 1.1:
-            pts.append(t("tp_calibration_low", L, cal=A(rf.calibrated_forecast), fc=A(rf.forecast)))
+            pts.append(t("tp_calibration_low", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
     if len(pts) < 3:
-        pts.append(t("tp_next", L))
+        pts.append(t("tp_next", lang))
     if len(pts) < 3 and not rf.plan:
-        pts.append(t("tp_no_plan", L))
+        pts.append(t("tp_no_plan", lang))
     return pts[:6]
 
 

@@ -1,7 +1,7 @@
 """Texts of the end-of-period review, English and French. Data only."""
 from types import MappingProxyType
 
-T = MappingProxyType({
+TEXTS = MappingProxyType({
     "title": {"en": "End-of-period review — {rep}", "fr": "Entretien de fin de période — {rep}"},
     "subtitle": {"en": "Not a verdict: a conversation to warn early and find solutions together.",
                  "fr": "Pas un jugement : un échange pour alerter tôt et trouver des solutions ensemble."},

@@ -31,7 +31,7 @@ from salesxl.io.review_xlsx import render_review as render_review_file
 from salesxl.io.template import write_template
 from salesxl.layout import ISSUE_COLUMNS, forecast_layout, issue_values, issues_in_order, review_layout
 from salesxl.review import Fields, Grid, build_reviews
-from salesxl.review_text import T
+from salesxl.review_text import TEXTS
 
 AS_OF = dt.date(2026, 11, 20)
 REPS = (("Ann Lee", "junior", dt.date(2026, 11, 16), dt.date(2026, 11, 22), 5000.0),
@@ -435,7 +435,7 @@ def test_reviews_colours_charts_and_print_area(open_book):
         lay = review_layout(rv)
         # the risk cell in the colour of its status
         risk_text = next(cl.value for b in rv.blocks if isinstance(b, Fields) for lbl, cl in b.rows
-                         if lbl == T["risk"]["en"])
+                         if lbl == TEXTS["risk"]["en"])
         (risk_row, risk_col), = [(r, c) for (r, c), cell in lay.grid().items()
                                  if cell.value == risk_text and cell.style in ("good", "warn", "bad", "muted")]
         if rv.risk:
@@ -667,10 +667,10 @@ def test_validate_finds_tables_by_their_header_row_on_plain_sheets(tmp_path):
     expected = validate_file(path, as_of=dt.date(2003, 4, 30))
     book = book_from_json(book_json_from_xlsx(path))
     try:
-        lb = actions.load(book)
-        assert lb.lang == "fr" and lb.tables["reporting"].header_row == 3
-        assert lb.tables["reporting"].data.columns_at["company"] == 4
-        got = lb.validate(as_of=dt.date(2003, 4, 30))
+        live_book = actions.load(book)
+        assert live_book.lang == "fr" and live_book.tables["reporting"].header_row == 3
+        assert live_book.tables["reporting"].data.columns_at["company"] == 4
+        got = live_book.validate(as_of=dt.date(2003, 4, 30))
         key = lambda i: (i.code, i.sheet, i.row, i.column, i.message)  # noqa: E731
         assert sorted(map(key, got.issues)) == sorted(map(key, expected.issues))
         codes = {i.code for i in got.issues}

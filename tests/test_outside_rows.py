@@ -136,8 +136,8 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
     expected = validate_file(path, as_of=AS_OF)
     book = book_from_json(book_json_from_xlsx(path))
     try:
-        lb = actions.load(book)
-        got = lb.validate(as_of=AS_OF)
+        live_book = actions.load(book)
+        got = live_book.validate(as_of=AS_OF)
     finally:
         book.close()
     key = lambda i: (i.code, i.sheet, i.row, i.column, i.value, i.message)  # noqa: E731
@@ -145,7 +145,7 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
     assert ("ROWS_AFTER_EMPTY_ROW" if gap else "ROWS_OUTSIDE_TABLE") in {i.code for i in got.issues}
     assert got.tables["pipeline"].rows == expected.tables["pipeline"].rows
     assert len(got.tables["pipeline"]) == INSIDE + (0 if gap else BELOW)
-    assert lb.tables["pipeline"].last_row == INSIDE + 1          # the ListObject itself, for resizing
+    assert live_book.tables["pipeline"].last_row == INSIDE + 1          # the ListObject itself, for resizing
 
 
 @pytest.mark.parametrize("engine", ["openpyxl", "calamine"])

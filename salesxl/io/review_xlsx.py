@@ -106,18 +106,18 @@ def render_review(wb, review, formats: Formats | None = None, *, defer_strings: 
 
 def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=None, defer_strings: bool = False):
     """Render a SheetLayout with XlsxWriter on a new ReviewSheet (or on `ws`); returns the sheet."""
-    F = formats or formats_for(wb, lay.lang)
+    formats = formats or formats_for(wb, lay.lang)
     if ws is None:
         ws = wb.add_worksheet(lay.name, worksheet_class=ReviewSheet)
     if defer_strings and hasattr(ws, "defer_strings"):
         ws.defer_strings()
-    _render_cells(ws, lay, F)
-    apply_setup(wb, ws, lay, F)
+    _render_cells(ws, lay, formats)
+    apply_setup(wb, ws, lay, formats)
     return ws
 
 
-def _render_cells(ws, lay: SheetLayout, F: Formats) -> None:
-    L = lay.lang
+def _render_cells(ws, lay: SheetLayout, formats: Formats) -> None:
+    lang = lay.lang
     merged = {(r1, c1): (r2, c2) for r1, c1, r2, c2 in lay.merges}      # each merged once, at its first write
     fast = hasattr(ws, "put_cells")
     for r, c0, cells in lay.runs:
@@ -125,23 +125,23 @@ def _render_cells(ws, lay: SheetLayout, F: Formats) -> None:
             for j, cell in enumerate(cells):
                 end = merged.pop((r, c0 + j), None)
                 if end is not None:
-                    fmt = F.cell(cell.fmt, cell.style, L)
+                    fmt = formats.cell(cell.fmt, cell.style, lang)
                     ws.merge_range(r, c0 + j, end[0], end[1], None, fmt)
                     write_cell(ws, r, c0 + j, cell, fmt)
                 else:
-                    write_cell(ws, r, c0 + j, cell, F.cell(cell.fmt, cell.style, L))
+                    write_cell(ws, r, c0 + j, cell, formats.cell(cell.fmt, cell.style, lang))
         elif fast:
-            ws.put_cells(r, c0, cells, F, L)
+            ws.put_cells(r, c0, cells, formats, lang)
         else:
             for j, cell in enumerate(cells):
-                write_cell(ws, r, c0 + j, cell, F.cell(cell.fmt, cell.style, L))
+                write_cell(ws, r, c0 + j, cell, formats.cell(cell.fmt, cell.style, lang))
 
 
 def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> None:
     """Everything of a layout but its cells: widths, heights, links, data bars, cell-value rules,
     charts, frozen panes, print setup (also for a sheet whose rows are streamed)."""
-    F = formats or formats_for(wb, lay.lang)
-    L = lay.lang
+    formats = formats or formats_for(wb, lay.lang)
+    lang = lay.lang
     _set_widths(ws, lay.widths)
     if not lay.gridlines:
         ws.hide_gridlines(2)
@@ -151,7 +151,7 @@ def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> Non
     for link in lay.links:
         cell = cells.get((link.row, link.col)) or Cell(link.text, "text", "link")
         ws.write_url(link.row, link.col, f"internal:{quote_sheet(link.sheet)}!A1",
-                     F.cell(cell.fmt, cell.style, L), clean_str(link.text))   # (the link's XML holds it raw)
+                     formats.cell(cell.fmt, cell.style, lang), clean_str(link.text))   # (the link's XML holds it raw)
     for bar in lay.data_bars:
         opts: dict[str, Any] = {"type": "data_bar", "bar_color": bar.colour, "bar_solid": True}
         if bar.minimum is not None:
@@ -162,7 +162,7 @@ def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> Non
     for rule in lay.text_rules:
         ws.conditional_format(rule.first_row, rule.col, rule.last_row, rule.col,
                               {"type": "cell", "criteria": "==", "value": '"' + rule.text.replace('"', '""') + '"',
-                               "format": F.cell("text", rule.style, L)})
+                               "format": formats.cell("text", rule.style, lang)})
     for spec in lay.charts:
         _chart(wb, ws, lay.name, spec)
     if lay.freeze:

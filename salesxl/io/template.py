@@ -327,13 +327,13 @@ def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) ->
         rep_, s_, e_, act, plan, done, prog = (_letter(table, k) for k in (
             "rep", "period_start", "period_end", "action", "planned", "done", "progress"))
         rt = contract.REPORTING
-        R = _ref(sheets["reporting"])
+        reporting = _ref(sheets["reporting"])
         rr, rd, ra = (_letter(rt, k) for k in ("rep", "date", "action"))
         for r in range(2, n + 2):
             put_formula(ws[f"{done}{r}"], (
                 f'=IF(OR({rep_}{r}="",{s_}{r}="",{e_}{r}="",{act}{r}=""),"",'
-                f'COUNTIFS({R}!${rr}:${rr},{rep_}{r},{R}!${ra}:${ra},{act}{r},'
-                f'{R}!${rd}:${rd},">="&{s_}{r},{R}!${rd}:${rd},"<="&MIN({e_}{r},{AS_OF_NAME})))'))
+                f'COUNTIFS({reporting}!${rr}:${rr},{rep_}{r},{reporting}!${ra}:${ra},{act}{r},'
+                f'{reporting}!${rd}:${rd},">="&{s_}{r},{reporting}!${rd}:${rd},"<="&MIN({e_}{r},{AS_OF_NAME})))'))
             put_formula(ws[f"{prog}{r}"], f'=IF(OR({done}{r}="",N({plan}{r})=0),"",{done}{r}/{plan}{r})')
         # progress against the share of the period elapsed at the as-of date
         elapsed = f"MIN(1,MAX(0,({AS_OF_NAME}-${s_}2+1)/(${e_}2-${s_}2+1)))"
@@ -348,13 +348,13 @@ def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) ->
             "rep", "period_start", "period_end", "revenue_objective", "won", "weighted_open", "forecast",
             "attainment"))
         pt = contract.PIPELINE
-        P = _ref(sheets["pipeline"])
+        pipeline = _ref(sheets["pipeline"])
         pa, pr, ps, pd_, pw = (_letter(pt, k) for k in ("amount", "rep", "status", "decision_date", "weighted"))
 
         def sumifs(col, status):
             return "+".join(
-                f'SUMIFS({P}!${col}:${col},{P}!${pr}:${pr},{rep_}{{r}},{P}!${ps}:${ps},"{lab}",'
-                f'{P}!${pd_}:${pd_},">="&{s_}{{r}},{P}!${pd_}:${pd_},"<="&{e_}{{r}})'
+                f'SUMIFS({pipeline}!${col}:${col},{pipeline}!${pr}:${pr},{rep_}{{r}},{pipeline}!${ps}:${ps},"{lab}",'
+                f'{pipeline}!${pd_}:${pd_},">="&{s_}{{r}},{pipeline}!${pd_}:${pd_},"<="&{e_}{{r}})'
                 for lab in _status_labels(status))
         won_f, open_f = sumifs(pa, contract.WON), sumifs(pw, contract.OPEN)
         for r in range(2, n + 2):
