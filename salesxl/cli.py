@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -10,7 +11,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, Any, List, Mapping, Optional
 
 import typer
 from typer.core import TyperArgument, TyperGroup
@@ -118,6 +119,11 @@ HELP_LANG = "Language of the messages: en or fr (default: that of most inputs; a
 HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
 HELP_SIMULATIONS = "Monte Carlo draws, 100 to 100,000 (default 10,000)."
 HELP_INPUTS = "Rep workbooks, folders or globs."
+HELP_ENGINE = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
+HELP_RECURSIVE = "Read the subfolders of a folder input too (default: its own files only)."
+HELP_TEAM_WORKBOOKS = "Read a salesxl team workbook among the inputs as a rep's (default: skipped)."
+HELP_WAIT = "Seconds to wait for another run (or program) using the same output or history (default 10)."
+HELP_READ_HISTORY = "SQLite history store to read (as consolidate does; never written by this command)."
 
 
 def _as_of(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
@@ -143,6 +149,47 @@ def _engine(value: Optional[str]) -> Optional[str]:
     if value is not None and value not in ENGINES:
         raise typer.BadParameter(f"{value!r}: choose {' or '.join(ENGINES)}")
     return value
+
+
+def _lang_option(help: str = HELP_LANG):
+    return typer.Option("--lang", callback=_lang, metavar="en|fr", help=help)
+
+
+def _as_of_option(help: str = HELP_AS_OF):
+    return typer.Option("--as-of", metavar="DATE", help=help)
+
+
+def _history_option(help: str = HELP_READ_HISTORY):
+    return typer.Option("--history", metavar="FILE", help=help)
+
+
+# The options the data commands share, each declared once (typer's Annotated form: a command writes
+# `as_of: AsOf = None`). A command's parameters named as RunOptions' fields (salesxl.consolidate) make
+# its run options: see _run_choices.
+Inputs = Annotated[List[str], typer.Argument(metavar="INPUT...", help=HELP_INPUTS)]
+AsJson = Annotated[bool, typer.Option(JSON_FLAG, help=HELP_JSON)]
+AsOf = Annotated[Optional[str], _as_of_option()]
+Lang = Annotated[Optional[str], _lang_option()]
+Engine = Annotated[Optional[str], typer.Option("--engine", callback=_engine, metavar="ENGINE", help=HELP_ENGINE)]
+Recursive = Annotated[bool, typer.Option("--recursive", help=HELP_RECURSIVE)]
+TeamWorkbooks = Annotated[bool, typer.Option("--team-workbooks", help=HELP_TEAM_WORKBOOKS)]
+Seed = Annotated[Optional[int], typer.Option("--seed", metavar="N", help=HELP_SEED)]
+Simulations = Annotated[Optional[int], typer.Option("--simulations", min=100, max=100_000, metavar="N",
+                                                    help=HELP_SIMULATIONS)]
+ReadHistory = Annotated[Optional[Path], _history_option()]
+Wait = Annotated[Optional[float], typer.Option("--wait", min=0, metavar="SECONDS", help=HELP_WAIT)]
+
+
+def _run_choices(params: Mapping[str, Any]) -> dict:
+    """The run options a command was given, from its parameters (`locals()` on entry) named as
+    RunOptions' fields: the keywords of `run_options` and of `consolidate()`, the as-of date parsed. A
+    field the command has no option for keeps RunOptions' default (e.g. `workers`: one reader process
+    per core when there are several files)."""
+    from salesxl.consolidate import RunOptions
+    choices = {f.name: params[f.name] for f in dataclasses.fields(RunOptions) if f.name in params}
+    if "as_of" in choices:
+        choices["as_of"] = _as_of(choices["as_of"])
+    return choices
 
 
 _json_out: list = []            # where the JSON goes while stdout is sent to stderr (see _json_only)
@@ -203,9 +250,6 @@ def _usage_error(message: str, as_json: bool):
     raise UsageProblem(message)
 
 
-WAIT_HELP = "Seconds to wait for another run (or program) using the same output or history (default 10)."
-
-
 def _say_errors(code: int, files: list, issues_of=lambda f: f["issues"]) -> None:
     """On exit 1, one line on stderr: how many errors in how many files."""
     if code != EXIT_ISSUES:
@@ -239,11 +283,6 @@ def _progress_bar(label: str, as_json: bool):
     task = bar.add_task(label, total=None)
     with bar:
         yield lambda done, total, path: bar.update(task, completed=done, total=total)
-
-
-ENGINE_HELP = "calamine (fast, the default when installed) or openpyxl; either falls back on the other."
-RECURSIVE_HELP = "Read the subfolders of a folder input too (default: its own files only)."
-TEAM_WORKBOOKS_HELP = "Read a salesxl team workbook among the inputs as a rep's (default: skipped)."
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
@@ -292,8 +331,7 @@ def _no_usable_input(command: str, report: dict, as_json: bool, message: str | N
 # ---------------------------------------------------------------------------------------------
 @app.command()
 def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx", help="The .xlsx file to write."),
-             lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
-                                      help="Language of the sheets, headers and lists."),
+             lang: Annotated[str, _lang_option("Language of the sheets, headers and lists.")] = "en",
              rep: Optional[str] = typer.Option(None, "--rep", metavar="NAME", help="Pre-fill for this rep."),
              seniority: Optional[str] = typer.Option(None, "--seniority", metavar="LEVEL",
                                                      help="junior, confirmed or senior (sets the period length)."),
@@ -386,13 +424,8 @@ def _names(text: str) -> list[str]:
 
 @app.command()
 @_json_only
-def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
-             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
-             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
-                                                  help=ENGINE_HELP),
-             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
+def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: Lang = None, engine: Engine = None,
+             recursive: Recursive = False,
              annotate: Optional[Path] = typer.Option(
                  None, "--annotate", metavar="OUTDIR",
                  help="Also write to OUTDIR a copy of each workbook with every issue marked as the add-in's "
@@ -436,22 +469,21 @@ def validate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HE
     raise typer.Exit(code)
 
 
-def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bool, label: str, wait=None,
-              output: Path | None = None, recursive: bool = False, team_workbooks: bool = False):
-    """The consolidation's stages 1–3 on the inputs (salesxl.consolidate.prepare: the same figures as
-    `salesxl consolidate` for the same inputs and day); exit 2 when nothing is usable (the files' issues
+def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=None, output: Path | None = None):
+    """The consolidation's stages 1–3 on the inputs with the run options `choices` (_run_choices), as
+    salesxl.consolidate.prepare runs them (files read in this process): the same figures as
+    `salesxl consolidate` for the same inputs and day; exit 2 when nothing is usable (the files' issues
     on stderr, or as JSON under --json), when the output is an input or the history is missing."""
     from salesxl.consolidate import prepare, run_options
     from salesxl.io.outputs import LOCK_WAIT
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
         try:                            # (the history read here is an input: never the output)
-            check_outputs(list(inputs) + ([history] if history else []), output, None, lang or "en")
+            check_outputs(list(inputs) + ([history] if history else []), output, None, choices["lang"] or "en")
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
-        opts = run_options(engine=engine, lang=lang, as_of=day, workers=0, seed=seed, simulations=simulations,
-                           recursive=recursive, team_workbooks=team_workbooks)
+        opts = run_options(**{"workers": 0, **choices})
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:
@@ -470,30 +502,16 @@ def _prepared(inputs, lang, day, engine, simulations, seed, history, as_json: bo
     return prep
 
 
-_HISTORY_HELP = "SQLite history store to read (as consolidate does; never written by this command)."
-
-
 @app.command()
 @_json_only
-def forecast(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
-             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-             as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
-             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-             simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
-                                                       help=HELP_SIMULATIONS),
-             engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
-                                                  help=ENGINE_HELP),
-             recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
-             team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-             history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
-             wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
+def forecast(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: Lang = None, seed: Seed = None,
+             simulations: Simulations = None, engine: Engine = None, recursive: Recursive = False,
+             team_workbooks: TeamWorkbooks = False, history: ReadHistory = None, wait: Wait = None) -> None:
     """Forecast each rep's current period: won, weighted open, P10/P50/P90, P(reach), risk, plan vs done.
 
     Example: salesxl forecast team.xlsx --as-of 2026-11-20 --json
     """
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "forecast", wait,
-                   recursive=recursive, team_workbooks=team_workbooks) as prep:
+    with _prepared(inputs, _run_choices(locals()), history, as_json, "forecast", wait) as prep:
         fc = prep.forecast()
     report = _files_report(prep.files, prep.notes)
     code = exit_code(f.status for f in prep.files)
@@ -531,29 +549,19 @@ def format_forecast(fc, lang: str) -> str:
 
 @app.command()
 @_json_only
-def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+def review(inputs: Inputs,
            output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
                                        help="The review workbook to write (never a source)."),
-           as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
-           lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr", help=HELP_LANG),
-           seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-           simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
-                                                     help=HELP_SIMULATIONS),
-           as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-           engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
-                                                help=ENGINE_HELP),
-           recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
-           team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
-           history: Optional[Path] = typer.Option(None, "--history", metavar="FILE", help=_HISTORY_HELP),
-           wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
+           as_of: AsOf = None, lang: Lang = None, seed: Seed = None, simulations: Simulations = None,
+           as_json: AsJson = False, engine: Engine = None, recursive: Recursive = False,
+           team_workbooks: TeamWorkbooks = False, history: ReadHistory = None, wait: Wait = None) -> None:
     """Write one end-of-period review sheet per rep, with the Forecast and Issues sheets, to a new workbook.
 
     Example: salesxl review alice.xlsx bob.xlsx --lang fr -o entretiens.xlsx
     """
     from salesxl.io.outputs import OutputLocked, locked
     from salesxl.review import risk_label
-    with _prepared(inputs, lang, _as_of(as_of), engine, simulations, seed, history, as_json, "review", wait,
-                   output=output, recursive=recursive, team_workbooks=team_workbooks) as prep:
+    with _prepared(inputs, _run_choices(locals()), history, as_json, "review", wait, output=output) as prep:
         try:
             with locked([output], wait, prep.ingested.lang):
                 made = prep.write(output)
@@ -575,37 +583,30 @@ def review(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP
 
 @app.command()
 @_json_only
-def consolidate(inputs: List[str] = typer.Argument(..., metavar="INPUT...", help=HELP_INPUTS),
+def consolidate(inputs: Inputs,
                 output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xlsx",
                                             help="The team workbook to write."),
-                as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-                as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
-                lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
-                                                   help="Language of the team workbook and messages (default: that of most inputs; a tie: en)."),
-                engine: Optional[str] = typer.Option(None, "--engine", callback=_engine, metavar="ENGINE",
-                                                     help=ENGINE_HELP),
-                recursive: bool = typer.Option(False, "--recursive", help=RECURSIVE_HELP),
-                team_workbooks: bool = typer.Option(False, "--team-workbooks", help=TEAM_WORKBOOKS_HELP),
+                as_json: AsJson = False, as_of: AsOf = None,
+                lang: Annotated[Optional[str], _lang_option("Language of the team workbook and messages (default: "
+                                                            "that of most inputs; a tie: en).")] = None,
+                engine: Engine = None, recursive: Recursive = False, team_workbooks: TeamWorkbooks = False,
                 workers: Optional[int] = typer.Option(None, "--workers", min=0, metavar="N",
                                                       help="Reader processes (default: one per core; 0: none)."),
-                history: Optional[Path] = typer.Option(None, "--history", metavar="FILE",
-                                                       help="SQLite history store (default: <output>.history.sqlite)."),
-                seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
-                simulations: Optional[int] = typer.Option(None, "--simulations", min=100, max=100_000, metavar="N",
-                                                          help=HELP_SIMULATIONS),
+                history: Annotated[Optional[Path], _history_option("SQLite history store (default: "
+                                                                   "<output>.history.sqlite).")] = None,
+                seed: Seed = None, simulations: Simulations = None,
                 timeout: Optional[float] = typer.Option(None, "--timeout", min=1, metavar="SECONDS",
                                                         help="Seconds allowed to read one file (default 120)."),
-                wait: Optional[float] = typer.Option(None, "--wait", min=0, metavar="SECONDS", help=WAIT_HELP)) -> None:
+                wait: Wait = None) -> None:
     """Consolidate rep workbooks into the team workbook: tables with provenance, Issues, Forecast, reviews.
 
     Example: salesxl consolidate inbox/ -o team.xlsx --as-of 2026-11-20 --json
     """
     from salesxl.consolidate import consolidate as run
+    choices = _run_choices(locals())
     try:
         with _progress_bar("consolidate", as_json) as progress:
-            result = run(inputs, output, as_of=_as_of(as_of), lang=lang, engine=engine, workers=workers,
-                         recursive=recursive, team_workbooks=team_workbooks, history=history, seed=seed,
-                         simulations=simulations, progress=progress, timeout=timeout, wait=wait)
+            result = run(inputs, output, **choices, history=history, progress=progress, wait=wait)
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
     data = result.to_dict() if as_json or result.exit_code == EXIT_USAGE else None
@@ -641,10 +642,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
                                                           "(default: the workbook's Outbox folder setting)."),
                output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE.xlsx",
                                                      help="Write the updated team workbook here, not over TEAM.xlsx."),
-               as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-               as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE", help=HELP_AS_OF),
-               lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
-                                                  help=HELP_LANG)) -> None:
+               as_json: AsJson = False, as_of: AsOf = None, lang: Lang = None) -> None:
     """Start each rep's next period, as the New period button: Objectives and Planning rows added to the
     team workbook, and one workbook per rep in the outbox. Reps already planned are left as they are.
 
@@ -726,10 +724,9 @@ def _table_label(key: str) -> str:
 @_json_only
 def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
                                           help="The SQLite history store to replay."),
-             as_json: bool = typer.Option(False, JSON_FLAG, help=HELP_JSON),
-             lang: Optional[str] = typer.Option(None, "--lang", callback=_lang, metavar="en|fr",
-                                                help="en or fr (default en)."),
-             seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help=HELP_SEED),
+             as_json: AsJson = False,
+             lang: Annotated[Optional[str], _lang_option("en or fr (default en).")] = None,
+             seed: Seed = None,
              simulations: Optional[int] = typer.Option(None, "--simulations", min=100, metavar="N",
                                                        help="Monte Carlo draws per case (default 2,000).")) -> None:
     """Replay each past collection of the history as if it were today and compare the declared and the
@@ -804,10 +801,9 @@ def format_backtest(bt, path: str, lang: str) -> str:
 @app.command()
 def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", metavar="FOLDER",
                                      help="Folder for the demo files."),
-         lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
-                                  help="Language of the team workbook."),
-         as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATE",
-                                             help="As-of date: YYYY-MM-DD, day/month/year or 'today' (default 2026-11-20)."),
+         lang: Annotated[str, _lang_option("Language of the team workbook.")] = "en",
+         as_of: Annotated[Optional[str], _as_of_option("As-of date: YYYY-MM-DD, day/month/year or 'today' "
+                                                       "(default 2026-11-20).")] = None,
          no_addin: bool = typer.Option(False, "--no-addin", help="Skip building the add-in.")) -> None:
     """Run the whole job on a built-in sample team: rep workbooks, history, team workbook, add-in.
 
@@ -832,8 +828,7 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
                     help="Leave the interpreter out: Excel then runs the first python on the PATH."),
                 pythonpath: Optional[str] = typer.Option(None, "--pythonpath", metavar="FOLDERS",
                                                          help="Extra folders on Python's path (xlwings PYTHONPATH)."),
-                lang: str = typer.Option("en", "--lang", callback=_lang, metavar="en|fr",
-                                         help="Language of the ribbon.")) -> None:
+                lang: Annotated[str, _lang_option("Language of the ribbon.")] = "en") -> None:
     """Build the Excel add-in salesxl.xlam (SalesXL ribbon tab).
 
     Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
