@@ -53,7 +53,7 @@ ENGINES = ("calamine", "openpyxl")
 DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
 # the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
 COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "reps": ("rep", "seniority"),
+    "reps": ("rep", "seniority", "manager"),
     "planning": ("rep", "period_start", "period_end", "action", "planned"),
     "objectives": ("rep", "period_start", "period_end", "revenue_objective", "deals_objective"),
     "reporting": ("rep", "date", "action", "result", "reason"),
