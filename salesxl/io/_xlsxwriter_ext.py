@@ -360,8 +360,8 @@ class StreamSheet(Worksheet):
                 else:
                     odd = True
             if odd:
-                g = cache.get
-                out = [g(v) if type(v) is tp or v is None else _SLOW for v in col]
+                cached = cache.get
+                out = [cached(v) if type(v) is tp or v is None else _SLOW for v in col]
                 for i in [i for i, x in enumerate(out) if x is None]:      # not cached (unhashable case)
                     v = col[i]
                     out[i] = "" if v is None else \
