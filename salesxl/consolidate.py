@@ -50,7 +50,8 @@ OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
 STATUSES = (OK, INVALID, UNREADABLE, DUPLICATE, SUPERSEDED, SKIPPED)
 ENGINES = ("calamine", "openpyxl")
-DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
+# the tables a consolidation takes from each file (all of the contract's but Settings)
+CONSOLIDATED_TABLES = tuple(k for k in contract.TABLES if k != "settings")
 # the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
 COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "reps": ("rep", "seniority", "manager"),
@@ -176,7 +177,7 @@ def read_one(task: tuple) -> FileResult:
     v = validate_workbook(wb, as_of=as_of)
     p = resolve_as_of(None, wb.settings, today=dt.date.min)
     settings_as_of = p if p != dt.date.min else None
-    tables = {key: td for key, td in v.tables.items() if key in DATA_TABLES}
+    tables = {key: td for key, td in v.tables.items() if key in CONSOLIDATED_TABLES}
     for key, td in tables.items():
         for c in COMPUTE_COLUMNS.get(key, ()):     # kept by the parent until the forecast: share equal values
             if c in td:
@@ -550,26 +551,26 @@ class _RepClaims:
         """The reps of `res` another submission wins: rep key -> (winner's path, winner's submitted)."""
         claim = (res.submitted, index)
         out = {}
-        for rk in res.reps:
-            best = self._best.get(rk)
+        for rep_id in res.reps:
+            best = self._best.get(rep_id)
             if best is None or claim > best[0]:
-                self._best[rk] = (claim, path)
+                self._best[rep_id] = (claim, path)
             if self._winners is not None:
-                w = self._winners.get(rk)
+                w = self._winners.get(rep_id)
                 if w is not None and w[0] != path:
-                    out[rk] = w
+                    out[rep_id] = w
                 continue
-            taken = self._taken.get(rk)
+            taken = self._taken.get(rep_id)
             if taken is None:
-                self._taken[rk] = (claim, path)
+                self._taken[rep_id] = (claim, path)
             elif claim > taken[0]:
                 self.rerun = True
             else:
-                out[rk] = (taken[1], taken[0][0])
+                out[rep_id] = (taken[1], taken[0][0])
         return out
 
     def winners(self) -> dict[str, tuple[str, tuple]]:
-        return {rk: (path, claim[0]) for rk, (claim, path) in self._best.items()}
+        return {rep_id: (path, claim[0]) for rep_id, (claim, path) in self._best.items()}
 
 
 def _when(submitted: tuple) -> str:
@@ -630,9 +631,9 @@ class _Intake:
             issues = [make_issue("TEAM_WORKBOOK_SKIPPED", lang=lang, file=path)]
             return FileStatus(path, res.sha256, SKIPPED, issues, res.fingerprint, 0, res.seconds), None
         lost = self.claims.lost(res, path, index) if res.readable else {}
-        issues = res.issues + [make_issue("SUPERSEDED", lang=lang, file=path, rep=res.reps[rk], other=w_path,
+        issues = res.issues + [make_issue("SUPERSEDED", lang=lang, file=path, rep=res.reps[rep_id], other=w_path,
                                           saved=_when(res.submitted), other_saved=_when(w_when))
-                               for rk, (w_path, w_when) in lost.items()]
+                               for rep_id, (w_path, w_when) in lost.items()]
         if lost and len(lost) == len(res.reps):
             return FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0, res.seconds), None
         parts = res.tables if not lost else {k: without_reps(t, set(lost)) for k, t in res.tables.items()}
@@ -653,7 +654,7 @@ class _Intake:
             self.file_as_of.append(res.settings_as_of)
         if self.currency is None and res.settings.get("currency") is not None:
             self.currency = str(res.settings["currency"]).strip() or None
-        for key in DATA_TABLES:
+        for key in CONSOLIDATED_TABLES:
             part = parts.get(key)
             if part is None or not len(part):
                 continue
