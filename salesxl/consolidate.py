@@ -601,24 +601,26 @@ def _ref_places(refs: dict, part: TableData | None, path: str, lang: str) -> lis
     return out
 
 
-class _Intake:
-    """What stage 2 keeps while the files come (see `ingest`): the contents seen, the refs taken, the
-    reps' claims, and where the rows taken go (the team workbook, the spool, the history store)."""
+class Triage:
+    """Stage 2's decisions about each file, in input order (see `ingest`): the same content twice counts
+    once, a salesxl team workbook is skipped (unless `opts.team_workbooks`), each rep once from their
+    newest submission (_RepClaims), a Ref in two files an error. What the batch and the add-in's inbox
+    import both apply."""
 
-    def __init__(self, opts: RunOptions, open_writer: Callable | None, history: sqlite3.Connection | None,
-                 winners: Mapping[str, tuple[str, tuple]] | None):
-        self.opts, self.open_writer, self.history = opts, open_writer, history
+    def __init__(self, opts: RunOptions, winners: Mapping[str, tuple[str, tuple]] | None = None):
+        self.opts = opts
         self.claims = _RepClaims(winners)
-        self.spool = _RepSpool()
         self.seen: dict[str, str] = {}            # fingerprint / "sha:"+sha256 -> first path
         self.refs: dict[str, tuple] = {}          # ref key -> (path, sheet, row, rep) of the rows taken
-        self.rows: Counter = Counter()
-        self.file_as_of: list[dt.date] = []
-        self.currency: str | None = None
-        self.lang = opts.lang
-        self.writer = None
-        self.usable = False
-        self.first_settings: dict = {}
+
+    @property
+    def rerun(self) -> bool:
+        """A file came newer than one whose rows of the same rep were taken: the pass is void, run it
+        again with `winners()`."""
+        return self.claims.rerun
+
+    def winners(self) -> dict[str, tuple[str, tuple]]:
+        return self.claims.winners()
 
     def verdict(self, index: int, path: str, res: FileResult) -> tuple[FileStatus, dict[str, TableData] | None]:
         """The file's status with its issues, and the tables to take from it (None: nothing)."""
@@ -643,6 +645,36 @@ class _Intake:
         status = FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
                             sum(len(t) for t in parts.values()), res.seconds)
         return status, (parts if take else None)
+
+
+def triage(results: Sequence[tuple[str, FileResult]], opts: RunOptions) -> list[tuple[FileStatus, dict | None]]:
+    """Stage 2's decisions over results already in memory (the add-in's inbox): each file's status and
+    the tables to take from it, a second pass over the same results when a later file turned out the
+    newer submission of a rep already taken."""
+    first = Triage(opts)
+    out = [first.verdict(i, path, res) for i, (path, res) in enumerate(results)]
+    if not first.rerun:
+        return out
+    second = Triage(opts, first.winners())
+    return [second.verdict(i, path, res) for i, (path, res) in enumerate(results)]
+
+
+class _Intake(Triage):
+    """What stage 2 keeps while the files come (see `ingest`): Triage's decisions, and where the rows
+    taken go (the team workbook, the spool, the history store)."""
+
+    def __init__(self, opts: RunOptions, open_writer: Callable | None, history: sqlite3.Connection | None,
+                 winners: Mapping[str, tuple[str, tuple]] | None):
+        super().__init__(opts, winners)
+        self.open_writer, self.history = open_writer, history
+        self.spool = _RepSpool()
+        self.rows: Counter = Counter()
+        self.file_as_of: list[dt.date] = []
+        self.currency: str | None = None
+        self.lang = opts.lang
+        self.writer = None
+        self.usable = False
+        self.first_settings: dict = {}
 
     def take(self, path: str, res: FileResult, parts: Mapping[str, TableData]) -> None:
         """A readable file's rows to the team workbook, the spool and the history store."""
@@ -673,7 +705,7 @@ class _Intake:
     def result(self, files: list[FileStatus]) -> Ingested:
         return Ingested(files, self.spool, self.rows, self.lang or "en", _pick_as_of(self.opts.as_of, self.file_as_of),
                         self.currency, self.writer, self.usable, self.first_settings,
-                        self.claims.winners() if self.claims.rerun else None)
+                        self.winners() if self.rerun else None)
 
 
 def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_writer: Callable | None = None,
