@@ -120,7 +120,6 @@ PIPELINE = Table("pipeline", "tblPipeline", "Pipeline", "Carnet commercial", (
     C("weighted", "Weighted", "Pondéré", FORMULA, computed=True, width=13),
 ))
 
-DATA_TABLES = (PLANNING, OBJECTIVES, REPORTING, PIPELINE)
 TABLES = MappingProxyType({t.key: t for t in (SETTINGS, REPS, PLANNING, OBJECTIVES, REPORTING, PIPELINE)})
 
 # Optional / generated sheets.
@@ -343,8 +342,6 @@ def _number(raw: object, parse_number) -> float | None:
 
 
 DEFAULT_PERIOD = MappingProxyType({it.key: it.attr for it in SENIORITY.items})
-
-REVIEW_SHEET_MAX = 31
 
 
 def header_lookup(table: Table) -> dict[str, Column]:

@@ -21,7 +21,7 @@ from salesxl.values import label_key
 
 __all__ = [
     "TEXT", "AMOUNT", "PERCENT", "DATE", "INT", "RATIO", "SIGNED_AMOUNT", "SIGNED_POINTS", "KAMOUNT",
-    "HEADER_COLOUR", "RISK_FILLS", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
+    "HEADER_COLOUR", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
     "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
@@ -58,7 +58,6 @@ def number_format(fmt: str, lang: str) -> str | None:
 # -- styles --------------------------------------------------------------------------------------
 HEADER_COLOUR = "#1F4E78"
 GOOD, WARN, BAD = ("#C6EFCE", "#006100"), ("#FFEB9C", "#9C5700"), ("#FFC7CE", "#9C0006")
-RISK_FILLS = {"on_track": GOOD[0], "at_risk": WARN[0], "off_track": BAD[0]}
 GRID_BORDER = "#D9D9D9"
 
 
@@ -234,9 +233,6 @@ class SheetLayout:
                 out[r][c] = cell.value
         return out
 
-    def cell_at(self, row: int, col: int) -> Cell | None:
-        return self.grid().get((row, col))
-
 
 # -- names -----------------------------------------------------------------------------------------
 def name_key(name: str) -> str:
@@ -252,12 +248,11 @@ _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 SHEET_MAX = 31                                           # UTF-16 units, as Excel counts
 
 
-def sheet_text(text: str, replace: str = " ") -> str:
+def sheet_text(text: str) -> str:
     """A name made fit for a sheet tab: `_x0007_` escapes decoded; line breaks and the characters Excel
-    forbids in a sheet name replaced (by spaces, or `replace`), other control characters removed,
-    spaces collapsed."""
+    forbids in a sheet name replaced by spaces, other control characters removed, spaces collapsed."""
     s = _X_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(text))
-    s = _UNPRINTABLE.sub("", _ILLEGAL_SHEET.sub(replace, _BREAKS.sub(" ", s)))
+    s = _UNPRINTABLE.sub("", _ILLEGAL_SHEET.sub(" ", _BREAKS.sub(" ", s)))
     return " ".join(s.split())
 
 
@@ -272,12 +267,12 @@ def utf16_cut(s: str, units: int) -> str:
     return "".join(out)
 
 
-def sheet_name(base: str, taken: set[str] | None = None, *, replace: str = " ") -> str:
+def sheet_name(base: str, taken: set[str] | None = None) -> str:
     """The one sheet-name rule: `sheet_text(base)`, at most 31 UTF-16 units, no apostrophe at either end,
     unique among `taken` by `name_key` (case and accents: "(2)", "(3)"… added); the name is added to
     `taken`."""
     taken = taken if taken is not None else set()
-    clean = sheet_text(base, replace).strip("'").strip() or "Sheet"
+    clean = sheet_text(base).strip("'").strip() or "Sheet"
     name = utf16_cut(clean, SHEET_MAX).rstrip().strip("'")
     keys = {name_key(n) for n in taken}
     i = 2
@@ -298,7 +293,6 @@ def quote_sheet(name: str) -> str:
 A4_LANDSCAPE_WIDTH_PT = 842.0
 A4_LANDSCAPE_HEIGHT_PT = 595.0
 DEFAULT_ROW_PT = 15.0
-FONT_PT = 11.0                         # the workbooks' default font size (Calibri 11)
 
 
 def width_points(chars: float) -> float:

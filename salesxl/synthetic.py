@@ -91,11 +91,6 @@ class World:
     collections: list[dt.date]
     end: dt.date
 
-    def won_in_period(self, rep: Rep, start: dt.date, end: dt.date) -> float:
-        """The truth: Σ amount of the rep's proposals won with their decision date in [start, end]."""
-        return math.fsum(x.amount for x in rep.proposals
-                         if x.won and x.closed_on is not None and start <= x.closed_on <= end)
-
     def pipeline(self, rep: Rep, day: dt.date) -> list[dict]:
         """The rep's pipeline rows as their file shows them on `day`."""
         rows = []

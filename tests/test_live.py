@@ -157,10 +157,9 @@ def test_book_opens_on_the_remote_engine(open_book):
 # ------------------------------------------------------------------------------ reading
 
 
-def test_read_table_returns_rows_with_excel_row_numbers(open_book):
+def test_read_tables_returns_rows_with_excel_row_numbers(open_book):
     book = open_book(10_000)
-    block = live.read_table(book, "tblReporting", ("Reporting",))
-    assert block is not None
+    block = live.read_tables(book, ["tblReporting"])["tblReporting"]
     assert (block.sheet, block.table) == ("Reporting", "tblReporting")
     assert block.header == REPORTING_HEADER
     assert block.first_row == HEADER_ROW + 1 and block.header_row == HEADER_ROW
@@ -168,17 +167,16 @@ def test_read_table_returns_rows_with_excel_row_numbers(open_book):
     assert len(block.rows) == 10_000
     for i in (0, 5, 7, 8, 4999, 9999):
         assert block.rows[i] == reporting_row(i), i
-        assert block.excel_row(i) == HEADER_ROW + 1 + i
     assert isinstance(block.rows[0][0], dt.datetime)
     assert block.rows[5][2] is None            # empty stays None, never ""
     assert block.rows[7][9] == "#N/A"          # cell error kept as its text
     assert isinstance(block.rows[8][9], float)
 
 
-def test_read_table_is_case_insensitive_and_finds_tables_on_any_sheet(open_book):
+def test_read_tables_is_case_insensitive_and_finds_tables_on_any_sheet(open_book):
     book = open_book(100)
-    block = live.read_table(book, "TBLOBJECTIVES", ("Objectives", "Objectifs"))
-    assert block.sheet == "Objectifs T1"       # not in the preferred list: still found
+    block = live.read_tables(book, ["TBLOBJECTIVES"])["TBLOBJECTIVES"]
+    assert (block.sheet, block.table) == ("Objectifs T1", "tblObjectives")     # a renamed sheet: still found
     assert block.header[:2] == ["Rep", "Period start"]
     assert len(block.rows) == 2                # totals row excluded
     assert block.rows[0] == ["Rep 0", dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 31), 100000, 5]
@@ -187,9 +185,9 @@ def test_read_table_is_case_insensitive_and_finds_tables_on_any_sheet(open_book)
     assert (block.first_row, block.first_col) == (2, 1)
 
 
-def test_read_table_missing_returns_none_then_sheet_values_for_header_scan(open_book):
+def test_read_tables_leaves_a_missing_table_out_then_sheet_values_for_header_scan(open_book):
     book = open_book(100)
-    assert live.read_table(book, "tblPipeline", ("Pipeline", "Carnet commercial")) is None
+    assert live.read_tables(book, ["tblPipeline", "tblReporting"]).keys() == {"tblReporting"}
     values, first_row, first_col = live.read_sheet_values(book, "pipeline")
     assert (first_row, first_col) == (2, 2)    # used range starts at B2
     assert values == [["Ref", "Rep", "Amount"], ["P-1", "Rep 0", 1000], ["P-2", "Rep 1", 2500.75]]
@@ -202,9 +200,6 @@ def test_find_sheet_ignores_case_accents_form_and_spaces(open_book):
     book = open_book(100)
     assert live.find_sheet(book, "Paramètres", " reporting ").name == "Reporting"
     assert live.find_sheet(book, "Settings") is None
-    assert live.sanitize_sheet_name("Review – A/B: [x]" + "y" * 30, ["Reporting"]) == \
-        ("Review – A-B- -x-" + "y" * 30)[:31]
-    assert live.sanitize_sheet_name("reporting", ["Reporting"]) == "reporting (2)"
 
 
 # ------------------------------------------------------------------------------ writing
@@ -244,18 +239,6 @@ def test_text_that_looks_like_a_formula_is_written_as_text(open_book):
     assert write["values"][0] == ["'=HYPERLINK(\"x\")", "'+33 6 12 34 56 78", "'-",
                                   "'04/05/2003", "'70 %", "''quoted"]
     assert write["values"][1] == ["=SUM(A1:B1)", 0, "", True, "", ""]
-
-
-def test_format_helpers_are_one_call_per_column_not_per_row(open_book):
-    book = open_book(100)
-    sheet = live.write_sheet_block(book, "Forecast", "A1", [["a", "b"], [1, 2]])
-    reset_actions(book)
-    n = live.set_column_formats(sheet, 2, 1, 10_000, ["yyyy-mm-dd", None, "0%"])
-    live.format_range(sheet, "A1:C1", bold=True, fill="#DDEBF7")
-    assert n == 2
-    funcs = action_funcs(book)
-    assert funcs == ["setNumberFormat", "setNumberFormat", "setFontProperty", "setRangeColor"]
-    assert recorded_actions(book)[0]["row_count"] == 10_000
 
 
 # ------------------------------------------------------------------------------ marks
@@ -376,10 +359,9 @@ def test_notes_unsupported_client_falls_back_to_fills(payloads):
 
 def _validate_like_action(book):
     """Read a table, write an issues block of the same size, clear and set marks."""
-    block = live.read_table(book, "tblReporting", ("Reporting",))
-    live.read_table(book, "tblPipeline", ("Pipeline",))
+    block = live.read_tables(book, ["tblReporting", "tblPipeline"])["tblReporting"]
     live.read_sheet_values(book, "Pipeline")
-    issues = [["Row", "Company"]] + [[block.excel_row(i), r[2]] for i, r in enumerate(block.rows)]
+    issues = [["Row", "Company"]] + [[block.first_row + i, r[2]] for i, r in enumerate(block.rows)]
     live.write_sheet_block(book, "Issues", "A1", issues)
     live.clear_marks(book)
     live.mark_cells(book.sheets["Reporting"], CELLS)
@@ -403,10 +385,10 @@ def test_number_of_calls_does_not_depend_on_the_number_of_rows(open_book):
 def test_timing_read_and_write_10k_rows(open_book):
     book = open_book(10_000)
     t0 = time.perf_counter()
-    block = live.read_table(book, "tblReporting", ("Reporting",))
+    block = live.read_tables(book, ["tblReporting"])["tblReporting"]
     t1 = time.perf_counter()
     live.write_sheet_block(book, "Copy", "A1", [block.header] + block.rows)
     t2 = time.perf_counter()
     assert len(recorded_actions(book)[-1]["values"]) == 10_001
-    print(f"\nremote engine, 10,000 rows x 10 columns: read_table {1000 * (t1 - t0):.0f} ms, "
+    print(f"\nremote engine, 10,000 rows x 10 columns: read_tables {1000 * (t1 - t0):.0f} ms, "
           f"write_sheet_block {1000 * (t2 - t1):.0f} ms, total {1000 * (t2 - t0):.0f} ms")

@@ -40,6 +40,15 @@ def test_sheet_names_are_unique_and_short():
     assert sheet_name("Zoé\nB", "en", taken2) == "Review – Zoé B" and sheet_name("ZOE B", "en", taken2) == "Review – ZOE B (2)"
 
 
+def test_the_one_sheet_name_rule():
+    from salesxl.layout import sheet_name as valid_sheet_name
+    taken = {"Reporting"}
+    assert valid_sheet_name("Review – A/B: [x]" + "y" * 30, taken) == ("Review – A B x " + "y" * 30)[:31]
+    assert valid_sheet_name("reporting", taken) == "reporting (2)"             # unique whatever the case
+    assert {"Reporting", "reporting (2)"} < taken                               # each name taken in turn
+    assert valid_sheet_name("'quoted'", set()) == "quoted"                      # no apostrophe at either end
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_review_blocks_and_talking_points(team_forecast, lang):
     reviews = build_reviews(team_forecast, lang)

@@ -17,7 +17,6 @@ from typing import Iterable
 
 from salesxl.issues import Issue, make_issue
 
-EXTENSIONS = (".xlsx", ".xlsm", ".xltx", ".xltm")
 SYSTEM_FILES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r", ".localized"})
 
 

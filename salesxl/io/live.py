@@ -58,7 +58,6 @@ import xlwings as xw
 
 from salesxl.layout import STYLES, TEXT, ChartSpec, SheetLayout, Style, name_key, number_format, quote_sheet, \
     review_layout
-from salesxl.layout import sheet_name as layout_sheet_name
 
 __all__ = [
     "ERROR_FILL",
@@ -69,20 +68,16 @@ __all__ = [
     "address",
     "clear_marks",
     "find_sheet",
-    "format_range",
     "hide_sheet",
     "mark_cells",
     "rectangles",
     "normalise_value",
     "read_sheet_values",
-    "read_table",
     "read_tables",
     "render_review",
     "render_sheet",
     "resize_table",
-    "sanitize_sheet_name",
     "set_column_widths",
-    "set_column_formats",
     "list_sheets",
     "to_excel_values",
     "used_extent",
@@ -127,10 +122,6 @@ class TableBlock:
     def header_row(self) -> int:
         """Excel row number of the header row."""
         return self.first_row - 1
-
-    def excel_row(self, index: int) -> int:
-        """Excel row number of ``rows[index]``."""
-        return self.first_row + index
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,13 +277,6 @@ def find_sheet(book: xw.Book, *names: str) -> xw.Sheet | None:
     return None
 
 
-def sanitize_sheet_name(name: str, existing: Iterable[str] = ()) -> str:
-    """A valid, unused Excel sheet name close to ``name`` (the sheet-name rule of salesxl.layout:
-    forbidden characters replaced by "-", at most 31 characters, no leading/trailing apostrophe,
-    unique against ``existing`` with a ``(2)``, ``(3)``… suffix)."""
-    return layout_sheet_name(name, set(existing), replace="-")
-
-
 def _resolve_sheet(book: xw.Book, sheet: xw.Sheet | str | None) -> xw.Sheet | None:
     if sheet is None or isinstance(sheet, xw.Sheet):
         return sheet
@@ -301,36 +285,6 @@ def _resolve_sheet(book: xw.Book, sheet: xw.Sheet | str | None) -> xw.Sheet | No
 
 # --------------------------------------------------------------------------------------------
 # reading
-
-
-def read_table(
-    book: xw.Book, table_name: str, sheet_names: Sequence[str] = ()
-) -> TableBlock | None:
-    """The Excel Table (ListObject) named ``table_name``, header and body read in one call.
-
-    Table names are matched case-insensitively (as Excel does). The sheets named in
-    ``sheet_names`` are searched first, then every other sheet (a table keeps its name when the
-    rep renames or moves its sheet). Returns ``None`` when no such table exists: the caller then
-    scans the sheet with :func:`read_sheet_values` for a header row.
-
-    xlwings calls: one per sheet and per table inspected, plus a constant handful for the table
-    found (range, flags, one ``.value``).
-    """
-    wanted = _key(table_name)
-    preferred = [_key(n) for n in sheet_names]
-    sheets = list(book.sheets)
-    names = [sheet.name for sheet in sheets]
-    keys = [_key(name) for name in names]
-    order = sorted(
-        range(len(sheets)),
-        key=lambda i: (preferred.index(keys[i]) if keys[i] in preferred else len(preferred), i),
-    )
-    for i in order:
-        for table in sheets[i].tables:
-            name = table.name
-            if _key(name) == wanted:
-                return _read_list_object(names[i], table, name)
-    return None
 
 
 def _read_list_object(sheet_name: str, table: Any, table_name: str) -> TableBlock:
@@ -429,54 +383,6 @@ def write_sheet_block(
     if block and block[0]:
         sheet.range(top_left).options(chunksize=chunksize).value = block
     return sheet
-
-
-def format_range(
-    sheet: xw.Sheet,
-    where: str | tuple[int, int, int, int],
-    *,
-    bold: bool | None = None,
-    italic: bool | None = None,
-    font_color: Any = None,
-    fill: Any = None,
-    number_format: str | None = None,
-    wrap_text: bool | None = None,
-) -> None:
-    """Format one rectangle: one call per attribute given.
-
-    ``where`` is an A1 address or ``(row, col, nrows, ncols)``. Colours as xlwings takes them
-    (``"#RRGGBB"`` or an RGB tuple).
-    """
-    rng = sheet.range(where) if isinstance(where, str) else sheet.range(
-        (where[0], where[1]), (where[0] + where[2] - 1, where[1] + where[3] - 1))
-    if bold is not None:
-        rng.font.bold = bold
-    if italic is not None:
-        rng.font.italic = italic
-    if font_color is not None:
-        rng.font.color = font_color
-    if fill is not None:
-        rng.color = fill
-    if number_format is not None:
-        rng.number_format = number_format
-    if wrap_text is not None:
-        rng.wrap_text = wrap_text
-
-
-def set_column_formats(
-    sheet: xw.Sheet, first_row: int, first_col: int, nrows: int, formats: Sequence[str | None]
-) -> int:
-    """Number formats per column of a block (``formats[j]`` for column ``first_col + j``;
-    ``None`` leaves it). One call per formatted column, whatever ``nrows``. Returns the count."""
-    if nrows <= 0:
-        return 0
-    calls = 0
-    for j, fmt in enumerate(formats):
-        if fmt:
-            col = first_col + j
-            sheet.range((first_row, col), (first_row + nrows - 1, col)).number_format = fmt
-            calls += 1
-    return calls
 
 
 def hide_sheet(sheet: xw.Sheet) -> None:
@@ -742,8 +648,9 @@ def clear_marks(target: xw.Book | xw.Sheet) -> dict[str, int]:
 def read_tables(book: xw.Book, names: Iterable[str]) -> dict[str, TableBlock]:
     """Every Excel Table whose name is in ``names`` (case-insensitive), each read in one call.
 
-    The sheets and their tables are listed once for all the names (:func:`read_table` lists them
-    per name). Returns ``{requested name: TableBlock}``; a name without a table is left out.
+    Table names are matched case-insensitively (as Excel does), on whatever sheet they are (a table
+    keeps its name when the rep renames or moves its sheet); the sheets and their tables are listed
+    once for all the names. Returns ``{requested name: TableBlock}``; a name without a table is left out.
     xlwings calls: one per sheet and per table listed, plus a handful per table read.
     """
     wanted: dict[str, str] = {}

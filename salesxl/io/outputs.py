@@ -123,10 +123,6 @@ def _glob_matches(pattern: str, path: Path) -> bool:
     return any(_same(Path(m), path) for m in glob.glob(pattern, recursive=True)) if path.exists() else False
 
 
-def _hint(path: Path) -> str:
-    return str(Path("..") / path.name) if path.parent != Path(".") else "../" + path.name
-
-
 def check_outputs(inputs: Sequence, output, history=None, lang: str = "en") -> None:
     """Refuse (OutputRefused) an output or history that is an input, inside a folder input, matched by
     a glob input, or equal to each other."""
