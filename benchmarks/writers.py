@@ -22,32 +22,35 @@ from make_workbooks import DEFAULT_DIR, make_workbooks  # noqa: E402
 
 
 def load_tables(paths):
-    import pandas as pd
-
+    """Each file's typed tables, read once: [(path, {table key: TableData})]."""
     from salesxl.io.read_xlsx import validate_file
-    out = {}
-    for p in paths:
-        v = validate_file(p, engine="calamine")
-        for k, df in v.frames.items():
-            df = df.copy()
-            df["_file"] = str(p)
-            df["_sheet"] = v.sheets.get(k, k)
-            out.setdefault(k, []).append(df)
-    return {k: pd.concat(v, ignore_index=True) for k, v in out.items()}
+    return [(str(p), validate_file(p, engine="calamine").tables) for p in paths]
 
 
-def rows_of(tables, lang="en"):
+def rows_of(files, lang="en"):
+    """Each table's headers and columns (every file's rows one after the other, provenance included)."""
     from salesxl.io.write_xlsx import TABLE_ORDER, output_columns
     for key in TABLE_ORDER:
-        df = tables[key]
+        parts = [(path, tables[key]) for path, tables in files if key in tables]
+        n = sum(len(t) for _, t in parts)
         cols = output_columns(key, lang)
-        data = [df[c].tolist() if c in df.columns else [None] * len(df) for c, _, _, _ in cols]
-        yield key, [h for _, h, _, _ in cols], data, len(df)
+        data = []
+        for c, _, _, _ in cols:
+            if c == "_file":
+                data.append([path for path, t in parts for _ in range(len(t))])
+            elif c == "_sheet":
+                data.append([t.sheet for _, t in parts for _ in range(len(t))])
+            elif c == "_row":
+                data.append([r for _, t in parts for r in t.rows])
+            else:
+                data.append([v for _, t in parts for v in t.output(c)] if all(c in t for _, t in parts)
+                            else [None] * n)
+        yield key, [h for _, h, _, _ in cols], data, n
 
 
-def w_salesxl(tables, path):
+def w_salesxl(files, path):
     from salesxl.io.write_xlsx import write_team_workbook
-    write_team_workbook(path, tables=tables, lang="en")
+    write_team_workbook(path, files=files, lang="en")
 
 
 def w_xlsxwriter(tables, path, constant_memory=False):
@@ -93,11 +96,11 @@ def w_rustpy(tables, path):
     write_worksheets(sheets, path)
 
 
-def w_pandas_xlsxwriter(tables, path):
+def w_pandas_xlsxwriter(files, path):
     import pandas as pd
     with pd.ExcelWriter(path, engine="xlsxwriter") as w:
-        for key, df in tables.items():
-            df.to_excel(w, sheet_name=key, index=False)
+        for key, headers, data, n in rows_of(files):
+            pd.DataFrame(dict(zip(headers, data)), dtype=object).to_excel(w, sheet_name=key, index=False)
 
 
 WRITERS = {"salesxl": w_salesxl, "xlsxwriter": w_xlsxwriter,
@@ -112,7 +115,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     paths = make_workbooks(DEFAULT_DIR / "rows650", a.workbooks)
     tables = load_tables(paths)
-    print(f"{sum(len(d) for d in tables.values())} rows")
+    print(f"{sum(len(t) for _, f in tables for t in f.values())} rows")
     with tempfile.TemporaryDirectory() as tmp:
         for name in a.only.split(","):
             out = os.path.join(tmp, name + ".xlsx")

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import pandas as pd
 import xlwings as xw
 
 from salesxl import contract, i18n
@@ -38,14 +37,15 @@ from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
-from salesxl.io.read_xlsx import (SheetPart, TableData, cell_error_issues, detect_lang, locate_table,
-                                  outside_issues, settings_from_table)
+from salesxl.io.read_xlsx import (SheetPart, cell_error_issues, detect_lang, locate_table, outside_issues,
+                                  settings_from_table)
 from salesxl.layout import forecast_layout, issues_layout, name_key
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import sheet_name as review_sheet_name
 from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
-from salesxl.rules import ROW, RawTable, Validated, validate_tables
+from salesxl.rules import Validated, validate_tables
+from salesxl.tables import TableData
 from salesxl.values import clean_text, is_blank, label_key
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
@@ -117,7 +117,7 @@ def _t(labels: Mapping[str, str], lang: str, **kw) -> str:
 class LiveTable:
     """A contract table found in the open book."""
 
-    data: TableData                 # raw values by column key, Excel rows in `_row` (as read_xlsx gives)
+    data: TableData                 # raw values by column key, with their Excel rows (as read_xlsx gives)
     header_row: int                 # Excel row of the header
     first_col: int                  # Excel columns spanned by the table (ListObject) or its header
     last_col: int
@@ -126,8 +126,8 @@ class LiveTable:
 
     @property
     def last_data_row(self) -> int:
-        rows = self.data.frame[ROW]
-        return int(rows.max()) if len(rows) else self.header_row
+        rows = self.data.rows
+        return max(rows) if rows else self.header_row
 
 
 @dataclass
@@ -146,10 +146,9 @@ class LiveBook:
 
     def validate(self, as_of: dt.date | None = None) -> Validated:
         """Every rule on the tables read (the same `validate_tables` as the command line)."""
-        raw = {k: RawTable(k, t.data.sheet, t.data.headers, t.data.frame) for k, t in self.tables.items()
-               if k != "settings"}
+        raw = {k: t.data for k, t in self.tables.items() if k != "settings"}
         return validate_tables(self.path, raw, lang=self.lang, as_of=as_of, settings=self.settings,
-                               raw_lists={k: td.frame for k, td in self.lists.items()},
+                               raw_lists=self.lists,
                                flagged=self.flagged, reader_issues=self.issues)
 
 
@@ -250,7 +249,7 @@ def load(book: xw.Book) -> LiveBook:
         if t.name in blocks:
             lt, found = locate(t, lang)
             issues += outside_issues(found)
-            if lt is not None and len(lt.data.frame):
+            if lt is not None and len(lt.data):
                 lists[key] = lt.data
     flagged: set = set()
     for key, lt in tables.items():
@@ -345,7 +344,7 @@ def validate(book: xw.Book) -> dict[str, Any]:
 def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
     """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast)."""
     v = live_book.validate()
-    return v, plan_forecast(v.frames, v.lists, v.as_of, v.settings)
+    return v, plan_forecast(v.tables, v.lists, v.as_of, v.settings)
 
 
 def _forecast(live_book: LiveBook) -> tuple[Validated, TeamForecast]:
@@ -397,24 +396,23 @@ def _code_label(lists: Mapping[str, contract.ListSpec], codes: str, value: Any, 
     return value if label is None else label
 
 
-def table_rows(key: str, typed: pd.DataFrame, raw: pd.DataFrame, lists: Mapping[str, contract.ListSpec],
+def table_rows(key: str, typed: TableData, raw: TableData, lists: Mapping[str, contract.ListSpec],
                lang: str, mask: Sequence[bool] | None = None) -> list[dict[str, Any]]:
     """Rows to write (column key -> value): the interpreted value where the rep typed something that
     could be read (codes in `lang`), the text as typed where it could not, nothing where the cell was
-    empty (a default filled in by a rule, a stage's probability, is never written)."""
+    empty (a default filled in by a rule, a stage's probability, is never written). `typed` is `raw`
+    validated (the same rows)."""
     table = contract.TABLES[key]
-    raw_by_row = raw.set_index(ROW, drop=False) if len(raw) else raw
     out = []
-    rows = typed[ROW].tolist()
-    cols = [c for c in table.input_columns if c.key in typed.columns]
-    values = {c.key: typed[c.key].tolist() for c in cols}
-    raw_values = {c.key: (raw_by_row[c.key].to_dict() if c.key in raw_by_row.columns else {}) for c in cols}
-    for i, r in enumerate(rows):
+    cols = [c for c in table.input_columns if c.key in typed]
+    values = {c.key: typed[c.key] for c in cols}
+    raw_values = {c.key: raw.column(c.key) for c in cols}
+    for i in range(len(typed)):
         if mask is not None and not mask[i]:
             continue
         rec: dict[str, Any] = {}
         for c in cols:
-            t, rv = values[c.key][i], raw_values[c.key].get(r)
+            t, rv = values[c.key][i], raw_values[c.key][i]
             if is_blank(rv):
                 continue
             if t is None or (isinstance(t, float) and t != t):
@@ -427,10 +425,10 @@ def table_rows(key: str, typed: pd.DataFrame, raw: pd.DataFrame, lists: Mapping[
     return out
 
 
-def _raw_rows(key: str, raw: pd.DataFrame) -> list[dict[str, Any]]:
+def _raw_rows(key: str, raw: TableData) -> list[dict[str, Any]]:
     """The rows of a table as they are in the book (blank cells left out)."""
-    cols = [c.key for c in contract.TABLES[key].input_columns if c.key in raw.columns]
-    data = {c: raw[c].tolist() for c in cols}
+    cols = [c.key for c in contract.TABLES[key].input_columns if c.key in raw]
+    data = {c: raw[c] for c in cols}
     return [{c: data[c][i] for c in cols if not is_blank(data[c][i])} for i in range(len(raw))]
 
 
@@ -565,13 +563,13 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
     return files, notes
 
 
-def _part_rows(key: str, part: Any, lists: Mapping[str, contract.ListSpec], lang: str) -> list[dict[str, Any]]:
+def _part_rows(key: str, part: TableData, lists: Mapping[str, contract.ListSpec], lang: str) -> list[dict[str, Any]]:
     """Rows of a file's table as the batch consolidation writes them (typed values, the text as typed
     where it could not be read), codes in the team workbook's language."""
     table = contract.TABLES[key]
-    cols = {c.key: part.output(c.key) for c in table.input_columns if c.key in part.cols}
+    cols = {c.key: part.output(c.key) for c in table.input_columns if c.key in part}
     out = []
-    for i in range(len(part.rows)):
+    for i in range(len(part)):
         rec = {}
         for c in table.input_columns:
             if c.key not in cols:
@@ -605,7 +603,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     for f in files:
         for key in imported:
             part = f.get("tables", {}).get(key)
-            if part is not None and part.rows:
+            if part is not None and len(part):
                 recs = _part_rows(key, part, team.lists, live_book.lang)
                 imported[key].extend(r for r in recs if clean_text(r.get("rep")))
     counts: dict[str, dict[str, int]] = {}
@@ -613,7 +611,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
         lt = live_book.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        current = _raw_rows(key, lt.data.frame)
+        current = _raw_rows(key, lt.data)
         rows = replace_rep_rows(current, imported[key])
         kept = len(rows) - len(imported[key])
         res = _write_rows(live_book, key, lt.header_row + 1, rows, clear_to=lt.last_data_row)
@@ -623,8 +621,8 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
         lt = live_book.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        existing = (table_rows(key, team.frames[key], lt.data.frame, team.lists, live_book.lang)
-                    if key in team.frames else [])
+        existing = (table_rows(key, team.tables[key], lt.data, team.lists, live_book.lang)
+                    if key in team.tables else [])
         new = new_rows(existing, imported[key], cols)
         if new:
             res = _write_rows(live_book, key, lt.last_data_row + 1, new)
@@ -656,7 +654,7 @@ def new_period(book: xw.Book) -> dict[str, Any]:
 
     live_book = load(book)
     v = live_book.validate()
-    plan = plan_rollover(v.frames, v.as_of, live_book.lang)
+    plan = plan_rollover(v.tables, v.as_of, live_book.lang)
     writes = {}
     for key in ("objectives", "planning"):
         rows = plan.rows(key)

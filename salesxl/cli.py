@@ -654,14 +654,14 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     from salesxl.rollover import plan_rollover
     if not team.is_file():
         raise UsageProblem(f"{team} is not a file: give the team workbook (salesxl template --team makes one)")
-    wb = read_workbook(team, lang=lang, frames=False)
-    _, v = validate_workbook(wb, as_of=_as_of(as_of))
+    wb = read_workbook(team, lang=lang)
+    v = validate_workbook(wb, as_of=_as_of(as_of))
     report = {"files": [{"path": str(team), "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}],
               "notes": [], "counts": count(v.issues)}
     if not wb.readable:
         _no_usable_input("new-period", report, as_json)
     book_lang = detect_lang(wb.sheets, wb.settings)
-    plan = plan_rollover(v.frames, v.as_of, book_lang)
+    plan = plan_rollover(v.tables, v.as_of, book_lang)
     base = team.resolve().parent
 
     def folder(value) -> Path | None:

@@ -43,13 +43,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from salesxl import contract
 from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
                             make_issue)
-from salesxl.values import is_blank, label_key, rep_key
+from salesxl.tables import TableData
+from salesxl.values import label_key, rep_key
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
 STATUSES = (OK, INVALID, UNREADABLE, DUPLICATE, SUPERSEDED, SKIPPED)
 ENGINES = ("calamine", "openpyxl")
-ROW = "_row"
 DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
 # the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
 COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -60,7 +60,6 @@ COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "pipeline": ("ref", "rep", "company", "amount", "probability", "stage", "decision_date", "status",
                  "loss_reason", "sent_on"),
 }
-HISTORY_COLUMNS = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on", ROW)
 # imported once by the fork server, so that each new reader process starts warm (openpyxl only for its
 # engine: the calamine readers load neither it nor pandas, and the fork server starts in a tenth of the time)
 PRELOAD = ("salesxl.consolidate", "salesxl.io.read_xlsx", "salesxl.io.guard", "salesxl.rules", "python_calamine",
@@ -77,36 +76,13 @@ PRELOAD_BY_ENGINE = {"calamine": PRELOAD, "openpyxl": PRELOAD + ("openpyxl",)}
 
 # ---------------------------------------------------------------------------------------------
 # What a worker sends back for one file: typed values only.
-@dataclass
-class TablePart:
-    sheet: str
-    rows: list[int]                                  # Excel row of each data row
-    cols: dict[str, list]                            # typed values by column key (None = missing/bad)
-    kept: dict[str, dict[int, Any]]                  # column -> {row index: value as typed, not interpretable}
-
-    def without_reps(self, keys: set[str]) -> TablePart:
-        """This part without the rows of the reps `keys` (rep keys)."""
-        reps = self.cols.get("rep")
-        if not reps:
-            return self
-        keep = [i for i, r in enumerate(reps) if rep_key(r) not in keys]
-        if len(keep) == len(reps):
-            return self
-        where = {old: new for new, old in enumerate(keep)}
-        return TablePart(self.sheet, [self.rows[i] for i in keep],
-                         {c: [v[i] for i in keep] for c, v in self.cols.items()},
-                         {c: {where[i]: x for i, x in k.items() if i in where} for c, k in self.kept.items()})
-
-    def output(self, key: str) -> list:
-        """Typed values, with what the rep typed where it could not be interpreted (nothing is lost)."""
-        vals = self.cols[key]
-        kept = self.kept.get(key)
-        if not kept:
-            return vals
-        vals = list(vals)
-        for i, v in kept.items():
-            vals[i] = v
-        return vals
+def without_reps(td: TableData, keys: set[str]) -> TableData:
+    """A table without the rows of the reps `keys` (rep keys)."""
+    reps = td.get("rep")
+    if not reps:
+        return td
+    keep = [i for i, r in enumerate(reps) if rep_key(r) not in keys]
+    return td if len(keep) == len(reps) else td.take(keep).copy()
 
 
 @dataclass
@@ -119,7 +95,7 @@ class FileResult:
     settings_as_of: dt.date | None
     settings: dict
     issues: list[Issue]
-    tables: dict[str, TablePart]
+    tables: dict[str, TableData]                     # typed tables, what was typed kept where not interpretable
     seconds: float = 0.0
     cpu: float = 0.0                                 # CPU seconds of the worker for this file
     maxrss: int = 0                                  # the worker's peak resident memory so far, KiB
@@ -141,7 +117,7 @@ class FileResult:
 
     @property
     def rows(self) -> int:
-        return sum(len(t.rows) for t in self.tables.values())
+        return sum(len(t) for t in self.tables.values())
 
 
 def sha256_file(path) -> str | None:
@@ -165,15 +141,15 @@ def sha256_file(path) -> str | None:
     return h.hexdigest()
 
 
-def fingerprint(tables: Mapping[str, TablePart]) -> str | None:
+def fingerprint(tables: Mapping[str, TableData]) -> str | None:
     """Hash of the normalised typed content: the same for a byte-different re-save of the same data
     (and for a table sorted otherwise). None when the file holds no data row at all."""
-    if not any(t.rows for t in tables.values()):
+    if not any(len(t) for t in tables.values()):
         return None
     h = hashlib.sha256()
     for key in sorted(tables):
         t = tables[key]
-        names = sorted(t.cols)
+        names = sorted(t.columns)
         h.update(f"\x1d{key}\x1f{','.join(names)}\n".encode())
         lines = sorted(map(repr, zip(*(t.output(c) for c in names))))
         h.update("\n".join(lines).encode("utf-8", "surrogatepass"))
@@ -193,35 +169,22 @@ def read_one(task: tuple) -> FileResult:
     path, engine, lang, as_of = task
     t0, c0 = time.perf_counter(), time.process_time()
     sha = sha256_file(path)
-    wb = read_workbook(path, engine=engine, lang=lang, frames=False)     # dicts of lists: no pandas here
+    wb = read_workbook(path, engine=engine, lang=lang)
     if not wb.readable:
         return FileResult(str(path), sha, None, wb.lang, None, None, {}, wb.issues, {}, time.perf_counter() - t0,
                           time.process_time() - c0, _maxrss())
-    raw, v = validate_workbook(wb, as_of=as_of, as_frames=False)
+    v = validate_workbook(wb, as_of=as_of)
     p = resolve_as_of(None, wb.settings, today=dt.date.min)
     settings_as_of = p if p != dt.date.min else None
-    tables: dict[str, TablePart] = {}
-    for key, df in v.frames.items():
-        if key not in DATA_TABLES:
-            continue
-        rframe = raw[key].frame
-        cols, kept = {}, {}
-        shared = COMPUTE_COLUMNS.get(key, ())
-        for c, typed in df.items():
-            if c == ROW:
-                continue
-            if c in shared:                  # kept by the parent until the forecast: share equal values
-                typed = _dedupe(typed)
-            cols[c] = typed
-            if c in rframe and None in typed:
-                k = {i: r for i, (t, r) in enumerate(zip(typed, rframe[c])) if t is None and not is_blank(r)}
-                if k:
-                    kept[c] = k
-        tables[key] = TablePart(raw[key].sheet, df[ROW], cols, kept)
+    tables = {key: td for key, td in v.tables.items() if key in DATA_TABLES}
+    for key, td in tables.items():
+        for c in COMPUTE_COLUMNS.get(key, ()):     # kept by the parent until the forecast: share equal values
+            if c in td:
+                td.set(c, _dedupe(td[c]))
     settings = {k: wb.settings.get(k) for k in SETTINGS_TAKEN if wb.settings.get(k) is not None}
     reps: dict[str, str] = {}
     for part in tables.values():
-        for name in dict.fromkeys(part.cols.get("rep") or ()):
+        for name in dict.fromkeys(part.get("rep") or ()):
             k = rep_key(name)
             if k is not None and k not in reps:
                 reps[k] = name.strip()
@@ -348,33 +311,30 @@ class _RepSpool:
         self._first: dict[str, dict[str, str]] = {k: {} for k in COMPUTE_COLUMNS}   # rep key -> name
         self._seniority: dict[str, Any] = {}
 
-    def add(self, key: str, part: TablePart) -> None:
+    def add(self, key: str, part: TableData) -> None:
         names = COMPUTE_COLUMNS.get(key)
-        if names is None or not part.rows:
+        if names is None or not len(part):
             return
         from salesxl.forecast import split_by_rep     # (loaded by then: the workers never call this)
-        n = len(part.rows)
-        cols = {c: part.cols.get(c) or [None] * n for c in names}
         index, first = self._index[key], self._first[key]
-        for rep_id, rows in split_by_rep(cols).items():
-            rows = {c: rows[c] for c in names}        # the rep's own lists (a file holds one rep, usually)
-            first.setdefault(rep_id, rows["rep"][0].strip())
+        for rep_id, rows in split_by_rep(part).items():
+            cols = {c: rows.column(c) for c in names}  # the rep's own lists (a file holds one rep, usually)
+            first.setdefault(rep_id, cols["rep"][0].strip())
             if key == "reps":
-                self._seniority.setdefault(rep_id, rows["seniority"][0])
-            data = pickle.dumps(rows, PICKLE_PROTOCOL)
+                self._seniority.setdefault(rep_id, cols["seniority"][0])
+            data = pickle.dumps((cols, rows.rows), PICKLE_PROTOCOL)
             self._fh.write(data)
             index.setdefault(rep_id, []).append((self._size, len(data)))
             self._size += len(data)
 
-    def _rows(self, key: str, rep_id: str) -> dict | None:
+    def rows(self, key: str, rep_id: str) -> TableData | None:
+        """The rep's rows of table `key`, read back (None without any)."""
         places = self._index[key].get(rep_id)
         if not places:
             return None
         fd = self._fh.fileno()
-        parts = [pickle.loads(os.pread(fd, size, offset)) for offset, size in places]
-        if len(parts) == 1:
-            return parts[0]
-        return {c: [v for p in parts for v in p[c]] for c in parts[0]}
+        parts = [TableData(key, *pickle.loads(os.pread(fd, size, offset))) for offset, size in places]
+        return TableData.concat(parts)
 
     def rep_tables(self):
         from salesxl.forecast import REP_ORDER, RepTables
@@ -383,21 +343,21 @@ class _RepSpool:
         for k in REP_ORDER:
             for rep_id, name in self._first[k].items():
                 names.setdefault(rep_id, name)
-        by = {k: _SpooledTable(self, k) for k in COMPUTE_COLUMNS}
+        by = {k: _SpooledByRep(self, k) for k in COMPUTE_COLUMNS}
         return RepTables(by, names, dict(self._seniority))
 
     def close(self) -> None:
         self._fh.close()
 
 
-class _SpooledTable:
-    """One table of a _RepSpool: `.get(rep key)` reads the rep's rows back (a dict of lists)."""
+class _SpooledByRep:
+    """One table of a _RepSpool by rep: `.get(rep key)` reads the rep's rows back (a TableData)."""
 
     def __init__(self, spool: _RepSpool, key: str):
         self._spool, self._key = spool, key
 
-    def get(self, rep_id: str, default=None):
-        rows = self._spool._rows(self._key, rep_id)
+    def get(self, rep_id: str, default=None) -> TableData | None:
+        rows = self._spool.rows(self._key, rep_id)
         return default if rows is None else rows
 
 
@@ -619,15 +579,14 @@ def _when(submitted: tuple) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _ref_places(refs: dict, part: TablePart | None, path: str, lang: str) -> list[Issue]:
+def _ref_places(refs: dict, part: TableData | None, path: str, lang: str) -> list[Issue]:
     """A Ref already taken from another file (`refs`: ref key -> (path, sheet, row, rep)): an error on
     this row naming the other place (two refs of one file are the rules' DUPLICATE_REF)."""
-    if part is None or not part.rows or not part.cols.get("ref"):
+    if part is None or not len(part) or not part.get("ref"):
         return []
     out = []
     column = contract.PIPELINE.column("ref").label(lang)
-    reps = part.cols.get("rep") or [None] * len(part.rows)
-    for ref, rep, row in zip(part.cols["ref"], reps, part.rows):
+    for ref, rep, row in zip(part["ref"], part.column("rep"), part.rows):
         if not isinstance(ref, str) or not ref.strip():
             continue
         k = label_key(ref)
@@ -652,7 +611,6 @@ def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_wr
     it at the first readable file; None: no tables written), to the spool the forecast reads back rep
     by rep, and its pipeline to the history store (`history`, not committed here). On an error the
     writer is aborted and the spool closed."""
-    from salesxl.forecast import weighted_amount
     files: list[FileStatus] = []
     spool = _RepSpool()
     seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
@@ -682,11 +640,11 @@ def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_wr
                     files.append(FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0,
                                             res.seconds))
                 else:
-                    parts = res.tables if not lost else {k: t.without_reps(set(lost)) for k, t in res.tables.items()}
+                    parts = res.tables if not lost else {k: without_reps(t, set(lost)) for k, t in res.tables.items()}
                     if res.readable and not claims.rerun:
                         issues += _ref_places(refs, parts.get("pipeline"), path, msg_lang)
                     files.append(FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
-                                            sum(len(t.rows) for t in parts.values()), res.seconds))
+                                            sum(len(t) for t in parts.values()), res.seconds))
                     if res.readable and not claims.rerun:      # (a void pass only goes on to see who wins)
                         if not usable:
                             usable, lang, first_settings = True, opts.lang or res.lang, res.settings
@@ -698,16 +656,12 @@ def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_wr
                             currency = str(res.settings["currency"]).strip() or None
                         for tkey in DATA_TABLES:
                             part = parts.get(tkey)
-                            if part is None or not part.rows:
+                            if part is None or not len(part):
                                 continue
                             if writer is not None:
-                                out_cols = {c: part.output(c) for c in part.cols}
-                                if tkey == "pipeline":         # from the typed values only
-                                    out_cols["weighted"] = list(map(weighted_amount, part.cols.get("amount", ()),
-                                                                    part.cols.get("probability", ())))
-                                writer.add_rows(tkey, out_cols, file=path, sheet=part.sheet, rows=part.rows)
+                                writer.add_table(part, file=path)
                             spool.add(tkey, part)
-                            rows[tkey] += len(part.rows)
+                            rows[tkey] += len(part)
                         if history is not None and res.fingerprint:
                             _record_history(history, res, path, parts)
             del res
@@ -739,14 +693,11 @@ def ingest_inputs(paths: Sequence[str], opts: RunOptions, reads: FileReads, *,
     return reads, ingest(reads, opts, history=history, winners=ing.winners, **kw)
 
 
-def _record_history(conn: sqlite3.Connection, res: FileResult, path: str, parts: Mapping[str, TablePart]) -> None:
+def _record_history(conn: sqlite3.Connection, res: FileResult, path: str, parts: Mapping[str, TableData]) -> None:
     """One submission's pipeline snapshot into the history store (not committed)."""
     from salesxl.io import history as hist
-    p = parts.get("pipeline")
     hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint, as_of=res.as_of, path=path,
-                           commit=False, pipeline={c: (p.cols.get(c) if c != ROW else p.rows)
-                                                   for c in HISTORY_COLUMNS} if p else None,
-                           periods=history_periods(parts))
+                           commit=False, pipeline=parts.get("pipeline"), periods=history_periods(parts))
 
 
 def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]):
@@ -775,7 +726,7 @@ def forecast_reps(plan, pool=None) -> Iterator:
             for i, _, res in pool.imap(items))
 
 
-def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[dict, Any, Any, Any]:
+def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, TableData, Any, Any]:
     """What the forecast reads of the history store (ForecastPlan.attach_history): the closed proposals
     the calibration reads (not their refs), the open proposals pushed back or long in their stage, and
     the snapshots up to the as-of date for the history-based forecast (learn.History, SPEC §4b), and the
@@ -785,9 +736,11 @@ def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[dict, Any, 
     closed = hist.closed_proposals(conn)
     slip = hist.slippage(conn, as_of)
     learner = History(hist.learning_rows(conn, upto=as_of))
-    closed = {"rep": _dedupe(closed["rep"].tolist()), "probability": closed["probability"].tolist(),
-              "won": closed["won"].tolist(), "amount": closed["amount"].tolist()}
-    return closed, slip[(slip["pushes"] > 0) | (slip["days_in_stage"] > 30)], learner, hist.collections(conn, as_of)
+    closed = closed.select(("rep", "probability", "won", "amount"))
+    closed.set("rep", _dedupe(closed["rep"]))
+    slipping = slip.take([i for i, (pushes, days) in enumerate(zip(slip["pushes"], slip["days_in_stage"]))
+                          if pushes > 0 or days > 30])
+    return closed, slipping, learner, hist.collections(conn, as_of)
 
 
 def forecast_team(plan, rep_forecasts: Iterable):
@@ -919,13 +872,11 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
     conn = None
     ing: Ingested | None = None
     try:
-        # the readers are at work: meanwhile, what their results need (pandas, numpy and XlsxWriter
+        # the readers are at work: meanwhile, what their results need (numpy and XlsxWriter
         # take a while to import)
         from salesxl import forecast as fc_mod  # noqa: F401 - loaded while the readers work
         from salesxl.io import history as hist
         from salesxl.io.write_xlsx import TeamWorkbookWriter
-        if hist_path:
-            import pandas  # noqa: F401 - the history's queries return DataFrames: loaded now, not after the reads
         try:
             conn = hist.open_history(hist_path, timeout=busy) if hist_path else None
         except sqlite3.Error as exc:
@@ -1059,18 +1010,17 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
             conn.close()
 
 
-def history_periods(tables: Mapping[str, TablePart]) -> dict[str, list] | None:
+def history_periods(tables: Mapping[str, TableData]) -> dict[str, list] | None:
     """The periods a file gives (Objectives rows with their objective, then Planning rows), for the
     history store: what the backtest needs to know each rep's period and objective at each collection."""
     out: dict[str, list] = {"rep": [], "period_start": [], "period_end": [], "revenue_objective": []}
     for key, objective in (("objectives", "revenue_objective"), ("planning", None)):
         part = tables.get(key)
-        if part is None or not part.rows:
+        if part is None or not len(part):
             continue
-        n = len(part.rows)
         for c in ("rep", "period_start", "period_end"):
-            out[c] += part.cols.get(c) or [None] * n
-        out["revenue_objective"] += (part.cols.get(objective) or [None] * n) if objective else [None] * n
+            out[c] += part.column(c)
+        out["revenue_objective"] += part.column(objective) if objective else [None] * len(part)
     return out if out["rep"] else None
 
 

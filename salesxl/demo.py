@@ -15,6 +15,7 @@ from pathlib import Path
 
 from salesxl.demo_data import DEMO_AS_OF, DEMO_SEED, build_timeline, snapshot, with_mistakes
 from salesxl.io.template import write_template
+from salesxl.tables import TableData
 
 HISTORY_OFFSETS = (61, 31)      # days before the as-of date: two earlier collections, from workbooks
 IMPORTED_MONTHS = 10            # and ten monthly collections before them, imported from the timeline
@@ -98,8 +99,8 @@ def import_collections(history: Path, team, days) -> None:
                 rows = snapshot(team, rep, d, since=d - dt.timedelta(days=ARCHIVE_DAYS))
                 pipe = rows["pipeline"]
                 cols = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on")
-                pipeline = {c: [r.get(c) for r in pipe] for c in cols}
-                pipeline["_row"] = list(range(2, len(pipe) + 2))
+                pipeline = TableData("pipeline", {c: [r.get(c) for r in pipe] for c in cols},
+                                     range(2, len(pipe) + 2))
                 obj = rows["objectives"]
                 periods = {c: [r[c] for r in obj] for c in ("rep", "period_start", "period_end", "revenue_objective")}
                 key = hashlib.sha256(f"demo|{rep.name}|{d}".encode()).hexdigest()

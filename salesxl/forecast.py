@@ -1,8 +1,8 @@
 """Period forecasts (SPEC §4): the rep's period, won, weighted open, forecast, coverage, plan vs done,
-results and failure reasons, risk and lever. Pure core: typed frames in, plain data out.
+results and failure reasons, risk and lever. Pure core: typed tables in, plain data out.
 
-Input frames are the typed frames of `rules.validate_tables` (one workbook, or several concatenated by
-the consolidation): values that could not be interpreted are None and are left out here.
+Input tables are the typed `TableData` of `rules.validate_tables` (one workbook, or several one after
+the other): values that could not be interpreted are None and are left out here.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -21,10 +21,8 @@ from salesxl.calibrate import (Calibration, calibrated_forecast, calibration,
                                required_coverage, win_rate)
 from salesxl.simulate import (DEFAULT_SEED, DEFAULT_SIMULATIONS, EXACT_MAX, outcome_distribution, outcome_from_draws,
                               sample_totals)
+from salesxl.tables import TableData
 from salesxl.values import label_key, rep_key
-
-if TYPE_CHECKING:       # pandas only for DataFrame inputs: a process computing reps' forecasts never loads it
-    import pandas as pd
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 WEEKLY, MONTHLY, QUARTERLY = "weekly", "monthly", "quarterly"      # period-length groups of reps
@@ -313,43 +311,23 @@ def reason_comparison(rep_counts: Mapping[str, int], team_counts: Mapping[str, i
 
 
 # ---------------------------------------------------------------------------------------------
-Cols = dict       # column name -> list of values: a table without pandas (the columns the forecast reads)
-
-
-def _columns(df) -> Cols | None:
-    """A DataFrame or a dict of lists as a dict of lists; None when it holds no row."""
-    if df is None:
-        return None
-    if not isinstance(df, dict):               # a DataFrame
-        if df.empty:
-            return None
-        return {c: df[c].tolist() for c in df.columns}
-    n = len(next(iter(df.values()), ()))
-    return df if n else None
-
-
-def _nrows(cols) -> int:
-    if isinstance(cols, _Rows):
-        return cols.rows()
-    return len(next(iter(cols.values()), ()))
-
-
-def split_by_rep(df) -> dict[str, Cols]:
-    """Rows grouped by rep (normalised name), in order of first appearance; rows without a rep dropped."""
-    cols = _columns(df)
-    if cols is None:
+def split_by_rep(td: TableData | None) -> dict[str, TableData]:
+    """Rows grouped by rep (normalised name), in order of first appearance, each rep's rows a view of
+    the table (nothing copied); rows without a rep dropped."""
+    if td is None or not len(td):
         return {}
+    reps = td["rep"]
     try:
-        distinct = set(cols["rep"])
+        distinct = set(reps)
     except TypeError:                         # an unhashable value: row by row below
         distinct = ()
     if len(distinct) == 1:                    # the same rep (or none) on every row: one file's table
         k = rep_key(next(iter(distinct)))
-        return {k: cols} if k is not None else {}
+        return {k: td} if k is not None else {}
     keys: dict[Any, str | None] = {}          # each distinct rep value normalised once
     groups: dict[str, list[int]] = {}
     last, idx = _NOTHING, None
-    for i, v in enumerate(cols["rep"]):
+    for i, v in enumerate(reps):
         if v is not last:                     # rows come in runs of one rep (one file after another)
             last = v
             try:
@@ -362,73 +340,45 @@ def split_by_rep(df) -> dict[str, Cols]:
         if idx is not None:
             idx.append(i)
     out = {}
-    n = _nrows(cols)
+    n = len(td)
     for k, idx in groups.items():
         if len(idx) == n:
-            out[k] = cols
+            out[k] = td
         elif idx[-1] - idx[0] + 1 == len(idx):        # one run of rows
-            out[k] = _Rows(cols, idx[0], idx[-1] + 1)
+            out[k] = td.take(range(idx[0], idx[-1] + 1))
         else:
-            out[k] = _Rows(cols, 0, 0, idx)
+            out[k] = td.take(idx)
     return out
-
-
-class _Rows(Mapping):
-    """A rep's rows of a table (a dict of lists), its columns taken when read: no copy of every table
-    for every rep at once."""
-
-    __slots__ = ("_cols", "_a", "_b", "_idx")
-
-    def __init__(self, cols: Cols, a: int, b: int, idx: list[int] | None = None):
-        self._cols, self._a, self._b, self._idx = cols, a, b, idx
-
-    def __getitem__(self, c):
-        v = self._cols[c]
-        return v[self._a:self._b] if self._idx is None else [v[i] for i in self._idx]
-
-    def __iter__(self):
-        return iter(self._cols)
-
-    def __len__(self) -> int:
-        return len(self._cols)
-
-    def __contains__(self, c) -> bool:
-        return c in self._cols
-
-    def rows(self) -> int:
-        return self._b - self._a if self._idx is None else len(self._idx)
-
-    def copy(self) -> Cols:
-        return {c: self[c] for c in self._cols}
 
 
 @dataclass
 class RepTables:
-    """The forecast's tables already grouped by rep: `by[table].get(rep key)` gives the rep's rows (a dict
-    of lists, or None), `names` the reps' keys and names in order of first appearance (Reps, Objectives,
-    Planning, Pipeline, Reporting), `seniority` the first seniority given to each. What a caller holding
-    many files passes instead of whole tables: it may keep the rows elsewhere (e.g. on disk) and give them
-    a rep at a time."""
+    """The forecast's tables already grouped by rep: `by[table].get(rep key)` gives the rep's rows (a
+    TableData, or None), `names` the reps' keys and names in order of first appearance (Reps,
+    Objectives, Planning, Pipeline, Reporting), `seniority` the first seniority given to each. What a
+    caller holding many files passes instead of whole tables: it may keep the rows elsewhere (e.g. on
+    disk) and give them a rep at a time."""
     by: Mapping[str, Any]
     names: Mapping[str, str]
     seniority: Mapping[str, Any]
 
 
-def rep_tables(frames: Mapping[str, Any]) -> RepTables:
-    """Whole tables (DataFrames or dicts of lists) grouped by rep."""
-    frames = {k: _columns(frames.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
-    by = {k: split_by_rep(frames[k]) for k in frames}
+def rep_tables(tables: Mapping[str, TableData]) -> RepTables:
+    """Whole typed tables grouped by rep."""
+    tables = {k: tables[k] for k in ("reps", "planning", "objectives", "reporting", "pipeline")
+              if tables.get(k) is not None and len(tables[k])}
+    by = {k: split_by_rep(tables.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
     names: dict[str, str] = {}
     for k in REP_ORDER:
-        df = frames.get(k)
-        if df is not None:
-            for v in dict.fromkeys(df["rep"]):      # each distinct value once, in order of appearance
+        td = tables.get(k)
+        if td is not None:
+            for v in dict.fromkeys(td["rep"]):      # each distinct value once, in order of appearance
                 rep_id = rep_key(v)
                 if rep_id and rep_id not in names:
                     names[rep_id] = v.strip()
     seniority: dict[str, Any] = {}
-    if frames.get("reps") is not None:
-        for r, s in zip(frames["reps"]["rep"], frames["reps"]["seniority"]):
+    if tables.get("reps") is not None:
+        for r, s in zip(tables["reps"]["rep"], tables["reps"].column("seniority")):
             if rep_key(r):
                 seniority.setdefault(rep_key(r), s)
     return RepTables(by, names, seniority)
@@ -436,30 +386,35 @@ def rep_tables(frames: Mapping[str, Any]) -> RepTables:
 
 REP_ORDER = ("reps", "objectives", "planning", "pipeline", "reporting")   # the reps' order: first seen here
 
-
-def _own(t):
-    """A rep's table as a dict of lists of its own (what a job carries to another process)."""
-    return t.copy() if isinstance(t, _Rows) else t
-
-
 _NOTHING = object()
 
 
-def _is_empty(df) -> bool:
-    return df is None or (not _nrows(df) if isinstance(df, Mapping) else df.empty)
+def _is_empty(td: TableData | None) -> bool:
+    return td is None or not len(td)
 
 
-def select_period(rep_objectives, rep_planning,
-                  as_of: dt.date) -> tuple[dt.date, dt.date, float | None, float | None] | None:
-    """The Objectives (else Planning) row whose [start, end] holds the as-of date (tables as DataFrames
-    or dicts of lists)."""
-    for df, has_obj in ((rep_objectives, True), (rep_planning, False)):
-        if _is_empty(df):
-            continue
-        for s, e, *rest in zip(df["period_start"], df["period_end"],
-                               *( [df["revenue_objective"], df["deals_objective"]] if has_obj else [])):
+@dataclass(frozen=True)
+class Period:
+    """A rep's current period: its dates, and the objectives of its Objectives row (None from Planning)."""
+    start: dt.date
+    end: dt.date
+    revenue_objective: float | None = None
+    deals_objective: float | None = None
+
+
+def select_period(rep_objectives: TableData | None, rep_planning: TableData | None,
+                  as_of: dt.date) -> Period | None:
+    """The Objectives (else Planning) row whose [start, end] holds the as-of date."""
+    if not _is_empty(rep_objectives):
+        for s, e, revenue, deals in zip(rep_objectives["period_start"], rep_objectives["period_end"],
+                                        rep_objectives.column("revenue_objective"),
+                                        rep_objectives.column("deals_objective")):
             if s is not None and e is not None and s <= as_of <= e:
-                return (s, e, rest[0] if has_obj else None, rest[1] if has_obj else None)
+                return Period(s, e, revenue, deals)
+    if not _is_empty(rep_planning):
+        for s, e in zip(rep_planning["period_start"], rep_planning["period_end"]):
+            if s is not None and e is not None and s <= as_of <= e:
+                return Period(s, e)
     return None
 
 
@@ -468,19 +423,16 @@ def rep_seed(seed: int, rep: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(label_key(rep).encode())) % (2 ** 63)
 
 
-def compute(frames: Mapping[str, pd.DataFrame], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
-            settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
-            seed: int | None = None, history_closed: pd.DataFrame | None = None,
-            slippage: pd.DataFrame | None = None, learner: Any = None) -> TeamForecast:
+def compute(tables: Mapping[str, TableData] | RepTables, lists: Mapping[str, contract.ListSpec] | None,
+            as_of: dt.date, settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
+            seed: int | None = None, history_closed: TableData | None = None,
+            slippage: TableData | None = None, learner: Any = None) -> TeamForecast:
     """Forecast every rep for their own current period, and the team. `learner`: the history store's
     snapshots (learn.History) for the history-based forecast (SPEC §4b)."""
-    plan = plan_forecast(frames, lists, as_of, settings, simulations=simulations, seed=seed,
+    plan = plan_forecast(tables, lists, as_of, settings, simulations=simulations, seed=seed,
                          history_closed=history_closed, slippage=slippage, attach=False)
     plan.attach_history(history_closed, slippage, learner)
     return plan.finish(plan.complete(i, forecast_rep(plan.job(i))) for i in range(len(plan)))
-
-
-Period = tuple   # (start, end, revenue objective, deals objective) of `select_period`
 
 
 @dataclass
@@ -495,15 +447,14 @@ class PlannedRep:
 @dataclass
 class ForecastJob:
     """All that `forecast_rep` needs for one rep (picklable: it may run in another process): the rep,
-    their period, their own Planning, Reporting and Pipeline rows (dicts of lists), and the run's
-    parameters."""
+    their period, their own Planning, Reporting and Pipeline rows, and the run's parameters."""
     name: str
     seniority: str | None
     period: Period
     as_of: dt.date
-    planning: Cols | None
-    reporting: Cols | None
-    pipeline: Cols | None
+    planning: TableData | None
+    reporting: TableData | None
+    pipeline: TableData | None
     outcome_of: dict[str, str]          # result key -> outcome class
     simulations: int
     seed: int
@@ -530,7 +481,7 @@ class ForecastPlan:
     by: dict = field(default_factory=dict)                  # table -> rep key -> the rep's rows
     rep_reasons: dict = field(default_factory=dict)
     outcome_of: dict = field(default_factory=dict)
-    closed: Any = field(default_factory=dict)               # rep key -> closed proposals (.get)
+    closed: dict | None = None      # rep key -> closed proposals of the history store (None: from the pipeline)
     slip: dict = field(default_factory=dict)
     collections: Any = None                                 # movement.Collections of the history store
     _reps: list = field(default_factory=list)               # the reps' forecasts added so far
@@ -543,12 +494,12 @@ class ForecastPlan:
         return len(self.reps)
 
     def job(self, i: int) -> ForecastJob:
-        """Job i: all that forecast_rep needs, the rep's rows as lists of their own (made on demand,
-        one job at a time, not every rep's rows at once)."""
+        """Job i: all that forecast_rep needs, the rep's rows as views (made on demand, one job at a
+        time, not every rep's rows at once; pickled, a view goes as a table of its own)."""
         rep = self.reps[i]
         by, rep_id = self.by, rep.key
-        return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, _own(by["planning"].get(rep_id)),
-                           _own(by["reporting"].get(rep_id)), _own(by["pipeline"].get(rep_id)), self.outcome_of,
+        return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, by["planning"].get(rep_id),
+                           by["reporting"].get(rep_id), by["pipeline"].get(rep_id), self.outcome_of,
                            self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rep_id],
                            self.team_reasons)
 
@@ -557,17 +508,18 @@ class ForecastPlan:
         store's snapshots for the history-based forecast (learn.History), and the collections the change
         since the previous one and the track records come from (movement.Collections)."""
         self.collections = collections
-        self.closed = _closed_by_rep(self.by.get("pipeline", {}), history_closed)
-        self.slip = split_by_rep(slippage) if slippage is not None and not _is_empty(slippage) else {}
+        self.closed = split_by_rep(history_closed) if not _is_empty(history_closed) else None
+        self.slip = split_by_rep(slippage)
         self.learner = learner
 
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
         rep_id = self.reps[i].key
-        _apply_closed(rf, self.closed.get(rep_id))
+        _apply_closed(rf, self.closed.get(rep_id) if self.closed is not None
+                      else closed_in_pipeline(self.by["pipeline"].get(rep_id)))
         slip = self.slip.get(rep_id)
         if slip is not None:
-            keys = [c for c in slip if c != "rep"]
+            keys = [c for c in slip.columns if c != "rep"]
             rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
         if self.learner is not None:
             if self._z is None:
@@ -627,10 +579,10 @@ def run_parameters(settings: Mapping[str, Any] | None, simulations: int | None =
             int(seed if seed is not None else contract.setting_value(settings, "seed").value))
 
 
-def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSpec] | None, as_of: dt.date,
-                  settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
-                  seed: int | None = None, history_closed: pd.DataFrame | None = None,
-                  slippage: pd.DataFrame | None = None, attach: bool = True) -> ForecastPlan:
+def plan_forecast(tables: Mapping[str, TableData] | RepTables, lists: Mapping[str, contract.ListSpec] | None,
+                  as_of: dt.date, settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
+                  seed: int | None = None, history_closed: TableData | None = None,
+                  slippage: TableData | None = None, attach: bool = True) -> ForecastPlan:
     """Everything `compute` does before the reps' own forecasts (see ForecastPlan). `attach=False`:
     the history is attached later (ForecastPlan.attach_history), before `complete`."""
     settings = dict(settings or {})
@@ -640,10 +592,9 @@ def plan_forecast(frames: Mapping[str, Any], lists: Mapping[str, contract.ListSp
     at_risk = contract.setting_value(settings, "at_risk").value
     outcome_of = {it.key: it.attr for it in lists["results"].items}
 
-    # every table as a dict of lists grouped by rep (frames may be DataFrames or dicts of lists, or
-    # RepTables already): no pandas below
-    tables = frames if isinstance(frames, RepTables) else rep_tables(frames)
-    by, names, seniority = tables.by, tables.names, tables.seniority
+    # every table grouped by rep (or RepTables already)
+    grouped = tables if isinstance(tables, RepTables) else rep_tables(tables)
+    by, names, seniority = grouped.by, grouped.names, grouped.seniority
 
     # team failure reasons (whole history present): Reporting reasons + Pipeline loss reasons
     rep_reasons = {rep_id: _reasons(by["reporting"].get(rep_id), by["pipeline"].get(rep_id), outcome_of)
@@ -679,7 +630,8 @@ def forecast_rep(job: ForecastJob) -> RepForecast:
     return rf
 
 
-def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
+def _reasons(rep_reporting: TableData | None, rep_pipeline: TableData | None,
+             outcome_of: Mapping[str, str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     if rep_reporting is not None:
         for res, reason in zip(rep_reporting["result"], rep_reporting["reason"]):
@@ -692,47 +644,28 @@ def _reasons(rep_reporting, rep_pipeline, outcome_of) -> dict[str, int]:
     return counts
 
 
-def _closed_by_rep(pipeline_by_rep: Mapping[str, Any], history: pd.DataFrame | None):
-    """Closed proposals with a declared probability, by rep (`.get(rep key)`): from the history store
-    when given, else from each rep's pipeline rows (taken when asked for)."""
-    src = _columns(history)
-    if src is not None:
-        return split_by_rep(src)
-    return _ClosedInPipeline(pipeline_by_rep)
-
-
-class _ClosedInPipeline:
-    """A rep's won and lost proposals with a probability, from their pipeline rows (see _closed_by_rep)."""
-
-    def __init__(self, pipeline_by_rep: Mapping[str, Any]):
-        self._by = pipeline_by_rep
-
-    def get(self, rep_id: str, default=None):
-        p = self._by.get(rep_id)
-        if p is None:
-            return default
-        status, prob = p["status"], p["probability"]
-        m = [i for i, (st, pr) in enumerate(zip(status, prob))
-             if st in (contract.WON, contract.LOST) and not _missing(pr)]
-        if not m:
-            return default
-        amount = p["amount"]
-        return {"rep": [p["rep"][i] for i in m], "probability": [prob[i] for i in m],
-                "won": [status[i] == contract.WON for i in m], "amount": [amount[i] for i in m]}
+def closed_in_pipeline(pipeline: TableData | None) -> TableData | None:
+    """A rep's won and lost proposals with a probability, from their pipeline rows: the table of closed
+    proposals (rep, probability, won, amount) the history store gives otherwise; None without any."""
+    if _is_empty(pipeline):
+        return None
+    status, prob = pipeline["status"], pipeline["probability"]
+    m = [i for i, (st, pr) in enumerate(zip(status, prob))
+         if st in (contract.WON, contract.LOST) and not _missing(pr)]
+    if not m:
+        return None
+    amount, rep, rows = pipeline["amount"], pipeline["rep"], pipeline.rows
+    return TableData("closed", {"rep": [rep[i] for i in m], "probability": [prob[i] for i in m],
+                                "won": [status[i] == contract.WON for i in m], "amount": [amount[i] for i in m]},
+                     [rows[i] for i in m], sheet=pipeline.sheet)
 
 
 def _missing(v) -> bool:
-    """pandas' isna for one value of an object column (None, NaN, NaT, pd.NA)."""
-    t = type(v)
-    if v is None or (t is float and v != v):
-        return True
-    if t is float or t is int or t is str:
-        return False
-    import pandas as pd
-    return bool(pd.isna(v))
+    """None, or a float NaN."""
+    return v is None or (type(v) is float and v != v)
 
 
-def _apply_closed(rf: RepForecast, closed) -> None:
+def _apply_closed(rf: RepForecast, closed: TableData | None) -> None:
     """What the rep's closed proposals tell: win rate, average deal, calibration (None without any)."""
     wr = None
     avg_deal = None
@@ -742,7 +675,7 @@ def _apply_closed(rf: RepForecast, closed) -> None:
         won_flags = np.asarray(closed["won"], dtype=bool)
         n_won = int(won_flags.sum())
         wr = win_rate(n_won, int(len(won_flags) - n_won))
-        amounts = [a for a, w in zip(closed.get("amount", ()), closed["won"]) if w and a is not None]
+        amounts = [a for a, w in zip(closed.column("amount"), closed["won"]) if w and a is not None]
         avg_deal = float(np.mean(amounts)) if amounts else None
         probs = np.asarray(closed["probability"], dtype=float)
         cal = calibration(probs, won_flags)
@@ -756,10 +689,12 @@ def _apply_closed(rf: RepForecast, closed) -> None:
     rf.calibrated_forecast = cal_fc
 
 
-def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipeline, outcome_of,
-                       simulations, seed, on_track, at_risk) -> RepForecast:
+def _rep_forecast_core(name: str, seniority: str | None, period: Period, as_of: dt.date,
+                       planning: TableData | None, reporting: TableData | None, pipeline: TableData | None,
+                       outcome_of: Mapping[str, str], simulations: int, seed: int, on_track: float,
+                       at_risk: float) -> RepForecast:
     """The rep's forecast but for what their closed proposals tell (see _apply_closed)."""
-    start, end, objective, deals = period
+    start, end, objective, deals = period.start, period.end, period.revenue_objective, period.deals_objective
     elapsed = elapsed_fraction(start, end, as_of)
     won = 0.0
     won_deals = 0
@@ -814,7 +749,8 @@ def _rep_forecast_core(name, seniority, period, as_of, planning, reporting, pipe
         draws=draws, open_by_stage=by_stage)
 
 
-def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
+def _plan(planning: TableData | None, reporting: TableData | None, start: dt.date, end: dt.date, as_of: dt.date,
+          elapsed: float) -> list[PlanLine]:
     """Planned vs done per action type for the Planning rows of the rep's period."""
     if _is_empty(planning):
         return []
@@ -843,7 +779,8 @@ def _plan(planning, reporting, start, end, as_of, elapsed) -> list[PlanLine]:
     return out
 
 
-def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
+def _results(reporting: TableData | None, start: dt.date, end: dt.date, as_of: dt.date,
+             outcome_of: Mapping[str, str]) -> tuple[dict, dict]:
     results: dict[str, dict[str, int]] = {}
     if _is_empty(reporting):
         return results, {}
@@ -867,8 +804,8 @@ def _results(reporting, start, end, as_of, outcome_of) -> tuple[dict, dict]:
     return results, conversion
 
 
-def apply_history(rf: RepForecast, pipeline, learner, as_of: dt.date, z, seed: int, on_track: float,
-                  at_risk: float) -> None:
+def apply_history(rf: RepForecast, pipeline: TableData | None, learner: Any, as_of: dt.date, z: np.ndarray,
+                  seed: int, on_track: float, at_risk: float) -> None:
     """The history-based forecast of a rep (salesxl.learn) from their open proposals (any decision
     date: one due after the period end may still be won before it): `expected` and `basis`; when the
     basis is history, P10/P50/P90, P(reach), risk and lever from its draws, the declared ones kept."""
@@ -877,7 +814,7 @@ def apply_history(rf: RepForecast, pipeline, learner, as_of: dt.date, z, seed: i
     if not _is_empty(pipeline):
         for ref, amount, prob, stage, decision, status, sent_on in zip(
                 pipeline["ref"], pipeline["amount"], pipeline["probability"], pipeline["stage"],
-                pipeline["decision_date"], pipeline["status"], pipeline.get("sent_on") or [None] * _nrows(pipeline)):
+                pipeline["decision_date"], pipeline["status"], pipeline.column("sent_on")):
             if status == contract.OPEN and amount is not None and amount > 0 and prob is not None \
                     and decision is not None:
                 amounts.append(amount)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from salesxl import contract
+from salesxl.tables import TableData
 
 __all__ = ["Movement", "Change", "TrackPeriod", "Collections", "pipeline_movement", "period_figures", "track_record",
            "snapshots_by_rep"]
@@ -114,7 +115,7 @@ def period_figures(snap: Snapshot, start: dt.date, end: dt.date) -> tuple[float,
     return won, amounts, probs
 
 
-def track_record(objectives: Mapping[str, Sequence[Any]] | None, pipeline: Mapping[str, Sequence[Any]] | None,
+def track_record(objectives: TableData | None, pipeline: TableData | None,
                  current_start: dt.date | None, snapshots: Mapping[dt.date, Snapshot],
                  n: int = TRACK_PERIODS) -> list[TrackPeriod]:
     """The rep's last `n` periods ending before `current_start`, oldest first."""

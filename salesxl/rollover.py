@@ -1,5 +1,5 @@
 """The team's rules for a new period and for merging rep rows: what the New period button, the
-Consolidate button and `salesxl new-period` share. Core: typed frames in, plain rows out; the
+Consolidate button and `salesxl new-period` share. Core: typed tables in, plain rows out; the
 callers write them (into the open workbook through xlwings, or into the team workbook file).
 
 * Rollover (:func:`plan_rollover`): for each rep, the period holding the as-of date (else the
@@ -19,12 +19,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-import pandas as pd
-
 from salesxl import contract
 from salesxl.contract import CODE
-from salesxl.forecast import select_period
-from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length, rep_key
+from salesxl.forecast import split_by_rep, select_period
+from salesxl.tables import TableData
+from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length
 
 __all__ = ["MANAGER_OWNED", "REP_OWNED", "RepRollover", "Rollover", "next_period", "new_rows", "period_length",
            "plan_rollover", "rep_workbook_name", "replace_rep_rows", "row_key", "typed_rows"]
@@ -42,34 +41,35 @@ def period_length(seniority: Any, length: Any) -> tuple[str, int]:
             or ("months", 1))
 
 
-def next_period(rep_objectives: pd.DataFrame | None, rep_planning: pd.DataFrame | None, as_of: dt.date,
+def next_period(rep_objectives: TableData | None, rep_planning: TableData | None, as_of: dt.date,
                 seniority: Any = None, length: Any = None) -> tuple[dt.date, dt.date, dt.date, dt.date] | None:
     """(current start, current end, next start, next end) of a rep: the current period holds the
     as-of date (else it is the latest one); the next starts the day after it ends and lasts the rep's
     Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
     cur = select_period(rep_objectives, rep_planning, as_of)
-    if cur is None:
+    if cur is not None:
+        cur_start, cur_end = cur.start, cur.end
+    else:
         ends = []
-        for df in (rep_objectives, rep_planning):
-            if df is not None and len(df):
-                ends += [(e, s) for s, e in zip(df["period_start"], df["period_end"]) if s is not None and e is not None]
+        for td in (rep_objectives, rep_planning):
+            if td is not None and len(td):
+                ends += [(e, s) for s, e in zip(td["period_start"], td["period_end"]) if s is not None and e is not None]
         if not ends:
             return None
-        e, s = max(ends)
-        cur = (s, e)
-    start = cur[1] + dt.timedelta(days=1)
-    return cur[0], cur[1], start, add_period(start, period_length(seniority, length))
+        cur_end, cur_start = max(ends)
+    start = cur_end + dt.timedelta(days=1)
+    return cur_start, cur_end, start, add_period(start, period_length(seniority, length))
 
 
-def typed_rows(key: str, df: pd.DataFrame | None, lang: str, mask: Sequence[bool] | None = None) -> list[dict]:
-    """The rows of a typed frame as {column key: value} (input columns only, empty cells left out,
+def typed_rows(key: str, td: TableData | None, lang: str, mask: Sequence[bool] | None = None) -> list[dict]:
+    """The rows of a typed table as {column key: value} (input columns only, empty cells left out,
     codes as their label in `lang`)."""
-    if df is None or df.empty:
+    if td is None or not len(td):
         return []
-    cols = [c for c in contract.TABLES[key].input_columns if c.key in df.columns]
-    values = {c.key: df[c.key].tolist() for c in cols}
+    cols = [c for c in contract.TABLES[key].input_columns if c.key in td]
+    values = {c.key: td[c.key] for c in cols}
     out = []
-    for i in range(len(df)):
+    for i in range(len(td)):
         if mask is not None and not mask[i]:
             continue
         rec = {}
@@ -115,27 +115,21 @@ class Rollover:
         return [r for rep in self.reps for r in getattr(rep, key)]
 
 
-def _by_rep(df: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    if df is None or df.empty:
-        return {}
-    return {k: g for k, g in df.groupby(df["rep"].map(rep_key), sort=False)}
-
-
-def plan_rollover(frames: Mapping[str, pd.DataFrame], as_of: dt.date, lang: str) -> Rollover:
+def plan_rollover(tables: Mapping[str, TableData], as_of: dt.date, lang: str) -> Rollover:
     """Each rep's next period from the team's typed tables (see the module's rules)."""
-    objectives, planning = _by_rep(frames.get("objectives")), _by_rep(frames.get("planning"))
-    pipeline = _by_rep(frames.get("pipeline"))
+    objectives, planning = split_by_rep(tables.get("objectives")), split_by_rep(tables.get("planning"))
+    pipeline = split_by_rep(tables.get("pipeline"))
     reps: dict[str, dict[str, Any]] = {}
-    typed = frames.get("reps")
-    if typed is not None and not typed.empty:
+    typed = tables.get("reps")
+    if typed is not None and len(typed):
         for rec, (name, seniority, length) in zip(typed_rows("reps", typed, lang),
-                                                  zip(typed["rep"], typed["seniority"], typed["period_length"])):
+                                                  zip(typed["rep"], typed["seniority"], typed.column("period_length"))):
             if clean_text(name):
                 reps.setdefault(label_key(clean_text(name)), {"row": rec, "seniority": seniority, "length": length})
     for groups in (objectives, planning):
         for k, g in groups.items():
             if k is not None and k not in reps:
-                reps[k] = {"row": {"rep": clean_text(g["rep"].iloc[0])}, "seniority": None, "length": None}
+                reps[k] = {"row": {"rep": clean_text(g["rep"][0])}, "seniority": None, "length": None}
 
     out, skipped = [], []
     for k, info in reps.items():
@@ -147,24 +141,28 @@ def plan_rollover(frames: Mapping[str, pd.DataFrame], as_of: dt.date, lang: str)
             continue
         cs, ce, ns, ne = nxt
         if any(s is not None and e is not None and s <= ne and ns <= e
-               for df in (o, p) if df is not None for s, e in zip(df["period_start"], df["period_end"])):
+               for td in (o, p) if td is not None for s, e in zip(td["period_start"], td["period_end"])):
             skipped.append({"rep": name, "reason": "already_planned", "period_start": ns.isoformat()})
             continue
         obj_rows = []
         if o is not None:
-            cur = o[(o["period_start"] == cs) & (o["period_end"] == ce)]
-            for r, obj, deals in zip(cur["rep"], cur["revenue_objective"], cur["deals_objective"]):
+            for r, s, e, obj, deals in zip(o["rep"], o["period_start"], o["period_end"], o["revenue_objective"],
+                                           o["deals_objective"]):
+                if (s, e) != (cs, ce):
+                    continue
                 obj_rows.append({"rep": r, "period_start": ns, "period_end": ne, "revenue_objective": obj,
                                  "deals_objective": deals})
         plan_rows = []
         if p is not None:
-            cur = p[(p["period_start"] == cs) & (p["period_end"] == ce)]
-            for r, action, planned in zip(cur["rep"], cur["action"], cur["planned"]):
+            for r, s, e, action, planned in zip(p["rep"], p["period_start"], p["period_end"], p["action"],
+                                                p["planned"]):
+                if (s, e) != (cs, ce):
+                    continue
                 label = contract.ACTIONS.label_of(action, lang) if isinstance(action, str) else None
                 plan_rows.append({"rep": r, "period_start": ns, "period_end": ne, "action": label or action,
                                   "planned": int(planned) if planned is not None and planned == planned else None})
         g = pipeline.get(k)
-        proposals = (typed_rows("pipeline", g, lang, mask=(g["status"] == contract.OPEN).tolist())
+        proposals = (typed_rows("pipeline", g, lang, mask=[st == contract.OPEN for st in g["status"]])
                      if g is not None else [])
         out.append(RepRollover(name, k, ns, ne, obj_rows, plan_rows, dict(info["row"]), proposals))
     return Rollover(as_of, out, skipped)

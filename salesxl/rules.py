@@ -1,62 +1,36 @@
-"""Validation: raw table frames -> typed frames + issues. Rules are an immutable table of pure functions.
+"""Validation: tables as read -> typed tables + issues. Rules are an immutable table of pure functions.
 
 Nothing here changes or deletes what a rep typed: a value that cannot be interpreted becomes None in
-the typed frame (left out of the computations) and an issue says where and why.
+the typed table (left out of the computations) and an issue says where and why.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.i18n import detail
+from salesxl.tables import TableData
 from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_date_long, format_percent,
                             is_blank, is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
                             parse_number, parse_probability)
 
-if TYPE_CHECKING:           # pandas is imported where a DataFrame is made or read: the consolidation's
-    import pandas as pd     # readers, which work on lists, never load it
-
-ROW = "_row"
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """What a reader found: raw values by column key with Excel rows, and the headers as found.
-
-    `frame` is a DataFrame, or the same columns as a dict of lists (column key -> values, `_row` -> Excel
-    rows): the consolidation's readers skip pandas altogether."""
-    key: str
-    sheet: str
-    headers: Mapping[str, str]
-    frame: Any
-
-
-def columns_of(frame) -> dict[str, list]:
-    """The columns of a table as a dict of lists (a DataFrame is converted, a dict returned as is)."""
-    if isinstance(frame, dict):
-        return frame
-    return {c: frame[c].tolist() for c in frame.columns}
-
-
-def frame_of(cols: Mapping[str, list]) -> pd.DataFrame:
-    """The DataFrame of a dict of lists holding `_row`: object columns, then the int64 row column."""
-    keys = [k for k in cols if k != ROW]
-    rows = cols.get(ROW, [])
-    return object_frame(keys, [cols[k] for k in keys], len(rows), rows, ROW)
+__all__ = ["Context", "RULES", "Validated", "blank_indexes", "parse_table", "resolve_as_of", "resolve_lists",
+           "settings_issues", "untouched_planning_rows", "validate_tables"]
 
 
 @dataclass
 class Validated:
-    """Typed frames (None where a value is missing or uninterpretable) and every issue found."""
+    """Typed tables (None where a value is missing or uninterpretable, what was typed there kept in
+    `TableData.kept`) and every issue found."""
     path: str
     lang: str
     as_of: dt.date
-    frames: dict[str, pd.DataFrame]                 # (dicts of lists when validated with as_frames=False)
+    tables: dict[str, TableData]
     issues: list[Issue]
     lists: Mapping[str, ListSpec]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -73,8 +47,8 @@ class Context:
     path: str
     lang: str
     as_of: dt.date
-    raw: Mapping[str, RawTable]                     # frames as dicts of lists
-    typed: Mapping[str, dict[str, list]]            # typed columns by table, `_row` included
+    raw: Mapping[str, TableData]                    # the tables as read
+    typed: Mapping[str, TableData]                  # the same, typed
     lists: Mapping[str, ListSpec]
     has_reps_sheet: bool
 
@@ -90,19 +64,14 @@ class Context:
 
 # ---------------------------------------------------------------------------------------------
 # Lists: the workbook's own (Lists sheet) when present, else the defaults.
-def resolve_lists(raw_lists: Mapping[str, pd.DataFrame] | None = None) -> dict[str, ListSpec]:
+def resolve_lists(raw_lists: Mapping[str, TableData] | None = None) -> dict[str, ListSpec]:
     out = dict(contract.LISTS)
-    for key, df in (raw_lists or {}).items():
+    for key, td in (raw_lists or {}).items():
         spec = contract.LISTS.get(key)
-        if spec is None or df is None:
-            continue
-        df = columns_of(df)
-        n = len(df.get(ROW) or next(iter(df.values()), ()))
-        if not n:
+        if spec is None or td is None or not len(td):
             continue
         items = []
-        col = lambda c: df[c] if c in df else [None] * n  # noqa: E731
-        for en_raw, fr_raw, attr in zip(col("en"), col("fr"), col("attr")):
+        for en_raw, fr_raw, attr in zip(td.column("en"), td.column("fr"), td.column("attr")):
             en, fr = clean_text(en_raw), clean_text(fr_raw)
             if not en and not fr:
                 continue
@@ -232,23 +201,28 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
     return typed, findings
 
 
-def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tuple[dict[str, list], list[Issue]]:
-    """Typed columns of one table (a dict of lists, `_row` last), with the cell-level issues (values,
-    required cells)."""
+def parse_table(path: str, lang: str, rt: TableData, lists, flagged: set) -> tuple[TableData, list[Issue]]:
+    """One table typed, with the cell-level issues (values, required cells). Every input column of the
+    contract is there (None where the table has not got it); `kept` holds what was typed where a value
+    could not be interpreted."""
     table = contract.TABLES[rt.key]
-    df = columns_of(rt.frame)
-    rows = df[ROW]
+    rows = rt.rows
     out = {}
+    kept: dict[str, dict[int, Any]] = {}
     issues: list[Issue] = []
     for col in table.input_columns:
-        if col.key not in df:
+        if col.key not in rt:
             out[col.key] = [None] * len(rows)
             continue
-        values = df[col.key]
+        values = raw_values = rt[col.key]
         if may_hold_cell_errors(values):
             values = [None if type(v) is str and "#" in v and is_cell_error(v) else v for v in values]
         typed, findings = _parse_column(lang, table, col.key, values, lists)
         out[col.key] = typed
+        if None in typed:
+            lost = {i: r for i, (t, r) in enumerate(zip(typed, raw_values)) if t is None and not is_blank(r)}
+            if lost:
+                kept[col.key] = lost
         header = rt.headers.get(col.key, col.label(lang))
         for i, code, params in findings:
             sev = WARNING if (code == "UNKNOWN_VALUE" and col.codes == "reasons") else None
@@ -262,18 +236,17 @@ def parse_table(path: str, lang: str, rt: RawTable, lists, flagged: set) -> tupl
                 if (rows[i], col.key) not in flagged:
                     issues.append(make_issue("MISSING_VALUE", lang=lang, file=path, sheet=rt.sheet,
                                              row=rows[i], column=header))
-    out[ROW] = list(rows)
-    return out, issues
+    return TableData(rt.key, out, rows, sheet=rt.sheet, headers=rt.headers, header_row=rt.header_row,
+                     columns_at=rt.columns_at, extra_headers=rt.extra_headers, kept=kept), issues
 
 
-def untouched_planning_rows(typed: Mapping[str, list], raw: Mapping[str, list], lists) -> set[int]:
+def untouched_planning_rows(typed: TableData, raw: TableData, lists) -> set[int]:
     """Excel rows of Planning left as the workbook pre-filled them: Planned empty, the rep, period and
     action given, in a period whose rows name every action of the Lists exactly once (the block a rep
     workbook is made with: one row per action). Such a row is an action not planned this period: no
     MISSING_VALUE. A row the rep added (a second row for an action, a period that does not list every
     action) still needs its Planned figure."""
-    n = len(typed[ROW])
-    planned = raw.get("planned") or [None] * n
+    planned = raw.column("planned")
     blocks: dict[tuple, list[Any]] = {}
     keys = list(zip(typed["rep"], typed["period_start"], typed["period_end"], typed["action"]))
     for rep, start, end, action in keys:
@@ -286,7 +259,7 @@ def untouched_planning_rows(typed: Mapping[str, list], raw: Mapping[str, list], 
             continue
         block = blocks[(label_key(rep), start, end)]
         if block.count(action) == 1 and every <= set(block):
-            out.add(typed[ROW][i])
+            out.add(typed.rows[i])
     return out
 
 
@@ -320,23 +293,10 @@ _NONE_TYPE = type(None)
 _STR_OR_NONE = frozenset({str, _NONE_TYPE})
 
 
-def object_frame(keys: list[str], cols: list[list], n: int, rownums: list[int], row_col: str = ROW) -> pd.DataFrame:
-    """A DataFrame of object columns (Python values kept as they are, None never NaN) plus the int64
-    row column, built from one 2-D object array: several times cheaper than from a dict of lists."""
-    import numpy as np
-    import pandas as pd
-    arr = np.empty((n, len(keys)), dtype=object)
-    for j, c in enumerate(cols):
-        arr[:, j] = c
-    df = pd.DataFrame(arr, columns=keys, dtype=object, copy=False)
-    df[row_col] = np.asarray(rownums, dtype=np.int64)
-    return df
-
-
 # ---------------------------------------------------------------------------------------------
 # Row and cross-table rules. Each takes the context and returns issues.
-def _iter(df: Mapping[str, list], *cols):
-    return zip(df[ROW], *(df[c] for c in cols))
+def _iter(td: TableData, *cols):
+    return zip(td.rows, *(td[c] for c in cols))
 
 
 def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
@@ -344,12 +304,11 @@ def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
     if "pipeline" not in ctx.typed:
         return []
     df = ctx.typed["pipeline"]
-    raw = ctx.raw["pipeline"].frame
+    raw = ctx.raw["pipeline"]
     stages = ctx.lists["stages"]
     issues = []
-    n = len(df[ROW])
-    prob_raw = raw["probability"] if "probability" in raw else [None] * n
-    dec_raw = raw["decision_date"] if "decision_date" in raw else [None] * n
+    prob_raw = raw.column("probability")
+    dec_raw = raw.column("decision_date")
     probs = list(df["probability"])
     for i, (row, status, p, stage, decision) in enumerate(_iter(df, "status", "probability", "stage", "decision_date")):
         if status != contract.OPEN:
@@ -364,7 +323,7 @@ def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
                 issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "probability"))
         if decision is None and is_blank(dec_raw[i]):
             issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "decision_date"))
-    df["probability"] = probs
+    df.set("probability", probs)
     return issues
 
 
@@ -418,14 +377,13 @@ def rule_duplicate_ref(ctx: Context) -> list[Issue]:
 def _duplicate_rows(ctx: Context, key: str) -> list[Issue]:
     if key not in ctx.raw:
         return []
-    df = ctx.raw[key].frame
-    cols = [c for c in df if c != ROW]
+    df = ctx.raw[key]
     seen: dict[tuple, int] = {}
     issues = []
     keyed = [list(map(label_key, col)) if set(map(type, col)) == _STR else
              [label_key(v) if type(v) is str else label_key(str(v)) if isinstance(v, str) else v for v in col]
-             for col in (df[c] for c in cols)]
-    for row, k in zip(df[ROW], zip(*keyed)):
+             for col in (df[c] for c in df.columns)]
+    for row, k in zip(df.rows, zip(*keyed)):
         if k in seen:
             issues.append(ctx.issue("DUPLICATE_ROW", key, row, None, other_row=seen[k]))
         else:
@@ -531,27 +489,23 @@ def resolve_as_of(as_of: dt.date | None, settings: Mapping[str, Any], today: dt.
     return today or dt.date.today()
 
 
-def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en", as_of: dt.date | None = None,
-                    settings: Mapping[str, Any] | None = None, raw_lists: Mapping[str, Any] | None = None,
-                    flagged: set | None = None, reader_issues: Iterable[Issue] = (),
-                    as_frames: bool = True) -> Validated:
-    """Parse every table and run every rule; all issues are collected, none stops the others.
-
-    Raw frames are DataFrames or dicts of lists (`RawTable`); the typed frames are DataFrames, or dicts
-    of lists with `as_frames=False` (what the consolidation's workers send back: no pandas at all)."""
+def validate_tables(path: str, raw: Mapping[str, TableData], *, lang: str = "en", as_of: dt.date | None = None,
+                    settings: Mapping[str, Any] | None = None, raw_lists: Mapping[str, TableData] | None = None,
+                    flagged: set | None = None, reader_issues: Iterable[Issue] = ()) -> Validated:
+    """Parse every table (raw cell values, as a reader found them) and run every rule; all issues are
+    collected, none stops the others. `flagged`: (table key, Excel row, column key) a reader already
+    reported."""
     settings = dict(settings or {})
     as_of_d = resolve_as_of(as_of, settings)
     lists = resolve_lists(raw_lists)
     issues: list[Issue] = list(reader_issues)
-    raw = {k: rt if isinstance(rt.frame, dict) else RawTable(rt.key, rt.sheet, rt.headers, columns_of(rt.frame))
-           for k, rt in raw.items()}
-    typed: dict[str, dict[str, list]] = {}
+    typed: dict[str, TableData] = {}
     for key, rt in raw.items():
         if key not in contract.TABLES or key == "settings":
             continue
         df, iss = parse_table(path, lang, rt, lists, {(r, k) for (t, r, k) in (flagged or set()) if t == key})
         if key == "planning":
-            untouched = untouched_planning_rows(df, columns_of(rt.frame), lists)
+            untouched = untouched_planning_rows(df, rt, lists)
             iss = [i for i in iss if not (i.code == "MISSING_VALUE" and i.row in untouched
                                           and i.column == rt.headers.get("planned"))]
         typed[key] = df
@@ -561,8 +515,6 @@ def validate_tables(path: str, raw: Mapping[str, RawTable], *, lang: str = "en",
         issues.extend(rule(ctx))
     issues.extend(settings_issues(path, lang, raw.get("settings")))
     issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
-    if as_frames:
-        typed = {k: frame_of(cols) for k, cols in typed.items()}
     return Validated(path, lang, as_of_d, typed, issues, lists, settings,
                      {k: rt.sheet for k, rt in raw.items()}, {k: rt.headers for k, rt in raw.items()})
 
@@ -572,16 +524,13 @@ _ALLOWED = {"simulations": ("100–100,000", "100–100 000"), "on_track": ("0�
 _ALLOWED_ORDER = ("0 % up to the on-track threshold", "0 % jusqu'au seuil « en bonne voie »")
 
 
-def settings_issues(path: str, lang: str, rt: RawTable | None) -> list[Issue]:
+def settings_issues(path: str, lang: str, rt: TableData | None) -> list[Issue]:
     """SETTING_OUT_OF_RANGE for each Settings value that drives a computation (contract.SETTING_LIMITS)
     and is out of its range or not a number: the value the computations use instead is named."""
     if rt is None:
         return []
-    cols = columns_of(rt.frame)
-    rows = cols.get(ROW, [])
-    n = len(rows)
     found: dict[str, tuple[Any, int, str]] = {}
-    for k, v, r in zip(cols.get("key", [None] * n), cols.get("value", [None] * n), rows):
+    for k, v, r in zip(rt.column("key"), rt.column("value"), rt.rows):
         st = None if is_blank(k) else contract.SETTING_BY_LABEL.get(label_key(str(k)))
         if st is not None and st.key in contract.SETTING_LIMITS:
             found.setdefault(st.key, (v, r, str(k).strip()))
@@ -608,27 +557,3 @@ def _sheet_order(sheet: str | None) -> int:
         if label_key(sheet) in (label_key(t.sheet_en), label_key(t.sheet_fr)):
             return i
     return 99
-
-
-FILE = "_file"
-
-
-def merge(validated: Iterable[Validated], as_of: dt.date | None = None) -> Validated:
-    """Several validated workbooks as one: typed frames concatenated with their source file (`_file`),
-    issues kept, lists and settings of the first readable workbook."""
-    import pandas as pd
-    vs = [v for v in validated]
-    frames: dict[str, list[pd.DataFrame]] = {}
-    issues: list[Issue] = []
-    first = next((v for v in vs if v.frames), None)
-    for v in vs:
-        issues.extend(v.issues)
-        for k, df in v.frames.items():
-            frames.setdefault(k, []).append(df.assign(**{FILE: v.path}))
-    merged = {k: pd.concat(dfs, ignore_index=True) if len(dfs) > 1 else dfs[0].reset_index(drop=True)
-              for k, dfs in frames.items()}
-    base = first or (vs[0] if vs else None)
-    return Validated(
-        path="", lang=base.lang if base else "en",
-        as_of=as_of or (base.as_of if base else dt.date.today()), frames=merged, issues=issues,
-        lists=(first.lists if first else resolve_lists()), settings=(first.settings if first else {}))

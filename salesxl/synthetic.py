@@ -31,6 +31,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from salesxl.tables import TableData
+
 __all__ = ["Proposal", "Rep", "World", "WorldSpec", "calibrated_world", "slipping_world", "world"]
 
 STAGE_BY_P = ((0.3, "Qualified"), (0.6, "Proposal sent"), (0.85, "Negotiation"), (1.01, "Verbal agreement"))
@@ -214,8 +216,7 @@ def submissions(w: World) -> Iterator[dict]:
         for rep in w.reps:
             rows = w.pipeline(rep, day)
             cols = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on")
-            pipeline = {c: [r[c] for r in rows] for c in cols}
-            pipeline["_row"] = list(range(2, len(rows) + 2))
+            pipeline = TableData("pipeline", {c: [r[c] for r in rows] for c in cols}, range(2, len(rows) + 2))
             per = w.periods_at(rep, day)
             periods = {"rep": [rep.name] * len(per), "period_start": [p[0] for p in per],
                        "period_end": [p[1] for p in per], "revenue_objective": [p[2] for p in per]}

@@ -237,9 +237,8 @@ def SXL_ROW_CHECK(header_range, row_range, table=None):
     ``table`` names the table (tblPipeline, Pipeline, Carnet commercial…) and is guessed from the
     headers when left out. The row is checked alone: rules that need other rows or tables (duplicates,
     unknown rep, proposal not in the pipeline) are the Validate button's job."""
-    import pandas as pd
-
-    from salesxl.rules import ROW, RawTable, validate_tables
+    from salesxl.rules import validate_tables
+    from salesxl.tables import TableData
 
     headers, values = flatten(header_range), flatten(row_range)
     _same_length(headers, values)
@@ -259,10 +258,9 @@ def SXL_ROW_CHECK(header_range, row_range, table=None):
     if all(is_blank(v) for _, v in cols.values()):
         return ""
     lang = "fr" if fr > en else "en"
-    frame = pd.DataFrame({k: [v] for k, (_, v) in cols.items()}, dtype=object)
-    frame[ROW] = pd.Series([2], dtype="int64")
-    raw = {t.key: RawTable(t.key, t.sheet(lang), {k: h for k, (h, _) in cols.items()}, frame)}
-    v = validate_tables("", raw, lang=lang)
+    row = TableData(t.key, {k: [v] for k, (_, v) in cols.items()}, [2], sheet=t.sheet(lang),
+                    headers={k: h for k, (h, _) in cols.items()})
+    v = validate_tables("", {t.key: row}, lang=lang)
     return "; ".join(i.message for i in v.issues)
 
 

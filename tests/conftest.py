@@ -158,7 +158,6 @@ def demo_team_forecast(directory: Path, reps: int):
     from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
     from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
-    from salesxl.rules import merge
 
     team = build_timeline()
     paths = []
@@ -166,5 +165,14 @@ def demo_team_forecast(directory: Path, reps: int):
         p = directory / f"{rep.name}.xlsx"
         write_template(p, rep.lang, rows=snapshot(team, rep, DEMO_AS_OF))
         paths.append(p)
-    merged = merge([validate_file(p, as_of=DEMO_AS_OF) for p in paths], as_of=DEMO_AS_OF)
-    return compute(merged.frames, merged.lists, merged.as_of, merged.settings)
+    merged = merged_tables([validate_file(p, as_of=DEMO_AS_OF) for p in paths])
+    first = validate_file(paths[0], as_of=DEMO_AS_OF)
+    return compute(merged, first.lists, DEMO_AS_OF, first.settings)
+
+
+def merged_tables(validated) -> dict:
+    """The typed tables of several validated workbooks, one after the other (what a test computes a
+    team's forecast from by hand, to compare with the consolidation's)."""
+    from salesxl.tables import TableData
+    keys = dict.fromkeys(k for v in validated for k in v.tables)
+    return {k: TableData.concat([v.tables[k] for v in validated if k in v.tables]) for k in keys}

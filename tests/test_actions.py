@@ -318,7 +318,7 @@ def test_forecast_sheet_holds_the_cores_numbers(open_book, files):
     book = open_book("demo")
     res = actions.forecast(book)
     v = validate_file(files["demo"])
-    core = compute(v.frames, v.lists, v.as_of, v.settings)
+    core = compute(v.tables, v.lists, v.as_of, v.settings)
     fc = core.to_dict()
     assert res["reps"] == fc["reps"] and res["team"] == fc["team"]
     (block,) = writes_to(book, "Forecast")
@@ -393,7 +393,7 @@ def test_reviews_one_sheet_per_rep_with_the_same_values_as_the_file_writer(open_
     book = open_book("demo")
     res = actions.reviews(book)
     v = validate_file(files["demo"])
-    fc = compute(v.frames, v.lists, v.as_of, v.settings)
+    fc = compute(v.tables, v.lists, v.as_of, v.settings)
     expected = build_reviews(fc, "en", "EUR")
     assert res["sheets"] == [r.sheet_name for r in expected] == [f"Review – {r.rep}" for r in expected]
     added = [a["args"][1] for a in recorded_actions(book) if a["func"] == "addSheet"]
@@ -426,7 +426,7 @@ def test_reviews_colours_charts_and_print_area(open_book):
     book = open_book("demo")
     actions.reviews(book)
     v = actions.load(book).validate()
-    fc = compute(v.frames, v.lists, v.as_of, v.settings)
+    fc = compute(v.tables, v.lists, v.as_of, v.settings)
     reviews = build_reviews(fc, "en", "EUR")
     acts = recorded_actions(book)
     for rv in reviews:
@@ -570,9 +570,9 @@ def test_new_period_appends_next_periods_and_writes_rep_workbooks(open_book, tmp
         "Ann Lee 2026-11-23.xlsx", "Bob Roy 2026-12-01.xlsx", "Cid Dupont 2027-01-01.xlsx"]
     for f in res["files"]:
         v = validate_file(f, as_of=dt.date(2026, 11, 24))
-        assert len(v.frames["reps"]) == 1 and len(v.frames["objectives"]) == 1
-        assert len(v.frames["planning"]) == 6
-        assert set(v.frames["pipeline"]["status"]) <= {"Open"}
+        assert len(v.tables["reps"]) == 1 and len(v.tables["objectives"]) == 1
+        assert len(v.tables["planning"]) == 6
+        assert set(v.tables["pipeline"]["status"]) <= {"Open"}
         assert not [i for i in v.issues if i.severity == "error" and i.sheet != "Pipeline"]
     assert not list(outbox.glob(".~*"))                   # written atomically, no temporary left
 

@@ -9,6 +9,7 @@ import pytest
 from salesxl import synthetic
 from salesxl.backtest import backtest, metrics
 from salesxl.io import history as hist
+from salesxl.tables import TableData
 
 D = dt.date
 
@@ -17,9 +18,10 @@ def _store(tmp_path, collections):
     """collections: [(day, [(ref, amount, p, status, decision)], (start, end, objective))] for rep Ann."""
     conn = hist.open_history(tmp_path / "h.sqlite")
     for day, rows, (s, e, obj) in collections:
-        pipeline = {"ref": [r[0] for r in rows], "rep": ["Ann"] * len(rows), "amount": [r[1] for r in rows],
-                    "probability": [r[2] for r in rows], "status": [r[3] for r in rows],
-                    "decision_date": [r[4] for r in rows], "_row": list(range(2, len(rows) + 2))}
+        pipeline = TableData("pipeline", {"ref": [r[0] for r in rows], "rep": ["Ann"] * len(rows),
+                                          "amount": [r[1] for r in rows], "probability": [r[2] for r in rows],
+                                          "status": [r[3] for r in rows], "decision_date": [r[4] for r in rows]},
+                             range(2, len(rows) + 2))
         hist.import_submission(conn, sha256=str(day), fingerprint=str(day), as_of=day, path="ann.xlsx",
                                pipeline=pipeline, periods={"rep": ["Ann"], "period_start": [s], "period_end": [e],
                                                            "revenue_objective": [obj]})

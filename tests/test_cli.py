@@ -356,8 +356,8 @@ def test_template_seniority_accepts_either_language(tmp_path):
     out = tmp_path / "c.xlsx"
     r = run("template", "--lang", "fr", "--rep", "Ann", "--seniority", "Confirmé", "-o", out)
     assert r.exit_code == 0, r.output
-    reps = validate_file(out).frames["reps"]
-    assert reps["seniority"].tolist() == ["confirmed"]
+    reps = validate_file(out).tables["reps"]
+    assert reps["seniority"] == ["confirmed"]
 
 
 def test_exit_1_says_how_many_errors_in_how_many_files(clean, messy, tmp_path):

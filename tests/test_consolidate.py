@@ -23,6 +23,7 @@ from salesxl import consolidate as cons
 from salesxl.consolidate import consolidate
 from salesxl.io import history as hist
 from salesxl.io.pool import GuardedPool, TaskFailure
+from conftest import merged_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -184,7 +185,7 @@ def test_team_workbook_reads_back_as_a_salesxl_workbook(run_all):
     from salesxl.io.read_xlsx import read_workbook
     result, _, out, *_ = run_all
     wb = read_workbook(out, engine="calamine")
-    assert {k: len(td.frame) for k, td in wb.tables.items() if k in result.rows} == result.rows
+    assert {k: len(td) for k, td in wb.tables.items() if k in result.rows} == result.rows
     assert not [i for i in wb.issues if i.code in ("HEADER_MISMATCH", "SHEET_NOT_FOUND")]
     assert wb.settings.get("as_of") is not None
 
@@ -278,8 +279,9 @@ def test_default_history_beside_the_output(reps, tmp_path):
 
 
 def _snap(ref, prob, status, decision, stage="Negotiation", rep="Ann"):
-    return {"ref": [ref], "rep": [rep], "amount": [1000.0], "probability": [prob], "stage": [stage],
-            "status": [status], "decision_date": [decision], "_row": [2]}
+    from salesxl.tables import TableData
+    return TableData("pipeline", {"ref": [ref], "rep": [rep], "amount": [1000.0], "probability": [prob],
+                                  "stage": [stage], "status": [status], "decision_date": [decision]}, [2])
 
 
 def test_history_calibration_and_slippage(tmp_path):
@@ -297,18 +299,18 @@ def test_history_calibration_and_slippage(tmp_path):
                                                      stage="Verbal agreement"))
     assert hist.counts(conn) == n
     slip = hist.slippage(conn, d2)
-    assert slip.to_dict("records") == [{"rep": "Ann", "ref": "P-1", "pushes": 1, "days_pushed": 10,
+    assert slip.to_frame(None).to_dict("records") == [{"rep": "Ann", "ref": "P-1", "pushes": 1, "days_pushed": 10,
                                         "days_in_stage": 0}]
     hist.import_submission(conn, sha256="c", fingerprint="f3", as_of=d3, path="x.xlsx",
                            pipeline=_snap("P-1", 0.0, "Won", dt.date(2026, 2, 19), stage="Verbal agreement"))
     closed = hist.closed_proposals(conn)
-    assert closed[["rep", "ref", "probability", "won"]].to_dict("records") == [
+    assert closed.to_frame(None)[["rep", "ref", "probability", "won"]].to_dict("records") == [
         {"rep": "Ann", "ref": "P-1", "probability": 0.7, "won": True}]       # the last estimate while open
-    assert hist.slippage(conn, d3).empty                                      # closed: no longer slipping
+    assert not len(hist.slippage(conn, d3))                                     # closed: no longer slipping
     # a proposal only ever seen closed keeps its own probability
     hist.import_submission(conn, sha256="d", fingerprint="f4", as_of=d3, path="y.xlsx",
                            pipeline=_snap("P-9", 0.3, "Lost", d1, rep="Bob"))
-    assert hist.closed_proposals(conn, rep="bob")[["ref", "probability", "won"]].to_dict("records") == [
+    assert hist.closed_proposals(conn, rep="bob").to_frame(None)[["ref", "probability", "won"]].to_dict("records") == [
         {"ref": "P-9", "probability": 0.3, "won": False}]
     conn.close()
 
@@ -441,7 +443,6 @@ def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path)
     from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
     from salesxl.io.template import write_template
-    from salesxl.rules import merge
 
     lang, t0 = rep_rows(0, rows=200, as_of=AS_OF, messy=False)
     _, t1 = rep_rows(1, rows=200, as_of=AS_OF, messy=False)
@@ -457,8 +458,8 @@ def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path)
     assert [f.status for f in result.files][0] == "superseded"
     superseded = [i for i in result.files[0].issues if i.code == "SUPERSEDED"]
     assert len(superseded) == 1 and str(paths[1]) in superseded[0].message
-    merged = merge([validate_file(p, engine="calamine", as_of=AS_OF) for p in paths[1:]], as_of=AS_OF)
-    expected = compute(merged.frames, merged.lists, AS_OF, merged.settings, seed=11, simulations=3000)
+    files = [validate_file(p, engine="calamine", as_of=AS_OF) for p in paths[1:]]
+    expected = compute(merged_tables(files), files[0].lists, AS_OF, files[0].settings, seed=11, simulations=3000)
     got = result.forecast.to_dict()
     assert [r["rep"] for r in got["reps"]] == [r["rep"] for r in expected.to_dict()["reps"]]
     # the first rep's newest submission (b.xlsx) has no Objectives nor Planning rows: no current period
@@ -494,17 +495,20 @@ def test_reps_forecast_in_the_workers_as_in_this_process(tmp_path):
     assert a.forecast.to_dict() == b.forecast.to_dict()
 
 
-def test_team_workbook_from_frames(tmp_path):
-    """write_team_workbook with whole tables as DataFrames (several files at once): codes shown in the
-    workbook's language, Weighted = Amount × Probability where both are numbers, text kept as text."""
-    import pandas as pd
-
+def test_team_workbook_from_tables(tmp_path):
+    """write_team_workbook with whole typed tables of several files: codes shown in the workbook's
+    language, Weighted = Amount × Probability where both are numbers, text kept as text, what was typed
+    kept where a value could not be read, each row with its file and Excel row."""
     from salesxl.io.write_xlsx import write_team_workbook
-    pipeline = pd.DataFrame({"ref": ["P1", "P2", "P3"], "rep": ["Ann", "Ann", "Bob"],
-                             "company": [HYPERLINK, "Beta", "Gamma"], "amount": [1000, 250.5, None],
-                             "probability": [0.5, 0.2, 0.9], "status": ["Open", "Won", "Lost"],
-                             "_file": ["a.xlsx", "a.xlsx", "b.xlsx"], "_sheet": ["Pipeline"] * 3, "_row": [2, 3, 2]})
-    write_team_workbook(tmp_path / "t.xlsx", tables={"pipeline": pipeline}, lang="fr")
+    from salesxl.tables import TableData
+    a = TableData("pipeline", {"ref": ["P1", "P2"], "rep": ["Ann", "Ann"], "company": [HYPERLINK, "Beta"],
+                               "amount": [1000.0, 250.5], "probability": [0.5, 0.2], "status": ["Open", "Won"]},
+                  [2, 3], sheet="Pipeline")
+    b = TableData("pipeline", {"ref": ["P3"], "rep": ["Bob"], "company": ["Gamma"], "amount": [None],
+                               "probability": [0.9], "status": ["Lost"]}, [7], sheet="Carnet commercial",
+                  kept={"amount": {0: "douze"}})
+    write_team_workbook(tmp_path / "t.xlsx", files=[("a.xlsx", {"pipeline": a}), ("b.xlsx", {"pipeline": b})],
+                        lang="fr")
     wb = openpyxl.load_workbook(tmp_path / "t.xlsx")
     ws = wb["Carnet commercial"]
     head = [c.value for c in ws[1]]
@@ -512,3 +516,8 @@ def test_team_workbook_from_frames(tmp_path):
     assert [r["Pondéré"] for r in rows] == [500, pytest.approx(50.1), None]
     assert [r["Statut"] for r in rows] == ["En cours", "Gagné", "Perdu"]
     assert rows[0]["Société"] == HYPERLINK and ws.cell(2, head.index("Société") + 1).data_type == "s"
+    assert [r["Montant"] for r in rows] == [1000, 250.5, "douze"]          # what was typed, kept
+    from salesxl import contract
+    file_h, sheet_h, row_h = (fr for _, fr in contract.PROVENANCE_LABELS.values())
+    assert [(r[file_h], r[sheet_h], r[row_h]) for r in rows] == [
+        ("a.xlsx", "Pipeline", 2), ("a.xlsx", "Pipeline", 3), ("b.xlsx", "Carnet commercial", 7)]

@@ -43,14 +43,14 @@ def test_files_promised_are_there(demo):
 def test_handbook_rows_in_a_junior_reporting(demo):
     out, _ = demo
     v = validate_file(out / "reps" / "claire_martin.xlsx")
-    rep = v.frames["reporting"]
+    rep = v.tables["reporting"]
     found = {(c, ct, jt) for c, ct, jt in zip(rep["company"], rep["contact"], rep["job_title"])}
     for company, contact, title, _, _ in HANDBOOK_ROWS:
         assert (company, contact, title) in found
     assert v.lang == "fr"
     # the handbook rows raise no issue of their own
-    rows = set(rep.loc[rep["company"].isin([h[0] for h in HANDBOOK_ROWS]) & rep["contact"].isin(
-        [h[1] for h in HANDBOOK_ROWS]), "_row"])
+    rows = {r for r, company, contact in zip(rep.rows, rep["company"], rep["contact"])
+            if company in [h[0] for h in HANDBOOK_ROWS] and contact in [h[1] for h in HANDBOOK_ROWS]}
     assert not [i for i in v.issues if i.sheet == "Reporting" and i.row in rows and i.severity == "error"]
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salesxl import contract
 from salesxl.calibrate import required_coverage, win_rate
-from salesxl.forecast import (AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, compute, coverage,
+from salesxl.forecast import (AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, Period, compute, coverage,
                               elapsed_fraction, lever, reason_comparison, risk_status, select_period,
                               weighted_amount)
+from salesxl.tables import TableData
 
 D = dt.date
 AS_OF = D(2026, 11, 20)
@@ -47,9 +47,8 @@ def test_elapsed_fraction_and_risk_and_lever():
 
 def frames(pipeline=(), objectives=(), planning=(), reporting=(), reps=()):
     def df(rows, table):
-        cols = ["_row"] + [c.key for c in contract.TABLES[table].input_columns]
-        data = [[i + 2] + [r.get(c) for c in cols[1:]] for i, r in enumerate(rows)]
-        return pd.DataFrame(data, columns=cols, dtype=object)
+        cols = [c.key for c in contract.TABLES[table].input_columns]
+        return TableData(table, {c: [r.get(c) for r in rows] for c in cols}, range(2, len(rows) + 2))
     return {"pipeline": df(pipeline, "pipeline"), "objectives": df(objectives, "objectives"),
             "planning": df(planning, "planning"), "reporting": df(reporting, "reporting"),
             "reps": df(reps, "reps")}
@@ -113,12 +112,14 @@ def test_overdue_open_counts_and_none_is_never_zero():
 
 
 def test_period_selection_prefers_objectives_then_planning():
-    obj = pd.DataFrame({"period_start": [D(2026, 10, 1), D(2026, 11, 1)], "period_end": [D(2026, 10, 31), D(2026, 11, 30)],
-                        "revenue_objective": [1.0, 2.0], "deals_objective": [None, None]}, dtype=object)
-    assert select_period(obj, None, AS_OF)[:3] == (D(2026, 11, 1), D(2026, 11, 30), 2.0)
-    plan = pd.DataFrame({"period_start": [D(2026, 11, 16)], "period_end": [D(2026, 11, 22)]}, dtype=object)
-    assert select_period(None, plan, AS_OF)[:2] == (D(2026, 11, 16), D(2026, 11, 22))
-    assert select_period(obj.iloc[:1], None, AS_OF) is None
+    obj = TableData("objectives", {"period_start": [D(2026, 10, 1), D(2026, 11, 1)],
+                                   "period_end": [D(2026, 10, 31), D(2026, 11, 30)],
+                                   "revenue_objective": [1.0, 2.0], "deals_objective": [None, None]}, [2, 3])
+    assert select_period(obj, None, AS_OF) == Period(D(2026, 11, 1), D(2026, 11, 30), 2.0, None)
+    plan = TableData("planning", {"period_start": [D(2026, 11, 16)], "period_end": [D(2026, 11, 22)]}, [2])
+    assert select_period(None, plan, AS_OF) == Period(D(2026, 11, 16), D(2026, 11, 22))
+    assert select_period(obj.take(range(1)), None, AS_OF) is None
+    assert select_period(obj.take([1]), plan, AS_OF).revenue_objective == 2.0   # Objectives first
 
 
 def test_plan_vs_done_prorated_pace():

@@ -100,8 +100,8 @@ def test_a_file_one_engine_cannot_read_is_read_by_the_other(base, tmp_path, make
     for engine in ("calamine", "openpyxl", None):       # … and every command still reads it
         v = validate_file(path, engine=engine, as_of=AS_OF)
         assert [i.code for i in v.issues if i.code == "READ_FAILED"] == []
-        for key, frame in expected.frames.items():
-            assert v.frames[key].equals(frame), key
+        for key, table in expected.tables.items():
+            assert v.tables[key] == table, key
     r = cons.consolidate([path], tmp_path / "team.xlsx", as_of=AS_OF, workers=1, history=False, simulations=200)
     assert [f.status for f in r.files] != ["unreadable"] and len(r.forecast.reps) == 1
 
@@ -232,5 +232,5 @@ def test_a_workbook_part_outside_xl_is_found(base, tmp_path):
     expected = validate_file(base, engine="openpyxl", as_of=AS_OF)
     for engine in ("calamine", "openpyxl"):
         v = validate_file(path, engine=engine, as_of=AS_OF)
-        assert sorted(v.frames) == sorted(expected.frames)
-        assert all(v.frames[k].equals(f) for k, f in expected.frames.items())
+        assert sorted(v.tables) == sorted(expected.tables)
+        assert all(v.tables[k] == t for k, t in expected.tables.items())

@@ -12,6 +12,7 @@ import pytest
 from salesxl import learn, synthetic
 from salesxl.io import history as hist
 from salesxl.learn import History, OpenProposals, draw_totals, team_normals
+from conftest import merged_tables
 
 D0 = dt.date(2026, 1, 31)
 
@@ -184,7 +185,6 @@ def world_forecast(tmp_path_factory):
     from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
     from salesxl.io.template import write_template
-    from salesxl.rules import merge
     tmp = tmp_path_factory.mktemp("world")
     w = synthetic.slipping_world(5, reps=4, months=13)
     day = w.collections[-1]
@@ -197,10 +197,10 @@ def world_forecast(tmp_path_factory):
         p = tmp / f"{rep.name}.xlsx"
         write_template(p, "en", rows=synthetic.rep_rows(w, rep, day), settings={"as_of": day})
         files.append(validate_file(p, as_of=day))
-    m = merge(files, as_of=day)
+    m = merged_tables(files)
     learner = History(hist.learning_rows(conn, upto=day))
-    with_h = compute(m.frames, m.lists, day, m.settings, simulations=2000, learner=learner)
-    without = compute(m.frames, m.lists, day, m.settings, simulations=2000)
+    with_h = compute(m, files[0].lists, day, files[0].settings, simulations=2000, learner=learner)
+    without = compute(m, files[0].lists, day, files[0].settings, simulations=2000)
     return w, day, with_h, without
 
 

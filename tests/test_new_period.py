@@ -62,7 +62,7 @@ def sha(p: Path) -> str:
 # ------------------------------------------------------------------------------------ core rules
 def test_rollover_rules_in_the_core(team):
     v = validate_file(team)
-    plan = plan_rollover(v.frames, AS_OF, "fr")
+    plan = plan_rollover(v.tables, AS_OF, "fr")
     assert [(r.rep, r.period_start, r.period_end) for r in plan.reps] == [
         ("Ann Lee", D(2026, 11, 23), D(2026, 11, 29)),            # junior: a week
         ("Bob Roy", D(2026, 12, 1), D(2026, 12, 31)),             # confirmed: a month
@@ -104,10 +104,10 @@ def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
         f"wrote 3 rep workbooks in {outbox}"]
     v = validate_file(team)
     assert not [i for i in v.issues if i.severity == "error"]
-    obj = v.frames["objectives"]
-    assert len(obj) == 6 and obj["period_end"].tolist()[-3:] == [D(2026, 11, 29), D(2026, 12, 31), D(2027, 3, 31)]
-    plan = v.frames["planning"]
-    assert len(plan) == 36 and plan["planned"].tolist()[-6:] == [10, 11, 12, 13, 14, 15]
+    obj = v.tables["objectives"]
+    assert len(obj) == 6 and obj["period_end"][-3:] == [D(2026, 11, 29), D(2026, 12, 31), D(2027, 3, 31)]
+    plan = v.tables["planning"]
+    assert len(plan) == 36 and plan["planned"][-6:] == [10, 11, 12, 13, 14, 15]
     wb = openpyxl.load_workbook(team)
     notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment) for ws in wb.worksheets}
     assert notes == before_notes                          # the template's cell notes kept
@@ -119,8 +119,8 @@ def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
     files = sorted(p.name for p in outbox.iterdir())
     assert files == ["Ann Lee 2026-11-23.xlsx", "Bob Roy 2026-12-01.xlsx", "Cid Dupont 2027-01-01.xlsx"]
     rep = validate_file(outbox / files[0], as_of=D(2026, 11, 24))
-    assert len(rep.frames["objectives"]) == 1 and len(rep.frames["planning"]) == 6
-    assert rep.frames["pipeline"]["ref"].tolist() == ["Ann-1"]
+    assert len(rep.tables["objectives"]) == 1 and len(rep.tables["planning"]) == 6
+    assert rep.tables["pipeline"]["ref"] == ["Ann-1"]
     # again: everyone is planned, nothing changes, no file written over
     before = {p: sha(p) for p in [team, *outbox.iterdir()]}
     r = run("new-period", team, "--json")
@@ -144,7 +144,7 @@ def test_new_period_never_writes_over_a_rep_workbook(team, tmp_path):
     assert data["existing"] == [str(theirs)] and sha(theirs) == before
     assert sorted(Path(p).name for p in data["written"]) == ["Ann Lee 2026-11-23.xlsx", "Cid Dupont 2027-01-01.xlsx"]
     assert data["output"] == str(out) and out.exists()
-    assert len(validate_file(team).frames["objectives"]) == 3         # -o: the team workbook itself untouched
+    assert len(validate_file(team).tables["objectives"]) == 3         # -o: the team workbook itself untouched
 
 
 @pytest.mark.parametrize("case", ["missing", "outbox_is_inbox", "charts"])
@@ -183,7 +183,7 @@ def test_template_team(tmp_path, lang, folders):
     assert r.stdout == f"wrote {out} (2 reps; inbox {inbox}, outbox {outbox})\n"
     assert inbox.is_dir() and outbox.is_dir()
     v = validate_file(out)
-    assert v.frames["reps"]["rep"].tolist() == ["Ann Lee", "Bob Roy"]
+    assert v.tables["reps"]["rep"] == ["Ann Lee", "Bob Roy"]
     assert (v.settings["inbox"], v.settings["outbox"]) == folders
     assert not [i for i in v.issues if i.severity == "error"]
 

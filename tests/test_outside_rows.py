@@ -15,7 +15,6 @@ from salesxl.consolidate import consolidate
 from salesxl.forecast import compute
 from salesxl.io.read_xlsx import read_workbook, validate_file
 from salesxl.io.template import build_template
-from salesxl.rules import merge
 
 AS_OF = dt.date(2026, 11, 20)
 START, END = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
@@ -59,10 +58,10 @@ def workbook(tmp_path, lang: str = "en", *, gap: bool = False, right: bool = Fal
 def test_rows_below_the_table_are_read_with_a_warning(tmp_path, engine, lang):
     path = workbook(tmp_path, lang)
     v = validate_file(path, engine=engine, as_of=AS_OF)
-    pipe = v.frames["pipeline"]
+    pipe = v.tables["pipeline"]
     assert len(pipe) == INSIDE + BELOW
-    assert pipe["_row"].tolist() == list(range(2, INSIDE + BELOW + 2))
-    assert pipe["ref"].tolist()[-1] == f"P{INSIDE + BELOW - 1:04d}"
+    assert pipe.rows == list(range(2, INSIDE + BELOW + 2))
+    assert pipe["ref"][-1] == f"P{INSIDE + BELOW - 1:04d}"
     outside = [i for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE"]
     assert len(outside) == 1, [i.message for i in v.issues]
     o = outside[0]
@@ -72,7 +71,7 @@ def test_rows_below_the_table_are_read_with_a_warning(tmp_path, engine, lang):
     assert f"tblPipeline (A1:M{INSIDE + 1})" in o.message
     assert ("below" in o.message) if lang == "en" else ("sous le tableau" in o.message)
     # every proposal counts: 150 × 500 × 100 % + 19 × 1,000 × 25 %
-    fc = compute(merge([v], as_of=AS_OF).frames, None, AS_OF, {}, simulations=200, seed=1)
+    fc = compute(v.tables, None, AS_OF, {}, simulations=200, seed=1)
     (rep,) = fc.reps
     assert rep.weighted_open == pytest.approx(INSIDE * 500.0 + BELOW * 250.0)
 
@@ -81,7 +80,7 @@ def test_rows_below_the_table_are_read_with_a_warning(tmp_path, engine, lang):
 def test_reading_stops_at_the_first_empty_row(tmp_path, engine):
     """An empty row ends the rows below: what follows it is not part of the table (a note, a total)."""
     v = validate_file(workbook(tmp_path, gap=True), engine=engine, as_of=AS_OF)
-    assert len(v.frames["pipeline"]) == INSIDE
+    assert len(v.tables["pipeline"]) == INSIDE
     assert not [i for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE"]
     # … and they are named, not silently dropped
     (after,) = [i for i in v.issues if i.code == "ROWS_AFTER_EMPTY_ROW"]
@@ -92,8 +91,8 @@ def test_reading_stops_at_the_first_empty_row(tmp_path, engine):
 @pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
 def test_a_column_right_of_the_table_is_read(tmp_path, engine):
     v = validate_file(workbook(tmp_path, right=True), engine=engine, as_of=AS_OF)
-    pipe = v.frames["pipeline"]
-    assert pipe.loc[pipe["_row"] == 5, "loss_reason"].tolist() == ["Price"]
+    pipe = v.tables["pipeline"]
+    assert [r for row, r in zip(pipe.rows, pipe["loss_reason"]) if row == 5] == ["Price"]
     outside = sorted((i.row, i.value) for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE")
     assert outside == [(5, "L5:L5"), (INSIDE + 2, f"A{INSIDE + 2}:L{INSIDE + BELOW + 1}")]
 
@@ -144,8 +143,8 @@ def test_the_add_in_reads_the_rows_below_as_the_file_reader_does(tmp_path, right
     key = lambda i: (i.code, i.sheet, i.row, i.column, i.value, i.message)  # noqa: E731
     assert sorted(map(key, got.issues)) == sorted(map(key, expected.issues))
     assert ("ROWS_AFTER_EMPTY_ROW" if gap else "ROWS_OUTSIDE_TABLE") in {i.code for i in got.issues}
-    assert got.frames["pipeline"]["_row"].tolist() == expected.frames["pipeline"]["_row"].tolist()
-    assert len(got.frames["pipeline"]) == INSIDE + (0 if gap else BELOW)
+    assert got.tables["pipeline"].rows == expected.tables["pipeline"].rows
+    assert len(got.tables["pipeline"]) == INSIDE + (0 if gap else BELOW)
     assert live_book.tables["pipeline"].last_row == INSIDE + 1          # the ListObject itself, for resizing
 
 

@@ -177,7 +177,7 @@ def test_native_figures_agree_with_forecast_module(recalculated):
     lang, src, out = recalculated
     v = validate_file(src)
     assert v.as_of == AS_OF
-    fc = {r.rep: r for r in compute(v.frames, v.lists, v.as_of, v.settings, simulations=200).reps}
+    fc = {r.rep: r for r in compute(v.tables, v.lists, v.as_of, v.settings, simulations=200).reps}
     assert set(fc) == set(REPS)
     wb = openpyxl.load_workbook(out, data_only=True)
     ws_o, ws_p = wb[contract.OBJECTIVES.sheet(lang)], wb[contract.PLANNING.sheet(lang)]
@@ -246,10 +246,10 @@ def test_validation_unchanged_by_the_round_trip(recalculated):
     assert [(i.code, i.sheet, i.row, i.column) for i in b.issues] == [(i.code, i.sheet, i.row, i.column)
                                                                        for i in a.issues]
     for key in ("planning", "objectives", "reporting", "pipeline"):
-        fa, fb = a.frames[key], b.frames[key]
-        assert fa["_row"].tolist() == fb["_row"].tolist()
+        fa, fb = a.tables[key], b.tables[key]
+        assert fa.rows == fb.rows
         for col in fa.columns:
-            assert fa[col].tolist() == fb[col].tolist(), (key, col)
+            assert fa[col] == fb[col], (key, col)
 
 
 def test_recalc_helper_recomputes_stale_cached_values(recalc, tmp_path):

@@ -234,7 +234,7 @@ def test_empty_template_validates_clean(tmp_path, lang):
     v = validate_file(path)
     assert v.issues == []
     assert v.lang == lang
-    assert all(len(v.frames[k]) == 0 for k in ("planning", "objectives", "reporting", "pipeline"))
+    assert all(len(v.tables[k]) == 0 for k in ("planning", "objectives", "reporting", "pipeline"))
 
 
 def test_prefilled_rep_template_validates_clean(tmp_path):
@@ -244,7 +244,7 @@ def test_prefilled_rep_template_validates_clean(tmp_path):
     # only what the manager still has to type: the revenue objective (the pre-filled Planning rows left
     # without a Planned figure are actions not planned this period, not errors)
     assert [(i.code, i.sheet, i.column) for i in v.issues] == [("MISSING_VALUE", "Objectifs", "Objectif de CA")]
-    assert v.frames["planning"]["action"].tolist() == [it.en for it in contract.ACTIONS.items]
+    assert v.tables["planning"]["action"] == [it.en for it in contract.ACTIONS.items]
     ws = openpyxl.load_workbook(path)["Planning"]
     assert ws["D2"].value == "Appel"                     # coded value shown in the workbook's language
 

@@ -17,7 +17,7 @@ from salesxl import contract, demo_data, simulate, udfs
 from salesxl.forecast import compute, coverage, weighted_amount
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.template import write_template
-from salesxl.rules import ROW
+
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ("SXL_WEIGHTED_SUM", "SXL_PERIOD_FORECAST", "SXL_P_REACH", "SXL_FORECAST_QUANTILE", "SXL_COVERAGE",
@@ -35,7 +35,7 @@ def demo(tmp_path_factory):
             rows.setdefault(k, []).extend(v)
     path = write_template(tmp_path_factory.mktemp("udfs") / "team.xlsx", "en", rows=rows, settings={"as_of": day})
     v = validate_file(path)
-    fc = compute(v.frames, v.lists, v.as_of, v.settings)
+    fc = compute(v.tables, v.lists, v.as_of, v.settings)
     wb = load_workbook(path, data_only=True)
     return path, v, fc, wb
 
@@ -52,8 +52,8 @@ def column(wb, sheet: str, header: str, rows=None) -> list[list]:
 
 
 def rep_rows(v, rep: str) -> list[int]:
-    df = v.frames["pipeline"]
-    return [int(r) for r, name in zip(df[ROW], df["rep"]) if name == rep]
+    df = v.tables["pipeline"]
+    return [int(r) for r, name in zip(df.rows, df["rep"]) if name == rep]
 
 
 # ------------------------------------------------------------------------------------ weighted sum
@@ -63,7 +63,7 @@ def test_weighted_sum_is_the_sum_of_amount_times_probability(demo):
     _, v, _, wb = demo
     blank = [[None]] * 5                               # a range running past the last row
     amounts, probs = column(wb, "Pipeline", "Amount") + blank, column(wb, "Pipeline", "Probability") + blank
-    df = v.frames["pipeline"]
+    df = v.tables["pipeline"]
     expected = math.fsum(weighted_amount(a, p) for a, p in zip(df["amount"], df["probability"])
                          if a is not None and p is not None)
     assert udfs.SXL_WEIGHTED_SUM(amounts, probs) == pytest.approx(expected)
@@ -108,7 +108,7 @@ def test_period_forecast_reads_french_statuses_and_extra_won_labels():
 
 
 def _open_in_period(v, rf):
-    df = v.frames["pipeline"]
+    df = v.tables["pipeline"]
     pairs = [(a, p) for name, a, p, s, d in zip(df["rep"], df["amount"], df["probability"], df["status"],
                                                  df["decision_date"])
              if name == rf.rep and s == contract.OPEN and a is not None and p is not None and d is not None

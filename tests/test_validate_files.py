@@ -41,15 +41,15 @@ def test_handbook_example_validates_clean(tmp_path):
     v = validate_file(path, as_of=HANDBOOK_AS_OF)
     assert v.lang == "fr"
     assert v.issues == [], [i.message for i in v.issues]
-    rep = v.frames["reporting"]
-    assert rep["_row"].tolist() == [2, 3, 4]
-    assert rep["date"].tolist() == [D(2003, 4, 4), D(2003, 4, 3), D(2003, 4, 3)]
-    assert rep["company"].tolist() == ["Alpha", "Bêta", "Gamma"]
-    assert rep["contact"].tolist() == ["Mr. X", "Mr. Y", "Mme. Z"]
-    assert rep["job_title"].tolist() == ["Acheteur", "Directeur", "Ingénieur"]
+    rep = v.tables["reporting"]
+    assert rep.rows == [2, 3, 4]
+    assert rep["date"] == [D(2003, 4, 4), D(2003, 4, 3), D(2003, 4, 3)]
+    assert rep["company"] == ["Alpha", "Bêta", "Gamma"]
+    assert rep["contact"] == ["Mr. X", "Mr. Y", "Mme. Z"]
+    assert rep["job_title"] == ["Acheteur", "Directeur", "Ingénieur"]
     # coded values are read to their canonical key, whatever the language typed
-    assert rep["action"].tolist() == ["Negotiation", "Visit", "Visit"]
-    assert rep["result"].tolist() == ["Revise proposal", "No need", "Proposal"]
+    assert rep["action"] == ["Negotiation", "Visit", "Visit"]
+    assert rep["result"] == ["Revise proposal", "No need", "Proposal"]
     assert set(rep["rep"]) == {HANDBOOK_REP}
 
 
@@ -195,7 +195,7 @@ def test_messy_clean_rows_raise_nothing(messy):
     v = validate_file(messy, as_of=AS_OF)
     for i in v.issues:
         assert i.row not in CLEAN_ROWS.get(i.sheet, set()), i
-    rep = v.frames["reporting"].set_index("_row")
+    rep = v.tables["reporting"].to_frame().set_index("_row")
     assert rep.loc[15, "date"] == D(2003, 4, 16)
     assert (rep.loc[15, "action"], rep.loc[15, "result"]) == ("Call", "Meeting set")
 
@@ -218,7 +218,7 @@ def test_messy_values_and_messages(messy):
     assert "row 3" in by[("DUPLICATE_ROW", "Planning", 4, None)].message
     assert "row 2" in by[("PERIOD_OVERLAP", "Objectives", 3, "Period start")].message
     # typed frames: what could not be read is None, what could is typed; nothing is replaced by 0
-    pipe = v.frames["pipeline"].set_index("_row")
+    pipe = v.tables["pipeline"].to_frame().set_index("_row")
     assert pipe.loc[3, "amount"] == pytest.approx(1234.56)
     assert pipe.loc[4, "amount"] is None and pipe.loc[5, "amount"] is None
     assert pipe.loc[6, "probability"] is None
@@ -314,9 +314,9 @@ def test_header_variants_in_tables(tmp_path, lang, variant):
     expected = {("MISSING_VALUE", t_pipe.sheet(lang), 3, fn(t_pipe.column("company").label(lang))),
                 ("MISSING_VALUE", t_rep.sheet(lang), 3, fn(t_rep.column("result").label(lang)))}
     assert {(i.code, i.sheet, i.row, i.column) for i in v.issues} == expected   # header as found
-    assert v.frames["pipeline"]["ref"].tolist() == ["P1", "P2"]
-    assert v.frames["pipeline"]["amount"].tolist() == [1000.0, 1000.0]
-    assert v.frames["reporting"]["date"].tolist() == [D(2003, 4, 3), D(2003, 4, 4)]
+    assert v.tables["pipeline"]["ref"] == ["P1", "P2"]
+    assert v.tables["pipeline"]["amount"] == [1000.0, 1000.0]
+    assert v.tables["reporting"]["date"] == [D(2003, 4, 3), D(2003, 4, 4)]
 
 
 def test_french_headers_on_english_sheet_names(tmp_path):
@@ -374,15 +374,15 @@ def test_plain_sheets_header_not_on_row_one(tmp_path):
         ("MISSING_VALUE", "Carnet commercial", 7, nfd("Société")),
         ("MISSING_VALUE", "REPORTING", 5, "résultat"),
     }
-    pipe = v.frames["pipeline"]
-    assert pipe["_row"].tolist() == [5, 7, 8]                 # real Excel rows, blank row skipped
-    assert pipe["ref"].tolist() == ["P1", "P2", "P3"]
-    assert pipe["amount"].tolist() == [1000.0, 2000.0, 500.0]
-    assert pipe["status"].tolist() == ["Open", "Open", "Won"]
-    assert pipe["decision_date"].tolist() == [D(2003, 5, 10), D(2003, 5, 20), D(2003, 4, 15)]
-    rep = v.frames["reporting"]
-    assert rep["_row"].tolist() == [4, 5]
-    assert rep["action"].tolist() == ["Negotiation", "Visit"]
+    pipe = v.tables["pipeline"]
+    assert pipe.rows == [5, 7, 8]                 # real Excel rows, blank row skipped
+    assert pipe["ref"] == ["P1", "P2", "P3"]
+    assert pipe["amount"] == [1000.0, 2000.0, 500.0]
+    assert pipe["status"] == ["Open", "Open", "Won"]
+    assert pipe["decision_date"] == [D(2003, 5, 10), D(2003, 5, 20), D(2003, 4, 15)]
+    rep = v.tables["reporting"]
+    assert rep.rows == [4, 5]
+    assert rep["action"] == ["Negotiation", "Visit"]
 
 
 # ---------------------------------------------------------------------------------------------

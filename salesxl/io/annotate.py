@@ -21,11 +21,12 @@ from xml.sax.saxutils import escape
 
 from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
-from salesxl.io.read_xlsx import TableData, col_index, col_letters, package_sheets
+from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
 from salesxl.layout import HEADER_COLOUR as HEADER_COLOR
 from salesxl.layout import ISSUE_COLUMNS, SEVERITY_LABELS, issues_in_order   # the Issues sheet, as everywhere
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue
+from salesxl.tables import TableData
 from salesxl.values import label_key
 
 ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"          # the add-in's marks (io/live.py ERROR_FILL, WARNING_FILL)
@@ -698,10 +699,10 @@ def annotate_workbooks(paths: Sequence[str], outdir, *, engine: str | None = Non
     out: list[Annotated] = []
     taken: set[str] = set()
     for p in paths:
-        wb = read_workbook(p, engine=engine, lang=lang, frames=False)
+        wb = read_workbook(p, engine=engine, lang=lang)
         if not wb.readable:
             continue
-        _, v = validate_workbook(wb, as_of=as_of, as_frames=False)
+        v = validate_workbook(wb, as_of=as_of)
         name, n = Path(p).name, 1
         while name.casefold() in taken:
             n += 1

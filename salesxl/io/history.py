@@ -26,13 +26,11 @@ import datetime as dt
 import sqlite3
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from salesxl import contract
+from salesxl.tables import TableData
 from salesxl.values import label_key
-
-if TYPE_CHECKING:       # pandas for the query results only: the consolidation opens the store before it loads pandas
-    import pandas as pd
 
 SCHEMA_VERSION = 2
 
@@ -232,11 +230,11 @@ def _text(v: Any) -> str | None:
 
 
 def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str, as_of: dt.date,
-                      path: str | None, pipeline: Mapping[str, Sequence[Any]] | None,
+                      path: str | None, pipeline: TableData | None,
                       imported_at: dt.datetime | None = None, commit: bool = True,
                       periods: Mapping[str, Sequence[Any]] | None = None) -> bool:
-    """Record one submission and its proposal snapshots. `pipeline` holds typed values by column key
-    (ref, rep, amount, probability, stage, status, decision_date, sent_on) and `_row`; `periods` the
+    """Record one submission and its proposal snapshots. `pipeline`: the typed Pipeline table (ref, rep,
+    amount, probability, stage, status, decision_date, sent_on, with its Excel rows); `periods` the
     rep's periods as typed (rep, period_start, period_end and, from Objectives, revenue_objective).
     Returns True when the submission was new. Rows without a rep or a ref cannot be followed over time
     and are skipped."""
@@ -252,11 +250,10 @@ def import_submission(conn: sqlite3.Connection, *, sha256: str, fingerprint: str
                           (fingerprint, day)).fetchone()[0]
     rows = []
     if pipeline:
-        n = len(pipeline.get("_row", ()))
-        get = lambda k: pipeline.get(k) or [None] * n  # noqa: E731
+        get = pipeline.column
         for ref, rep, amount, prob, stage, status, decision, sent, row in zip(
                 get("ref"), get("rep"), get("amount"), get("probability"), get("stage"), get("status"),
-                get("decision_date"), get("sent_on"), get("_row")):
+                get("decision_date"), get("sent_on"), pipeline.rows):
             ref, rep = _text(ref), _text(rep)
             if ref is None or rep is None:
                 continue
@@ -293,32 +290,32 @@ LEARNING_COLUMNS = ("rep_key", "ref_key", "as_of", "amount", "probability", "sta
 PERIOD_COLUMNS = ("rep_key", "rep", "as_of", "period_start", "period_end", "objective")
 
 
-def learning_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
+def learning_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> TableData:
     """Every proposal snapshot (up to `upto` when given), ordered by rep, proposal and collection day:
-    columns LEARNING_COLUMNS as lists (dates as ISO text), what salesxl.learn reads."""
+    columns LEARNING_COLUMNS (dates as ISO text), what salesxl.learn reads."""
     return _columns_upto(conn, "snapshots", LEARNING_COLUMNS, "rep_key, ref_key, as_of", upto)
 
 
-def period_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> dict[str, list]:
-    """Each collection's periods per rep (columns PERIOD_COLUMNS as lists, dates as ISO text)."""
+def period_rows(conn: sqlite3.Connection, upto: dt.date | None = None) -> TableData:
+    """Each collection's periods per rep (columns PERIOD_COLUMNS, dates as ISO text)."""
     return _columns_upto(conn, "periods", PERIOD_COLUMNS, "rep_key, as_of, period_start", upto)
 
 
 def _columns_upto(conn: sqlite3.Connection, table: str, columns, order: str,
-                  upto: dt.date | None) -> dict[str, list]:
-    """`columns` of `table` (collections up to `upto` when given), sorted by `order`, as lists."""
+                  upto: dt.date | None) -> TableData:
+    """`columns` of `table` (collections up to `upto` when given), sorted by `order`."""
     sql = "SELECT " + ", ".join(columns) + " FROM " + table
     params: list[Any] = []
     if upto is not None:
         sql += " WHERE as_of <= ?"
         params.append(_iso(upto))
     rows = conn.execute(sql + " ORDER BY " + order, params).fetchall()
-    return {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    return TableData(table, {c: [r[i] for r in rows] for i, c in enumerate(columns)}, None)
 
 
-def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.DataFrame:
-    """Closed proposals with the probability declared while open: DataFrame[rep, ref, probability, won,
-    amount]. The status is the proposal's latest snapshot's; the probability is that of its last
+def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> TableData:
+    """Closed proposals with the probability declared while open: columns rep, ref, probability, won,
+    amount. The status is the proposal's latest snapshot's; the probability is that of its last
     snapshot while Open (before it closed), else the closed row's own; none at all: left out."""
     sql = """
         WITH latest AS (
@@ -339,19 +336,14 @@ def closed_proposals(conn: sqlite3.Connection, rep: str | None = None) -> pd.Dat
         params.append(label_key(rep))
     sql += " ORDER BY s.rep_key, s.ref_key"
     rows = [r for r in conn.execute(sql, params).fetchall() if r[5] is not None]
-    import pandas as pd
-    return pd.DataFrame({
-        "rep": pd.Series([r[0] for r in rows], dtype=object),
-        "ref": pd.Series([r[1] for r in rows], dtype=object),
-        "probability": pd.Series([float(r[5]) for r in rows], dtype=float),
-        "won": pd.Series([r[2] == contract.WON for r in rows], dtype=bool),
-        "amount": pd.Series([r[3] for r in rows], dtype=object),
-    })
+    return TableData("closed", {"rep": [r[0] for r in rows], "ref": [r[1] for r in rows],
+                                "probability": [float(r[5]) for r in rows],
+                                "won": [r[2] == contract.WON for r in rows], "amount": [r[3] for r in rows]}, None)
 
 
-def slippage(conn: sqlite3.Connection, as_of: dt.date) -> pd.DataFrame:
-    """Open proposals (as of `as_of`) with their slippage: DataFrame[rep, ref, pushes, days_pushed,
-    days_in_stage]. A push is a snapshot whose decision date is later than the previous snapshot's;
+def slippage(conn: sqlite3.Connection, as_of: dt.date) -> TableData:
+    """Open proposals (as of `as_of`) with their slippage: columns rep, ref, pushes, days_pushed,
+    days_in_stage. A push is a snapshot whose decision date is later than the previous snapshot's;
     days in stage count from the first snapshot of the current run of the same stage."""
     day = _iso(as_of)
     cur = conn.execute("SELECT rep_key, ref_key, rep, ref, as_of, stage, status, decision_date FROM snapshots "
@@ -381,11 +373,7 @@ def slippage(conn: sqlite3.Connection, as_of: dt.date) -> pd.DataFrame:
         out["pushes"].append(pushes)
         out["days_pushed"].append(pushed)
         out["days_in_stage"].append((as_of - dt.date.fromisoformat(since)).days)
-    import pandas as pd
-    return pd.DataFrame({"rep": pd.Series(out["rep"], dtype=object), "ref": pd.Series(out["ref"], dtype=object),
-                         "pushes": pd.Series(out["pushes"], dtype="int64"),
-                         "days_pushed": pd.Series(out["days_pushed"], dtype="int64"),
-                         "days_in_stage": pd.Series(out["days_in_stage"], dtype="int64")})
+    return TableData("slippage", out, None)
 
 
 def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 400):

@@ -21,28 +21,15 @@ from salesxl import contract
 from salesxl.contract import Table
 from salesxl.i18n import label
 from salesxl.issues import Issue, file_issue, make_issue
-from salesxl.rules import columns_of, object_frame
+from salesxl.tables import TableData
 from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
 
 ENGINES = ("openpyxl", "calamine")
 HEADER_SCAN_ROWS = 30
-ROW_COL = "_row"
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-
-
-@dataclass
-class TableData:
-    key: str
-    sheet: str
-    headers: dict[str, str]              # column key -> header text as found
-    frame: Any                           # raw cell values by column key, plus _row (Excel row): a DataFrame,
-                                         # or a dict of lists when read with frames=False
-    header_row: int                      # Excel row of the header (a ListObject's first row, else the row found)
-    columns_at: dict[str, int] = field(default_factory=dict)   # column key -> Excel column index
-    extra_headers: tuple[str, ...] = ()  # header cells of the table's row that name no contract column
 
 
 @dataclass
@@ -285,9 +272,9 @@ def match_header(row: tuple, lookup: dict) -> dict[str, tuple[int, str]]:
 
 
 def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, tuple[int, str]],
-           table: Table, as_frame: bool = True):
-    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows dropped:
-    a DataFrame, or with `as_frame=False` a dict of lists (column key -> values, `_row` -> Excel rows).
+           table: Table, sheet: str, header: Iterable, lookup: dict) -> TableData:
+    """Data rows below the header (Excel rows header_row+1..last_row), input columns only, blank rows
+    dropped, with where the table was found (`found`: column key -> (Excel column, header text)).
 
     Cells as both engines give them: '' -> None, a date -> datetime at midnight, a whole float -> int.
     Built column by column (list comprehensions): this runs on every cell."""
@@ -324,23 +311,14 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
     if len(keep) != len(body):
         cols = [[c[j] for j in keep] for c in cols]
         rownums = [rownums[j] for j in keep]
-    if not as_frame:
-        out = dict(zip(keys, cols))
-        out[ROW_COL] = rownums
-        return out
-    return object_frame(keys, cols, len(rownums), rownums, ROW_COL)
-
-
-
-
-def _nrows(frame) -> int:
-    return len(frame[ROW_COL]) if isinstance(frame, dict) else len(frame)
+    return TableData(table.key, dict(zip(keys, cols)), rownums, sheet=sheet,
+                     headers={k: h for k, (i, h) in found.items()}, header_row=header_row,
+                     columns_at={k: i for k, (i, h) in found.items()}, extra_headers=_extra_headers(header, lookup))
 
 
 def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
-                 path: str, lang: str, as_frame: bool = True) -> tuple[TableData | None, list[Issue]]:
-    """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing.
-    The frame is a DataFrame, or a dict of lists with `as_frame=False`."""
+                 path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
+    """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
     lookup = contract.header_lookup(table)
     required = [c for c in table.input_columns if c.required]
     for part in sheet_parts:
@@ -360,11 +338,10 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                 if totals and below > r1:      # the totals row sits between the table and the rows below
                     body = list(rows)
                     body[r1 - totals:r1] = [()] * totals
-                df = _frame(body, r0, below if below > r1 else r1 - totals, found, table, as_frame)
+                td = _frame(body, r0, below if below > r1 else r1 - totals, found, table, part.name, header, lookup)
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
                                           lang, others)
-                return TableData(table.key, part.name, {k: h for k, (i, h) in found.items()}, df, r0,
-                                 {k: i for k, (i, h) in found.items()}, _extra_headers(header, lookup)), issues
+                return td, issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
     if sheet is None:
         if not table.required_sheet:
@@ -383,9 +360,7 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
-    df = _frame(rows, best_row, len(rows), best, table, as_frame)
-    return TableData(table.key, sheet, {k: h for k, (i, h) in best.items()}, df, best_row,
-                     {k: i for k, (i, h) in best.items()}, _extra_headers(rows[best_row - 1], lookup)), issues
+    return _frame(rows, best_row, len(rows), best, table, sheet, rows[best_row - 1], lookup), issues
 
 
 def _extra_headers(header, lookup: dict) -> tuple[str, ...]:
@@ -535,9 +510,7 @@ def settings_from_table(td: TableData | None) -> dict[str, Any]:
     if td is None:
         return {}
     out = {}
-    cols = columns_of(td.frame)
-    n = len(cols[ROW_COL])
-    for k, v in zip(cols.get("key", [None] * n), cols.get("value", [None] * n)):
+    for k, v in zip(td.column("key"), td.column("value")):
         if is_blank(k):
             continue
         s = contract.SETTING_BY_LABEL.get(label_key(str(k)))
@@ -565,15 +538,13 @@ def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Iss
     return file_issue("READ_FAILED", path, lang, reason=reason, value=printable(str(detail), 500) or None)
 
 
-def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True, *,
-                  frames: bool = True) -> WorkbookData:
+def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True) -> WorkbookData:
     """Read every contract table of one workbook. Never raises for a bad file: issues say why.
 
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`); when it fails on a file the
     guard let through, the other engine reads it (a workbook with an Excel 4.0 macro sheet, a part name
     in another case, styles one of them rejects); only when both fail is the file READ_FAILED.
-    `frames=False`: table frames are dicts of lists (column key -> values, `_row` -> Excel rows) rather
-    than DataFrames (the consolidation's workers, which never need pandas)."""
+    No pandas: each table is a `salesxl.tables.TableData` of raw cell values."""
     path = str(path)
     lang0 = lang or "en"
     engine = engine or default_engine()
@@ -589,7 +560,7 @@ def read_workbook(path, engine: str | None = None, lang: str | None = None, guar
     order = [engine] + [e for e in ENGINES if e != engine and (e != "calamine" or calamine_installed())]
     for name in order:
         try:
-            return _read(path, name, lang, frames, sheet_bytes)
+            return _read(path, name, lang, sheet_bytes)
         except MemoryError:
             return WorkbookData(path, [], {}, [read_failed(path, lang0, "memory", f"{name}: MemoryError")], lang0)
         except Exception as exc:  # the guard let it through but a parser still failed: try the other one
@@ -601,8 +572,7 @@ def read_workbook(path, engine: str | None = None, lang: str | None = None, guar
     return WorkbookData(path, [], {}, [read_failed(path, lang0, "content", "; ".join(errors))], lang0)
 
 
-def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
-          sheet_bytes: dict[str, bytes] | None = None) -> WorkbookData:
+def _read(path: str, engine: str, lang: str | None, sheet_bytes: dict[str, bytes] | None = None) -> WorkbookData:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     with zipfile.ZipFile(path) as z:
@@ -620,29 +590,29 @@ def _read(path: str, engine: str, lang: str | None, as_frame: bool = True,
                 return cache[name]
 
             names = [p.name for p in parts]
-            settings_td, found = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en", as_frame)
+            settings_td, found = locate_table(contract.SETTINGS, sheet_rows, parts, names, path, "en")
             settings = settings_from_table(settings_td)
             workbook_lang = lang or detect_lang(names, settings)
             issues: list[Issue] = []
             if outside_issues(found):          # said again in the workbook's language
                 issues += outside_issues(locate_table(contract.SETTINGS, sheet_rows, parts, names, path,
-                                                      workbook_lang, as_frame)[1])
+                                                      workbook_lang)[1])
             tables: dict[str, TableData] = {}
             for t in contract.TABLES.values():
                 if t.key == "settings":
                     if settings_td is not None:
                         tables["settings"] = settings_td
                     continue
-                td, iss = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame)
+                td, iss = locate_table(t, sheet_rows, parts, names, path, workbook_lang)
                 issues.extend(iss)
                 if td is not None:
                     tables[t.key] = td
             lists = {}
             for key, t in contract.LIST_TABLES.items():
-                td, found = locate_table(t, sheet_rows, parts, names, path, workbook_lang, as_frame) if any(
+                td, found = locate_table(t, sheet_rows, parts, names, path, workbook_lang) if any(
                     n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
                 issues += outside_issues(found)
-                if td is not None and _nrows(td.frame):
+                if td is not None and len(td):
                     lists[key] = td
             part_by_name = {p.name: p.path for p in parts}
             flagged: set = set()
@@ -658,12 +628,11 @@ def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issu
     """CELL_ERROR for the input cells of a table holding an Excel error (#N/A…), each added to `flagged`
     so that the rules do not report it again as empty."""
     issues: list[Issue] = []
-    df = columns_of(td.frame)
-    row_list = df[ROW_COL]
-    for key in df:
-        if key == ROW_COL or not may_hold_cell_errors(df[key]):
+    row_list = td.rows
+    for key, values in td.items():
+        if not may_hold_cell_errors(values):
             continue
-        for r, v in [(r, v) for r, v in zip(row_list, df[key]) if is_cell_error(v)]:
+        for r, v in [(r, v) for r, v in zip(row_list, values) if is_cell_error(v)]:
             flagged.add((td.key, int(r), key))
             issues.append(make_issue("CELL_ERROR", lang=lang, file=path, sheet=td.sheet, row=int(r),
                                      column=td.headers[key], value=v))
@@ -674,8 +643,7 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
     """CELL_ERROR, MISSING_CACHED_VALUE and MERGED_CELL for the input cells of a table.
 
     Cells reported here are added to `flagged` so that the rules do not report them again as empty."""
-    df = columns_of(td.frame)
-    row_list = df[ROW_COL]
+    row_list = td.rows
     if not row_list:
         return []
     by_col = {i: k for k, i in td.columns_at.items()}
@@ -702,16 +670,15 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 # ---------------------------------------------------------------------------------------------
 def validate_file(path, *, engine: str | None = None, lang: str | None = None, as_of: dt.date | None = None):
     """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
-    return validate_workbook(read_workbook(path, engine=engine, lang=lang, frames=False), as_of=as_of)[1]
+    return validate_workbook(read_workbook(path, engine=engine, lang=lang), as_of=as_of)
 
 
-def validate_workbook(wb: WorkbookData, *, as_of: dt.date | None = None, as_frames: bool = True):
-    """Every rule on a workbook `read_workbook` has read: (its raw tables, the `Validated` result)."""
-    from salesxl.rules import RawTable, Validated, resolve_as_of, validate_tables
+def validate_workbook(wb: WorkbookData, *, as_of: dt.date | None = None):
+    """Every rule on a workbook `read_workbook` has read: the `Validated` result (typed tables, with
+    what was typed where a value could not be interpreted, and every issue)."""
+    from salesxl.rules import Validated, resolve_as_of, validate_tables
 
     if not wb.readable:
-        return {}, Validated(wb.path, wb.lang, resolve_as_of(as_of, {}), {}, wb.issues, {}, {})
-    raw = {k: RawTable(k, td.sheet, td.headers, td.frame) for k, td in wb.tables.items()}
-    raw_lists = {k: td.frame for k, td in wb.lists.items()}
-    return raw, validate_tables(wb.path, raw, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=raw_lists,
-                                flagged=wb.flagged, reader_issues=wb.issues, as_frames=as_frames)
+        return Validated(wb.path, wb.lang, resolve_as_of(as_of, {}), {}, wb.issues, {}, {})
+    return validate_tables(wb.path, wb.tables, lang=wb.lang, as_of=as_of, settings=wb.settings, raw_lists=wb.lists,
+                           flagged=wb.flagged, reader_issues=wb.issues)

@@ -11,6 +11,7 @@ from typing import Any, Mapping, Sequence
 from salesxl import contract
 from salesxl.io.cells import DATE_FORMAT, atomic_write, put
 from salesxl.rollover import Rollover, rep_workbook_name
+from salesxl.tables import TableData
 from salesxl.values import is_blank
 
 __all__ = ["REP_SETTINGS", "append_rows", "parts_openpyxl_drops", "write_rep_workbooks"]
@@ -52,7 +53,7 @@ def parts_openpyxl_drops(path: Path) -> list[str]:
     return sorted({label for prefix, label in _DROPPED.items() if any(n.startswith(prefix) for n in names)})
 
 
-def append_rows(path: Path, output: Path, tables: Mapping[str, Any], rows: Mapping[str, Sequence[Mapping]],
+def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows: Mapping[str, Sequence[Mapping]],
                 lang: str) -> dict[str, int]:
     """Append `rows` (table key -> [{column key: value}]) after the last filled row of each table of
     the workbook at `path` (`tables`: the reader's TableData, giving sheet, header row and columns),
@@ -68,7 +69,7 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, Any], rows: Mappi
             continue
         td = tables[key]
         ws = wb[td.sheet]
-        filled = [r for r in td.frame["_row"] if r is not None]
+        filled = [r for r in td.rows if r is not None]
         start = (max(filled) if filled else td.header_row) + 1
         end = start + len(recs) - 1
         inputs = {c.key for c in contract.TABLES[key].input_columns}

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import itertools
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from xlsxwriter.exceptions import FileCreateError
 
@@ -33,6 +32,10 @@ from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
 from salesxl.io.outputs import give_mode, track, untrack
+from salesxl.tables import TableData
+
+if TYPE_CHECKING:
+    from salesxl.forecast import TeamForecast
 from salesxl.layout import HEADER_COLOUR, ISSUE_COLUMNS, TEXT, forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
@@ -246,36 +249,17 @@ class TeamWorkbookWriter:
             if buf and buf[1]:
                 self.sheets[k].append_rows(buf[0], buf[1])
 
-    def add_frame(self, key: str, df) -> int:
-        """Append a DataFrame holding column keys plus `_file`, `_sheet`, `_row` (several files at once)."""
-        if df is None or len(df) == 0:
-            return 0
-        ws = self.sheets.get(key) or self._add_table_sheet(key)
-        self._flush(key)
-        n = self._room(key, len(df), lambda i: (df["_file"].iloc[i] if "_file" in df else None,
-                                                int(df["_row"].iloc[i]) if "_row" in df else None))
-        if not n:
-            return 0
-        if n < len(df):
-            df = df.iloc[:n]
-        plain = functools.lru_cache(maxsize=None)(lambda c: _plain_list(df[c]))     # each column once
-        out = []
-        for ckey, _, kind, _ in self.columns[key]:
-            if ckey in df.columns:
-                vals = plain(ckey)
-                if kind == CODE:
-                    vals = _labelled(self.codes.get(contract.TABLES[key].column(ckey).codes, {}), vals)
-            elif ckey == "weighted" and key == "pipeline":
-                vals = _weighted(plain("amount"), plain("probability"))
-            else:
-                vals = [None] * n
-            out.append(vals)
-        ws.append_rows(out, n)
-        return n
+    def add_table(self, td: TableData, *, file: str) -> int:
+        """Append one file's typed table (`td.key`): the typed values, with what was typed where a value
+        could not be interpreted (`TableData.output`); Pipeline's Weighted from the typed values only."""
+        columns = {c: td.output(c) for c in td.columns}
+        if td.key == "pipeline":
+            columns["weighted"] = _weighted(td.column("amount"), td.column("probability"))
+        return self.add_rows(td.key, columns, file=file, sheet=td.sheet or td.key, rows=td.rows)
 
     # -- the rest of the workbook -------------------------------------------------------------
-    def finish(self, *, issues: Iterable = (), forecast: Any = None, reviews: Iterable = (),
-               render_review=None) -> Path:
+    def finish(self, *, issues: Iterable = (), forecast: TeamForecast | Callable[[], TeamForecast] | None = None,
+               reviews: Iterable = (), render_review=None) -> Path:
         """Write Settings, Issues, Forecast and reviews, close the workbook and move it into place.
 
         `reviews` may be a generator: each review is rendered as it comes and its sheet frozen (its XML
@@ -447,21 +431,20 @@ class TeamWorkbookWriter:
         apply_setup(self.wb, ws, issues_frame(lang, max(ws.data_rows, 1), ws.name), cell_formats)
         return ws
 
-    def _write_forecast(self, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+    def _write_forecast(self, forecast: TeamForecast | None, review_sheets: Mapping[str, str] | None = None):
         return self._fill_forecast(self._forecast_sheet(), forecast, review_sheets)
 
     def _forecast_sheet(self):
         from salesxl.io.review_xlsx import ReviewSheet
         return self.wb.add_worksheet(contract.SHEETS["forecast"][self.lang], worksheet_class=ReviewSheet)
 
-    def _fill_forecast(self, ws, forecast: Any, review_sheets: Mapping[str, str] | None = None):
+    def _fill_forecast(self, ws, forecast: TeamForecast | None, review_sheets: Mapping[str, str] | None = None):
         """The Forecast sheet as salesxl.layout.forecast_layout lays it out (the manager's dashboard),
         each rep linked to their review sheet."""
         from salesxl.io.review_xlsx import render_sheet
-        fc = _as_team_forecast(forecast)
-        if fc is None:
+        if forecast is None:
             return ws
-        lay = forecast_layout(fc, self.lang, review_sheets=review_sheets if review_sheets is not None
+        lay = forecast_layout(forecast, self.lang, review_sheets=review_sheets if review_sheets is not None
                               else self.review_sheets, currency=str(self.settings.get("currency") or "EUR"),
                               name=ws.name)
         return render_sheet(self.wb, lay, ws=ws)
@@ -475,74 +458,23 @@ def _print_setup(ws) -> None:
     ws.repeat_rows(0)
 
 
-def _as_team_forecast(forecast: Any):
-    """A TeamForecast, or a forecast's JSON dict seen as one (reps and team as attributes)."""
-    if forecast is None:
-        return None
-    if not isinstance(forecast, Mapping):
-        return forecast
-    from types import SimpleNamespace
-
-    def rep(d):
-        d = dict(d)
-        for k in ("period_start", "period_end"):
-            d[k] = _to_date(d.get(k))
-        d.setdefault("change", None)
-        d.setdefault("open_by_stage", {})
-        return SimpleNamespace(**d)
-    return SimpleNamespace(as_of=_to_date(forecast.get("as_of")), reps=[rep(r) for r in forecast.get("reps") or []],
-                           team=forecast.get("team") or {}, skipped=forecast.get("skipped") or [])
-
-
-def _to_date(v) -> dt.date | None:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v[:10])
-        except ValueError:
-            return None
-    return None
-
-
 def _as_datetime(d: dt.date) -> dt.datetime:
     return d if isinstance(d, dt.datetime) else dt.datetime(d.year, d.month, d.day)
 
 
-def _plain_list(series) -> list:
-    """Python values of a column (NaN/NaT -> None, numpy scalars -> Python, Timestamps -> date)."""
-    out = series.tolist()
-    types = set(map(type, out))
-    if types <= {str, int, dt.date, type(None)}:
-        return out
-    if types <= {str, int, float, dt.date, type(None)}:
-        return [None if type(v) is float and v != v else v for v in out]
-    for i, v in enumerate(out):
-        if v is None or type(v) in (str, int, dt.date):
-            continue
-        if type(v) is float:
-            if v != v:
-                out[i] = None
-        elif hasattr(v, "to_pydatetime"):
-            out[i] = None if v != v else v.to_pydatetime().date() if v.time() == dt.time(0) else v.to_pydatetime()
-        elif hasattr(v, "item"):
-            out[i] = v.item()
-        elif v != v:
-            out[i] = None
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
-def write_team_workbook(path, *, tables: Mapping[str, Any], issues: Iterable = (), forecast: Any = None,
-                        reviews: Sequence = (), lang: str = "en", settings: Mapping[str, Any] | None = None,
-                        lists: Mapping[str, contract.ListSpec] | None = None, render_review=None) -> Path:
-    """Write the whole team workbook at once from DataFrames (column keys plus `_file`, `_sheet`,
-    `_row`). The streaming path used by `salesxl consolidate` is `TeamWorkbookWriter`."""
+def write_team_workbook(path, *, files: Sequence[tuple[str, Mapping[str, TableData]]], issues: Iterable = (),
+                        forecast: TeamForecast | None = None, reviews: Sequence = (), lang: str = "en",
+                        settings: Mapping[str, Any] | None = None, lists: Mapping[str, contract.ListSpec] | None = None,
+                        render_review=None) -> Path:
+    """Write the whole team workbook at once: `files` are (source path, its typed tables by key), in
+    order (`rules.Validated.path` and `.tables`). The streaming path used by `salesxl consolidate` is
+    `TeamWorkbookWriter`, table by table as the files come (`add_table`)."""
+    keys = {k for _, tables in files for k in tables}
     with TeamWorkbookWriter(path, lang, lists=lists, settings=settings,
-                            tables=[k for k in TABLE_ORDER if k in tables]) as w:
+                            tables=[k for k in TABLE_ORDER if k in keys]) as w:
         for key in TABLE_ORDER:
-            if key in tables:
-                w.add_frame(key, tables[key])
+            for file, tables in files:
+                if key in tables and len(tables[key]):
+                    w.add_table(tables[key], file=file)
         return w.finish(issues=issues, forecast=forecast, reviews=reviews, render_review=render_review)
