@@ -51,7 +51,6 @@ __all__ = [
     "PRIOR_STRENGTH",
     "calibrated_forecast",
     "calibrated_probabilities",
-    "calibrated_probability",
     "calibration",
     "required_coverage",
     "win_rate",
@@ -136,7 +135,7 @@ def calibration(probabilities: Any, won_flags: Any) -> Calibration | None:
 
 def calibrated_probabilities(cal: Calibration, probabilities: Any, *,
                              k: float = PRIOR_STRENGTH) -> np.ndarray:
-    """Vectorised ``calibrated_probability``: one calibrated value per declared probability."""
+    """One calibrated probability per declared probability (``calibrated(p)`` of the module docstring)."""
     if not (isinstance(k, numbers.Real) and math.isfinite(k) and k > 0):
         raise ValueError(f"k: expected a positive number, got {k!r}")
     p = _probabilities(probabilities)
@@ -149,13 +148,6 @@ def calibrated_probabilities(cal: Calibration, probabilities: Any, *,
     reach = np.clip(1.0 - np.abs(p[:, None] - x[None, :]) / FADE, 0.0, None)    # a_b(p), one row per p
     out = (reach @ wins + k * p) / (reach @ n + k)
     return np.clip(out, 0.0, 1.0)
-
-
-def calibrated_probability(cal: Calibration, p: float, *, k: float = PRIOR_STRENGTH) -> float:
-    """Calibrated probability for one declared probability ``p`` (see module docstring)."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
-        raise ValueError(f"p: expected a number, got {p!r}")
-    return float(calibrated_probabilities(cal, [p], k=k)[0])
 
 
 def calibrated_forecast(won: float, amounts: Any, probabilities: Any, cal: Calibration, *,

@@ -21,7 +21,10 @@ from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, fil
 from salesxl.schemas import SCHEMA_VERSION
 from salesxl.values import label_key, parse_date
 
+# exit codes (README): 0 clean (warnings allowed), 1 issues of severity error, 2 the command cannot run
+# (arguments that do not go together, or no usable input)
 EXIT_OK, EXIT_ISSUES, EXIT_USAGE = 0, 1, 2
+EXIT_ABORTED = 1                   # an abort (Ctrl-C, a prompt refused), the code click gives it
 JSON_FLAG = "--json"
 
 
@@ -62,7 +65,7 @@ class _Cli(TyperGroup):
             code = rv if isinstance(rv, int) else EXIT_OK
         except typer.Abort:
             typer.echo("Aborted.", err=True)
-            code = EXIT_ISSUES
+            code = EXIT_ABORTED
         except typer.TyperException as exc:       # click's usage errors and bad parameters
             code = getattr(exc, "exit_code", EXIT_USAGE)
             ctx = getattr(exc, "ctx", None)
@@ -621,9 +624,9 @@ def consolidate(inputs: Inputs,
                 if i.severity == ERROR or i.code in FILE_LEVEL_CODES or f.status == "duplicate":
                     typer.echo(format_issue(i))
             typer.echo(f"{f.path}: {f.status}")
-        c = result.counts
-        typer.echo(f"{c['error']} errors, {c['warning']} warnings in {len(result.files)} files "
-                   f"({', '.join(f'{n} {s}' for s, n in c['files'].items() if n)})")
+        counts = result.counts
+        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(result.files)} files "
+                   f"({', '.join(f'{n} {s}' for s, n in counts['files'].items() if n)})")
         if result.output:
             typer.echo(f"wrote {result.output} ({len(result.forecast.reps) if result.forecast else 0} reviews; "
                        f"warnings are listed in its Issues sheet)")

@@ -53,7 +53,7 @@ ENGINES = ("calamine", "openpyxl")
 DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
 # the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
 COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "reps": ("rep", "seniority"),
+    "reps": ("rep", "seniority", "manager"),
     "planning": ("rep", "period_start", "period_end", "action", "planned"),
     "objectives": ("rep", "period_start", "period_end", "revenue_objective", "deals_objective"),
     "reporting": ("rep", "date", "action", "result", "reason"),
@@ -600,6 +600,81 @@ def _ref_places(refs: dict, part: TableData | None, path: str, lang: str) -> lis
     return out
 
 
+class _Intake:
+    """What stage 2 keeps while the files come (see `ingest`): the contents seen, the refs taken, the
+    reps' claims, and where the rows taken go (the team workbook, the spool, the history store)."""
+
+    def __init__(self, opts: RunOptions, open_writer: Callable | None, history: sqlite3.Connection | None,
+                 winners: Mapping[str, tuple[str, tuple]] | None):
+        self.opts, self.open_writer, self.history = opts, open_writer, history
+        self.claims = _RepClaims(winners)
+        self.spool = _RepSpool()
+        self.seen: dict[str, str] = {}            # fingerprint / "sha:"+sha256 -> first path
+        self.refs: dict[str, tuple] = {}          # ref key -> (path, sheet, row, rep) of the rows taken
+        self.rows: Counter = Counter()
+        self.file_as_of: list[dt.date] = []
+        self.currency: str | None = None
+        self.lang = opts.lang
+        self.writer = None
+        self.usable = False
+        self.first_settings: dict = {}
+
+    def verdict(self, index: int, path: str, res: FileResult) -> tuple[FileStatus, dict[str, TableData] | None]:
+        """The file's status with its issues, and the tables to take from it (None: nothing)."""
+        lang = self.opts.lang or res.lang
+        dup_of = duplicate_of(self.seen, res, path)
+        if dup_of is not None:
+            issues = [make_issue("DUPLICATE_FILE", lang=lang, file=path, other=dup_of)]
+            return FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds), None
+        if res.readable and res.team_workbook and not self.opts.team_workbooks:
+            issues = [make_issue("TEAM_WORKBOOK_SKIPPED", lang=lang, file=path)]
+            return FileStatus(path, res.sha256, SKIPPED, issues, res.fingerprint, 0, res.seconds), None
+        lost = self.claims.lost(res, path, index) if res.readable else {}
+        issues = res.issues + [make_issue("SUPERSEDED", lang=lang, file=path, rep=res.reps[rk], other=w_path,
+                                          saved=_when(res.submitted), other_saved=_when(w_when))
+                               for rk, (w_path, w_when) in lost.items()]
+        if lost and len(lost) == len(res.reps):
+            return FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0, res.seconds), None
+        parts = res.tables if not lost else {k: without_reps(t, set(lost)) for k, t in res.tables.items()}
+        take = res.readable and not self.claims.rerun       # (a void pass only goes on to see who wins)
+        if take:
+            issues += _ref_places(self.refs, parts.get("pipeline"), path, lang)
+        status = FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
+                            sum(len(t) for t in parts.values()), res.seconds)
+        return status, (parts if take else None)
+
+    def take(self, path: str, res: FileResult, parts: Mapping[str, TableData]) -> None:
+        """A readable file's rows to the team workbook, the spool and the history store."""
+        if not self.usable:
+            self.usable, self.lang, self.first_settings = True, self.opts.lang or res.lang, res.settings
+            if self.open_writer is not None:
+                self.writer = self.open_writer(self.lang)
+        if res.settings_as_of:
+            self.file_as_of.append(res.settings_as_of)
+        if self.currency is None and res.settings.get("currency") is not None:
+            self.currency = str(res.settings["currency"]).strip() or None
+        for key in DATA_TABLES:
+            part = parts.get(key)
+            if part is None or not len(part):
+                continue
+            if self.writer is not None:
+                self.writer.add_table(part, file=path)
+            self.spool.add(key, part)
+            self.rows[key] += len(part)
+        if self.history is not None and res.fingerprint:
+            _record_history(self.history, res, path, parts)
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+        self.spool.close()
+
+    def result(self, files: list[FileStatus]) -> Ingested:
+        return Ingested(files, self.spool, self.rows, self.lang or "en", _pick_as_of(self.opts.as_of, self.file_as_of),
+                        self.currency, self.writer, self.usable, self.first_settings,
+                        self.claims.winners() if self.claims.rerun else None)
+
+
 def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_writer: Callable | None = None,
            history: sqlite3.Connection | None = None, progress: Progress | None = None,
            total: int | None = None, winners: Mapping[str, tuple[str, tuple]] | None = None) -> Ingested:
@@ -611,69 +686,22 @@ def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_wr
     it at the first readable file; None: no tables written), to the spool the forecast reads back rep
     by rep, and its pipeline to the history store (`history`, not committed here). On an error the
     writer is aborted and the spool closed."""
+    intake = _Intake(opts, open_writer, history, winners)
     files: list[FileStatus] = []
-    spool = _RepSpool()
-    seen: dict[str, str] = {}                  # fingerprint / sha256 -> first path
-    refs: dict[str, tuple] = {}                # ref key -> (path, sheet, row, rep) of the rows taken
-    claims = _RepClaims(winners)
-    rows: Counter = Counter()
-    file_as_of: list[dt.date] = []
-    currency, lang, writer, usable, first_settings = None, opts.lang, None, False, {}
     total = total if total is not None else len(reads) if hasattr(reads, "__len__") else 0
     try:
         for index, (path, res) in enumerate(reads):
-            msg_lang = opts.lang or res.lang
-            dup_of = duplicate_of(seen, res, path)
-            if dup_of is not None:
-                issues = [make_issue("DUPLICATE_FILE", lang=msg_lang, file=path, other=dup_of)]
-                files.append(FileStatus(path, res.sha256, DUPLICATE, issues, res.fingerprint, 0, res.seconds))
-            elif res.readable and res.team_workbook and not opts.team_workbooks:
-                issues = [make_issue("TEAM_WORKBOOK_SKIPPED", lang=msg_lang, file=path)]
-                files.append(FileStatus(path, res.sha256, SKIPPED, issues, res.fingerprint, 0, res.seconds))
-            else:
-                lost = claims.lost(res, path, index) if res.readable else {}
-                issues = res.issues + [make_issue("SUPERSEDED", lang=msg_lang, file=path, rep=res.reps[rk],
-                                                  other=w_path, saved=_when(res.submitted),
-                                                  other_saved=_when(w_when))
-                                       for rk, (w_path, w_when) in lost.items()]
-                if lost and len(lost) == len(res.reps):
-                    files.append(FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0,
-                                            res.seconds))
-                else:
-                    parts = res.tables if not lost else {k: without_reps(t, set(lost)) for k, t in res.tables.items()}
-                    if res.readable and not claims.rerun:
-                        issues += _ref_places(refs, parts.get("pipeline"), path, msg_lang)
-                    files.append(FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
-                                            sum(len(t) for t in parts.values()), res.seconds))
-                    if res.readable and not claims.rerun:      # (a void pass only goes on to see who wins)
-                        if not usable:
-                            usable, lang, first_settings = True, opts.lang or res.lang, res.settings
-                            if open_writer is not None:
-                                writer = open_writer(lang)
-                        if res.settings_as_of:
-                            file_as_of.append(res.settings_as_of)
-                        if currency is None and res.settings.get("currency") is not None:
-                            currency = str(res.settings["currency"]).strip() or None
-                        for tkey in DATA_TABLES:
-                            part = parts.get(tkey)
-                            if part is None or not len(part):
-                                continue
-                            if writer is not None:
-                                writer.add_table(part, file=path)
-                            spool.add(tkey, part)
-                            rows[tkey] += len(part)
-                        if history is not None and res.fingerprint:
-                            _record_history(history, res, path, parts)
-            del res
+            status, parts = intake.verdict(index, path, res)
+            files.append(status)
+            if parts is not None:
+                intake.take(path, res, parts)
+            del res, parts
             if progress is not None:
                 progress(index + 1, total, path)
     except BaseException:
-        if writer is not None:
-            writer.abort()
-        spool.close()
+        intake.abort()
         raise
-    return Ingested(files, spool, rows, lang or "en", _pick_as_of(opts.as_of, file_as_of), currency, writer,
-                    usable, first_settings, claims.winners() if claims.rerun else None)
+    return intake.result(files)
 
 
 def ingest_inputs(paths: Sequence[str], opts: RunOptions, reads: FileReads, *,

@@ -55,69 +55,68 @@ class Table:
         return tuple(c for c in self.columns if not c.computed)
 
 
-C = Column
 
 SETTINGS = Table("settings", "tblSettings", "Settings", "Paramètres", (
-    C("key", "Key", "Clé", TEXT, True, width=28),
-    C("value", "Value", "Valeur", TEXT, False, width=22),
+    Column("key", "Key", "Clé", TEXT, True, width=28),
+    Column("value", "Value", "Valeur", TEXT, False, width=22),
 ), required_sheet=False)
 
 REPS = Table("reps", "tblReps", "Reps", "Commerciaux", (
-    C("rep", "Rep", "Commercial", TEXT, True, width=20),
-    C("seniority", "Seniority", "Ancienneté", CODE, False, codes="seniority", width=14),
-    C("period_length", "Period length", "Durée de période", TEXT, False, width=16),
-    C("manager", "Manager", "Manager", TEXT, False, width=18),
+    Column("rep", "Rep", "Commercial", TEXT, True, width=20),
+    Column("seniority", "Seniority", "Ancienneté", CODE, False, codes="seniority", width=14),
+    Column("period_length", "Period length", "Durée de période", TEXT, False, width=16),
+    Column("manager", "Manager", "Manager", TEXT, False, width=18),
 ), required_sheet=False)
 
 PLANNING = Table("planning", "tblPlanning", "Planning", "Planning", (
-    C("rep", "Rep", "Commercial", TEXT, True, width=18),
-    C("period_start", "Period start", "Début de période", DATE, True, width=15),
-    C("period_end", "Period end", "Fin de période", DATE, True, width=15),
-    C("action", "Action", "Action", CODE, True, codes="actions", width=16),
-    C("planned", "Planned", "Prévu", INTEGER, True, width=10),
-    C("done", "Done", "Réalisé", FORMULA, computed=True, width=10),
-    C("progress", "Progress", "Avancement", FORMULA, computed=True, width=12),
+    Column("rep", "Rep", "Commercial", TEXT, True, width=18),
+    Column("period_start", "Period start", "Début de période", DATE, True, width=15),
+    Column("period_end", "Period end", "Fin de période", DATE, True, width=15),
+    Column("action", "Action", "Action", CODE, True, codes="actions", width=16),
+    Column("planned", "Planned", "Prévu", INTEGER, True, width=10),
+    Column("done", "Done", "Réalisé", FORMULA, computed=True, width=10),
+    Column("progress", "Progress", "Avancement", FORMULA, computed=True, width=12),
 ))
 
 OBJECTIVES = Table("objectives", "tblObjectives", "Objectives", "Objectifs", (
-    C("rep", "Rep", "Commercial", TEXT, True, width=18),
-    C("period_start", "Period start", "Début de période", DATE, True, width=15),
-    C("period_end", "Period end", "Fin de période", DATE, True, width=15),
-    C("revenue_objective", "Revenue objective", "Objectif de CA", AMOUNT, True, width=16),
-    C("deals_objective", "Deals objective", "Objectif d'affaires", INTEGER, False, width=16),
-    C("won", "Won", "Gagné", FORMULA, computed=True, width=14),
-    C("weighted_open", "Weighted open", "Pondéré en cours", FORMULA, computed=True, width=16),
-    C("forecast", "Forecast", "Prévision", FORMULA, computed=True, width=14),
-    C("attainment", "Projected attainment", "Atteinte projetée", FORMULA, computed=True, width=16),
+    Column("rep", "Rep", "Commercial", TEXT, True, width=18),
+    Column("period_start", "Period start", "Début de période", DATE, True, width=15),
+    Column("period_end", "Period end", "Fin de période", DATE, True, width=15),
+    Column("revenue_objective", "Revenue objective", "Objectif de CA", AMOUNT, True, width=16),
+    Column("deals_objective", "Deals objective", "Objectif d'affaires", INTEGER, False, width=16),
+    Column("won", "Won", "Gagné", FORMULA, computed=True, width=14),
+    Column("weighted_open", "Weighted open", "Pondéré en cours", FORMULA, computed=True, width=16),
+    Column("forecast", "Forecast", "Prévision", FORMULA, computed=True, width=14),
+    Column("attainment", "Projected attainment", "Atteinte projetée", FORMULA, computed=True, width=16),
 ))
 
 REPORTING = Table("reporting", "tblReporting", "Reporting", "Reporting", (
-    C("date", "Date", "Date d'action", DATE, True, width=14),
-    C("rep", "Rep", "Commercial", TEXT, True, width=16),
-    C("company", "Company", "Société", TEXT, True, width=18),
-    C("contact", "Contact", "Interlocuteur", TEXT, False, width=16),
-    C("job_title", "Job title", "Fonction", TEXT, False, width=18),
-    C("action", "Action", "Action", CODE, True, codes="actions", width=14),
-    C("result", "Result", "Résultat", CODE, True, codes="results", width=20),
-    C("proposal_ref", "Proposal ref", "Réf. proposition", TEXT, False, width=14),
-    C("reason", "Reason", "Motif", CODE, False, codes="reasons", width=14),
-    C("comment", "Comment", "Commentaire", TEXT, False, width=28),
+    Column("date", "Date", "Date d'action", DATE, True, width=14),
+    Column("rep", "Rep", "Commercial", TEXT, True, width=16),
+    Column("company", "Company", "Société", TEXT, True, width=18),
+    Column("contact", "Contact", "Interlocuteur", TEXT, False, width=16),
+    Column("job_title", "Job title", "Fonction", TEXT, False, width=18),
+    Column("action", "Action", "Action", CODE, True, codes="actions", width=14),
+    Column("result", "Result", "Résultat", CODE, True, codes="results", width=20),
+    Column("proposal_ref", "Proposal ref", "Réf. proposition", TEXT, False, width=14),
+    Column("reason", "Reason", "Motif", CODE, False, codes="reasons", width=14),
+    Column("comment", "Comment", "Commentaire", TEXT, False, width=28),
 ))
 
 PIPELINE = Table("pipeline", "tblPipeline", "Pipeline", "Carnet commercial", (
-    C("ref", "Ref", "Réf.", TEXT, True, width=10),
-    C("rep", "Rep", "Commercial", TEXT, True, width=16),
-    C("company", "Company", "Société", TEXT, True, width=18),
-    C("contact", "Contact", "Interlocuteur", TEXT, False, width=16),
-    C("description", "Description", "Description", TEXT, False, width=24),
-    C("amount", "Amount", "Montant", AMOUNT, True, width=13),
-    C("probability", "Probability", "Probabilité", PERCENT, False, width=12),
-    C("stage", "Stage", "Étape", CODE, False, codes="stages", width=18),
-    C("sent_on", "Sent on", "Date d'envoi", DATE, False, width=13),
-    C("decision_date", "Decision date", "Date de décision prévue", DATE, False, width=15),
-    C("status", "Status", "Statut", CODE, True, codes="statuses", width=11),
-    C("loss_reason", "Loss reason", "Motif de perte", CODE, False, codes="reasons", width=15),
-    C("weighted", "Weighted", "Pondéré", FORMULA, computed=True, width=13),
+    Column("ref", "Ref", "Réf.", TEXT, True, width=10),
+    Column("rep", "Rep", "Commercial", TEXT, True, width=16),
+    Column("company", "Company", "Société", TEXT, True, width=18),
+    Column("contact", "Contact", "Interlocuteur", TEXT, False, width=16),
+    Column("description", "Description", "Description", TEXT, False, width=24),
+    Column("amount", "Amount", "Montant", AMOUNT, True, width=13),
+    Column("probability", "Probability", "Probabilité", PERCENT, False, width=12),
+    Column("stage", "Stage", "Étape", CODE, False, codes="stages", width=18),
+    Column("sent_on", "Sent on", "Date d'envoi", DATE, False, width=13),
+    Column("decision_date", "Decision date", "Date de décision prévue", DATE, False, width=15),
+    Column("status", "Status", "Statut", CODE, True, codes="statuses", width=11),
+    Column("loss_reason", "Loss reason", "Motif de perte", CODE, False, codes="reasons", width=15),
+    Column("weighted", "Weighted", "Pondéré", FORMULA, computed=True, width=13),
 ))
 
 TABLES = MappingProxyType({t.key: t for t in (SETTINGS, REPS, PLANNING, OBJECTIVES, REPORTING, PIPELINE)})

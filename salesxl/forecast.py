@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
 
 import numpy as np
 
@@ -351,6 +351,13 @@ def split_by_rep(td: TableData | None) -> dict[str, TableData]:
     return out
 
 
+class RowsByRep(Protocol):
+    """A table's rows by rep: `get(rep key)` gives the rep's rows (a dict of views, or a spool that
+    reads them back from disk: consolidate's _SpooledByRep)."""
+
+    def get(self, rep_key: str, default: None = None) -> TableData | None: ...
+
+
 @dataclass
 class RepTables:
     """The forecast's tables already grouped by rep: `by[table].get(rep key)` gives the rep's rows (a
@@ -358,7 +365,7 @@ class RepTables:
     Objectives, Planning, Pipeline, Reporting), `seniority` the first seniority given to each. What a
     caller holding many files passes instead of whole tables: it may keep the rows elsewhere (e.g. on
     disk) and give them a rep at a time."""
-    by: Mapping[str, Any]
+    by: Mapping[str, RowsByRep]         # table key -> the table's rows by rep
     names: Mapping[str, str]
     seniority: Mapping[str, Any]
 
@@ -478,7 +485,7 @@ class ForecastPlan:
     seed: int
     on_track: float
     at_risk: float
-    by: dict = field(default_factory=dict)                  # table -> rep key -> the rep's rows
+    by: Mapping[str, RowsByRep] = field(default_factory=dict)   # table -> rep key -> the rep's rows
     rep_reasons: dict = field(default_factory=dict)
     outcome_of: dict = field(default_factory=dict)
     closed: dict | None = None      # rep key -> closed proposals of the history store (None: from the pipeline)
@@ -529,8 +536,7 @@ class ForecastPlan:
                           rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
         else:
             rf.expected = rf.forecast
-        reps = self.by.get("reps", {}).get(rep_id) if isinstance(self.by.get("reps"), Mapping) or \
-            hasattr(self.by.get("reps"), "get") else None
+        reps = self.by["reps"].get(rep_id) if "reps" in self.by else None
         if reps is not None and "manager" in reps:
             rf.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()), None)
         if self.collections is not None:

@@ -184,6 +184,13 @@ _DECLARED = (
                  'Création de tableau › Redimensionner le tableau).',
               effect=('rows read as data of the table', 'lignes lues comme données du tableau'),
               marks_cell=False, guide=REP),
+    IssueCode('COLUMNS_NOT_READ', WARNING,
+              en='{where} table {table} hold data under no column header of the table: they are not read. '
+                 'Type them in a column of the table, or give the column one of its headers.',
+              fr='{where} tableau {table} contiennent des données sous aucun en-tête de colonne du tableau : '
+                 'elles ne sont pas lues. Saisissez-les dans une colonne du tableau, ou donnez à la colonne '
+                 "l'un de ses en-têtes.",
+              effect=('not read', 'non lues'), marks_cell=False, guide=REP),
     IssueCode('SETTING_OUT_OF_RANGE', WARNING,
               en="'{value}' for {setting} is outside {allowed}: {used} is used instead.",
               fr="« {value} » pour {setting} est hors de {allowed} : {used} est utilisé à la place.",

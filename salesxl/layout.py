@@ -589,19 +589,22 @@ def _tn(key: str, n: int, lang: str, **kw) -> str:
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
     """(key, header, value format, width) of the Forecast sheet's main table."""
     from salesxl.review_text import TEXTS
-    tx = lambda k: _tx(k, lang)  # noqa: E731
-    cols = [("rep", tx("rep"), TEXT, 20), ("period_end", tx("fc_period_end"), DATE, 11),
-            ("objective", TEXTS["objective"][lang], AMOUNT, 11), ("won", tx("won"), AMOUNT, 10),
-            ("forecast", tx("fc_d_forecast"), AMOUNT, 10)]
+
+    def header(key: str) -> str:
+        return _tx(key, lang)
+
+    cols = [("rep", header("rep"), TEXT, 20), ("period_end", header("fc_period_end"), DATE, 11),
+            ("objective", TEXTS["objective"][lang], AMOUNT, 11), ("won", header("won"), AMOUNT, 10),
+            ("forecast", header("fc_d_forecast"), AMOUNT, 10)]
     if expected:
-        cols.append(("expected", tx("fc_expected"), AMOUNT, 11))
-        cols.append(("basis", tx("basis"), TEXT, 9))
-    cols += [("attainment", tx("attainment"), PERCENT, 10), ("p_reach", tx("p_reach"), PERCENT, 10)]
+        cols.append(("expected", header("fc_expected"), AMOUNT, 11))
+        cols.append(("basis", header("basis"), TEXT, 9))
+    cols += [("attainment", header("attainment"), PERCENT, 10), ("p_reach", header("p_reach"), PERCENT, 10)]
     if history:
-        cols.append(("p_reach_declared", tx("p_reach_declared"), PERCENT, 10))
-    cols += [("risk", tx("fc_d_risk"), TEXT, 11),
-             ("d_won", tx("fc_d_won"), SIGNED_AMOUNT, 10), ("d_forecast", tx("fc_d_fc"), SIGNED_AMOUNT, 10),
-             ("d_p", tx("fc_d_p"), SIGNED_POINTS, 9), ("d_risk", tx("fc_d_move"), TEXT, 8)]
+        cols.append(("p_reach_declared", header("p_reach_declared"), PERCENT, 10))
+    cols += [("risk", header("fc_d_risk"), TEXT, 11),
+             ("d_won", header("fc_d_won"), SIGNED_AMOUNT, 10), ("d_forecast", header("fc_d_fc"), SIGNED_AMOUNT, 10),
+             ("d_p", header("fc_d_p"), SIGNED_POINTS, 9), ("d_risk", header("fc_d_move"), TEXT, 8)]
     return cols
 
 

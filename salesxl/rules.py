@@ -34,8 +34,6 @@ class Validated:
     issues: list[Issue]
     lists: Mapping[str, ListSpec]
     settings: dict[str, Any] = field(default_factory=dict)
-    sheets: dict[str, str] = field(default_factory=dict)       # table key -> sheet name as found
-    headers: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -515,8 +513,7 @@ def validate_tables(path: str, raw: Mapping[str, TableData], *, lang: str = "en"
         issues.extend(rule(ctx))
     issues.extend(settings_issues(path, lang, raw.get("settings")))
     issues.sort(key=lambda i: (_sheet_order(i.sheet), i.row or 0, i.column or "", i.code))
-    return Validated(path, lang, as_of_d, typed, issues, lists, settings,
-                     {k: rt.sheet for k, rt in raw.items()}, {k: rt.headers for k, rt in raw.items()})
+    return Validated(path, lang, as_of_d, typed, issues, lists, settings)
 
 
 _ALLOWED = {"simulations": ("100–100,000", "100–100 000"), "on_track": ("0–100 %", "0–100 %"),

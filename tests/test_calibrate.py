@@ -17,13 +17,18 @@ from salesxl.calibrate import (
     Calibration,
     calibrated_forecast,
     calibrated_probabilities,
-    calibrated_probability,
     calibration,
     required_coverage,
     win_rate,
 )
 
 PROPS = settings(max_examples=100, deadline=None, derandomize=True)
+
+
+def calibrated(cal: Calibration, p: float, **kw) -> float:
+    """calibrated(p) of the model (salesxl.calibrate's docstring) for one declared probability."""
+    (value,) = calibrated_probabilities(cal, [p], **kw)
+    return float(value)
 
 
 # ----------------------------------------------------------------------------- Brier / bins
@@ -110,24 +115,24 @@ def test_calibrated_probability_by_hand():
     # calibrated(.5) = (8 + 4·.5) / (10 + 4) = 10/14.
     assert PRIOR_STRENGTH == 4 and FADE == 0.2
     cal = calibration([0.5] * 10, [1] * 8 + [0] * 2)
-    assert calibrated_probability(cal, 0.5) == pytest.approx(10 / 14)
+    assert calibrated(cal, 0.5) == pytest.approx(10 / 14)
     # .6 is half the reach away: a = .5 → (.5·8 + 4·.6) / (.5·10 + 4) = 6.4 / 9
-    assert calibrated_probability(cal, 0.6) == pytest.approx(6.4 / 9)
+    assert calibrated(cal, 0.6) == pytest.approx(6.4 / 9)
     # beyond the reach (.2) of the only anchor: the declared value, exactly
-    assert calibrated_probability(cal, 0.9) == 0.9
-    assert calibrated_probability(cal, 0.0) == 0.0
-    assert calibrated_probability(cal, 0.3) == pytest.approx(0.3)
+    assert calibrated(cal, 0.9) == 0.9
+    assert calibrated(cal, 0.0) == 0.0
+    assert calibrated(cal, 0.3) == pytest.approx(0.3)
 
 
 def test_never_extrapolates_far_from_closed_proposals():
     # issue 10: 20 closed at 50 % (all won, say) turned a new 10 % proposal into 52 %; it stays 10 %
     cal = calibration([0.5] * 20, [1] * 20)
-    assert calibrated_probability(cal, 0.10) == pytest.approx(0.10, abs=1e-12)
-    assert calibrated_probability(cal, 0.25) == pytest.approx(0.25, abs=1e-12)
+    assert calibrated(cal, 0.10) == pytest.approx(0.10, abs=1e-12)
+    assert calibrated(cal, 0.25) == pytest.approx(0.25, abs=1e-12)
     # and fades in as the declared value nears what was observed: .35 → a = .25: (5 + 1.4) / (5 + 4)
-    assert calibrated_probability(cal, 0.35) == pytest.approx(6.4 / 9)
+    assert calibrated(cal, 0.35) == pytest.approx(6.4 / 9)
     ps = (0.31, 0.35, 0.4, 0.45, 0.5)
-    near = [calibrated_probability(cal, p) for p in ps]
+    near = [calibrated(cal, p) for p in ps]
     assert near == sorted(near) and all(c > p for c, p in zip(near, ps))
 
 
@@ -135,28 +140,28 @@ def test_between_anchors():
     # 10 at 20 % with 0 wins (anchor .2), 10 at 60 % with 10 wins (anchor .6).
     # At .4 (halfway, .2 from both): no anchor reaches → declared .4.
     cal = calibration([0.2] * 10 + [0.6] * 10, [0] * 10 + [1] * 10)
-    assert calibrated_probability(cal, 0.4) == pytest.approx(0.4)
-    assert calibrated_probability(cal, 0.2) == pytest.approx((0 + 4 * 0.2) / 14)
-    assert calibrated_probability(cal, 0.6) == pytest.approx((10 + 4 * 0.6) / 14)
+    assert calibrated(cal, 0.4) == pytest.approx(0.4)
+    assert calibrated(cal, 0.2) == pytest.approx((0 + 4 * 0.2) / 14)
+    assert calibrated(cal, 0.6) == pytest.approx((10 + 4 * 0.6) / 14)
     # .5: a = .5 from .6 only: (5 + 2) / (5 + 4)
-    assert calibrated_probability(cal, 0.5) == pytest.approx(7 / 9)
+    assert calibrated(cal, 0.5) == pytest.approx(7 / 9)
     # continuous across the 40 % bin edge
-    assert calibrated_probability(cal, 0.4 - 1e-12) == pytest.approx(calibrated_probability(cal, 0.4))
+    assert calibrated(cal, 0.4 - 1e-12) == pytest.approx(calibrated(cal, 0.4))
 
 
 def test_prior_strength_limits():
     cal = calibration([0.5] * 10, [1] * 8 + [0] * 2)
-    assert calibrated_probability(cal, 0.5, k=1e9) == pytest.approx(0.5, abs=1e-6)   # declared
-    assert calibrated_probability(cal, 0.5, k=1e-9) == pytest.approx(0.8, abs=1e-6)  # realised
+    assert calibrated(cal, 0.5, k=1e9) == pytest.approx(0.5, abs=1e-6)   # declared
+    assert calibrated(cal, 0.5, k=1e-9) == pytest.approx(0.8, abs=1e-6)  # realised
 
 
-def test_vectorised_matches_scalar():
+def test_all_at_once_matches_one_at_a_time():
     rng = np.random.default_rng(0)
     cal = calibration(rng.uniform(0, 1, 50), rng.uniform(0, 1, 50) < 0.4)
     ps = np.linspace(0, 1, 41)
     vec = calibrated_probabilities(cal, ps)
     assert vec.shape == ps.shape
-    assert np.allclose(vec, [calibrated_probability(cal, float(p)) for p in ps], rtol=0, atol=1e-15)
+    assert np.allclose(vec, [calibrated(cal, float(p)) for p in ps], rtol=0, atol=1e-15)
     assert ((vec >= 0) & (vec <= 1)).all()
 
 
@@ -172,7 +177,7 @@ def closed_history(draw):
 @given(closed_history(), st.floats(0, 1))
 def test_calibrated_between_declared_and_realised_within_reach(hist, p):
     cal = calibration(*hist)
-    c = calibrated_probability(cal, p)
+    c = calibrated(cal, p)
     reached = [b.realised for b in cal.bins if b.n and abs(p - b.mean_declared) < FADE]
     lo, hi = min([p, *reached]), max([p, *reached])
     assert lo - 1e-12 <= c <= hi + 1e-12
@@ -187,7 +192,7 @@ def test_calibrated_between_declared_and_realised_single_bin(declared, wins, n, 
     # value is a weighted average of the declared p and that rate.
     wins = min(wins, n)
     cal = calibration([declared] * n, [1] * wins + [0] * (n - wins))
-    c = calibrated_probability(cal, p)
+    c = calibrated(cal, p)
     lo, hi = sorted((p, wins / n))
     assert lo - 1e-12 <= c <= hi + 1e-12
 
@@ -236,11 +241,11 @@ def test_invalid_forecast_input_raises():
     with pytest.raises(ValueError):
         calibrated_forecast(float("nan"), [100], [0.5], cal)
     with pytest.raises(ValueError):
-        calibrated_probability(cal, float("nan"))
+        calibrated(cal, float("nan"))
     with pytest.raises(ValueError):
-        calibrated_probability(cal, None)
+        calibrated(cal, None)
     with pytest.raises(ValueError):
-        calibrated_probability(cal, 0.5, k=0)
+        calibrated(cal, 0.5, k=0)
 
 
 # ----------------------------------------------------------------------------- win rate / coverage

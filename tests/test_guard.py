@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from salesxl.i18n import MESSAGES
 from salesxl.issues import FILE_LEVEL_CODES, SEVERITY
-from salesxl.io.guard import DEFAULT_LIMITS, Limits, ensure_defusedxml, guard_file, inspect_file
+from salesxl.io.guard import DEFAULT_LIMITS, Limits, ensure_defusedxml, guard_package, inspect_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +40,12 @@ BAD = sorted(n for n, c in EXPECTED.items() if c is not None)
 GOOD = sorted(n for n, c in EXPECTED.items() if c is None)
 GUARD_CODES = {"FILE_NOT_FOUND", "FILE_EMPTY", "NOT_XLSX", "LEGACY_XLS", "ENCRYPTED", "CORRUPT_ZIP",
                "NOT_SPREADSHEETML", "UNSUPPORTED_STRICT", "UNSAFE_XML", "TOO_LARGE"}
+
+
+def guard(path, **kw):
+    """The guard's verdict on a file: None, or its one file-level Issue."""
+    issue, _ = guard_package(path, **kw)
+    return issue
 
 
 def _sha256(path: Path) -> str | None:
@@ -105,7 +111,7 @@ def test_encrypted_workbook_is_really_encrypted():
     out = CORPUS.parent / (CORPUS.name + "-decrypted.xlsx")
     out.write_bytes(plain.getvalue())
     try:
-        assert guard_file(out) is None
+        assert guard(out) is None
     finally:
         out.unlink()
 
@@ -119,7 +125,7 @@ def test_guard_gives_expected_code(name):
     path = CORPUS / name
     before = _sha256(path)
     mtime = path.stat().st_mtime_ns if path.is_file() else None
-    issue = guard_file(path)
+    issue = guard(path)
     assert _sha256(path) == before                              # never touches the source file
     assert (path.stat().st_mtime_ns if path.is_file() else None) == mtime
     expected = EXPECTED[name]
@@ -141,8 +147,8 @@ def test_guard_gives_expected_code(name):
 
 @pytest.mark.parametrize("name", BAD)
 def test_messages_in_english_and_french(name):
-    en = guard_file(CORPUS / name, lang="en")
-    fr = guard_file(CORPUS / name, lang="fr")
+    en = guard(CORPUS / name, lang="en")
+    fr = guard(CORPUS / name, lang="fr")
     assert en.code == fr.code
     assert en.message and fr.message and en.message != fr.message
     assert "{" not in fr.message
@@ -168,7 +174,7 @@ def test_limits_are_frozen_with_sensible_defaults():
 
 
 def test_file_over_max_size():
-    issue = guard_file(CORPUS / "good_openpyxl.xlsx", limits=Limits(max_file_bytes=1000))
+    issue = guard(CORPUS / "good_openpyxl.xlsx", limits=Limits(max_file_bytes=1000))
     assert issue.code == "TOO_LARGE" and "file size" in issue.message
 
 
@@ -210,8 +216,8 @@ def test_prolog_only_mode_still_catches_unsafe_xml_and_bombs():
 
 def test_path_forms_and_missing_file(tmp_path):
     good = CORPUS / "good_openpyxl.xlsx"
-    assert guard_file(str(good)) is None and guard_file(good) is None
-    issue = guard_file(tmp_path / "nope.xlsx", lang="fr")
+    assert guard(str(good)) is None and guard(good) is None
+    issue = guard(tmp_path / "nope.xlsx", lang="fr")
     assert issue.code == "FILE_NOT_FOUND" and issue.file == str(tmp_path / "nope.xlsx")
 
 
@@ -219,7 +225,7 @@ def test_path_forms_and_missing_file(tmp_path):
 def test_fifo_is_not_opened(tmp_path):
     fifo = tmp_path / "pipe.xlsx"
     os.mkfifo(fifo)
-    assert guard_file(fifo).code == "FILE_NOT_FOUND"      # would block forever if opened
+    assert guard(fifo).code == "FILE_NOT_FOUND"      # would block forever if opened
 
 
 def test_csv_starting_with_pk_is_not_a_zip(tmp_path):
@@ -249,7 +255,7 @@ def test_guard_never_raises_on_damaged_workbooks(cut, flips):
         assert code in GUARD_CODES
         assert detail and not detail.startswith("unexpected"), detail
         assert detail.isprintable()
-    issue = guard_file(path, lang="fr")
+    issue = guard(path, lang="fr")
     assert (issue is None) == (found is None)
 
 
@@ -259,7 +265,7 @@ def test_guard_never_raises_on_damaged_workbooks(cut, flips):
 
 def test_guard_does_not_import_openpyxl():
     out = subprocess.run([sys.executable, "-c", "import sys, salesxl.io.guard as g; "
-                          "g.guard_file(sys.argv[1]); print('openpyxl' in sys.modules)",
+                          "g.guard_package(sys.argv[1]); print('openpyxl' in sys.modules)",
                           str(CORPUS / "good_openpyxl.xlsx")],
                          capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"

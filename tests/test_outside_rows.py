@@ -97,6 +97,30 @@ def test_a_column_right_of_the_table_is_read(tmp_path, engine):
     assert outside == [(5, "L5:L5"), (INSIDE + 2, f"A{INSIDE + 2}:L{INSIDE + BELOW + 1}")]
 
 
+@pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_data_right_of_the_table_under_no_header_is_named(tmp_path, engine, lang):
+    """Notes typed in the columns next to a table, with no header or a header the table does not have,
+    are not read: COLUMNS_NOT_READ names the cells (nothing typed is silently dropped). A column after
+    an empty one is not next to the table; a column whose header is the table's is read instead."""
+    rows = {"pipeline": [proposal(k, 500.0, 0.5) for k in range(3)]}
+    wb = build_template(lang, rep=REP, period_start=START, period_end=END, rows=rows, settings={"as_of": AS_OF})
+    ws = wb[contract.PIPELINE.sheet(lang)]
+    last = openpyxl.utils.cell.range_boundaries(ws.tables[contract.PIPELINE.name].ref)[2]
+    n, o, far = (openpyxl.utils.get_column_letter(last + k) for k in (1, 2, 4))
+    ws[f"{n}3"] = "call back Monday"                 # no header above it
+    ws[f"{o}1"], ws[f"{o}4"] = "My notes", "big one"  # a header the table does not have
+    ws[f"{far}2"] = "not next to the table"          # after an empty column
+    path = tmp_path / f"notes_{lang}.xlsx"
+    wb.save(path)
+    v = validate_file(path, engine=engine, as_of=AS_OF)
+    (issue,) = [i for i in v.issues if i.code == "COLUMNS_NOT_READ"]
+    assert (issue.severity, issue.row, issue.value) == ("warning", 3, f"{n}3:{o}4")
+    assert f"tblPipeline" in issue.message and (("not read" in issue.message) if lang == "en"
+                                                 else ("ne sont pas lues" in issue.message))
+    assert len(v.tables["pipeline"]) == 3 and not [i for i in v.issues if i.code == "ROWS_OUTSIDE_TABLE"]
+
+
 def test_a_clean_template_has_no_outside_rows(tmp_path):
     path = tmp_path / "t.xlsx"
     build_template("en", rep=REP, period_start=START, period_end=END).save(path)

@@ -383,3 +383,20 @@ def test_one_group_keeps_one_team_line_with_its_distribution(tmp_path):
     labels = [r[0] for r in wb["Prévisions"].iter_rows(values_only=True)]
     wb.close()
     assert "Équipe" in labels and not any(str(x).startswith("Tous") for x in labels)
+
+
+def test_the_batch_keeps_each_reps_manager_for_the_dashboard(tmp_path):
+    """The Reps table's Manager reaches the batch's forecast (the spool keeps it), so the team
+    workbook's Forecast sheet has its subtotals by manager, as the add-in's has."""
+    from salesxl.io.template import write_template
+    paths = []
+    for i, manager in ((0, "Nadia Roche"), (1, "Omar Diallo")):
+        lang, tables = rep_rows(i, 60, AS_OF, None)
+        for r in tables["reps"]:
+            r["manager"] = manager
+        paths.append(write_template(tmp_path / f"rep_{i}.xlsx", lang, rows=tables, settings={"as_of": AS_OF}))
+    res = stages.consolidate(paths, tmp_path / "team.xlsx", as_of=AS_OF, history=False, workers=0,
+                             simulations=500, lang="en")
+    assert sorted(r.manager for r in res.forecast.reps) == ["Nadia Roche", "Omar Diallo"]
+    labels = {c for row in _forecast_sheet(tmp_path / "team.xlsx") for c in row if isinstance(c, str)}
+    assert {"Manager Nadia Roche", "Manager Omar Diallo"} <= labels

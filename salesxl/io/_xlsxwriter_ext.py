@@ -349,9 +349,9 @@ class StreamSheet(Worksheet):
                 if len(new) > len(col) // 2:
                     cache, new = {}, distinct
             cell = self._inline_suffix if tp is str else None
-            TS = getattr(self, "_text_styles", None) and self._text_styles[j]
-            if cell is not None and TS:
-                cell = lambda v, _s=self._inline_suffix, _t=TS: '"' + _t + _s(v)[1:]   # noqa: E731
+            text_style = getattr(self, "_text_styles", None) and self._text_styles[j]
+            if cell is not None and text_style:
+                cell = lambda v, _s=self._inline_suffix, _t=text_style: '"' + _t + _s(v)[1:]   # noqa: E731
             for v in new:
                 if type(v) is tp:
                     cache[v] = pre + cell(v) if cell else f'{pre}"{date_style}><v>{_serial(v)}</v></c>'
@@ -360,8 +360,8 @@ class StreamSheet(Worksheet):
                 else:
                     odd = True
             if odd:
-                g = cache.get
-                out = [g(v) if type(v) is tp or v is None else _SLOW for v in col]
+                cached = cache.get
+                out = [cached(v) if type(v) is tp or v is None else _SLOW for v in col]
                 for i in [i for i, x in enumerate(out) if x is None]:      # not cached (unhashable case)
                     v = col[i]
                     out[i] = "" if v is None else \

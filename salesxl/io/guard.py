@@ -1,7 +1,7 @@
 """The bad-file ladder: a cheap pre-parse guard run on every input before any reader touches it.
 
-`guard_file(path)` returns None when the file looks like a readable .xlsx/.xlsm SpreadsheetML package,
-else exactly one file-level `Issue` (SPEC §3): FILE_NOT_FOUND, FILE_EMPTY, NOT_XLSX, LEGACY_XLS,
+`guard_package(path)` finds no issue when the file looks like a readable .xlsx/.xlsm SpreadsheetML
+package, else exactly one file-level `Issue` (SPEC §3): FILE_NOT_FOUND, FILE_EMPTY, NOT_XLSX, LEGACY_XLS,
 ENCRYPTED, CORRUPT_ZIP, NOT_SPREADSHEETML, UNSUPPORTED_STRICT, UNSAFE_XML or TOO_LARGE, with a
 `detail` parameter saying exactly what was wrong.
 
@@ -42,7 +42,7 @@ from defusedxml.ElementTree import fromstring as _safe_fromstring
 
 from salesxl.issues import Issue, file_issue
 
-__all__ = ["Limits", "DEFAULT_LIMITS", "GuardResult", "inspect_file", "guard_file", "guard_package",
+__all__ = ["Limits", "DEFAULT_LIMITS", "GuardResult", "inspect_file", "guard_package",
            "ensure_defusedxml", "printable"]
 
 KB = 1024
@@ -133,22 +133,13 @@ def _human(n: float) -> str:
 # public API
 
 
-def guard_file(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> Issue | None:
-    """None if `path` looks like a readable .xlsx/.xlsm package, else one file-level Issue.
-
-    Never raises for a bad file; never writes anything.
-    """
-    found = inspect_file(path, limits)
-    if found is None:
-        return None
-    code, detail = found
-    return file_issue(code, str(path), lang, detail=detail)
-
-
 def guard_package(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> tuple[Issue | None, dict[str, bytes]]:
-    """`guard_file`, also handing back the bytes of the worksheets it inflated in full (CRC checked,
-    within the limits): {member name: XML bytes}, empty unless the file passes. A reader that scans
-    the sheet XML itself uses them instead of inflating each sheet once more."""
+    """(None, the worksheets' bytes) if `path` looks like a readable .xlsx/.xlsm package, else (one
+    file-level Issue, {}). Never raises for a bad file; never writes anything.
+
+    The worksheets' bytes are those it inflated in full (CRC checked, within the limits): {member name:
+    XML bytes}. A reader that scans the sheet XML itself uses them instead of inflating each sheet once
+    more."""
     kept: dict[str, bytes] = {}
     found = inspect_file(path, limits, kept=kept)
     if found is None:

@@ -817,12 +817,12 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
             pass
     for spec in lay.charts:
         _chart(sheet, spec.fallback or spec)
-    p = lay.print
-    if p.area:
-        r1, c1, r2, c2 = p.area
+    page = lay.print
+    if page.area:
+        r1, c1, r2, c2 = page.area
         sheet.page_setup.print_area = (f"${xw.utils.col_name(c1 + 1)}${r1 + 1}:"
                                        f"${xw.utils.col_name(c2 + 1)}${r2 + 1}")
-    _page_setup_a4_landscape(sheet, p.footer or lay.name, remote, breaks=p.breaks, repeat_rows=p.repeat_rows)
+    _page_setup_a4_landscape(sheet, page.footer or lay.name, remote, breaks=page.breaks, repeat_rows=page.repeat_rows)
     return sheet
 
 

@@ -339,8 +339,10 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                     body = list(rows)
                     body[r1 - totals:r1] = [()] * totals
                 td = _frame(body, r0, below if below > r1 else r1 - totals, found, table, part.name, header, lookup)
+                # what the template puts beside Settings and Lists (each setting's note) is not data
+                known = lookup if contract.TABLES.get(table.key) is table and table.key != "settings" else None
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
-                                          lang, others)
+                                          lang, others, known)
                 return td, issues
     sheet = _find_sheet(sheet_names, (table.sheet_en, table.sheet_fr))
     if sheet is None:
@@ -444,9 +446,11 @@ def _rows_below(rows, box, others) -> int:
     return last
 
 
-def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, others=()) -> list[Issue]:
+def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, others=(), known=None) -> list[Issue]:
     """ROWS_OUTSIDE_TABLE for the rows read below the table and the columns read right of it;
-    ROWS_AFTER_EMPTY_ROW for what is typed further down in its columns, after an empty row (not read)."""
+    ROWS_AFTER_EMPTY_ROW for what is typed further down in its columns, after an empty row (not read);
+    COLUMNS_NOT_READ for data typed in the columns next to it under no header of the table (not read;
+    `known`: the label keys of the table's headers, None: not checked)."""
     r0, c0, r1, c1 = box
     issues = []
     table = f"{name} ({ref.replace('$', '')})"
@@ -464,6 +468,13 @@ def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, other
         span = f"{col_letters(c0)}{later[0]}:{col_letters(last_col)}{later[-1]}"
         issues.append(make_issue("ROWS_AFTER_EMPTY_ROW", lang=lang, file=path, sheet=sheet, row=later[0],
                                  value=span, where=where, table=table))
+    unread = _unread_right(rows, box, known, below, others) if known is not None else None
+    if unread:
+        first_row, last_row = unread[1], unread[2]
+        where = label("columns_right", lang).format(first=col_letters(unread[0][0]), last=col_letters(unread[0][-1]))
+        span = f"{col_letters(unread[0][0])}{first_row}:{col_letters(unread[0][-1])}{last_row}"
+        issues.append(make_issue("COLUMNS_NOT_READ", lang=lang, file=path, sheet=sheet, row=first_row, value=span,
+                                 where=where, table=table))
     if right:
         cols = sorted(i for i, _ in right.values())
         used = [r for r in range(r0 + 1, max(r1, below) + 1)
@@ -478,10 +489,37 @@ def _outside_issues(rows, box, name, ref, right, below, sheet, path, lang, other
     return issues
 
 
+def _unread_right(rows, box, known: Iterable[str], below: int, others) -> tuple[list[int], int, int] | None:
+    """Data typed right of a table, in the columns next to it (up to the first empty one), under no header
+    of the table (not read): (its Excel columns, first row, last row), None when there is none. Columns
+    whose header is one of the table's (`known`: label keys; read, or computed) and other tables' cells
+    are not counted."""
+    r0, _c0, r1, c1 = box
+    last = min(max(r1, below), len(rows))
+    known = set(known)
+    header = rows[r0 - 1] if r0 - 1 < len(rows) else ()
+    read = {c for c in range(c1 + 1, len(header) + 1)
+            if isinstance(header[c - 1], str) and label_key(header[c - 1]) in known}
+    cols, first_row, last_row = [], None, None
+    c = c1 + 1
+    while True:
+        cells = [(r, rows[r - 1][c - 1]) for r in range(r0, last + 1)
+                 if c - 1 < len(rows[r - 1]) and not _inside(r, c, others)]
+        if all(is_blank(v) for _, v in cells):
+            break                           # the first empty column ends what is next to the table
+        data = [r for r, v in cells if r > r0 and not is_blank(v)]
+        if c not in read and data:
+            cols.append(c)
+            first_row = min(first_row or data[0], data[0])
+            last_row = max(last_row or data[-1], data[-1])
+        c += 1
+    return (cols, first_row, last_row) if cols else None
+
+
 def outside_issues(issues: list[Issue]) -> list[Issue]:
     """The ROWS_OUTSIDE_TABLE / ROWS_AFTER_EMPTY_ROW issues of a table whose other issues are not
     reported (Settings, Lists: optional tables, defaults apply)."""
-    return [i for i in issues if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW")]
+    return [i for i in issues if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW", "COLUMNS_NOT_READ")]
 
 
 def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:

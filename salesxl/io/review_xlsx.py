@@ -167,23 +167,23 @@ def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> Non
         _chart(wb, ws, lay.name, spec)
     if lay.freeze:
         ws.freeze_panes(*lay.freeze)
-    p = lay.print
-    if p.landscape:
+    page = lay.print
+    if page.landscape:
         ws.set_landscape()
-    ws.set_paper(p.paper)
-    if p.scale:
-        ws.set_print_scale(p.scale)
+    ws.set_paper(page.paper)
+    if page.scale:
+        ws.set_print_scale(page.scale)
     else:
-        ws.fit_to_pages(p.fit_width, p.fit_height)
-    ws.set_margins(left=p.margins[0], right=p.margins[1], top=p.margins[2], bottom=p.margins[3])
-    if p.area:
-        ws.print_area(*p.area)
-    if p.repeat_rows:
-        ws.repeat_rows(*p.repeat_rows)
-    if p.breaks:
-        ws.set_h_pagebreaks(list(p.breaks))
-    if p.footer:
-        ws.set_footer("&L" + p.footer.replace("&", "&&") + "&R&P / &N")
+        ws.fit_to_pages(page.fit_width, page.fit_height)
+    ws.set_margins(left=page.margins[0], right=page.margins[1], top=page.margins[2], bottom=page.margins[3])
+    if page.area:
+        ws.print_area(*page.area)
+    if page.repeat_rows:
+        ws.repeat_rows(*page.repeat_rows)
+    if page.breaks:
+        ws.set_h_pagebreaks(list(page.breaks))
+    if page.footer:
+        ws.set_footer("&L" + page.footer.replace("&", "&&") + "&R&P / &N")
 
 
 def _set_widths(ws, widths) -> None:

@@ -326,9 +326,8 @@ def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) ->
     elif table.key == "planning":
         rep_, s_, e_, act, plan, done, prog = (_letter(table, k) for k in (
             "rep", "period_start", "period_end", "action", "planned", "done", "progress"))
-        rt = contract.REPORTING
         reporting = _ref(sheets["reporting"])
-        rr, rd, ra = (_letter(rt, k) for k in ("rep", "date", "action"))
+        rr, rd, ra = (_letter(contract.REPORTING, k) for k in ("rep", "date", "action"))
         for r in range(2, n + 2):
             put_formula(ws[f"{done}{r}"], (
                 f'=IF(OR({rep_}{r}="",{s_}{r}="",{e_}{r}="",{act}{r}=""),"",'
@@ -347,9 +346,9 @@ def _formulas(ws, table: Table, lang: str, n: int, sheets: Mapping[str, str]) ->
         rep_, s_, e_, obj, won, wo, fc, att = (_letter(table, k) for k in (
             "rep", "period_start", "period_end", "revenue_objective", "won", "weighted_open", "forecast",
             "attainment"))
-        pt = contract.PIPELINE
         pipeline = _ref(sheets["pipeline"])
-        pa, pr, ps, pd_, pw = (_letter(pt, k) for k in ("amount", "rep", "status", "decision_date", "weighted"))
+        pa, pr, ps, pd_, pw = (_letter(contract.PIPELINE, k)
+                               for k in ("amount", "rep", "status", "decision_date", "weighted"))
 
         def sumifs(col, status):
             return "+".join(

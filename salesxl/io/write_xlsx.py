@@ -365,8 +365,7 @@ class TeamWorkbookWriter:
 
     def _write_settings(self) -> None:
         ws, lang, f = self._settings_sheet, self.lang, self.formats
-        t = contract.SETTINGS
-        headers = [c.label(lang) for c in t.columns]
+        headers = [c.label(lang) for c in contract.SETTINGS.columns]
         by_key = {s.key: s for s in contract.SETTINGS_KEYS}
         rows = []
         for key in ("language", "as_of", "currency", "on_track", "at_risk", "simulations", "seed"):
@@ -387,7 +386,7 @@ class TeamWorkbookWriter:
                 ws.write_number(i, 1, v)
             else:
                 ws.write_string(i, 1, _text(str(v)))
-        ws.add_table(0, 0, len(rows), 1, {"name": t.name, "style": "TableStyleMedium2",
+        ws.add_table(0, 0, len(rows), 1, {"name": contract.SETTINGS.name, "style": "TableStyleMedium2",
                                           "columns": [{"header": h, "header_format": f["header"]} for h in headers]})
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 22)
