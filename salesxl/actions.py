@@ -530,12 +530,13 @@ def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox")
 # Consolidate
 
 def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issue]]:
-    """Each inbox workbook through the batch consolidation's reader (`salesxl.consolidate.read_one`:
-    the bad-file guard, a read-only headless read, every rule), in this process; the same workbook
-    twice (same typed content, or same bytes) counts once, as in `salesxl consolidate`."""
+    """The inbox workbooks through the batch consolidation's stages 1 and 2, in this process: each file
+    read by `salesxl.consolidate.read_one` (the bad-file guard, a read-only headless read, every rule),
+    then `salesxl.consolidate.triage`: the same workbook twice counts once, a team workbook is skipped,
+    each rep once from their newest submission, a Ref in two files is an error — as in
+    `salesxl consolidate`. Messages in the open book's language."""
     from salesxl import consolidate as batch
     from salesxl.io.inputs import expand_inputs
-    from salesxl.io.pool import TaskFailure, run_inline
 
     exclude = []
     try:
@@ -545,21 +546,11 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
     except Exception:  # pragma: no cover - a book without a path
         pass
     paths, notes = expand_inputs([inbox], live_book.lang, exclude=exclude)
-    engine = batch.default_engine()
-    files: list[dict] = []
-    seen: dict[str, str] = {}
-    # every message in the open book's language, those about files in the other language too
-    for _, task, res in run_inline(batch.read_one, [(str(p), engine, live_book.lang, None) for p in paths]):
-        path = task[0]
-        if isinstance(res, TaskFailure):
-            res = batch.failure_result(path, res, live_book.lang)
-        dup_of = batch.duplicate_of(seen, res, path)
-        if dup_of is not None:
-            issue = make_issue("DUPLICATE_FILE", lang=live_book.lang, file=path, other=dup_of)
-            files.append({"path": path, "sha256": res.sha256, "status": batch.DUPLICATE, "issues": [issue]})
-            continue
-        files.append({"path": path, "sha256": res.sha256, "status": batch.result_status(res), "issues": res.issues,
-                      "tables": res.tables if res.readable else {}})
+    opts = batch.run_options(lang=live_book.lang, workers=0)
+    with batch.read_files(paths, opts) as reads:
+        results = list(reads)
+    files = [{"path": status.path, "sha256": status.sha256, "status": status.status, "issues": status.issues,
+              "tables": parts or {}} for status, parts in batch.triage(results, opts)]
     return files, notes
 
 

@@ -50,7 +50,8 @@ OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
 STATUSES = (OK, INVALID, UNREADABLE, DUPLICATE, SUPERSEDED, SKIPPED)
 ENGINES = ("calamine", "openpyxl")
-DATA_TABLES = ("reps", "planning", "objectives", "reporting", "pipeline")
+# the tables a consolidation takes from each file (all of the contract's but Settings)
+CONSOLIDATED_TABLES = tuple(k for k in contract.TABLES if k != "settings")
 # the columns the forecast and the reviews need, by table: all the parent keeps of the rows it streams
 COMPUTE_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "reps": ("rep", "seniority", "manager"),
@@ -176,7 +177,7 @@ def read_one(task: tuple) -> FileResult:
     v = validate_workbook(wb, as_of=as_of)
     p = resolve_as_of(None, wb.settings, today=dt.date.min)
     settings_as_of = p if p != dt.date.min else None
-    tables = {key: td for key, td in v.tables.items() if key in DATA_TABLES}
+    tables = {key: td for key, td in v.tables.items() if key in CONSOLIDATED_TABLES}
     for key, td in tables.items():
         for c in COMPUTE_COLUMNS.get(key, ()):     # kept by the parent until the forecast: share equal values
             if c in td:
@@ -550,26 +551,26 @@ class _RepClaims:
         """The reps of `res` another submission wins: rep key -> (winner's path, winner's submitted)."""
         claim = (res.submitted, index)
         out = {}
-        for rk in res.reps:
-            best = self._best.get(rk)
+        for rep_id in res.reps:
+            best = self._best.get(rep_id)
             if best is None or claim > best[0]:
-                self._best[rk] = (claim, path)
+                self._best[rep_id] = (claim, path)
             if self._winners is not None:
-                w = self._winners.get(rk)
+                w = self._winners.get(rep_id)
                 if w is not None and w[0] != path:
-                    out[rk] = w
+                    out[rep_id] = w
                 continue
-            taken = self._taken.get(rk)
+            taken = self._taken.get(rep_id)
             if taken is None:
-                self._taken[rk] = (claim, path)
+                self._taken[rep_id] = (claim, path)
             elif claim > taken[0]:
                 self.rerun = True
             else:
-                out[rk] = (taken[1], taken[0][0])
+                out[rep_id] = (taken[1], taken[0][0])
         return out
 
     def winners(self) -> dict[str, tuple[str, tuple]]:
-        return {rk: (path, claim[0]) for rk, (claim, path) in self._best.items()}
+        return {rep_id: (path, claim[0]) for rep_id, (claim, path) in self._best.items()}
 
 
 def _when(submitted: tuple) -> str:
@@ -600,24 +601,26 @@ def _ref_places(refs: dict, part: TableData | None, path: str, lang: str) -> lis
     return out
 
 
-class _Intake:
-    """What stage 2 keeps while the files come (see `ingest`): the contents seen, the refs taken, the
-    reps' claims, and where the rows taken go (the team workbook, the spool, the history store)."""
+class Triage:
+    """Stage 2's decisions about each file, in input order (see `ingest`): the same content twice counts
+    once, a salesxl team workbook is skipped (unless `opts.team_workbooks`), each rep once from their
+    newest submission (_RepClaims), a Ref in two files an error. What the batch and the add-in's inbox
+    import both apply."""
 
-    def __init__(self, opts: RunOptions, open_writer: Callable | None, history: sqlite3.Connection | None,
-                 winners: Mapping[str, tuple[str, tuple]] | None):
-        self.opts, self.open_writer, self.history = opts, open_writer, history
+    def __init__(self, opts: RunOptions, winners: Mapping[str, tuple[str, tuple]] | None = None):
+        self.opts = opts
         self.claims = _RepClaims(winners)
-        self.spool = _RepSpool()
         self.seen: dict[str, str] = {}            # fingerprint / "sha:"+sha256 -> first path
         self.refs: dict[str, tuple] = {}          # ref key -> (path, sheet, row, rep) of the rows taken
-        self.rows: Counter = Counter()
-        self.file_as_of: list[dt.date] = []
-        self.currency: str | None = None
-        self.lang = opts.lang
-        self.writer = None
-        self.usable = False
-        self.first_settings: dict = {}
+
+    @property
+    def rerun(self) -> bool:
+        """A file came newer than one whose rows of the same rep were taken: the pass is void, run it
+        again with `winners()`."""
+        return self.claims.rerun
+
+    def winners(self) -> dict[str, tuple[str, tuple]]:
+        return self.claims.winners()
 
     def verdict(self, index: int, path: str, res: FileResult) -> tuple[FileStatus, dict[str, TableData] | None]:
         """The file's status with its issues, and the tables to take from it (None: nothing)."""
@@ -630,9 +633,9 @@ class _Intake:
             issues = [make_issue("TEAM_WORKBOOK_SKIPPED", lang=lang, file=path)]
             return FileStatus(path, res.sha256, SKIPPED, issues, res.fingerprint, 0, res.seconds), None
         lost = self.claims.lost(res, path, index) if res.readable else {}
-        issues = res.issues + [make_issue("SUPERSEDED", lang=lang, file=path, rep=res.reps[rk], other=w_path,
+        issues = res.issues + [make_issue("SUPERSEDED", lang=lang, file=path, rep=res.reps[rep_id], other=w_path,
                                           saved=_when(res.submitted), other_saved=_when(w_when))
-                               for rk, (w_path, w_when) in lost.items()]
+                               for rep_id, (w_path, w_when) in lost.items()]
         if lost and len(lost) == len(res.reps):
             return FileStatus(path, res.sha256, SUPERSEDED, issues, res.fingerprint, 0, res.seconds), None
         parts = res.tables if not lost else {k: without_reps(t, set(lost)) for k, t in res.tables.items()}
@@ -642,6 +645,36 @@ class _Intake:
         status = FileStatus(path, res.sha256, file_status(issues), issues, res.fingerprint,
                             sum(len(t) for t in parts.values()), res.seconds)
         return status, (parts if take else None)
+
+
+def triage(results: Sequence[tuple[str, FileResult]], opts: RunOptions) -> list[tuple[FileStatus, dict | None]]:
+    """Stage 2's decisions over results already in memory (the add-in's inbox): each file's status and
+    the tables to take from it, a second pass over the same results when a later file turned out the
+    newer submission of a rep already taken."""
+    first = Triage(opts)
+    out = [first.verdict(i, path, res) for i, (path, res) in enumerate(results)]
+    if not first.rerun:
+        return out
+    second = Triage(opts, first.winners())
+    return [second.verdict(i, path, res) for i, (path, res) in enumerate(results)]
+
+
+class _Intake(Triage):
+    """What stage 2 keeps while the files come (see `ingest`): Triage's decisions, and where the rows
+    taken go (the team workbook, the spool, the history store)."""
+
+    def __init__(self, opts: RunOptions, open_writer: Callable | None, history: sqlite3.Connection | None,
+                 winners: Mapping[str, tuple[str, tuple]] | None):
+        super().__init__(opts, winners)
+        self.open_writer, self.history = open_writer, history
+        self.spool = _RepSpool()
+        self.rows: Counter = Counter()
+        self.file_as_of: list[dt.date] = []
+        self.currency: str | None = None
+        self.lang = opts.lang
+        self.writer = None
+        self.usable = False
+        self.first_settings: dict = {}
 
     def take(self, path: str, res: FileResult, parts: Mapping[str, TableData]) -> None:
         """A readable file's rows to the team workbook, the spool and the history store."""
@@ -653,7 +686,7 @@ class _Intake:
             self.file_as_of.append(res.settings_as_of)
         if self.currency is None and res.settings.get("currency") is not None:
             self.currency = str(res.settings["currency"]).strip() or None
-        for key in DATA_TABLES:
+        for key in CONSOLIDATED_TABLES:
             part = parts.get(key)
             if part is None or not len(part):
                 continue
@@ -672,7 +705,7 @@ class _Intake:
     def result(self, files: list[FileStatus]) -> Ingested:
         return Ingested(files, self.spool, self.rows, self.lang or "en", _pick_as_of(self.opts.as_of, self.file_as_of),
                         self.currency, self.writer, self.usable, self.first_settings,
-                        self.claims.winners() if self.claims.rerun else None)
+                        self.winners() if self.rerun else None)
 
 
 def ingest(reads: Iterable[tuple[str, FileResult]], opts: RunOptions, *, open_writer: Callable | None = None,

@@ -673,14 +673,14 @@ def _missing(v) -> bool:
 
 def _apply_closed(rf: RepForecast, closed: TableData | None) -> None:
     """What the rep's closed proposals tell: win rate, average deal, calibration (None without any)."""
-    wr = None
+    rate = None
     avg_deal = None
     cal = None
     cal_fc = None
     if not _is_empty(closed):
         won_flags = np.asarray(closed["won"], dtype=bool)
         n_won = int(won_flags.sum())
-        wr = win_rate(n_won, int(len(won_flags) - n_won))
+        rate = win_rate(n_won, int(len(won_flags) - n_won))
         amounts = [a for a, w in zip(closed.column("amount"), closed["won"]) if w and a is not None]
         avg_deal = float(np.mean(amounts)) if amounts else None
         probs = np.asarray(closed["probability"], dtype=float)
@@ -688,8 +688,8 @@ def _apply_closed(rf: RepForecast, closed: TableData | None) -> None:
         if cal is not None:
             in_p = [p for p in rf.proposals if p.in_period]
             cal_fc = calibrated_forecast(rf.won, [p.amount for p in in_p], [p.probability for p in in_p], cal)
-    rf.win_rate = wr
-    rf.required_coverage = required_coverage(wr)
+    rf.win_rate = rate
+    rf.required_coverage = required_coverage(rate)
     rf.avg_deal = avg_deal
     rf.calibration = cal
     rf.calibrated_forecast = cal_fc

@@ -531,6 +531,66 @@ def test_consolidate_imports_the_inbox_and_never_writes_the_sources(tmp_path):
     assert res["counts"]["error"] >= 1
 
 
+def test_the_inbox_import_applies_the_batch_rules(tmp_path):
+    """The add-in's Consolidate decides about each inbox file as `salesxl consolidate` does (the same
+    stage 2, consolidate.triage): the older of two submissions of one rep is superseded (its rows not
+    imported), a salesxl team workbook is skipped, and the statuses match the batch's."""
+    import re
+    import zipfile
+
+    from salesxl import consolidate as batch
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    team = demo_data.build_timeline()
+    day = demo_data.DEMO_AS_OF
+    claire = next(r for r in team if r.name == "Claire Martin")
+    rows = demo_data.snapshot(team, claire, day)
+
+    def saved(path: Path, when: str) -> None:
+        members = []
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                data = z.read(info)
+                if info.filename == "docProps/core.xml":
+                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                  rb"\g<1>" + when.encode() + rb"\g<2>", data)
+                members.append((info, data))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in members:
+                z.writestr(info, data)
+
+    newer = write_template(inbox / "a claire.xlsx", claire.lang, rows=rows, settings={"as_of": day})
+    old_rows = {k: [dict(r) for r in v] for k, v in rows.items()}
+    old_rows["reporting"][0]["company"] = "Stale Co"
+    older = write_template(inbox / "b claire old.xlsx", claire.lang, rows=old_rows, settings={"as_of": day})
+    saved(newer, "2026-11-19T10:00:00Z")
+    saved(older, "2026-11-02T10:00:00Z")
+    emma = next(r for r in team if r.name == "Emma Wilson")
+    elsewhere = write_template(tmp_path / "emma.xlsx", emma.lang, rows=demo_data.snapshot(team, emma, day),
+                               settings={"as_of": day})
+    batch.consolidate([elsewhere], tmp_path / "other team.xlsx", as_of=day, history=False, workers=0,
+                      simulations=200)
+    shutil.copy(tmp_path / "other team.xlsx", inbox / "c other team.xlsx")
+    expected = {Path(f.path).name: f.status for f in
+                batch.consolidate([inbox], tmp_path / "check.xlsx", as_of=day, history=False, workers=0,
+                                  simulations=200).files}
+    assert expected == {"a claire.xlsx": "ok", "b claire old.xlsx": "superseded", "c other team.xlsx": "skipped"}
+
+    team_path = write_template(tmp_path / "team.xlsx", "en", rows={}, settings={"as_of": day, "inbox": str(inbox)})
+    book = book_from_json(book_json_from_xlsx(team_path))
+    try:
+        pos = positions(book)
+        res = actions.consolidate(book)
+    finally:
+        book.close()
+    assert {Path(f["path"]).name: f["status"] for f in res["files"]} == expected
+    (rep_block,) = [a for a in recorded_actions(book) if a["func"] == "setValues"
+                    and a["sheet_position"] == pos["Reporting"]]
+    companies = [plain(r[2]) for r in rep_block["values"]]
+    assert "Stale Co" not in companies and rows["reporting"][0]["company"] in companies
+    assert len([c for c in companies if c]) == len([r for r in rows["reporting"] if r.get("rep")])
+
+
 def test_consolidate_needs_an_inbox_folder(open_book, tmp_path):
     book = open_book("g100")
     with pytest.raises(actions.ActionError, match="inbox folder"):
