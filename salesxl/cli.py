@@ -474,9 +474,10 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
 
 def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=None, output: Path | None = None):
     """The consolidation's stages 1–3 on the inputs with the run options `choices` (_run_choices), as
-    salesxl.consolidate.prepare runs them (files read in this process): the same figures as
-    `salesxl consolidate` for the same inputs and day; exit 2 when nothing is usable (the files' issues
-    on stderr, or as JSON under --json), when the output is an input or the history is missing."""
+    salesxl.consolidate.prepare runs them: the files read as `salesxl consolidate` reads them (one reader
+    process per core when several files), the same figures for the same inputs and day; exit 2 when
+    nothing is usable (the files' issues on stderr, or as JSON under --json), when the output is an input
+    or the history is missing."""
     from salesxl.consolidate import prepare, run_options
     from salesxl.io.outputs import LOCK_WAIT
     if output is not None:
@@ -486,7 +487,7 @@ def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=No
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
-        opts = run_options(**{"workers": 0, **choices})
+        opts = run_options(**choices)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--engine")
     try:

@@ -1035,9 +1035,13 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
             exclude: Sequence = (), wait: float | None = None) -> Prepared:
     """Stages 1–3 for the commands that forecast without writing team tables (`salesxl forecast`,
     `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
-    the same day give the same figures. `history`: an existing history store, read as `consolidate`
-    reads it once these files are recorded, and left unchanged (the recording is rolled back)."""
+    the same day give the same figures. The files are read as `consolidate` reads them (read_files:
+    `opts.workers` reader processes, None one per core), a single file in this process. `history`: an
+    existing history store, read as `consolidate` reads it once these files are recorded, and left
+    unchanged (the recording is rolled back)."""
     paths, notes, opts = _input_paths(list(inputs), opts, exclude)
+    if opts.workers is None and len(paths) < 2:         # no reader process to start for one file
+        opts = dataclasses.replace(opts, workers=0)
     conn = None
     if history is not None:
         from salesxl.io import history as hist

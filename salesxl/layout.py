@@ -536,18 +536,22 @@ def _grid_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, col: int, heig
 
 def _bullet_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, height: int) -> ChartSpec:
     """The range chart: one column from P10 to P90 (an invisible base, then the band), and markers for
-    P50, won and the objective. Its numbers are written beside the page (outside the print area); an
-    engine that cannot combine chart types draws the values as bars (`fallback`)."""
+    P50, won, the objective and, when the grid has a sixth row, the history's expected value. Its numbers
+    are written beside the page (outside the print area); an engine that cannot combine chart types
+    draws the values as bars (`fallback`)."""
     c = CHART_DATA_COL
-    values = {row_cells[0].value: row_cells[1].value for row_cells in b.rows}
-    labels = [r[0].value for r in b.rows]          # objective, won, P10, P50, P90
-    objective, won, p10, p50, p90 = (values.get(k) for k in labels[:5])
+    labels = [r[0].value for r in b.rows]          # objective, won, P10, P50, P90[, expected]
+    numbers = [r[1].value for r in b.rows]
+    objective, won, p10, p50, p90 = numbers[:5]
+    extra = list(zip(labels[5:6], numbers[5:6]))   # the history's expected value, when there is one
     lay.text(row, c, b.title, "muted")
-    lay.put(row + 1, c, *[Cell(h, TEXT, "plain") for h in ["", "P10", "P10–P90", "P50", labels[1], labels[0]]])
+    lay.put(row + 1, c, *[Cell(h, TEXT, "plain") for h in ["", "P10", "P10–P90", "P50", labels[1], labels[0],
+                                                             *(lab for lab, _ in extra)]])
     band = (p90 - p10) if p10 is not None and p90 is not None else None
-    lay.put(row + 2, c, Cell(""), *[Cell(v, AMOUNT, "plain") for v in (p10, band, p50, won, objective)])
+    lay.put(row + 2, c, Cell(""), *[Cell(v, AMOUNT, "plain") for v in (p10, band, p50, won, objective,
+                                                                        *(v for _, v in extra))])
     # the same numbers as a column, for the fallback bar chart
-    for i, (lab, v) in enumerate(zip(labels, (objective, won, p10, p50, p90))):
+    for i, (lab, v) in enumerate(zip(labels, numbers)):
         lay.put(row + 4 + i, c, Cell(lab, TEXT, "plain"), Cell(v, AMOUNT, "plain"))
     r = row + 2
     cat = (r, c, r, c)
@@ -557,10 +561,12 @@ def _bullet_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, height: int)
         Series("P50", cat, (r, c + 3, r, c + 3), "#1F4E78", "marker", "diamond"),
         Series(labels[1], cat, (r, c + 4, r, c + 4), "#00B050", "marker", "square"),
         Series(labels[0], cat, (r, c + 5, r, c + 5), "#C00000", "marker", "dash"),
+        *(Series(lab, cat, (r, c + 6, r, c + 6), "#7030A0", "marker", "triangle") for lab, _ in extra),
     )
     width = int(sum(width_points(w) for w in REVIEW_WIDTHS[REVIEW_RIGHT:]) / 0.75)
-    fallback = ChartSpec("bar", spec.title, (Series(b.headers[-1] if b.headers else "", (row + 4, c, row + 8, c),
-                                                    (row + 4, c + 1, row + 8, c + 1), "#1F4E78"),),
+    last = row + 4 + len(numbers) - 1
+    fallback = ChartSpec("bar", spec.title, (Series(b.headers[-1] if b.headers else "", (row + 4, c, last, c),
+                                                    (row + 4, c + 1, last, c + 1), "#1F4E78"),),
                          row, REVIEW_RIGHT, width, height, legend=False)
     return ChartSpec("bullet", spec.title, series, row, REVIEW_RIGHT, width, height, legend=True, y_min=0,
                      number_format="#,##0", fallback=fallback)

@@ -158,11 +158,13 @@ def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "E
         kpis.append((t("calibrated_forecast", lang), Cell(rf.calibrated_forecast, AMOUNT)))
     blocks.append(Fields(t("kpis", lang), tuple(kpis), id="kpis"))
 
-    # the range chart's numbers: objective, won, P10, P50, P90
+    # the range chart's numbers: objective, won, P10, P50, P90, and with the history basis what the
+    # history expects by the period end
+    expected = ((t("chart_expected", lang), rf.expected),) if rf.basis == HISTORY and rf.expected is not None else ()
     blocks.append(Grid("range", t("chart_forecast", lang), ("", t("amount", lang)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
             (t("objective", lang), rf.objective), (t("won", lang), rf.won), ("P10", rf.p10), ("P50", rf.p50),
-            ("P90", rf.p90)))))
+            ("P90", rf.p90), *expected))))
     blocks.append(Chart("bullet", t("chart_forecast", lang), "range", 0, (1,)))
 
     blocks.append(Points(t("points_title", lang), tuple(talking_points(rf, as_of, lang))))

@@ -208,3 +208,36 @@ def test_review_language_vous_long_dates_and_plurals(team_forecast, lang):
         assert "nov. 2026" in blob or "novembre 2026" in blob
     else:
         assert "Nov 2026" in blob
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_range_chart_marks_what_the_history_expects(team_forecast, tmp_path, lang):
+    """With the history basis, the range chart has a marker for the history's expected value (its number
+    beside the page, outside the print area); with the declared basis it has none."""
+    from salesxl.forecast import DECLARED, HISTORY
+    from salesxl.layout import review_layout
+    from salesxl.review import build_review
+    label = {"en": "Expected (history)", "fr": "Attendu (historique)"}[lang]
+    rf = _rf(team_forecast, basis=HISTORY, expected=12_345.0)
+    lay = review_layout(build_review(rf, DEMO_AS_OF, lang))
+    (bullet,) = [c for c in lay.charts if c.kind == "bullet"]
+    (marker,) = [s for s in bullet.series if s.name == label]
+    cells = lay.grid()
+    r, c = marker.values[:2]
+    assert marker.role == "marker" and cells[(r, c)].value == 12_345.0
+    assert lay.print.area is not None and c > lay.print.area[3]          # beside the page: not printed
+    fallback_labels = [cells[(row, bullet.fallback.series[0].categories[1])].value
+                       for row in range(bullet.fallback.series[0].categories[0], bullet.fallback.series[0].categories[2] + 1)]
+    assert fallback_labels[-1] == label                                  # the add-in's bar chart shows it too
+    declared = review_layout(build_review(_rf(team_forecast, basis=DECLARED, expected=None), DEMO_AS_OF, lang))
+    assert not [s for c in declared.charts for s in c.series if s.name == label]
+    # the file renderer draws it: a triangle marker whose value is the expected value's cell
+    import zipfile
+    from xlsxwriter.utility import xl_rowcol_to_cell
+    wb = xlsxwriter.Workbook(str(tmp_path / "r.xlsx"))
+    render_review(wb, build_review(rf, DEMO_AS_OF, lang))
+    wb.close()
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+        charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    cell = xl_rowcol_to_cell(r, c, row_abs=True, col_abs=True)
+    assert any('<c:symbol val="triangle"/>' in x and f"!{cell}</c:f>" in x for x in charts)

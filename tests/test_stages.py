@@ -116,6 +116,52 @@ def test_review_with_history_writes_the_same_forecast_sheet_as_consolidate(world
     assert set(data["reviews"]) <= set(openpyxl.load_workbook(team, read_only=True).sheetnames)
 
 
+def test_forecast_and_review_read_a_folder_through_the_workers_as_consolidate(world, tmp_path, monkeypatch):
+    """Several files: `salesxl forecast` and `salesxl review` read them as `salesxl consolidate` does,
+    through its reader processes (stage 1, read_files), and give its figures; a file that is no
+    workbook among them gets its one issue and the run goes on. One file, or `workers=0`: read in this
+    process, the same figures."""
+    _, reps, _ = world
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for p in reps:
+        shutil.copy(p, folder / p.name)
+    (folder / "broken.xlsx").write_bytes(b"not a workbook")
+    pooled = []
+    read_files = stages.read_files
+
+    def spy(paths, opts):
+        reads = read_files(paths, opts)
+        pooled.append(reads.pool is not None)
+        return reads
+
+    monkeypatch.setattr(stages, "read_files", spy)
+    res = stages.consolidate([folder], tmp_path / "team.xlsx", as_of=AS_OF, history=False, seed=7,
+                             simulations=2000)
+    cons = json.loads(json.dumps(res.to_dict(), default=str))
+    fc = run("forecast", folder, "--as-of", AS_OF, "--seed", 7, "--simulations", 2000, "--json")
+    rv = run("review", folder, "-o", tmp_path / "reviews.xlsx", "--as-of", AS_OF, "--seed", 7,
+             "--simulations", 2000, "--json")
+    assert pooled == [True, True, True]
+    broken = str(folder / "broken.xlsx")
+    cons_files = {f["path"]: (f["status"], f["issues"]) for f in cons["files"]}
+    assert cons_files[broken][0] == "unreadable" and len(cons_files[broken][1]) == 1
+    for r in (fc, rv):
+        assert r.exit_code == res.exit_code == 1, r.output
+        data = json.loads(r.stdout)
+        assert len(data["reps"]) == 2 and data["reps"] == cons["reps"] and data["team"] == cons["team"]
+        assert {f["path"]: (f["status"], f["issues"]) for f in data["files"]} == cons_files
+    # in this process: with workers=0, and for a single file whatever the workers
+    pooled.clear()
+    opts = stages.run_options(as_of=AS_OF, workers=0, seed=7, simulations=2000)
+    with stages.prepare([folder], opts) as prep:
+        inline = json.loads(json.dumps(prep.forecast().to_dict(), default=str))
+    assert inline["reps"] == cons["reps"] and inline["team"] == cons["team"]
+    one = run("forecast", reps[0], "--as-of", AS_OF, "--seed", 7, "--simulations", 2000, "--json")
+    assert one.exit_code == 0 and len(json.loads(one.stdout)["reps"]) == 1
+    assert pooled == [False, False]
+
+
 def test_a_missing_history_is_an_error_not_an_empty_one(world, tmp_path):
     _, reps, _ = world
     r = run("forecast", *reps, "--history", tmp_path / "nope.sqlite", "--as-of", AS_OF)
