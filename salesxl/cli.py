@@ -653,7 +653,8 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     Example: salesxl new-period team.xlsx --outbox outbox/ --as-of 2026-11-30
     """
     from salesxl.io.read_xlsx import detect_lang, read_workbook, validate_workbook
-    from salesxl.io.team_file import append_rows, parts_openpyxl_drops, write_rep_workbooks
+    from salesxl.io.annotate import AnnotateError
+    from salesxl.io.team_file import append_rows, write_rep_workbooks
     from salesxl.rollover import plan_rollover
     if not team.is_file():
         raise UsageProblem(f"{team} is not a file: give the team workbook (salesxl template --team makes one)")
@@ -684,11 +685,12 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
         missing = [k for k in ("objectives", "planning") if k not in wb.tables]
         if missing:
             raise UsageProblem(f"{team} has no {' or '.join(_table_label(k) for k in missing)} table to add rows to")
-        lost = parts_openpyxl_drops(team)
-        if lost:
-            raise UsageProblem(f"{team} holds {', '.join(lost)} that this command cannot keep: use the New period "
-                               f"button in Excel, or a team workbook made by salesxl template --team")
-        added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")}, book_lang)
+        try:
+            added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")},
+                                book_lang)
+        except AnnotateError as exc:
+            raise UsageProblem(f"{team} cannot take the new rows ({exc}): use the New period button in "
+                               f"Excel") from None
     written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
                          else ([], []))
     code = exit_code([report["files"][0]["status"]])

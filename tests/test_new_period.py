@@ -198,30 +198,68 @@ def test_new_period_never_writes_over_a_rep_workbook(team, tmp_path):
     assert len(validate_file(team).tables["objectives"]) == 3         # -o: the team workbook itself untouched
 
 
-@pytest.mark.parametrize("case", ["missing", "outbox_is_inbox", "charts"])
+@pytest.mark.parametrize("case", ["missing", "outbox_is_inbox", "cells_without_reference"])
 def test_new_period_refusals(team, tmp_path, case):
     if case == "missing":
         args, line = [tmp_path / "nope.xlsx"], (f"error: {tmp_path / 'nope.xlsx'} is not a file: give the team "
                                                  f"workbook (salesxl template --team makes one) (see: salesxl new-period -h)")
-    elif case == "outbox_is_inbox":
+    elif case == "cells_without_reference":            # valid OOXML (cells in order), a layout not patched
+        import re
+        import zipfile
+        with zipfile.ZipFile(team) as z:
+            parts = {i: z.read(i) for i in z.infolist()}
+        with zipfile.ZipFile(team, "w", zipfile.ZIP_DEFLATED) as z:         # Planning and Objectives
+            for info, data in parts.items():
+                typed = info.filename.startswith("xl/worksheets/sheet") and b">Period start<" in data
+                z.writestr(info, re.sub(rb'<c r="[A-Z]+[0-9]+"', b"<c", data) if typed else data)
+        assert validate_file(team).tables["objectives"]["rep"] == ["Ann Lee", "Bob Roy", "Cid Dupont"]
+        args, line = [team], (f"error: {team} cannot take the new rows (a cell without its reference): use the New "
+                              f"period button in Excel (see: salesxl new-period -h)")
+    else:
         args, line = [team, "--outbox", tmp_path / "inbox"], (
             f"error: the outbox {tmp_path / 'inbox'} is the inbox, where reps' workbooks arrive: choose another "
             f"--outbox (see: salesxl new-period -h)")
-    else:
-        wb = openpyxl.load_workbook(team)
-        from openpyxl.chart import BarChart, Reference
-        chart = BarChart()
-        chart.add_data(Reference(wb["Objectives"], min_col=4, min_row=1, max_row=4), titles_from_data=True)
-        wb["Objectives"].add_chart(chart, "K2")
-        wb.save(team)
-        args, line = [team], (f"error: {team} holds charts, drawings or pictures that this command cannot keep: use "
-                              f"the New period button in Excel, or a team workbook made by salesxl template --team "
-                              f"(see: salesxl new-period -h)")
     before = sha(team) if team.exists() else None
     r = run("new-period", *args)
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.splitlines() == [line]
     assert sha(team) == before and not (tmp_path / "outbox").exists()
+
+
+@pytest.mark.libreoffice
+def test_new_period_keeps_charts_byte_for_byte(team, tmp_path, recalc):
+    """Rows are added by patching the package: a chart (its drawing, its part) comes through untouched."""
+    import zipfile
+    from openpyxl.chart import BarChart, Reference
+    wb = openpyxl.load_workbook(team)
+    chart = BarChart()
+    chart.add_data(Reference(wb["Objectives"], min_col=4, min_row=1, max_row=4), titles_from_data=True)
+    wb["Objectives"].add_chart(chart, "K2")
+    wb.save(team)
+    with zipfile.ZipFile(team) as z:
+        before = {n: z.read(n) for n in z.namelist()}
+    assert any(n.startswith("xl/charts/chart") for n in before)
+    r = run("new-period", team, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["output"] == str(team)
+    with zipfile.ZipFile(team) as z:
+        after = {n: z.read(n) for n in z.namelist()}
+    assert list(after) == list(before)                                    # no part lost or added
+    changed = {n for n in before if after[n] != before[n]}
+    sheets = {n for n in changed if n.startswith("xl/worksheets/sheet")}
+    tables = {n for n in changed if n.startswith("xl/tables/")}
+    assert len(sheets) == 2 and len(tables) == 2                          # Objectives and Planning, grown
+    assert changed - sheets - tables <= {"xl/workbook.xml", "xl/styles.xml"}
+    kept = [n for n in before if n.startswith(("xl/charts/", "xl/drawings/"))]
+    assert any(n.startswith("xl/drawings/drawing") for n in kept)
+    assert all(after[n] == before[n] for n in kept)                       # the chart and its drawing, byte for byte
+    v = validate_file(team)
+    assert not [i for i in v.issues if i.severity == "error"]
+    assert len(v.tables["objectives"]) == 6 and len(v.tables["planning"]) == 36
+    assert v.tables["objectives"]["period_start"][-3:] == [D(2026, 11, 23), D(2026, 12, 1), D(2027, 1, 1)]
+    lo = openpyxl.load_workbook(recalc(team, tmp_path / "lo"))          # LibreOffice opens it, the chart there
+    assert len(lo["Objectives"]._charts) == 1
+    assert lo["Objectives"]["F7"].value is not None
 
 
 # ------------------------------------------------------------------------------------ template --team

@@ -1,27 +1,30 @@
 """The team workbook as a file, for `salesxl new-period`: the new period's rows appended to its
-tables (openpyxl, saved atomically), and each rep's workbook for the period written into the outbox
-(shared with the New period button). A rep's workbook already in the outbox is never written over."""
+tables (the package patched as XML, its other parts — charts, pictures, pivots, macros — copied byte
+for byte, saved atomically), and each rep's workbook for the period written into the outbox (shared
+with the New period button). A rep's workbook already in the outbox is never written over."""
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+from xml.sax.saxutils import escape, unescape
 
 from salesxl import contract
-from salesxl.io.cells import DATE_FORMAT, atomic_write, put
+from salesxl.io.annotate import AnnotateError, _attrs
+from salesxl.io.cells import DATE_FORMAT, atomic_write, clean_str
+from salesxl.io.read_xlsx import col_index
 from salesxl.rollover import Rollover, rep_workbook_name
 from salesxl.tables import TableData
-from salesxl.values import is_blank
+from salesxl.values import is_blank, label_key
 
-__all__ = ["REP_SETTINGS", "append_rows", "parts_openpyxl_drops", "write_rep_workbooks"]
+__all__ = ["REP_SETTINGS", "append_rows", "write_rep_workbooks"]
 
 #: The team's Settings a rep's workbook inherits.
 REP_SETTINGS = ("currency", "on_track", "at_risk", "simulations", "seed")
-#: Package parts openpyxl does not carry through a load and save.
-#: (Cell notes — xl/comments and their VML drawings — openpyxl reads and writes back.)
-_DROPPED = {"xl/charts/": "charts", "xl/drawings/drawing": "drawings or pictures", "xl/media/": "drawings or pictures",
-            "xl/pivotTables/": "pivot tables", "xl/vbaProject.bin": "macros", "xl/slicers/": "slicers"}
 
 
 def write_rep_workbooks(plan: Rollover, outbox: Path, lang: str, settings: Mapping[str, Any]
@@ -45,63 +48,247 @@ def write_rep_workbooks(plan: Rollover, outbox: Path, lang: str, settings: Mappi
     return written, existing
 
 
-def parts_openpyxl_drops(path: Path) -> list[str]:
-    """What a load and save with openpyxl would lose from the workbook at `path` (its charts, pictures,
-    pivot tables, macros): [] when nothing."""
-    with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
-    return sorted({label for prefix, label in _DROPPED.items() if any(n.startswith(prefix) for n in names)})
-
-
 def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows: Mapping[str, Sequence[Mapping]],
                 lang: str) -> dict[str, int]:
     """Append `rows` (table key -> [{column key: value}]) after the last filled row of each table of
     the workbook at `path` (`tables`: the reader's TableData, giving sheet, header row and columns),
     and save it to `output` atomically. Rows past a table's end stretch the table; its formulas and
-    number formats follow from the row above, and the data validations (drop-downs, input messages) and
+    cell formats follow from the row above, and the data validations (drop-downs, input messages) and
     conditional formats that reached the table's last row reach its new last row. Returns the rows
-    written per table."""
-    from openpyxl import load_workbook
+    written per table.
+
+    The workbook is patched at the package level, as salesxl.io.annotate patches its copy: only the
+    sheets written to, their tables, the styles (a date format when a date lands in a General cell)
+    and the workbook's calculation flag (recalculate on open) change; every other part — charts,
+    pictures, pivots, macros, notes — is copied byte for byte. A layout this cannot patch safely raises
+    salesxl.io.annotate.AnnotateError, nothing written."""
+    from salesxl.io.annotate import _Package
+    from salesxl.io.read_xlsx import package_sheets, workbook_part
+
+    done: dict[str, int] = {}
+    with zipfile.ZipFile(path) as z:
+        pkg = _Package(z)
+        styles = _DateStyles(pkg.text("xl/styles.xml"), DATE_FORMAT[lang])
+        parts = {label_key(p.name): p.path for p in package_sheets(z)}
+        for key, recs in rows.items():
+            if not recs:
+                continue
+            td = tables[key]
+            part = parts[label_key(td.sheet)]
+            filled = [r for r in td.rows if r is not None]
+            start = (max(filled) if filled else td.header_row) + 1
+            end = start + len(recs) - 1
+            inputs = {c.key for c in contract.TABLES[key].input_columns}
+            xml = _write_rows(pkg.text(part), td, start, recs, inputs, styles)
+            first_col = min(td.columns_at.values())
+            for _, rel_type, table in pkg.rels(part):
+                if not rel_type.endswith("/table"):
+                    continue
+                txt = pkg.text(table)
+                head = re.search(r"<(?:\w+:)?table\b[^>]*>", txt)
+                if head is None or "ref" not in _attrs(head.group(0)):
+                    raise AnnotateError(f"{table} has no range")
+                (c1, r1), (c2, r2) = _bounds(_attrs(head.group(0))["ref"])
+                if r1 == td.header_row and c1 <= first_col <= c2 and end > r2:
+                    ref = f"{_col(c1)}{r1}:{_col(c2)}{end}"
+                    txt = re.sub(r'(<(?:\w+:)?(?:table|autoFilter)\b[^>]*?\sref=")[^"]*"', rf'\g<1>{ref}"', txt)
+                    pkg.set_text(table, txt)
+                    xml = _grow_formats(xml, c1, c2, r1, r2, end)
+            pkg.set_text(part, _grow_dimension(xml, end))
+            done[key] = len(recs)
+        pkg.set_text("xl/styles.xml", styles.xml())
+        wb = workbook_part(z)
+        pkg.set_text(wb, _recalc_on_open(pkg.text(wb)))
+        atomic_write(output, pkg.write)
+    return done
+
+
+class _DateStyles:
+    """styles.xml (salesxl.io.annotate's) with, on demand, a cell format like another but showing a date."""
+
+    def __init__(self, text: str, date_format: str):
+        from salesxl.io.annotate import _Styles
+        self.styles = _Styles(text)
+        self.date_format = date_format
+        self.memo: dict[int, int] = {}
+        self.new_fmt: int | None = None
+
+    def num_fmt(self, s: int) -> int:
+        xfs = self.styles.xfs
+        m = re.search(r'\snumFmtId="(\d+)"', xfs[s]) if 0 <= s < len(xfs) else None
+        return int(m.group(1)) if m else 0
+
+    def dated(self, s: int) -> int:
+        """`s`, or when it shows numbers as General, a format like it showing a date."""
+        if self.num_fmt(s) != 0 or s in self.memo:
+            return self.memo.get(s, s)
+        if self.new_fmt is None:
+            ids = [int(i) for i in re.findall(r'<(?:\w+:)?numFmt\b[^>]*\snumFmtId="(\d+)"', self.styles.text)]
+            self.new_fmt = max([163, *ids]) + 1
+        base = self.styles.xfs[s] if 0 <= s < len(self.styles.xfs) else \
+            f'<{self.styles.prefix}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        m = re.match(r"<([\w:]+)\b([^>]*?)(/?)>", base)
+        attrs = re.sub(r'\s(numFmtId|applyNumberFormat)="[^"]*"', "", m.group(2))
+        self.memo[s] = self.styles._add_xf(f'<{m.group(1)}{attrs} numFmtId="{self.new_fmt}" applyNumberFormat="1"'
+                                           f'{m.group(3)}>' + base[m.end():])
+        return self.memo[s]
+
+    def xml(self) -> str:
+        text = self.styles.xml()
+        if self.new_fmt is None:
+            return text
+        p = self.styles.prefix
+        el = f'<{p}numFmt numFmtId="{self.new_fmt}" formatCode="{escape(self.date_format, {chr(34): "&quot;"})}"/>'
+        m = re.search(rf"<{p}numFmts\b([^>]*?)(/?)>", text)
+        if m is None:                                   # numFmts comes first in a styleSheet
+            head = re.search(rf"<{p}styleSheet\b[^>]*>", text)
+            return text[:head.end()] + f'<{p}numFmts count="1">{el}</{p}numFmts>' + text[head.end():]
+        count = len(re.findall(rf"<{p}numFmt\b", text)) + 1
+        attrs = re.sub(r'\scount="\d*"', "", m.group(1))
+        if m.group(2):
+            return text[:m.start()] + f'<{p}numFmts count="{count}"{attrs}>{el}</{p}numFmts>' + text[m.end():]
+        close = text.index(f"</{p}numFmts>", m.end())
+        return text[:m.start()] + f'<{p}numFmts count="{count}"{attrs}>' + text[m.end():close] + el + text[close:]
+
+
+_ROW_RE = re.compile(r"<((?:\w+:)?)row\b([^>]*?)(/?)>")
+_CELL_RE = re.compile(r"<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_EPOCH = dt.datetime(1899, 12, 30)
+
+
+def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], inputs: set, styles: _DateStyles
+                ) -> str:
+    """The sheet's XML with `recs` written from row `start` into the table's columns: input columns
+    take the values, the others the formula of the row above moved to their row; each cell keeps its
+    format, else takes the one above (dates a date format)."""
     from openpyxl.formula.translate import Translator
 
-    wb = load_workbook(path)
-    done: dict[str, int] = {}
-    for key, recs in rows.items():
-        if not recs:
+    sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
+    if sd is None:
+        raise AnnotateError("no sheetData")
+    p, body = sd.group(1), sd.group(2) or ""
+    rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}
+    for m in _ROW_RE.finditer(body):
+        if "r" not in _attrs(m.group(2)):
+            raise AnnotateError("a row without its number")
+        r = int(_attrs(m.group(2))["r"])
+        stop = m.end() if m.group(3) else body.index(f"</{m.group(1)}row>", m.end()) + len(f"</{m.group(1)}row>")
+        inner = "" if m.group(3) else body[m.end():stop - len(f"</{m.group(1)}row>")]
+        cells = {}
+        for c in _CELL_RE.finditer(inner):
+            a = _attrs(c.group(2))
+            if "r" not in a:
+                raise AnnotateError("a cell without its reference")
+            cells[col_index(re.match(r"[A-Z]+", a["r"]).group(0))] = (a, c.group(0))
+        rows[r] = (m.start(), stop, m.group(2), cells)
+    shared = {}                                         # shared formulas: si -> (text, origin)
+    for (a, cell) in (c for row in rows.values() for c in row[3].values()):
+        f = re.search(r"<(?:\w+:)?f\b([^>]*)>([^<]+)</(?:\w+:)?f>", cell)
+        if f and _attrs(f.group(1)).get("t") == "shared":
+            shared[_attrs(f.group(1)).get("si")] = (unescape(f.group(2)), a["r"])
+    above = rows.get(start - 1, (0, 0, "", {}))[3] if start - 1 > td.header_row else {}
+    formulas, above_style = {}, {}
+    for ck, col in td.columns_at.items():
+        a, cell = above.get(col, ({}, ""))
+        above_style[col] = int(a.get("s", 0))
+        f = re.search(r"<(?:\w+:)?f\b([^>]*?)(?:/>|>([^<]*)</(?:\w+:)?f>)", cell)
+        if ck in inputs or f is None:
             continue
-        td = tables[key]
-        ws = wb[td.sheet]
-        filled = [r for r in td.rows if r is not None]
-        start = (max(filled) if filled else td.header_row) + 1
-        end = start + len(recs) - 1
-        inputs = {c.key for c in contract.TABLES[key].input_columns}
-        first_col = min(td.columns_at.values())
-        for r, rec in enumerate(recs, start=start):
-            for ck, col in td.columns_at.items():
-                cell, above = ws.cell(r, col), ws.cell(r - 1, col) if r - 1 > td.header_row else None
-                fmt = above.number_format if above is not None and cell.number_format == "General" else None
-                if ck in inputs:
-                    value = rec.get(ck)
-                    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                        value = dt.datetime.combine(value, dt.time())
-                        fmt = fmt if fmt and fmt != "General" else DATE_FORMAT[lang]
-                    if value is not None:
-                        put(cell, value, fmt)
-                elif cell.value is None and above is not None and isinstance(above.value, str) \
-                        and above.value.startswith("="):
-                    cell.value = Translator(above.value, origin=above.coordinate).translate_formula(cell.coordinate)
-                    if fmt:
-                        cell.number_format = fmt
-        for xt in ws.tables.values():
-            (c1, r1), (c2, r2) = _bounds(xt.ref)
-            if r1 == td.header_row and c1 <= first_col <= c2 and end > r2:
-                xt.ref = f"{_col(c1)}{r1}:{_col(c2)}{end}"
-                if xt.autoFilter is not None:
-                    xt.autoFilter.ref = xt.ref
-                _grow_formats(ws, c1, c2, r1, r2, end)
-        done[key] = len(recs)
-    atomic_write(output, lambda tmp: wb.save(tmp))
-    return done
+        fa = _attrs(f.group(1))
+        text, origin = (unescape(f.group(2)), a["r"]) if f.group(2) else shared.get(fa.get("si"), (None, None))
+        if text:
+            formulas[col] = ("=" + text, origin)
+    new_rows: dict[int, str] = {}
+    for r, rec in enumerate(recs, start=start):
+        _, _, row_attrs, cells = rows.get(r, (0, 0, f' r="{r}"', {}))
+        out = dict(cells)
+        for ck, col in td.columns_at.items():
+            a, cell = cells.get(col, ({}, ""))
+            s = int(a["s"]) if "s" in a and (styles.num_fmt(int(a["s"])) or not above_style[col]) \
+                else above_style[col]
+            ref = f"{_col(col)}{r}"
+            if ck in inputs:
+                value = rec.get(ck)
+                if value is None:
+                    continue
+                out[col] = (a, _cell_xml(p, ref, value, s, styles))
+            elif col in formulas and not _holds(cell):
+                text, origin = formulas[col]
+                moved = Translator(text, origin=origin).translate_formula(ref)[1:]
+                out[col] = (a, f'<{p}c r="{ref}"{_s(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
+        attrs = re.sub(r'\sspans="[^"]*"', "", row_attrs)            # spans: a hint, now stale
+        new_rows[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(out.items())) + f"</{p}row>"
+    parts, pos = [], 0
+    for r in sorted(rows):                              # in row order, the sheet's rows replaced or kept
+        before = sorted(n for n in new_rows if n < r)
+        if before or r in new_rows:
+            parts.append(body[pos:rows[r][0]])
+            pos = rows[r][0]
+            parts += [new_rows.pop(n) for n in before]
+        if r in new_rows:
+            parts.append(new_rows.pop(r))
+            pos = rows[r][1]
+    parts.append(body[pos:])
+    parts += [new_rows[n] for n in sorted(new_rows)]
+    return xml[:sd.start()] + f"<{p}sheetData>{''.join(parts)}</{p}sheetData>" + xml[sd.end():]
+
+
+def _holds(cell: str) -> bool:
+    """The cell's XML holds a formula or a value."""
+    return re.search(r"<(?:\w+:)?(?:f\b|v>[^<]|is>)", cell) is not None
+
+
+def _s(s: int) -> str:
+    return f' s="{s}"' if s else ""
+
+
+def _cell_xml(p: str, ref: str, value: Any, s: int, styles: _DateStyles) -> str:
+    """One cell holding `value`: text as text (never a formula), numbers, booleans, dates as serials."""
+    if isinstance(value, str):
+        return f'<{p}c r="{ref}"{_s(s)} t="inlineStr"><{p}is><{p}t xml:space="preserve">' \
+               f'{escape(clean_str(value))}</{p}t></{p}is></{p}c>'
+    if isinstance(value, bool):
+        return f'<{p}c r="{ref}"{_s(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+    if isinstance(value, dt.date):
+        when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        serial = (when.replace(tzinfo=None) - _EPOCH) / dt.timedelta(days=1)
+        return f'<{p}c r="{ref}"{_s(styles.dated(s))}><{p}v>{serial:.15g}</{p}v></{p}c>'
+    if isinstance(value, numbers.Integral):
+        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{int(value)}</{p}v></{p}c>'
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{float(value)!r}</{p}v></{p}c>'
+    return _cell_xml(p, ref, "" if isinstance(value, numbers.Real) else str(value), s, styles)
+
+
+def _grow_formats(xml: str, c1: int, c2: int, header_row: int, last: int, end: int) -> str:
+    """The sheet's data validations and conditional formats (and their x14 kin) over the table's rows
+    reach row `end`."""
+    def grow(m: re.Match) -> str:
+        return m.group(1) + grow_sqref(m.group(2), c1, c2, header_row, last, end) + m.group(3)
+    xml = re.sub(r'(<(?:\w+:)?(?:dataValidation|conditionalFormatting)\b[^>]*?\ssqref=")([^"]*)(")', grow, xml)
+    return re.sub(r"(<(?:\w+:)?sqref>)([^<]*)(</(?:\w+:)?sqref>)", grow, xml)
+
+
+def _grow_dimension(xml: str, end: int) -> str:
+    m = re.search(r'<(?:\w+:)?dimension\b[^>]*?\sref="([^"]*)"', xml)
+    if m is None or ":" not in m.group(1):
+        return xml
+    (c1, r1), (c2, r2) = _bounds(m.group(1))
+    return xml[:m.start(1)] + f"{_col(c1)}{r1}:{_col(c2)}{max(r2, end)}" + xml[m.end(1):]
+
+
+def _recalc_on_open(xml: str) -> str:
+    """The workbook asks to be recalculated when opened (the new rows' formulas have no cached value)."""
+    m = re.search(r"<((?:\w+:)?)calcPr\b([^>]*?)(/?)>", xml)
+    if m is None:
+        p = re.search(r"<(\w+:)?workbook\b", xml).group(1) or ""
+        at = None
+        for tag in ("sheets", "functionGroups", "externalReferences", "definedNames"):   # calcPr follows them
+            for c in re.finditer(rf"</{p}{tag}>|<{p}{tag}\b[^>]*/>", xml):
+                at = c.end()
+        return xml if at is None else xml[:at] + f'<{p}calcPr fullCalcOnLoad="1"/>' + xml[at:]
+    attrs = re.sub(r'\sfullCalcOnLoad="[^"]*"', "", m.group(2))
+    return xml[:m.start()] + f'<{m.group(1)}calcPr{attrs} fullCalcOnLoad="1"{m.group(3)}>' + xml[m.end():]
 
 
 def grow_sqref(sqref: str, c1: int, c2: int, header_row: int, last: int, end: int) -> str:
@@ -114,21 +301,6 @@ def grow_sqref(sqref: str, c1: int, c2: int, header_row: int, last: int, end: in
             ref = f"{_col(rc1)}{rr1}:{_col(rc2)}{end}"
         out.append(ref)
     return " ".join(out)
-
-
-def _grow_formats(ws, c1: int, c2: int, header_row: int, last: int, end: int) -> None:
-    """The sheet's data validations and conditional formats over the table's rows reach row `end`."""
-    from openpyxl.formatting.formatting import ConditionalFormattingList
-    from openpyxl.worksheet.cell_range import MultiCellRange
-
-    for dv in ws.data_validations.dataValidation:
-        dv.sqref = MultiCellRange(grow_sqref(str(dv.sqref), c1, c2, header_row, last, end))
-    grown = ConditionalFormattingList()
-    grown.max_priority = ws.conditional_formatting.max_priority
-    for cf, rules in ws.conditional_formatting._cf_rules.items():
-        cf.sqref = MultiCellRange(grow_sqref(str(cf.sqref), c1, c2, header_row, last, end))
-        grown._cf_rules.setdefault(cf, []).extend(rules)
-    ws.conditional_formatting = grown
 
 
 def _bounds(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
