@@ -262,6 +262,42 @@ def test_new_period_keeps_charts_byte_for_byte(team, tmp_path, recalc):
     assert lo["Objectives"]["F7"].value is not None
 
 
+def _share_formulas(team: Path) -> None:
+    """Objectives' Won column as Excel saves a filled-down formula: one shared formula, F2 holding it."""
+    import re
+    import zipfile
+    with zipfile.ZipFile(team) as z:
+        parts = {i: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(team, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts.items():
+            if info.filename.startswith("xl/worksheets/sheet") and b">Revenue objective<" in data:
+                data = re.sub(rb'(<c r="F2"[^>]*>)<f>', rb'\1<f t="shared" ref="F2:F4" si="0">', data)
+                data = re.sub(rb'(<c r="F[34]"[^>]*>)<f>[^<]*</f>', rb'\1<f t="shared" si="0"/>', data)
+            z.writestr(info, data)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("case", ["saved_by_libreoffice", "shared_formulas"])
+def test_new_period_on_workbooks_saved_elsewhere(team, tmp_path, recalc, case):
+    """A team workbook as LibreOffice saves it (shared strings, &quot; in formulas) or with Excel's shared
+    formulas: the new rows get their formulas, on their row, and LibreOffice computes them."""
+    if case == "saved_by_libreoffice":
+        team = recalc(team, tmp_path / "lo_in")
+    else:
+        _share_formulas(team)
+        assert openpyxl.load_workbook(team)["Objectives"]["F4"].value.startswith("=IF(OR(A4=")
+    r = run("new-period", team, "--outbox", tmp_path / "box")
+    assert r.exit_code == 0, r.output
+    ws = openpyxl.load_workbook(team)["Objectives"]
+    for row in (5, 6, 7):
+        assert ws[f"F{row}"].value == ws["F4"].value.replace("4", str(row)), row     # F4's formula on its row
+    v = validate_file(team)
+    assert not [i for i in v.issues if i.severity == "error"]
+    assert len(v.tables["objectives"]) == 6 and len(v.tables["planning"]) == 36
+    lo = openpyxl.load_workbook(recalc(team, tmp_path / "lo_out"), data_only=True)["Objectives"]
+    assert [lo[f"F{row}"].value for row in (2, 5, 6, 7)] == [2000, 0, 0, 0]    # computed, no error
+
+
 # ------------------------------------------------------------------------------------ template --team
 @pytest.mark.parametrize("lang, folders", [("en", ("inbox", "outbox")), ("fr", ("reception", "envoi"))])
 def test_template_team(tmp_path, lang, folders):

@@ -9,9 +9,10 @@ import math
 import numbers
 import re
 import zipfile
+from html import unescape
 from pathlib import Path
 from typing import Any, Mapping, Sequence
-from xml.sax.saxutils import escape, unescape
+from xml.sax.saxutils import escape
 
 from salesxl import contract
 from salesxl.io.annotate import AnnotateError, _attrs
@@ -167,25 +168,19 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
     if sd is None:
         raise AnnotateError("no sheetData")
     p, body = sd.group(1), sd.group(2) or ""
-    rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}
+    end = start + len(recs) - 1
+    rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}    # the rows start - 1 .. end
     for m in _ROW_RE.finditer(body):
         if "r" not in _attrs(m.group(2)):
             raise AnnotateError("a row without its number")
         r = int(_attrs(m.group(2))["r"])
+        if r < start - 1:
+            continue
+        if r > end:
+            break
         stop = m.end() if m.group(3) else body.index(f"</{m.group(1)}row>", m.end()) + len(f"</{m.group(1)}row>")
         inner = "" if m.group(3) else body[m.end():stop - len(f"</{m.group(1)}row>")]
-        cells = {}
-        for c in _CELL_RE.finditer(inner):
-            a = _attrs(c.group(2))
-            if "r" not in a:
-                raise AnnotateError("a cell without its reference")
-            cells[col_index(re.match(r"[A-Z]+", a["r"]).group(0))] = (a, c.group(0))
-        rows[r] = (m.start(), stop, m.group(2), cells)
-    shared = {}                                         # shared formulas: si -> (text, origin)
-    for (a, cell) in (c for row in rows.values() for c in row[3].values()):
-        f = re.search(r"<(?:\w+:)?f\b([^>]*)>([^<]+)</(?:\w+:)?f>", cell)
-        if f and _attrs(f.group(1)).get("t") == "shared":
-            shared[_attrs(f.group(1)).get("si")] = (unescape(f.group(2)), a["r"])
+        rows[r] = (m.start(), stop, m.group(2), _cells(inner))
     above = rows.get(start - 1, (0, 0, "", {}))[3] if start - 1 > td.header_row else {}
     formulas, above_style = {}, {}
     for ck, col in td.columns_at.items():
@@ -195,9 +190,9 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
         if ck in inputs or f is None:
             continue
         fa = _attrs(f.group(1))
-        text, origin = (unescape(f.group(2)), a["r"]) if f.group(2) else shared.get(fa.get("si"), (None, None))
+        text, origin = (unescape(f.group(2)), a["r"]) if f.group(2) else _shared(body, fa.get("si"))
         if text:
-            formulas[col] = ("=" + text, origin)
+            formulas[col] = Translator("=" + text, origin=origin)
     new_rows: dict[int, str] = {}
     for r, rec in enumerate(recs, start=start):
         _, _, row_attrs, cells = rows.get(r, (0, 0, f' r="{r}"', {}))
@@ -213,24 +208,41 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
                     continue
                 out[col] = (a, _cell_xml(p, ref, value, s, styles))
             elif col in formulas and not _holds(cell):
-                text, origin = formulas[col]
-                moved = Translator(text, origin=origin).translate_formula(ref)[1:]
+                moved = formulas[col].translate_formula(ref)[1:]
                 out[col] = (a, f'<{p}c r="{ref}"{_s(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
         attrs = re.sub(r'\sspans="[^"]*"', "", row_attrs)            # spans: a hint, now stale
         new_rows[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(out.items())) + f"</{p}row>"
-    parts, pos = [], 0
-    for r in sorted(rows):                              # in row order, the sheet's rows replaced or kept
-        before = sorted(n for n in new_rows if n < r)
-        if before or r in new_rows:
-            parts.append(body[pos:rows[r][0]])
-            pos = rows[r][0]
-            parts += [new_rows.pop(n) for n in before]
-        if r in new_rows:
-            parts.append(new_rows.pop(r))
-            pos = rows[r][1]
+    parts, pos, k = [], 0, start
+    for r in sorted(rows):                              # in row order: the sheet's rows there replaced
+        if r < start:
+            continue
+        parts.append(body[pos:rows[r][0]])
+        parts += [new_rows[n] for n in range(k, r)]
+        parts.append(new_rows[r])
+        pos, k = rows[r][1], r + 1
     parts.append(body[pos:])
-    parts += [new_rows[n] for n in sorted(new_rows)]
+    parts += [new_rows[n] for n in range(k, end + 1)]
     return xml[:sd.start()] + f"<{p}sheetData>{''.join(parts)}</{p}sheetData>" + xml[sd.end():]
+
+
+def _cells(inner: str) -> dict[int, tuple[dict, str]]:
+    """A row's cells: column -> (attributes, the cell's XML)."""
+    cells = {}
+    for c in _CELL_RE.finditer(inner):
+        a = _attrs(c.group(2))
+        if "r" not in a:
+            raise AnnotateError("a cell without its reference")
+        cells[col_index(re.match(r"[A-Z]+", a["r"]).group(0))] = (a, c.group(0))
+    return cells
+
+
+def _shared(body: str, si: str | None) -> tuple[str | None, str | None]:
+    """The text and cell of the shared formula `si` (the cell that holds it for the others)."""
+    for c in _CELL_RE.finditer(body):
+        f = re.search(r"<(?:\w+:)?f\b([^>]*)>([^<]+)</(?:\w+:)?f>", c.group(0))
+        if f and _attrs(f.group(1)).get("t") == "shared" and _attrs(f.group(1)).get("si") == si:
+            return unescape(f.group(2)), _attrs(c.group(2)).get("r")
+    return None, None
 
 
 def _holds(cell: str) -> bool:
