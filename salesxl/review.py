@@ -2,6 +2,7 @@
 charts, talking points). The file writer and the live-workbook writer both render these blocks."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Iterator
@@ -83,7 +84,7 @@ def basis_label(basis: str | None, reason: str | None, lang: str) -> str:
     return t("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
 
 
-def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
+def expected_point(rf: RepForecast, as_of: dt.date, lang: str) -> str | None:
     """One talking point saying in plain words why the history's expected differs from the declared
     forecast (SPEC §4b), or None when the basis is declared or they differ by less than 5 %."""
     pred = rf.history
@@ -116,7 +117,7 @@ def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "EUR",
+def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency: str = "EUR",
                  taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS,
                  back_sheet: str | None = None) -> Review:
     """The review of one rep as blocks, in page order; the same content in English and French.
@@ -272,7 +273,7 @@ def _pace_style(pace):
 
 
 # ---------------------------------------------------------------------------------------------
-def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
+def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
     """3–6 points phrased to help, not judge: which lever, which actions close the gap in the days left,
     what to chase. Every number is written as its cell shows it (amounts rounded to the unit,
     percentages to one decimal)."""
