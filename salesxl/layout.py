@@ -591,9 +591,9 @@ def _tx(key: str, lang: str, **kw) -> str:
 
 def _tn(key: str, n: int, lang: str, **kw) -> str:
     from salesxl.review_text import TEXTS
+    from salesxl.i18n import is_singular
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    one = n == 1 if lang != "fr" else abs(n) < 2
-    return forms[0 if one else 1].format(n=n, **kw)
+    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
 
 
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:

@@ -12,7 +12,7 @@ import numpy as np
 from salesxl import contract
 from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, HISTORY, MOTIVATION, OFF_TRACK, ON_TRACK, PACE_TRAINING,
                               TRAINING, RepForecast, TeamForecast)
-from salesxl.i18n import pick
+from salesxl.i18n import is_singular, pick
 from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid,  # noqa: F401
                             Points, Title)
 from salesxl.layout import sheet_name as _valid_sheet_name
@@ -47,8 +47,7 @@ def t(key: str, lang: str, **kw) -> str:
 def tn(key: str, n: int, lang: str, **kw) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    one = n == 1 if lang != "fr" else abs(n) < 2
-    return forms[0 if one else 1].format(n=n, **kw)
+    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
 
 
 def pct(x: float | None, lang: str) -> str:
