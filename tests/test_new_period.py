@@ -131,6 +131,57 @@ def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
     assert {p: sha(p) for p in before} == before
 
 
+def typed_formats(path: Path) -> dict:
+    """Sheet -> (kind, what, column) -> [rows covered]: each data validation (its type, list and input
+    message) and conditional format of the Objectives and Planning sheets, per column it covers."""
+    from openpyxl.utils.cell import range_boundaries
+    wb, out = openpyxl.load_workbook(path), {}
+    for sheet in ("Objectives", "Planning"):
+        ws, got = wb[sheet], {}
+        items = [(("dv", dv.type, dv.formula1, dv.prompt), dv.sqref) for dv in ws.data_validations.dataValidation]
+        items += [(("cf", tuple(tuple(r.formula) for r in rules)), cf.sqref)
+                  for cf, rules in ws.conditional_formatting._cf_rules.items()]
+        for what, sqref in items:
+            for ref in str(sqref).split():
+                c1, r1, c2, r2 = range_boundaries(ref)
+                for c in range(c1, c2 + 1):
+                    got.setdefault((*what, c), set()).update(range(r1, r2 + 1))
+        out[sheet] = got
+    return out
+
+
+@pytest.mark.libreoffice
+def test_new_period_extends_drop_downs_and_formats_to_the_new_rows(team, tmp_path, recalc):
+    before = typed_formats(team)
+    out = tmp_path / "next.xlsx"
+    r = run("new-period", team, "-o", out)
+    assert r.exit_code == 0, r.output
+    after = typed_formats(out)
+    wb = openpyxl.load_workbook(out)
+    for sheet, rows_added in (("Objectives", 3), ("Planning", 18)):
+        ws = wb[sheet]
+        (table,) = ws.tables.values()
+        end = ws.max_row
+        assert table.ref.endswith(str(end)) and end > max(max(rows) for rows in before[sheet].values())
+        headers = {c.column: c.value for c in ws[1]}
+        assert {headers[k[-1]] for k in before[sheet] if k[0] == "dv"} >= {"Rep", "Period start", "Period end"}
+        assert after[sheet].keys() == before[sheet].keys()          # the same validations and formats
+        for what, rows in before[sheet].items():
+            assert after[sheet][what] == rows | set(range(max(rows) + 1, end + 1)), (sheet, what, headers[what[-1]])
+            assert all(ws.cell(r, what[-1]).value is not None or what[0] == "cf"
+                       for r in range(end - rows_added + 1, end + 1))
+    assert {k[1:3] for k in after["Planning"] if k[0] == "dv" and k[-1] == 4} == {("list", "lstActions")}
+    assert any(k[0] == "cf" for k in after["Planning"])           # the Planning status colours too
+    lo = recalc(out, tmp_path / "lo")                              # LibreOffice opens it, and keeps them
+    assert not [i for i in validate_file(lo).issues if i.severity == "error"]
+    kept = typed_formats(lo)
+    for sheet in after:
+        for (kind, *_, col), rows in after[sheet].items():
+            if kind == "dv":
+                covered = set().union(*(v for k, v in kept[sheet].items() if k[0] == "dv" and k[-1] == col))
+                assert covered >= rows
+
+
 def test_new_period_never_writes_over_a_rep_workbook(team, tmp_path):
     outbox = tmp_path / "elsewhere"
     outbox.mkdir()

@@ -58,7 +58,9 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
     """Append `rows` (table key -> [{column key: value}]) after the last filled row of each table of
     the workbook at `path` (`tables`: the reader's TableData, giving sheet, header row and columns),
     and save it to `output` atomically. Rows past a table's end stretch the table; its formulas and
-    number formats follow from the row above. Returns the rows written per table."""
+    number formats follow from the row above, and the data validations (drop-downs, input messages) and
+    conditional formats that reached the table's last row reach its new last row. Returns the rows
+    written per table."""
     from openpyxl import load_workbook
     from openpyxl.formula.translate import Translator
 
@@ -96,9 +98,37 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                 xt.ref = f"{_col(c1)}{r1}:{_col(c2)}{end}"
                 if xt.autoFilter is not None:
                     xt.autoFilter.ref = xt.ref
+                _grow_formats(ws, c1, c2, r1, r2, end)
         done[key] = len(recs)
     atomic_write(output, lambda tmp: wb.save(tmp))
     return done
+
+
+def grow_sqref(sqref: str, c1: int, c2: int, header_row: int, last: int, end: int) -> str:
+    """`sqref` (space-separated ranges) with each range inside columns c1..c2 that covers the data row
+    `last` (a table's last row, below its header) stretched down to row `end`; other ranges unchanged."""
+    out = []
+    for ref in str(sqref).split():
+        (rc1, rr1), (rc2, rr2) = _bounds(ref)
+        if c1 <= rc1 and rc2 <= c2 and header_row < rr1 <= last <= rr2 < end:
+            ref = f"{_col(rc1)}{rr1}:{_col(rc2)}{end}"
+        out.append(ref)
+    return " ".join(out)
+
+
+def _grow_formats(ws, c1: int, c2: int, header_row: int, last: int, end: int) -> None:
+    """The sheet's data validations and conditional formats over the table's rows reach row `end`."""
+    from openpyxl.formatting.formatting import ConditionalFormattingList
+    from openpyxl.worksheet.cell_range import MultiCellRange
+
+    for dv in ws.data_validations.dataValidation:
+        dv.sqref = MultiCellRange(grow_sqref(str(dv.sqref), c1, c2, header_row, last, end))
+    grown = ConditionalFormattingList()
+    grown.max_priority = ws.conditional_formatting.max_priority
+    for cf, rules in ws.conditional_formatting._cf_rules.items():
+        cf.sqref = MultiCellRange(grow_sqref(str(cf.sqref), c1, c2, header_row, last, end))
+        grown._cf_rules.setdefault(cf, []).extend(rules)
+    ws.conditional_formatting = grown
 
 
 def _bounds(ref: str) -> tuple[tuple[int, int], tuple[int, int]]:
