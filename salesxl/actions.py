@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import xlwings as xw
 
 from salesxl import contract, i18n
+from salesxl.i18n import counted
 from salesxl.contract import CODE, Table
 from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
@@ -74,28 +75,24 @@ _MESSAGES = {
                         "pour « {setting} » dans Paramètres."},
 }
 #: The one-line summary each action ends with (shown in a message box by `run`).
-_SUMMARY = {
-    "validate": {"en": "Validate: {errors} errors, {warnings} warnings; see the {sheet} sheet.",
-                 "fr": "Vérification : {errors} erreurs, {warnings} avertissements ; voyez la feuille {sheet}."},
-    "forecast": {"en": "Forecast: {reps} reps ({on_track} on track, {at_risk} at risk, {off_track} off track); "
+_SUMMARY = {        # the counted things come as i18n.counted phrases ("1 error", "2 erreurs")
+    "validate": {"en": "Validate: {errors}, {warnings}; see the {sheet} sheet.",
+                 "fr": "Vérification : {errors}, {warnings} ; voyez la feuille {sheet}."},
+    "forecast": {"en": "Forecast: {reps} ({on_track} on track, {at_risk} at risk, {off_track} off track); "
                        "see the {sheet} sheet.",
-                 "fr": "Prévisions : {reps} commerciaux ({on_track} en bonne voie, {at_risk} à surveiller, "
+                 "fr": "Prévisions : {reps} ({on_track} en bonne voie, {at_risk} à surveiller, "
                        "{off_track} en retard) ; voyez la feuille {sheet}."},
-    "reviews": {"en": "Reviews: {sheets} review sheets written; {skipped} reps without a current period.",
-                "fr": "Entretiens : {sheets} feuilles d'entretien écrites ; {skipped} commerciaux sans période en "
-                      "cours."},
-    "consolidate": {"en": "Consolidate: {files} files read from {inbox} ({unreadable} unreadable), {rows} rows "
-                          "imported; {errors} errors, {warnings} warnings in the {sheet} sheet.",
-                    "fr": "Consolidation : {files} fichiers lus dans {inbox} ({unreadable} illisibles), {rows} lignes "
-                          "importées ; {errors} erreurs, {warnings} avertissements dans la feuille {sheet}."},
-    "new_period": {"en": "New period: {reps} reps planned, {skipped} left as they were; {files} rep workbooks "
-                         "written in {outbox}.",
-                   "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; {files} "
-                         "classeurs écrits dans {outbox}."},
-    "new_period_no_outbox": {"en": "New period: {reps} reps planned, {skipped} left as they were; no Outbox folder "
-                                   "in Settings, so no rep workbook written.",
-                             "fr": "Nouvelle période : {reps} commerciaux planifiés, {skipped} laissés tels quels ; "
-                                   "pas de dossier d'envoi dans Paramètres, aucun classeur écrit."},
+    "reviews": {"en": "Reviews: {sheets}; {skipped}.", "fr": "Entretiens : {sheets} ; {skipped}."},
+    "consolidate": {"en": "Consolidate: {files} from {inbox} ({unreadable}), {rows}; {errors}, {warnings} in the "
+                          "{sheet} sheet.",
+                    "fr": "Consolidation : {files} dans {inbox} ({unreadable}), {rows} ; {errors}, {warnings} dans "
+                          "la feuille {sheet}."},
+    "new_period": {"en": "New period: {reps}, {skipped}; {files} in {outbox}.",
+                   "fr": "Nouvelle période : {reps}, {skipped} ; {files} dans {outbox}."},
+    "new_period_no_outbox": {"en": "New period: {reps}, {skipped}; no Outbox folder in Settings, so no rep "
+                                   "workbook written.",
+                             "fr": "Nouvelle période : {reps}, {skipped} ; pas de dossier d'envoi dans Paramètres, "
+                                   "aucun classeur écrit."},
 }
 
 
@@ -338,7 +335,8 @@ def validate(book: xw.Book) -> dict[str, Any]:
     return {"action": "validate", "sheet": sheet.name, "errors": v.errors,
             "warnings": warnings, "marked": marked, "cleared": cleared,
             "as_of": v.as_of.isoformat(),
-            "message": _t(_SUMMARY["validate"], live_book.lang, errors=v.errors, warnings=warnings, sheet=sheet.name)}
+            "message": _t(_SUMMARY["validate"], live_book.lang, errors=counted(v.errors, "error", live_book.lang),
+                          warnings=counted(warnings, "warning", live_book.lang), sheet=sheet.name)}
 
 
 def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
@@ -361,7 +359,8 @@ def forecast(book: xw.Book) -> dict[str, Any]:
     sheet.activate()
     risks = {k: sum(1 for r in fc.reps if r.risk == k) for k in ("on_track", "at_risk", "off_track")}
     return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict(),
-            "message": _t(_SUMMARY["forecast"], live_book.lang, reps=len(fc.reps), sheet=sheet.name, **risks)}
+            "message": _t(_SUMMARY["forecast"], live_book.lang, reps=counted(len(fc.reps), "rep", live_book.lang),
+                          sheet=sheet.name, **risks)}
 
 
 def reviews(book: xw.Book) -> dict[str, Any]:
@@ -382,7 +381,8 @@ def reviews(book: xw.Book) -> dict[str, Any]:
     if names:
         book.sheets[names[0]].activate()
     return {"action": "reviews", "sheets": names, "skipped": fc.skipped, "errors": v.errors,
-            "message": _t(_SUMMARY["reviews"], live_book.lang, sheets=len(names), skipped=len(fc.skipped))}
+            "message": _t(_SUMMARY["reviews"], live_book.lang, sheets=counted(len(names), "review_sheet", live_book.lang),
+                          skipped=counted(len(fc.skipped), "no_period", live_book.lang))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,9 +622,11 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     sheet = write_issues(book, issues, live_book.lang)
     sheet.activate()
     tally = count_issues(issues)
-    message = _t(_SUMMARY["consolidate"], live_book.lang, files=len(files), inbox=str(inbox),
-                 unreadable=sum(1 for f in files if f["status"] == "unreadable"),
-                 rows=sum(c["imported"] for c in counts.values()), errors=tally[ERROR], warnings=tally[WARNING],
+    lang = live_book.lang
+    message = _t(_SUMMARY["consolidate"], lang, files=counted(len(files), "file_read", lang), inbox=str(inbox),
+                 unreadable=counted(sum(1 for f in files if f["status"] == "unreadable"), "unreadable", lang),
+                 rows=counted(sum(c["imported"] for c in counts.values()), "row_imported", lang),
+                 errors=counted(tally[ERROR], "error", lang), warnings=counted(tally[WARNING], "warning", lang),
                  sheet=sheet.name)
     return {"action": "consolidate", "inbox": str(inbox), "sheet": sheet.name,
             "files": [{k: f[k] for k in ("path", "sha256", "status")} | {"issues": len(f["issues"])}
@@ -655,9 +657,11 @@ def new_period(book: xw.Book) -> dict[str, Any]:
     outbox = _folder(book, live_book.settings.get("outbox"), live_book.lang, "outbox")
     written, existing = (write_rep_workbooks(plan, outbox, live_book.lang, live_book.settings)
                          if outbox is not None else ([], []))
-    message = (_t(_SUMMARY["new_period"], live_book.lang, reps=len(plan.reps), skipped=len(plan.skipped),
-                  files=len(written), outbox=str(outbox)) if outbox is not None else
-               _t(_SUMMARY["new_period_no_outbox"], live_book.lang, reps=len(plan.reps), skipped=len(plan.skipped)))
+    lang = live_book.lang
+    planned = {"reps": counted(len(plan.reps), "rep_planned", lang),
+               "skipped": counted(len(plan.skipped), "left_as_is", lang)}
+    message = (_t(_SUMMARY["new_period"], lang, **planned, files=counted(len(written), "rep_workbook_written", lang),
+                  outbox=str(outbox)) if outbox is not None else _t(_SUMMARY["new_period_no_outbox"], lang, **planned))
     return {"action": "new_period", "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
             "skipped": plan.skipped, "writes": writes, "outbox": str(outbox) if outbox else None,
             "files": [str(p) for p in written], "existing": [str(p) for p in existing], "message": message}

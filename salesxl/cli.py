@@ -16,7 +16,8 @@ from typing import Annotated, Any, List, Mapping, Optional
 import typer
 from typer.core import TyperArgument, TyperGroup
 
-from salesxl import __version__
+from salesxl import __version__, i18n
+from salesxl.i18n import cli_line, cli_status, counted
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
 from salesxl.schemas import SCHEMA_VERSION
 from salesxl.values import label_key, parse_date
@@ -253,14 +254,19 @@ def _usage_error(message: str, as_json: bool):
     raise UsageProblem(message)
 
 
-def _say_errors(code: int, files: list, issues_of=lambda f: f["issues"]) -> None:
-    """On exit 1, one line on stderr: how many errors in how many files."""
+def _say_errors(code: int, files: list, lang: str, issues_of=lambda f: f["issues"]) -> None:
+    """On exit 1, one line on stderr in the run's language: how many errors in how many files."""
     if code != EXIT_ISSUES:
         return
     errors = [sum(1 for i in issues_of(f) if _severity(i) == ERROR) for f in files]
-    n = sum(errors)
-    typer.echo(f"exit 1: {n} error{'s' * (n != 1)} in {sum(1 for e in errors if e)} of {len(files)} "
-               f"file{'s' * (len(files) != 1)}", err=True)
+    typer.echo(cli_line("exit_1", lang, errors=counted(sum(errors), "error", lang),
+                        bad=sum(1 for e in errors if e), files=counted(len(files), "file", lang)), err=True)
+
+
+def _summary(counts: dict, files: int, lang: str) -> str:
+    """"N errors, M warnings in K files", in the run's language."""
+    return cli_line("summary", lang, errors=counted(counts["error"], "error", lang),
+                    warnings=counted(counts["warning"], "warning", lang), files=counted(files, "file", lang))
 
 
 def _severity(issue) -> str:
@@ -378,10 +384,12 @@ def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xl
     if (rep is None) and (seniority is not None or start is not None):
         raise UsageProblem("--seniority and the period pre-fill a rep's rows: give --rep NAME too")
     write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
-    typer.echo(f"wrote {output}")
+    typer.echo(cli_line("wrote", lang, path=output))
 
 
 TEAM_FOLDERS = {"en": ("inbox", "outbox"), "fr": ("reception", "envoi")}
+_FOLDER_LABELS = {"inbox": {"en": "inbox", "fr": "dossier de réception"},
+                  "outbox": {"en": "outbox", "fr": "dossier d'envoi"}}
 
 
 def _team_template(output, lang, team, rep, seniority, period_start, period_end, reps, inbox, outbox) -> None:
@@ -406,8 +414,9 @@ def _team_template(output, lang, team, rep, seniority, period_start, period_end,
         folder = Path(folders[key]).expanduser()
         folder = folder if folder.is_absolute() else output.parent / folder
         folder.mkdir(parents=True, exist_ok=True)
-        made.append(f"{key} {folder}")
-    typer.echo(f"wrote {output} ({len(names)} reps; {', '.join(made)})")
+        made.append(f"{i18n.pick(_FOLDER_LABELS[key], lang)} {folder}")
+    typer.echo(cli_line("wrote_what", lang, path=output,
+                        what=f"{counted(len(names), 'rep', lang)}{' ; ' if lang == 'fr' else '; '}{', '.join(made)}"))
 
 
 def _names(text: str) -> list[str]:
@@ -456,19 +465,19 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
         _emit_json("validate", report)
     else:
         for a in report.get("annotated", ()):
-            typer.echo(f"annotated {a['path']} -> {a['output']} ({a['cells']} cells marked, {a['notes']} notes)"
+            typer.echo(cli_line("annotated", lang, path=a["path"], output=a["output"],
+                                what=f"{counted(a['cells'], 'cell_marked', lang)}, {counted(a['notes'], 'note', lang)}")
                        if not a.get("error") else f"{a['path']}: no annotated copy ({a['error']})")
         for i in notes:
             typer.echo(format_issue(i))
         for v in results:
             for i in v.issues:
                 typer.echo(format_issue(i))
-            typer.echo(f"{v.path}: {file_status(v.issues)}")
-        counts = report["counts"]
-        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(results)} files")
+            typer.echo(f"{v.path}: {cli_status(file_status(v.issues), lang)}")
+        typer.echo(_summary(report["counts"], len(results), lang))
         if code == EXIT_USAGE:
             _no_usable_input("validate", report, as_json)
-    _say_errors(code, report["files"])
+    _say_errors(code, report["files"], lang)
     raise typer.Exit(code)
 
 
@@ -523,7 +532,7 @@ def forecast(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
         _emit_json("forecast", {**fc.to_dict(), **report})
     else:
         typer.echo(format_forecast(fc, prep.ingested.lang))
-    _say_errors(code, report["files"])
+    _say_errors(code, report["files"], prep.ingested.lang)
     raise typer.Exit(code)
 
 
@@ -531,23 +540,23 @@ def format_forecast(fc, lang: str) -> str:
     from salesxl.forecast import team_rows
     from salesxl.review import risk_label
     from salesxl.values import format_amount, format_percent
-    head = ("rep", "period", "objective", "won", "forecast", "P10", "P50", "P90", "P(reach)", "risk")
+    head = tuple(i18n.CLI["forecast_head"]["fr" if lang == "fr" else "en"])
     rows = [head]
     for r in fc.reps:
         rows.append((r.rep, f"{r.period_start}..{r.period_end}", format_amount(r.objective, lang),
                      format_amount(r.won, lang), format_amount(r.forecast, lang), format_amount(r.p10, lang),
                      format_amount(r.p50, lang), format_amount(r.p90, lang), format_percent(r.p_reach, lang),
                      risk_label(r.risk, lang)))
-    labels = {"team": "TEAM", "overall": "ALL (sum of current periods)"}
+    labels = {"team": cli_line("team", lang), "overall": cli_line("overall", lang)}
     for kind, tm in team_rows(fc.team):      # per period-length group, then overall
-        rows.append((labels.get(kind) or f"TEAM {tm.get('group')}", "", format_amount(tm["objective"], lang),
+        rows.append((labels.get(kind) or cli_line("team_group", lang, group=tm.get("group")), "", format_amount(tm["objective"], lang),
                      format_amount(tm["won"], lang), format_amount(tm["forecast"], lang),
                      format_amount(tm["p10"], lang), format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
                      format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
-    lines.insert(0, f"as of {fc.as_of.isoformat()}")
+    lines.insert(0, cli_line("as_of", lang, date=fc.as_of.isoformat()))
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -580,8 +589,8 @@ def review(inputs: Inputs,
     else:
         for name, risk in made.sheets:
             typer.echo(f"{name}: {risk_label(risk, out_lang)}")
-        typer.echo(f"wrote {output}")
-    _say_errors(code, report["files"])
+        typer.echo(cli_line("wrote", out_lang, path=output))
+    _say_errors(code, report["files"], out_lang)
     raise typer.Exit(code)
 
 
@@ -623,17 +632,18 @@ def consolidate(inputs: Inputs,
             for i in f.issues:
                 if i.severity == ERROR or i.code in FILE_LEVEL_CODES or f.status == "duplicate":
                     typer.echo(format_issue(i))
-            typer.echo(f"{f.path}: {f.status}")
+            typer.echo(f"{f.path}: {cli_status(f.status, result.lang)}")
         counts = result.counts
-        typer.echo(f"{counts['error']} errors, {counts['warning']} warnings in {len(result.files)} files "
-                   f"({', '.join(f'{n} {s}' for s, n in counts['files'].items() if n)})")
+        typer.echo(f"{_summary(counts, len(result.files), result.lang)} "
+                   f"({', '.join(f'{n} {cli_status(s, result.lang)}' for s, n in counts['files'].items() if n)})")
         if result.output:
-            typer.echo(f"wrote {result.output} ({len(result.forecast.reps) if result.forecast else 0} reviews; "
-                       f"warnings are listed in its Issues sheet)")
+            reviews = counted(len(result.forecast.reps) if result.forecast else 0, "review", result.lang)
+            typer.echo(cli_line("wrote_what", result.lang, path=result.output,
+                                what=cli_line("reviews_issues", result.lang, reviews=reviews)))
     if result.exit_code == EXIT_USAGE:
         _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
                          None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
-    _say_errors(result.exit_code, result.files, lambda f: f.issues)
+    _say_errors(result.exit_code, result.files, result.lang, lambda f: f.issues)
     raise typer.Exit(result.exit_code)
 
 
@@ -701,23 +711,25 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
                                   "written": [str(p) for p in written], "existing": [str(p) for p in existing],
                                   "issues": report["files"][0]["issues"], "counts": report["counts"]})
     else:
+        say = book_lang
         for r in plan.reps:
-            typer.echo(f"{r.rep}: {r.period_start.isoformat()}..{r.period_end.isoformat()} "
-                       f"({len(r.objectives)} objective, {len(r.planning)} planning rows)")
-        reasons = {"already_planned": "next period already planned", "no_period": "no period to follow"}
+            what = f"{counted(len(r.objectives), 'objective', say)}, {counted(len(r.planning), 'planning_row', say)}"
+            typer.echo(cli_line("next_period", say, rep=r.rep, start=r.period_start.isoformat(),
+                                end=r.period_end.isoformat(), what=what))
         for s in plan.skipped:
-            typer.echo(f"{s['rep']}: left as it is ({reasons.get(s['reason'], s['reason'])})")
+            reason = cli_line(s["reason"], say) if s["reason"] in ("already_planned", "no_period") else s["reason"]
+            typer.echo(cli_line("left_as_is", say, rep=s["rep"], reason=reason))
         if added:
-            typer.echo(f"wrote {target} ({sum(added.values())} rows added)")
+            typer.echo(cli_line("wrote_what", say, path=target, what=counted(sum(added.values()), "row_added", say)))
         else:
-            typer.echo(f"nothing to add: {target} left as it was")
+            typer.echo(cli_line("nothing_to_add", say, path=target))
         if written:
-            typer.echo(f"wrote {len(written)} rep workbooks in {box}")
+            typer.echo(cli_line("rep_workbooks_in", say, what=counted(len(written), "rep_workbook", say), folder=box))
         for p in existing:
-            typer.echo(f"{p}: already there, left as it was")
+            typer.echo(cli_line("already_there", say, path=p))
         if box is None and plan.reps:
-            typer.echo("no rep workbooks: no --outbox and no Outbox folder in Settings")
-    _say_errors(code, report["files"])
+            typer.echo(cli_line("no_outbox", say))
+    _say_errors(code, report["files"], book_lang)
     raise typer.Exit(code)
 
 
@@ -847,7 +859,7 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
         raise UsageProblem("--no-interpreter goes without --interpreter-win and --interpreter-mac")
     path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
                        pythonpath=pythonpath, lang=lang)
-    typer.echo(f"wrote {path}")
+    typer.echo(cli_line("wrote", lang, path=path))
 
 
 def main() -> None:

@@ -38,13 +38,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from salesxl import contract
 from salesxl.issues import (ERROR, FILE_LEVEL_CODES, WARNING, Issue, exit_code, file_issue, file_status,
                             make_issue)
 from salesxl.tables import TableData
 from salesxl.values import label_key, rep_key
+
+if TYPE_CHECKING:       # loaded when a stage needs them (the readers' processes never do)
+    from salesxl.forecast import ForecastPlan, RepForecast, TeamForecast
+    from salesxl.io.pool import GuardedPool, TaskFailure
+    from salesxl.io.write_xlsx import TeamWorkbookWriter
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
@@ -228,7 +233,7 @@ def _maxrss() -> int:
         return 0
 
 
-def failure_result(path: str, failure, lang: str, limit: float | None = None) -> FileResult:
+def failure_result(path: str, failure: TaskFailure, lang: str, limit: float | None = None) -> FileResult:
     """The file-level issue of a file whose reader timed out, crashed or failed."""
     if failure.kind == "timeout":
         seconds = limit if limit is not None else failure.seconds
@@ -769,7 +774,7 @@ def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]):
                          seed=opts.seed, attach=False)
 
 
-def forecast_reps(plan, pool=None) -> Iterator:
+def forecast_reps(plan: ForecastPlan, pool: GuardedPool | None = None) -> Iterator[RepForecast]:
     """Stage 3, forecast reps: each job's forecast (forecast.forecast_rep), in the plan's order, not yet
     completed with the history (ForecastPlan.complete). With a pool and many reps the workers compute
     them: one rep per task (small enough to be sent ahead), each job made (its rep's rows read, pickled)
@@ -804,7 +809,7 @@ def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, 
     return closed, slipping, learner, hist.collections(conn, as_of)
 
 
-def forecast_team(plan, rep_forecasts: Iterable):
+def forecast_team(plan: ForecastPlan, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
     """Stage 3's end without a workbook: the reps' forecasts completed and added up (forecast.TeamForecast)."""
     return plan.finish(plan.complete(i, rf) for i, rf in enumerate(rep_forecasts))
 
@@ -845,7 +850,7 @@ class TeamReviews:
         return self._team
 
 
-def write_team(writer, plan, rep_forecasts: Iterable, *, issues: Iterable[Issue], as_of: dt.date, lang: str,
+def write_team(writer: TeamWorkbookWriter, plan: ForecastPlan, rep_forecasts: Iterable[RepForecast], *, issues: Iterable[Issue], as_of: dt.date, lang: str,
                currency: str) -> TeamReviews:
     """Stage 4, write team: Settings and Issues (unless `writer.finish_tables` ran already), each rep's
     review rendered and dropped as their forecast comes, then the Forecast sheet; the workbook moved into

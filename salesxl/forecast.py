@@ -510,7 +510,8 @@ class ForecastPlan:
                            self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rep_id],
                            self.team_reasons)
 
-    def attach_history(self, history_closed=None, slippage=None, learner=None, collections=None) -> None:
+    def attach_history(self, history_closed: TableData | None = None, slippage: TableData | None = None,
+                       learner: Any = None, collections: Any = None) -> None:
         """Closed proposals (from the history store when given, else the pipeline), slippage, the
         store's snapshots for the history-based forecast (learn.History), and the collections the change
         since the previous one and the track records come from (movement.Collections)."""
@@ -851,7 +852,7 @@ def apply_history(rf: RepForecast, pipeline: TableData | None, learner: Any, as_
             else None
 
 
-def team_history(reps: list[RepForecast], team: Mapping[str, Any], total, on_track: float,
+def team_history(reps: list[RepForecast], team: Mapping[str, Any], total: np.ndarray, on_track: float,
                  at_risk: float) -> dict:
     """The team's `expected` (Σ the reps' expected) and basis; when at least one rep's basis is
     history, the team's P10/P50/P90 and P(reach) come from the sum of the reps' draws on their own basis
@@ -874,8 +875,8 @@ def team_history(reps: list[RepForecast], team: Mapping[str, Any], total, on_tra
     return out
 
 
-def team_by_group(reps: list[RepForecast], seed, on_track, at_risk, totals: Mapping[str, Any],
-                  totals_basis: Mapping[str, Any]) -> dict:
+def team_by_group(reps: list[RepForecast], seed: int, on_track: float, at_risk: float,
+                  totals: Mapping[str, np.ndarray], totals_basis: Mapping[str, np.ndarray]) -> dict:
     """The team's figures (SPEC §4 "Team"): per period-length group (`groups`, in the order weekly,
     monthly, quarterly, other lengths), each with the distribution of the sum of its reps' draws
     (`totals`, `totals_basis`: by group); overall, the sum of the reps' current periods (`scope`), with

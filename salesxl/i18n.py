@@ -235,6 +235,89 @@ def input_help(table: str, column: str, lang: str) -> str:
 def label(key: str, lang: str) -> str:
     return pick(LABELS[key], lang)
 
+
+def is_singular(n: float, lang: str) -> bool:
+    """The one plural rule: English says 1 thing and 0 things; French dit 0 et 1 chose, 2 choses."""
+    return n == 1 if lang != "fr" else abs(n) < 2
+
+
+# Counted things in the command line's and the ribbon's own lines: (singular, plural) by language.
+COUNTED = MappingProxyType({
+    "error": {"en": ("error", "errors"), "fr": ("erreur", "erreurs")},
+    "warning": {"en": ("warning", "warnings"), "fr": ("avertissement", "avertissements")},
+    "file": {"en": ("file", "files"), "fr": ("fichier", "fichiers")},
+    "rep": {"en": ("rep", "reps"), "fr": ("commercial", "commerciaux")},
+    "row_added": {"en": ("row added", "rows added"), "fr": ("ligne ajoutée", "lignes ajoutées")},
+    "row_imported": {"en": ("row imported", "rows imported"), "fr": ("ligne importée", "lignes importées")},
+    "cell_marked": {"en": ("cell marked", "cells marked"), "fr": ("cellule marquée", "cellules marquées")},
+    "note": {"en": ("note", "notes"), "fr": ("note", "notes")},
+    "review": {"en": ("review", "reviews"), "fr": ("entretien", "entretiens")},
+    "review_sheet": {"en": ("review sheet written", "review sheets written"),
+                     "fr": ("feuille d'entretien écrite", "feuilles d'entretien écrites")},
+    "rep_workbook": {"en": ("rep workbook", "rep workbooks"), "fr": ("classeur de commercial", "classeurs de commerciaux")},
+    "rep_workbook_written": {"en": ("rep workbook written", "rep workbooks written"),
+                             "fr": ("classeur écrit", "classeurs écrits")},
+    "unreadable": {"en": ("unreadable", "unreadable"), "fr": ("illisible", "illisibles")},
+    "file_read": {"en": ("file read", "files read"), "fr": ("fichier lu", "fichiers lus")},
+    "rep_planned": {"en": ("rep planned", "reps planned"), "fr": ("commercial planifié", "commerciaux planifiés")},
+    "left_as_is": {"en": ("left as it was", "left as they were"), "fr": ("laissé tel quel", "laissés tels quels")},
+    "objective": {"en": ("objective", "objectives"), "fr": ("objectif", "objectifs")},
+    "planning_row": {"en": ("planning row", "planning rows"), "fr": ("ligne de planning", "lignes de planning")},
+    "no_period": {"en": ("rep without a current period", "reps without a current period"),
+                  "fr": ("commercial sans période en cours", "commerciaux sans période en cours")},
+})
+
+
+def counted(n: int, thing: str, lang: str) -> str:
+    """`n` and the thing counted, singular or plural as the language wants: "1 error", "0 erreur"."""
+    forms = pick(COUNTED[thing], lang)
+    return f"{n} {forms[0] if is_singular(n, lang) else forms[1]}"
+
+
+# The command line's own lines (progress and summaries), EN/FR.
+CLI = MappingProxyType({
+    "wrote": {"en": "wrote {path}", "fr": "écrit : {path}"},
+    "wrote_what": {"en": "wrote {path} ({what})", "fr": "écrit : {path} ({what})"},
+    "annotated": {"en": "annotated {path} -> {output} ({what})", "fr": "annoté : {path} -> {output} ({what})"},
+    "summary": {"en": "{errors}, {warnings} in {files}", "fr": "{errors}, {warnings} dans {files}"},
+    "exit_1": {"en": "exit 1: {errors} in {bad} of {files}", "fr": "code 1 : {errors} dans {bad} sur {files}"},
+    "status_ok": {"en": "ok", "fr": "ok"},
+    "status_invalid": {"en": "invalid", "fr": "invalide"},
+    "status_unreadable": {"en": "unreadable", "fr": "illisible"},
+    "status_duplicate": {"en": "duplicate", "fr": "doublon"},
+    "status_superseded": {"en": "superseded", "fr": "remplacé"},
+    "status_skipped": {"en": "skipped", "fr": "ignoré"},
+    "next_period": {"en": "{rep}: {start}..{end} ({what})", "fr": "{rep} : {start}..{end} ({what})"},
+    "already_planned": {"en": "next period already planned", "fr": "période suivante déjà planifiée"},
+    "no_period": {"en": "no period to follow", "fr": "aucune période à suivre"},
+    "left_as_is": {"en": "{rep}: left as it is ({reason})", "fr": "{rep} : laissé tel quel ({reason})"},
+    "nothing_to_add": {"en": "nothing to add: {path} left as it was", "fr": "rien à ajouter : {path} laissé tel quel"},
+    "rep_workbooks_in": {"en": "wrote {what} in {folder}", "fr": "écrit : {what} dans {folder}"},
+    "already_there": {"en": "{path}: already there, left as it was", "fr": "{path} : déjà là, laissé tel quel"},
+    "no_outbox": {"en": "no rep workbooks: no --outbox and no Outbox folder in Settings",
+                  "fr": "aucun classeur de commercial : ni --outbox, ni dossier d'envoi dans Paramètres"},
+    "reviews_issues": {"en": "{reviews}; warnings are listed in its Issues sheet",
+                       "fr": "{reviews} ; les avertissements sont dans sa feuille Anomalies"},
+    "as_of": {"en": "as of {date}", "fr": "au {date}"},
+    "forecast_head": {"en": ("rep", "period", "objective", "won", "forecast", "P10", "P50", "P90", "P(reach)", "risk"),
+                      "fr": ("commercial", "période", "objectif", "gagné", "prévision", "P10", "P50", "P90",
+                             "P(atteinte)", "risque")},
+    "team": {"en": "TEAM", "fr": "ÉQUIPE"},
+    "team_group": {"en": "TEAM {group}", "fr": "ÉQUIPE {group}"},
+    "overall": {"en": "ALL (sum of current periods)", "fr": "TOUS (somme des périodes en cours)"},
+})
+
+
+def cli_line(key: str, lang: str, **kw) -> str:
+    """A line of the command line's own, in `lang`."""
+    return pick(CLI[key], lang).format(**kw)
+
+
+def cli_status(status: str, lang: str) -> str:
+    """A file's status word (ok, invalid, unreadable…) in `lang`; the JSON keeps the English key."""
+    labels = CLI.get("status_" + status)
+    return pick(labels, lang) if labels else status
+
 # Why a value could not be read (values.py details), for messages in French.
 DETAILS_FR = MappingProxyType({
     "no such day": "jour inexistant",

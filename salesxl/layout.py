@@ -15,9 +15,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from salesxl.values import label_key
+
+if TYPE_CHECKING:
+    from salesxl.forecast import TeamForecast
+    from salesxl.review import Review
 
 __all__ = [
     "TEXT", "AMOUNT", "PERCENT", "DATE", "INT", "RATIO", "SIGNED_AMOUNT", "SIGNED_POINTS", "KAMOUNT",
@@ -389,7 +393,7 @@ _POINT_CHARS = sum(REVIEW_WIDTHS) * 1.05       # characters per line of a talkin
 _PX_PER_ROW = 20
 
 
-def review_layout(review) -> SheetLayout:
+def review_layout(review: Review) -> SheetLayout:
     """Where everything of a review goes. Page 1: header, where we stand with the range chart, the
     talking points, plan vs done; a page break; page 2: results | reasons, the open proposals that
     matter most (| slipping), track record | calibration. The print scale is the one at which each page
@@ -587,9 +591,9 @@ def _tx(key: str, lang: str, **kw) -> str:
 
 def _tn(key: str, n: int, lang: str, **kw) -> str:
     from salesxl.review_text import TEXTS
+    from salesxl.i18n import is_singular
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    one = n == 1 if lang != "fr" else abs(n) < 2
-    return forms[0 if one else 1].format(n=n, **kw)
+    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
 
 
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
@@ -617,7 +621,7 @@ def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[
 _NUMBER_FORMATS["signed_k"] = '+#,##0.0,"k";-#,##0.0,"k";0'
 
 
-def forecast_layout(fc, lang: str = "en", *, review_sheets: Mapping[str, str] | None = None,
+def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mapping[str, str] | None = None,
                     currency: str = "EUR", name: str | None = None) -> SheetLayout:
     """The team Forecast sheet, the manager's dashboard. The reps sorted by risk then P(reach) (within
     each manager when there are several, with a subtotal per manager), each name a link to the rep's

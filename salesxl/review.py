@@ -2,6 +2,7 @@
 charts, talking points). The file writer and the live-workbook writer both render these blocks."""
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Iterator
@@ -11,7 +12,7 @@ import numpy as np
 from salesxl import contract
 from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, HISTORY, MOTIVATION, OFF_TRACK, ON_TRACK, PACE_TRAINING,
                               TRAINING, RepForecast, TeamForecast)
-from salesxl.i18n import pick
+from salesxl.i18n import is_singular, pick
 from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid,  # noqa: F401
                             Points, Title)
 from salesxl.layout import sheet_name as _valid_sheet_name
@@ -46,8 +47,7 @@ def t(key: str, lang: str, **kw) -> str:
 def tn(key: str, n: int, lang: str, **kw) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    one = n == 1 if lang != "fr" else abs(n) < 2
-    return forms[0 if one else 1].format(n=n, **kw)
+    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
 
 
 def pct(x: float | None, lang: str) -> str:
@@ -83,7 +83,7 @@ def basis_label(basis: str | None, reason: str | None, lang: str) -> str:
     return t("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
 
 
-def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
+def expected_point(rf: RepForecast, as_of: dt.date, lang: str) -> str | None:
     """One talking point saying in plain words why the history's expected differs from the declared
     forecast (SPEC §4b), or None when the basis is declared or they differ by less than 5 %."""
     pred = rf.history
@@ -116,7 +116,7 @@ def expected_point(rf: RepForecast, as_of, lang: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-def build_review(rf: RepForecast, as_of, lang: str = "en", *, currency: str = "EUR",
+def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency: str = "EUR",
                  taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS,
                  back_sheet: str | None = None) -> Review:
     """The review of one rep as blocks, in page order; the same content in English and French.
@@ -272,7 +272,7 @@ def _pace_style(pace):
 
 
 # ---------------------------------------------------------------------------------------------
-def talking_points(rf: RepForecast, as_of, lang: str) -> list[str]:
+def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
     """3–6 points phrased to help, not judge: which lever, which actions close the gap in the days left,
     what to chase. Every number is written as its cell shows it (amounts rounded to the unit,
     percentages to one decimal)."""

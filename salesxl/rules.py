@@ -199,7 +199,8 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
     return typed, findings
 
 
-def parse_table(path: str, lang: str, rt: TableData, lists, flagged: set) -> tuple[TableData, list[Issue]]:
+def parse_table(path: str, lang: str, rt: TableData, lists: Mapping[str, ListSpec],
+                flagged: set[tuple[int, str]]) -> tuple[TableData, list[Issue]]:
     """One table typed, with the cell-level issues (values, required cells). Every input column of the
     contract is there (None where the table has not got it); `kept` holds what was typed where a value
     could not be interpreted."""
@@ -238,7 +239,7 @@ def parse_table(path: str, lang: str, rt: TableData, lists, flagged: set) -> tup
                      columns_at=rt.columns_at, extra_headers=rt.extra_headers, kept=kept), issues
 
 
-def untouched_planning_rows(typed: TableData, raw: TableData, lists) -> set[int]:
+def untouched_planning_rows(typed: TableData, raw: TableData, lists: Mapping[str, ListSpec]) -> set[int]:
     """Excel rows of Planning left as the workbook pre-filled them: Planned empty, the rep, period and
     action given, in a period whose rows name every action of the Lists exactly once (the block a rep
     workbook is made with: one row per action). Such a row is an action not planned this period: no

@@ -49,19 +49,19 @@ def test_every_action_ends_with_a_summary(tmp_path, lang):
     write_template(inbox / "ann.xlsx", lang, rows=rows(lang), settings={"as_of": AS_OF})
     sheet = {"en": ("Issues", "Forecast"), "fr": ("Anomalies", "Prévisions")}[lang]
     expected = {
-        "en": {"validate": f"Validate: 1 errors, 0 warnings; see the {sheet[0]} sheet.",
-               "forecast": f"Forecast: 1 reps (0 on track, 0 at risk, 1 off track); see the {sheet[1]} sheet.",
-               "reviews": "Reviews: 1 review sheets written; 0 reps without a current period.",
+        "en": {"validate": f"Validate: 1 error, 0 warnings; see the {sheet[0]} sheet.",
+               "forecast": f"Forecast: 1 rep (0 on track, 0 at risk, 1 off track); see the {sheet[1]} sheet.",
+               "reviews": "Reviews: 1 review sheet written; 0 reps without a current period.",
                "consolidate": f"Consolidate: 2 files read from {inbox} (1 unreadable), 2 rows imported; "
                               f"2 errors, 0 warnings in the {sheet[0]} sheet.",
-               "new_period": f"New period: 1 reps planned, 0 left as they were; 1 rep workbooks written in {outbox}."},
-        "fr": {"validate": f"Vérification : 1 erreurs, 0 avertissements ; voyez la feuille {sheet[0]}.",
-               "forecast": f"Prévisions : 1 commerciaux (0 en bonne voie, 0 à surveiller, 1 en retard) ; "
+               "new_period": f"New period: 1 rep planned, 0 left as they were; 1 rep workbook written in {outbox}."},
+        "fr": {"validate": f"Vérification : 1 erreur, 0 avertissement ; voyez la feuille {sheet[0]}.",
+               "forecast": f"Prévisions : 1 commercial (0 en bonne voie, 0 à surveiller, 1 en retard) ; "
                            f"voyez la feuille {sheet[1]}.",
-               "reviews": "Entretiens : 1 feuilles d'entretien écrites ; 0 commerciaux sans période en cours.",
-               "consolidate": f"Consolidation : 2 fichiers lus dans {inbox} (1 illisibles), 2 lignes importées ; "
-                              f"2 erreurs, 0 avertissements dans la feuille {sheet[0]}.",
-               "new_period": f"Nouvelle période : 1 commerciaux planifiés, 0 laissés tels quels ; 1 classeurs écrits "
+               "reviews": "Entretiens : 1 feuille d'entretien écrite ; 0 commercial sans période en cours.",
+               "consolidate": f"Consolidation : 2 fichiers lus dans {inbox} (1 illisible), 2 lignes importées ; "
+                              f"2 erreurs, 0 avertissement dans la feuille {sheet[0]}.",
+               "new_period": f"Nouvelle période : 1 commercial planifié, 0 laissé tel quel ; 1 classeur écrit "
                              f"dans {outbox}."}}[lang]
     data = json.dumps(payload(tmp_path, lang, inbox=str(inbox), outbox=str(outbox)))
     for tag in actions.ACTIONS:

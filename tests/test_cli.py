@@ -54,7 +54,10 @@ def unreadable(tmp_path):
 def test_clean_workbook_exit_0(clean):
     r = run("validate", clean, "--as-of", "2003-04-30")
     assert r.exit_code == 0, r.output
-    assert r.output.splitlines() == [f"{clean}: ok", "0 errors, 0 warnings in 1 files"]
+    # the handbook's workbook is French: the run's own lines are too (French: 0 and 1 are singular)
+    assert r.output.splitlines() == [f"{clean}: ok", "0 erreur, 0 avertissement dans 1 fichier"]
+    r = run("validate", clean, "--as-of", "2003-04-30", "--lang", "en")
+    assert r.output.splitlines() == [f"{clean}: ok", "0 errors, 0 warnings in 1 file"]
 
 
 def test_messy_workbook_exit_1_exact_lines(messy):
@@ -65,9 +68,12 @@ def test_messy_workbook_exit_1_exact_lines(messy):
         f"{messy}:Pipeline:3:Probability: warning PROBABILITY_NORMALISED "
         f"Probability '70%' read as 70%; format the cell as a percentage.",
         f"{messy}: invalid",
-        "1 errors, 1 warnings in 1 files",
+        "1 error, 1 warning in 1 file",
     ]
     assert r.stderr.splitlines() == ["exit 1: 1 error in 1 of 1 file"]
+    fr = run("validate", messy, "--as-of", "2003-04-30", "--lang", "fr")
+    assert fr.stdout.splitlines()[-2:] == [f"{messy}: invalide", "1 erreur, 1 avertissement dans 1 fichier"]
+    assert fr.stderr.splitlines() == ["code 1 : 1 erreur dans 1 sur 1 fichier"]
 
 
 def test_messages_follow_lang_option(messy):
@@ -120,7 +126,10 @@ def test_some_unreadable_some_fine_exit_1(unreadable, clean):
     empty, _ = unreadable
     r = run("validate", empty, clean, "--as-of", "2003-04-30")
     assert r.exit_code == 1, r.output
-    assert f"{clean}: ok" in r.output.splitlines() and f"{empty}: unreadable" in r.output.splitlines()
+    # the run's language is that of its one readable (French) workbook
+    assert f"{clean}: ok" in r.output.splitlines() and f"{empty}: illisible" in r.output.splitlines()
+    r = run("validate", empty, clean, "--as-of", "2003-04-30", "--lang", "en")
+    assert f"{empty}: unreadable" in r.output.splitlines()
 
 
 def test_folder_and_glob_inputs(tmp_path):
@@ -195,10 +204,11 @@ def test_template_command_writes_a_clean_workbook(tmp_path, lang):
     out = tmp_path / "sub" / f"new_{lang}.xlsx"
     r = run("template", "--lang", lang, "-o", out)
     assert r.exit_code == 0, r.output
-    assert r.output.strip() == f"wrote {out}"
+    assert r.output.strip() == (f"wrote {out}" if lang == "en" else f"écrit : {out}")
     assert validate_file(out).issues == []
     r = run("validate", out)
-    assert r.exit_code == 0 and r.output.splitlines()[-1] == "0 errors, 0 warnings in 1 files"
+    assert r.exit_code == 0 and r.output.splitlines()[-1] == {"en": "0 errors, 0 warnings in 1 file",
+                                                              "fr": "0 erreur, 0 avertissement dans 1 fichier"}[lang]
 
 
 def test_template_needs_both_period_bounds(tmp_path):
@@ -213,7 +223,7 @@ def test_installed_script_subprocess(clean, messy):
     env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
     ok = subprocess.run(cmd + ["validate", str(clean)], capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.splitlines() == [f"{clean}: ok", "0 errors, 0 warnings in 1 files"]
+    assert ok.stdout.splitlines() == [f"{clean}: ok", "0 erreur, 0 avertissement dans 1 fichier"]
     bad = subprocess.run(cmd + ["validate", "--json", str(messy), "--as-of", "30/04/2003"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1

@@ -60,7 +60,7 @@ def test_installed_wheel_in_a_fresh_venv(wheel, tmp_path):
     assert where.stdout.splitlines()[0].startswith(str(env_dir))
     r = sh(exe, "template", "--lang", "fr", "--rep", "Ann", "--seniority", "senior", "--period-start", "2026-12-01",
            "--period-end", "2027-02-28", "-o", work / "ann.xlsx", cwd=work)
-    assert r.stdout == f"wrote {work / 'ann.xlsx'}\n"
+    assert r.stdout == f"écrit : {work / 'ann.xlsx'}\n"                  # (--lang fr)
     v = subprocess.run([exe, "validate", work / "ann.xlsx", "--json"], capture_output=True, text=True, cwd=work)
     data = json.loads(v.stdout)
     assert (data["command"], data["schema_version"]) == ("validate", "1.0") and v.returncode in (0, 1)

@@ -305,7 +305,8 @@ def test_template_team(tmp_path, lang, folders):
     r = run("template", "--team", "--lang", lang, "--reps", "Ann Lee, Bob Roy", "-o", out)
     assert r.exit_code == 0, r.output
     inbox, outbox = (tmp_path / f for f in folders)
-    assert r.stdout == f"wrote {out} (2 reps; inbox {inbox}, outbox {outbox})\n"
+    assert r.stdout == (f"wrote {out} (2 reps; inbox {inbox}, outbox {outbox})\n" if lang == "en" else
+                        f"écrit : {out} (2 commerciaux ; dossier de réception {inbox}, dossier d'envoi {outbox})\n")
     assert inbox.is_dir() and outbox.is_dir()
     v = validate_file(out)
     assert v.tables["reps"]["rep"] == ["Ann Lee", "Bob Roy"]
