@@ -5,6 +5,7 @@ with the New period button). A rep's workbook already in the outbox is never wri
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import numbers
 import re
@@ -15,9 +16,9 @@ from typing import Any, Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from salesxl import contract
-from salesxl.io.annotate import AnnotateError, _attrs
+from salesxl.io.annotate import AnnotateError, _attrs, _Package, _Styles   # the package patch, shared
 from salesxl.io.cells import DATE_FORMAT, atomic_write, clean_str
-from salesxl.io.read_xlsx import col_index
+from salesxl.io.read_xlsx import col_index, package_sheets, workbook_part
 from salesxl.rollover import Rollover, rep_workbook_name
 from salesxl.tables import TableData
 from salesxl.values import is_blank, label_key
@@ -63,11 +64,9 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
     and the workbook's calculation flag (recalculate on open) change; every other part — charts,
     pictures, pivots, macros, notes — is copied byte for byte. A layout this cannot patch safely raises
     salesxl.io.annotate.AnnotateError, nothing written."""
-    from salesxl.io.annotate import _Package
-    from salesxl.io.read_xlsx import package_sheets, workbook_part
-
     done: dict[str, int] = {}
-    with zipfile.ZipFile(path) as z:
+    # read whole, closed before the save: the output may replace it (Windows keeps an open file)
+    with zipfile.ZipFile(io.BytesIO(Path(path).read_bytes())) as z:
         pkg = _Package(z)
         styles = _DateStyles(pkg.text("xl/styles.xml"), DATE_FORMAT[lang])
         parts = {label_key(p.name): p.path for p in package_sheets(z)}
@@ -108,7 +107,6 @@ class _DateStyles:
     """styles.xml (salesxl.io.annotate's) with, on demand, a cell format like another but showing a date."""
 
     def __init__(self, text: str, date_format: str):
-        from salesxl.io.annotate import _Styles
         self.styles = _Styles(text)
         self.date_format = date_format
         self.memo: dict[int, int] = {}
