@@ -466,13 +466,13 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _consolidate_in(team_path: Path):
-    """The Consolidate button on the team workbook at `team_path` (xlwings' remote Book): the book, its
-    sheets' positions and the action's result."""
-    book = book_from_json(book_json_from_xlsx(team_path))
+def _run_on(path: Path, action=None):
+    """A ribbon action (default: Consolidate) on the workbook at `path` opened as xlwings' remote Book:
+    the book, its sheets' positions and the action's result."""
+    book = book_from_json(book_json_from_xlsx(path))
     try:
         pos = positions(book)
-        res = actions.consolidate(book)
+        res = (action or actions.consolidate)(book)
     finally:
         book.close()
     return book, pos, res
@@ -498,7 +498,7 @@ def test_consolidate_imports_the_inbox_and_never_writes_the_sources(tmp_path):
                                rows={"reps": [{"rep": "Zoe Kent", "seniority": "junior"}],
                                      "reporting": kept + old},
                                settings={"as_of": day, "inbox": str(inbox)})
-    book, pos, res = _consolidate_in(team_path)
+    book, pos, res = _run_on(team_path)
     assert {p: (_sha(p), p.stat().st_mtime_ns) for p in inbox.iterdir()} == sources   # read only
     status = {Path(f["path"]).name: f["status"] for f in res["files"]}
     # files in name order: the copy comes first, so the original is the one counted once more
@@ -569,7 +569,7 @@ def test_the_inbox_import_applies_the_batch_rules(tmp_path):
     assert expected == {"a claire.xlsx": "ok", "b claire old.xlsx": "superseded", "c other team.xlsx": "skipped"}
 
     team_path = write_template(tmp_path / "team.xlsx", "en", rows={}, settings={"as_of": day, "inbox": str(inbox)})
-    book, pos, res = _consolidate_in(team_path)
+    book, pos, res = _run_on(team_path)
     assert {Path(f["path"]).name: f["status"] for f in res["files"]} == expected
     (rep_block,) = [a for a in recorded_actions(book) if a["func"] == "setValues"
                     and a["sheet_position"] == pos["Reporting"]]
@@ -632,12 +632,7 @@ def test_new_period_rolls_over_when_the_table_is_full_and_skips_planned_reps(tmp
                                "period_end": dt.date(2026, 12, 31), "revenue_objective": 1.0})
     path = write_template(tmp_path / "full.xlsx", "fr", rows=rows, settings={"as_of": AS_OF},
                           blank_rows={"objectives": 0, "planning": 0})
-    book = book_from_json(book_json_from_xlsx(path))
-    try:
-        pos = positions(book)
-        res = actions.new_period(book)
-    finally:
-        book.close()
+    book, pos, res = _run_on(path, actions.new_period)
     assert {r["rep"]: r["period_end"] for r in res["reps"]} == {"Ann Lee": "2026-12-06", "Cid Dupont": "2027-03-31"}
     assert res["skipped"] == [{"rep": "Bob Roy", "reason": "already_planned", "period_start": "2026-12-01"}]
     assert res["files"] == []                             # no outbox folder in Settings
