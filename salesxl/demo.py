@@ -15,6 +15,7 @@ from pathlib import Path
 
 from salesxl.demo_data import DEMO_AS_OF, DEMO_SEED, build_timeline, snapshot, with_mistakes
 from salesxl.io.template import write_template
+from salesxl.i18n import counted
 from salesxl.tables import TableData
 
 HISTORY_OFFSETS = (61, 31)      # days before the as-of date: two earlier collections, from workbooks
@@ -122,8 +123,8 @@ def describe(r: DemoResult, lang: str = "en") -> str:
         lines.append(("  Complément Excel         : " if fr else "  Excel add-in: ") + str(r.addin))
     counts = getattr(r.result, "counts", None) or {}
     if counts:
-        lines.append((f"  Anomalies : {counts.get('error', 0)} erreurs, {counts.get('warning', 0)} avertissements"
-                      if fr else f"  Issues: {counts.get('error', 0)} errors, {counts.get('warning', 0)} warnings"))
+        tally = f"{counted(counts.get('error', 0), 'error', lang)}, {counted(counts.get('warning', 0), 'warning', lang)}"
+        lines.append(("  Anomalies : " if fr else "  Issues: ") + tally)
     lines.append(("Ouvrez d'abord " if fr else "Open first: ") + str(r.team_workbook)
                  + (" — feuille Prévisions, puis un onglet Entretien." if fr
                     else " — the Forecast sheet, then a Review tab."))

@@ -486,16 +486,16 @@ class ForecastPlan:
     on_track: float
     at_risk: float
     by: Mapping[str, RowsByRep] = field(default_factory=dict)   # table -> rep key -> the rep's rows
-    rep_reasons: dict = field(default_factory=dict)
-    outcome_of: dict = field(default_factory=dict)
-    closed: dict | None = None      # rep key -> closed proposals of the history store (None: from the pipeline)
-    slip: dict = field(default_factory=dict)
+    rep_reasons: dict[str, dict[str, int]] = field(default_factory=dict)     # rep key -> reason -> count
+    outcome_of: dict[str, str] = field(default_factory=dict)                 # result key -> outcome class
+    closed: dict[str, TableData] | None = None   # rep key -> closed proposals of the history store (None: pipeline)
+    slip: dict[str, TableData] = field(default_factory=dict)                 # rep key -> slipping proposals
     collections: Any = None                                 # movement.Collections of the history store
-    _reps: list = field(default_factory=list)               # the reps' forecasts added so far
-    _total: Any = None      # the team's draws by period-length group: each rep's added as it comes
+    _reps: list[RepForecast] = field(default_factory=list)  # the reps' forecasts added so far
+    _total: dict[str, np.ndarray] | None = None  # the team's draws by period-length group, each rep's added
     learner: Any = None     # learn.History of the store (attach_history), None without one
-    _z: Any = None          # the team factor's normals of the history-based draws
-    _total_basis: Any = None   # the same on each rep's basis (history, else declared), by group
+    _z: np.ndarray | None = None                 # the team factor's normals of the history-based draws
+    _total_basis: dict[str, np.ndarray] | None = None   # the same on each rep's basis (history, else declared)
 
     def __len__(self) -> int:
         return len(self.reps)

@@ -176,3 +176,22 @@ def merged_tables(validated) -> dict:
     from salesxl.tables import TableData
     keys = dict.fromkeys(k for v in validated for k in v.tables)
     return {k: TableData.concat([v.tables[k] for v in validated if k in v.tables]) for k in keys}
+
+
+def set_saved(path: Path, when: str) -> Path:
+    """Rewrite a workbook's own saved date (docProps/core.xml dcterms:modified), e.g. "2026-11-02T10:00:00Z"."""
+    import re
+    import zipfile
+    members = []
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "docProps/core.xml":
+                data, n = re.subn(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                  rb"\g<1>" + when.encode() + rb"\g<2>", data)
+                assert n == 1
+            members.append((info, data))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in members:
+            z.writestr(info, data)
+    return path

@@ -466,6 +466,18 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _run_on(path: Path, action=None):
+    """A ribbon action (default: Consolidate) on the workbook at `path` opened as xlwings' remote Book:
+    the book, its sheets' positions and the action's result."""
+    book = book_from_json(book_json_from_xlsx(path))
+    try:
+        pos = positions(book)
+        res = (action or actions.consolidate)(book)
+    finally:
+        book.close()
+    return book, pos, res
+
+
 def test_consolidate_imports_the_inbox_and_never_writes_the_sources(tmp_path):
     team = demo_data.build_timeline()
     day = demo_data.DEMO_AS_OF
@@ -486,12 +498,7 @@ def test_consolidate_imports_the_inbox_and_never_writes_the_sources(tmp_path):
                                rows={"reps": [{"rep": "Zoe Kent", "seniority": "junior"}],
                                      "reporting": kept + old},
                                settings={"as_of": day, "inbox": str(inbox)})
-    book = book_from_json(book_json_from_xlsx(team_path))
-    try:
-        pos = positions(book)
-        res = actions.consolidate(book)
-    finally:
-        book.close()
+    book, pos, res = _run_on(team_path)
     assert {p: (_sha(p), p.stat().st_mtime_ns) for p in inbox.iterdir()} == sources   # read only
     status = {Path(f["path"]).name: f["status"] for f in res["files"]}
     # files in name order: the copy comes first, so the original is the one counted once more
@@ -535,9 +542,7 @@ def test_the_inbox_import_applies_the_batch_rules(tmp_path):
     """The add-in's Consolidate decides about each inbox file as `salesxl consolidate` does (the same
     stage 2, consolidate.triage): the older of two submissions of one rep is superseded (its rows not
     imported), a salesxl team workbook is skipped, and the statuses match the batch's."""
-    import re
-    import zipfile
-
+    from conftest import set_saved
     from salesxl import consolidate as batch
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -546,25 +551,12 @@ def test_the_inbox_import_applies_the_batch_rules(tmp_path):
     claire = next(r for r in team if r.name == "Claire Martin")
     rows = demo_data.snapshot(team, claire, day)
 
-    def saved(path: Path, when: str) -> None:
-        members = []
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                data = z.read(info)
-                if info.filename == "docProps/core.xml":
-                    data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                  rb"\g<1>" + when.encode() + rb"\g<2>", data)
-                members.append((info, data))
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            for info, data in members:
-                z.writestr(info, data)
-
     newer = write_template(inbox / "a claire.xlsx", claire.lang, rows=rows, settings={"as_of": day})
     old_rows = {k: [dict(r) for r in v] for k, v in rows.items()}
     old_rows["reporting"][0]["company"] = "Stale Co"
     older = write_template(inbox / "b claire old.xlsx", claire.lang, rows=old_rows, settings={"as_of": day})
-    saved(newer, "2026-11-19T10:00:00Z")
-    saved(older, "2026-11-02T10:00:00Z")
+    set_saved(newer, "2026-11-19T10:00:00Z")
+    set_saved(older, "2026-11-02T10:00:00Z")
     emma = next(r for r in team if r.name == "Emma Wilson")
     elsewhere = write_template(tmp_path / "emma.xlsx", emma.lang, rows=demo_data.snapshot(team, emma, day),
                                settings={"as_of": day})
@@ -577,12 +569,7 @@ def test_the_inbox_import_applies_the_batch_rules(tmp_path):
     assert expected == {"a claire.xlsx": "ok", "b claire old.xlsx": "superseded", "c other team.xlsx": "skipped"}
 
     team_path = write_template(tmp_path / "team.xlsx", "en", rows={}, settings={"as_of": day, "inbox": str(inbox)})
-    book = book_from_json(book_json_from_xlsx(team_path))
-    try:
-        pos = positions(book)
-        res = actions.consolidate(book)
-    finally:
-        book.close()
+    book, pos, res = _run_on(team_path)
     assert {Path(f["path"]).name: f["status"] for f in res["files"]} == expected
     (rep_block,) = [a for a in recorded_actions(book) if a["func"] == "setValues"
                     and a["sheet_position"] == pos["Reporting"]]
@@ -645,12 +632,7 @@ def test_new_period_rolls_over_when_the_table_is_full_and_skips_planned_reps(tmp
                                "period_end": dt.date(2026, 12, 31), "revenue_objective": 1.0})
     path = write_template(tmp_path / "full.xlsx", "fr", rows=rows, settings={"as_of": AS_OF},
                           blank_rows={"objectives": 0, "planning": 0})
-    book = book_from_json(book_json_from_xlsx(path))
-    try:
-        pos = positions(book)
-        res = actions.new_period(book)
-    finally:
-        book.close()
+    book, pos, res = _run_on(path, actions.new_period)
     assert {r["rep"]: r["period_end"] for r in res["reps"]} == {"Ann Lee": "2026-12-06", "Cid Dupont": "2027-03-31"}
     assert res["skipped"] == [{"rep": "Bob Roy", "reason": "already_planned", "period_start": "2026-12-01"}]
     assert res["files"] == []                             # no outbox folder in Settings

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from conftest import set_saved
 from salesxl import consolidate as stages
 from salesxl.cli import app
 from salesxl.forecast import ForecastJob, forecast_rep
@@ -185,25 +186,6 @@ def test_forecast_job_is_a_dataclass_that_travels(world):
 
 # ---------------------------------------------------------------------------------------------
 # Each rep once (issue 11 item 2)
-def _set_saved(path: Path, when: str) -> Path:
-    """Rewrite the workbook's own saved date (docProps/core.xml dcterms:modified)."""
-    import re
-    import zipfile
-    members = []
-    with zipfile.ZipFile(path) as z:
-        for info in z.infolist():
-            data = z.read(info)
-            if info.filename == "docProps/core.xml":
-                data, n = re.subn(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                                  rb"\g<1>" + when.encode() + rb"\g<2>", data)
-                assert n == 1
-            members.append((info, data))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, data in members:
-            z.writestr(info, data)
-    return path
-
-
 def _two_submissions(d: Path, older_saved: str, newer_saved: str) -> tuple[Path, Path]:
     """Claire's workbook twice: an older submission (one proposal at 99,999) and the newer one."""
     from salesxl.io.template import write_template
@@ -211,7 +193,7 @@ def _two_submissions(d: Path, older_saved: str, newer_saved: str) -> tuple[Path,
     newer = write_template(d / "claire.xlsx", lang, rows=tables, settings={"as_of": AS_OF})
     tables["pipeline"][0]["amount"] = 99999.0
     older = write_template(d / "claire (1).xlsx", lang, rows=tables, settings={"as_of": AS_OF})
-    return _set_saved(older, older_saved), _set_saved(newer, newer_saved)
+    return set_saved(older, older_saved), set_saved(newer, newer_saved)
 
 
 def _pipeline_sources(team: Path) -> list[tuple]:
