@@ -496,6 +496,7 @@ class ForecastPlan:
     learner: Any = None     # learn.History of the store (attach_history), None without one
     _z: np.ndarray | None = None                 # the team factor's normals of the history-based draws
     _total_basis: dict[str, np.ndarray] | None = None   # the same on each rep's basis (history, else declared)
+    _pipelines: dict[int, TableData | None] = field(default_factory=dict)   # job i's pipeline until complete(i)
 
     def __len__(self) -> int:
         return len(self.reps)
@@ -505,8 +506,9 @@ class ForecastPlan:
         time, not every rep's rows at once; pickled, a view goes as a table of its own)."""
         rep = self.reps[i]
         by, rep_id = self.by, rep.key
+        pipeline = self._pipelines[i] = by["pipeline"].get(rep_id)      # (complete(i) needs it again)
         return ForecastJob(rep.name, rep.seniority, rep.period, self.as_of, by["planning"].get(rep_id),
-                           by["reporting"].get(rep_id), by["pipeline"].get(rep_id), self.outcome_of,
+                           by["reporting"].get(rep_id), pipeline, self.outcome_of,
                            self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rep_id],
                            self.team_reasons)
 
@@ -523,8 +525,9 @@ class ForecastPlan:
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
         rep_id = self.reps[i].key
-        _apply_closed(rf, self.closed.get(rep_id) if self.closed is not None
-                      else closed_in_pipeline(self.by["pipeline"].get(rep_id)))
+        pipeline = self._pipelines.pop(i) if i in self._pipelines else \
+            self.by["pipeline"].get(rep_id) if "pipeline" in self.by else None          # (read back once)
+        _apply_closed(rf, self.closed.get(rep_id) if self.closed is not None else closed_in_pipeline(pipeline))
         slip = self.slip.get(rep_id)
         if slip is not None:
             keys = [c for c in slip.columns if c != "rep"]
@@ -533,7 +536,7 @@ class ForecastPlan:
             if self._z is None:
                 from salesxl.learn import team_normals
                 self._z = team_normals(self.seed, self.simulations)
-            apply_history(rf, self.by["pipeline"].get(rep_id), self.learner, self.as_of, self._z,
+            apply_history(rf, pipeline, self.learner, self.as_of, self._z,
                           rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
         else:
             rf.expected = rf.forecast
@@ -545,9 +548,8 @@ class ForecastPlan:
                                                 seed=rep_seed(self.seed, rf.rep), simulations=self.simulations,
                                                 on_track=self.on_track, at_risk=self.at_risk)
             from salesxl.movement import track_record
-            rf.track = track_record(self.by.get("objectives", {}).get(rep_id),
-                                    self.by.get("pipeline", {}).get(rep_id), rf.period_start,
-                                    self.collections.history.get(rep_id, {}))
+            rf.track = track_record(self.by["objectives"].get(rep_id) if "objectives" in self.by else None,
+                                    pipeline, rf.period_start, self.collections.history.get(rep_id, {}))
         return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
