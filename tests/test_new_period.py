@@ -390,18 +390,33 @@ def test_new_period_above_a_totals_row(tmp_path, recalc, blank):
     assert [lo[f"{c}{moved}"].value for c in "AEFG"] == ["Total", sum(plan["planned"]), 0, 0]
 
 
-@pytest.mark.parametrize("where", [1, 10])
+@pytest.mark.parametrize("where", ["below", "in_the_way", "summary", "chart", "name"])
 def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
-    """Something typed below the totals row (read as the table's, or where the new rows would go): the
-    totals row is not moved over it, one line says why, nothing is written."""
+    """Something typed below the totals row (read as the table's, or where the new rows would go), or a
+    formula elsewhere using the total by its address: the totals row is not moved, one line says why,
+    nothing is written."""
     team, total = _totals_team(tmp_path, 18)
     wb = openpyxl.load_workbook(team)
-    wb["Planning"][f"B{total + where}"] = "keep me"
+    if where == "summary":
+        wb.create_sheet("Summary")["A1"] = f"=Planning!E{total}*2"
+    elif where == "chart":
+        from openpyxl.chart import BarChart, Reference
+        chart = BarChart()
+        chart.add_data(Reference(wb["Planning"], min_col=5, min_row=total, max_col=6), titles_from_data=False)
+        wb["Objectives"].add_chart(chart, "K2")
+    elif where == "name":
+        from openpyxl.workbook.defined_name import DefinedName
+        wb.defined_names["teamTotal"] = DefinedName("teamTotal", attr_text=f"Planning!$E${total}")
+    else:
+        wb["Planning"][f"B{total + (1 if where == 'below' else 10)}"] = "keep me"
     wb.save(team)
     before = sha(team)
     r = run("new-period", team)
-    why = "rows typed below the totals row of table tblPlanning" if where == 1 else \
-        "cells below the totals row of table tblPlanning, where the new rows go"
+    why = {"below": "rows typed below the totals row of table tblPlanning",
+           "in_the_way": "cells below the totals row of table tblPlanning, where the new rows go",
+           "summary": "Summary!A1 refers to the totals row of table tblPlanning by its address",
+           "chart": "a chart refers to the totals row of table tblPlanning by its address",
+           "name": "teamTotal refers to the totals row of table tblPlanning by its address"}[where]
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.splitlines() == [f"error: {team} cannot take the new rows ({why}): use the New period button "
                                      f"in Excel (see: salesxl new-period -h)"]

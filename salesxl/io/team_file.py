@@ -99,6 +99,9 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                 if totals:                              # the totals row moves down, below the new rows
                     name = _attrs(re.search(r"<(?:\w+:)?table\b[^>]*>", txt).group(0)).get("displayName", table)
                     others = [b for t, _, b, _ in found if t != table]
+                    where = _refers_to_totals(pkg, part, td.sheet, c1, c2, r2) if totals == 1 else None
+                    if where:
+                        raise AnnotateError(f"{where} refers to the totals row of table {name} by its address")
                     xml, txt = _move_totals(xml, txt, td, name, others, (c1, r1, c2, r2), totals, start, end)
                     txt = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*?\sref=")[^"]*"', rf'\g<1>{_col(c1)}{r1}:{_col(c2)}{end}"',
                                  txt)
@@ -397,27 +400,40 @@ _REF_RE = re.compile(r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!\[]+)!)?(?P<a>\$?[A-Z]{1
 _CELLREF_RE = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
 
 
-def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last: int, end: int,
-                  first_total: int, r2: int) -> str:
-    """A totals row formula moved below row `end`: its references (on its sheet, in the table's columns)
-    over the data rows down to `last` stretched to `end`, those to the totals rows moved with them;
-    structured references (Table[Column]) and every other reference unchanged."""
+def _refs(text: str, sheet: str, own: bool):
+    """The A1 references of a formula to cells of `sheet` (unqualified ones too when `own`: the formula
+    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...))."""
     from openpyxl.formula.tokenizer import Token, Tokenizer
 
     tok = Tokenizer(text if text.startswith("=") else "=" + text)
-    shift = end - last
+    found = []
     for t in tok.items:
         if t.type != Token.OPERAND or t.subtype != Token.RANGE:
             continue
         m = _REF_RE.match(t.value)
         if m is None:
             continue
-        if m.group("sheet") and label_key(m.group("sheet").strip("'").replace("''", "'")) != label_key(sheet):
+        if m.group("sheet"):
+            if label_key(m.group("sheet").strip("'").replace("''", "'")) != label_key(sheet):
+                continue
+        elif not own:
             continue
-        a = _CELLREF_RE.fullmatch(m.group("a"))
-        b = _CELLREF_RE.fullmatch(m.group("b") or m.group("a"))
-        ca, cb = col_index(a.group(2)), col_index(b.group(2))
-        ra, rb = int(a.group(4)), int(b.group(4))
+        a = _CELLREF_RE.fullmatch(m.group("a")).groups()
+        b = _CELLREF_RE.fullmatch(m.group("b") or m.group("a")).groups()
+        found.append((t, m.group("sheet"), a, b if m.group("b") else None))
+    return tok, found
+
+
+def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last: int, end: int,
+                  first_total: int, r2: int) -> str:
+    """A totals row formula moved below row `end`: its references (on its sheet, in the table's columns)
+    over the data rows down to `last` stretched to `end`, those to the totals rows moved with them;
+    structured references (Table[Column]) and every other reference unchanged."""
+    tok, refs = _refs(text, sheet, True)
+    shift = end - last
+    for t, prefix, a, b in refs:
+        ca, cb = col_index(a[1]), col_index((b or a)[1])
+        ra, rb = int(a[3]), int((b or a)[3])
         if not (c1 <= ca and cb <= c2):
             continue
         if header_row < ra <= last == rb:
@@ -426,12 +442,48 @@ def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last
             ra, rb = ra + shift, rb + shift
         else:
             continue
-        new = f"{a.group(1)}{a.group(2)}{a.group(3)}{ra}"
-        if m.group("b"):
-            new += f":{b.group(1)}{b.group(2)}{b.group(3)}{rb}"
-        t.value = (m.group("sheet") + "!" if m.group("sheet") else "") + new
+        t.value = (prefix + "!" if prefix else "") + f"{a[0]}{a[1]}{a[2]}{ra}" + \
+            (f":{b[0]}{b[1]}{b[2]}{rb}" if b else "")
     out = tok.render()
     return out if text.startswith("=") else out[1:]
+
+
+def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, total: int) -> str | None:
+    """Where a formula, a name or a chart refers by its address to the totals row (row `total`, columns
+    c1..c2) of a table on `sheet` (the totals row's own cells aside), None when nothing does: moved,
+    the totals row would leave such a reference behind."""
+    def hits(text: str, own: bool) -> bool:
+        for _, _, a, b in _refs(unescape(text), sheet, own)[1]:
+            if col_index(a[1]) <= c2 and c1 <= col_index((b or a)[1]) and int(a[3]) <= total <= int((b or a)[3]):
+                return True
+        return False
+
+    names = {sheet.lower(), sheet.replace("'", "''").lower()}
+    sheets = {sp.path: sp.name for sp in package_sheets(pkg.z)}
+    wb = workbook_part(pkg.z)
+    for name in sorted(pkg.names):
+        if name not in sheets and name != wb and not (name.startswith("xl/charts/") and name.endswith(".xml")):
+            continue
+        text = pkg.text(name)
+        own = name == part
+        if not own and not any(n in text.lower() for n in names):
+            continue
+        if name in sheets:
+            for c in _CELL_RE.finditer(text):
+                f = re.search(r"<(?:\w+:)?f\b[^>]*>([^<]+)</(?:\w+:)?f>", c.group(3) or "")
+                if f is None or (own and str(total) not in f.group(1)):
+                    continue
+                ref = re.fullmatch(r"([A-Z]+)(\d+)", _attrs(c.group(2)).get("r", ""))
+                moves = own and ref is not None and int(ref.group(2)) == total and c1 <= col_index(ref.group(1)) <= c2
+                if not moves and hits(f.group(1), own):
+                    return f"{sheets[name]}!{ref.group(0) if ref else ''}"
+        elif name == wb:
+            for d in re.finditer(r"<(?:\w+:)?definedName\b([^>]*)>([^<]+)</(?:\w+:)?definedName>", text):
+                if hits(d.group(2), False):
+                    return _attrs(d.group(1)).get("name", "a name")
+        elif any(hits(f.group(1), False) for f in re.finditer(r"<(?:\w+:)?f>([^<]+)</(?:\w+:)?f>", text)):
+            return "a chart"
+    return None
 
 
 def _grow_formats(xml: str, c1: int, c2: int, header_row: int, last: int, end: int, totals: int = 0) -> str:
