@@ -26,6 +26,7 @@ the number of cells marked, capped), never on the number of rows.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -340,9 +341,36 @@ def validate(book: xw.Book) -> dict[str, Any]:
 
 
 def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
-    """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast)."""
+    """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast),
+    with what the history store beside it tells (`salesxl consolidate` keeps `<team>.history.sqlite`
+    there): the history-based forecast, calibration, slippage, the change since the previous collection
+    and the track records, as `salesxl forecast --history` gives them. The store is only read."""
+    from salesxl import consolidate as stages
     v = live_book.validate()
-    return v, plan_forecast(v.tables, v.lists, v.as_of, v.settings)
+    plan = plan_forecast(v.tables, v.lists, v.as_of, v.settings)
+    store = _history_beside(live_book.book)
+    if store is not None:
+        try:
+            plan.attach_history(*stages.history_facts_with(store, v.tables, v.as_of, path=live_book.path, wait=5))
+        except (sqlite3.Error, OSError, RuntimeError):  # held by another program, or not a salesxl store:
+            pass                                          # the forecast goes on without it
+    return v, plan
+
+
+def _history_beside(book: xw.Book) -> Path | None:
+    """The history store beside the open workbook (`<name>.history.sqlite`), when the workbook has a
+    folder on this machine and the store is there; else None."""
+    from salesxl.io.history import default_path
+    try:
+        full = book.fullname
+        if "://" in full:
+            from xlwings.utils import fullname_url_to_local_path
+            full = fullname_url_to_local_path(full)
+    except Exception:  # an online workbook xlwings cannot map to a synced folder
+        return None
+    path = Path(full)
+    store = default_path(path) if path.is_absolute() else None
+    return store if store is not None and store.is_file() else None
 
 
 def _forecast(live_book: LiveBook) -> tuple[Validated, TeamForecast]:

@@ -809,6 +809,26 @@ def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, 
     return closed, slipping, learner, hist.collections(conn, as_of)
 
 
+def history_facts_with(store, tables: Mapping[str, TableData], as_of: dt.date, *, path: str,
+                       wait: float | None = None) -> tuple:
+    """`history_facts` of the store at `store` as they are once `tables` (one workbook's typed tables:
+    the add-in's open team workbook) are recorded as the collection of `as_of`, as `consolidate` would
+    record them; in a transaction rolled back, so the store is never written. sqlite3.Error when the
+    store cannot be read."""
+    from salesxl.io import history as hist
+    conn = hist.open_history(store, timeout=wait)
+    try:
+        taken = {k: t for k, t in tables.items() if k in CONSOLIDATED_TABLES}
+        fp = fingerprint(taken)
+        if fp is not None:
+            hist.import_submission(conn, sha256="", fingerprint=fp, as_of=as_of, path=path,
+                                   pipeline=taken.get("pipeline"), periods=history_periods(taken), commit=False)
+        return history_facts(conn, as_of)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 def forecast_team(plan: ForecastPlan, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
     """Stage 3's end without a workbook: the reps' forecasts completed and added up (forecast.TeamForecast)."""
     return plan.finish(plan.complete(i, rf) for i, rf in enumerate(rep_forecasts))

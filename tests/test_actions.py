@@ -735,3 +735,49 @@ def test_running_reviews_twice_replaces_the_sheets(open_book):
     funcs = action_funcs(book)
     assert funcs.count("sheetDelete") == 3 and funcs.count("addSheet") == 3
     assert [s.name for s in book.sheets].count(first["sheets"][0]) == 1
+
+
+def test_forecast_reads_the_history_store_beside_the_team_workbook(tmp_path):
+    """The Forecast button on a team workbook whose history store (`team.history.sqlite`) is beside it
+    gives what `salesxl forecast --history` gives for the same workbook: the history-based expected
+    value and basis, the change since the previous collection, the track record; the store is only read."""
+    import hashlib
+
+    from salesxl import consolidate as batch
+    team = demo_data.build_timeline()
+    day = demo_data.DEMO_AS_OF
+    store = tmp_path / "team.history.sqlite"
+    for when, out in ((day - dt.timedelta(days=14), tmp_path / "before.xlsx"), (day, tmp_path / "team.xlsx")):
+        folder = tmp_path / when.isoformat()
+        folder.mkdir()
+        for rep in team[:3]:
+            write_template(folder / f"{rep.name}.xlsx", rep.lang, rows=demo_data.snapshot(team, rep, when),
+                           settings={"as_of": when})
+        res = batch.consolidate([folder], out, as_of=when, history=store, workers=0, simulations=500, lang="en")
+        assert res.output is not None
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    opts = batch.run_options(as_of=day, workers=0, team_workbooks=True, simulations=500)
+    with batch.prepare([tmp_path / "team.xlsx"], opts, history=store) as prep:
+        cli = prep.forecast()
+    payload = book_json_from_xlsx(tmp_path / "team.xlsx")
+    payload["book"]["name"] = str(tmp_path / "team.xlsx")         # as Excel's desktop COM names a saved book
+
+    def button(payload) -> tuple[dict, dict]:
+        book = book_from_json(payload)
+        try:
+            res = actions.forecast(book)                            # the Forecast button (its sheet written)
+            _, fc = actions._forecast(actions.load(book))          # and its forecast objects
+        finally:
+            book.close()
+        return {r["rep"]: r for r in res["reps"]}, {r.rep: r for r in fc.reps}
+
+    got, objects = button(payload)
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before          # read only
+    expected = {r["rep"]: r for r in cli.to_dict()["reps"]}
+    assert got == expected and len(got) == 3                                 # expected, basis, P(reach)…
+    assert [(r.rep, r.change, r.track) for r in cli.reps] == [(r.rep, objects[r.rep].change, objects[r.rep].track)
+                                                                for r in cli.reps]
+    assert any(r.change is not None for r in objects.values())               # the previous collection is used
+    # without the store beside it, no change since a previous collection
+    _, plain = button(book_json_from_xlsx(tmp_path / "team.xlsx"))
+    assert not any(r.change is not None for r in plain.values())
