@@ -330,3 +330,94 @@ def test_template_team_checks_its_arguments(tmp_path, args, line):
     r = run("template", "--reps", "Ann", "-o", tmp_path / "t.xlsx")
     assert r.exit_code == 2 and r.stderr.splitlines() == [
         "error: --reps, --inbox and --outbox go with --team (see: salesxl template -h)"]
+
+
+def _totals_team(tmp_path: Path, blank: int) -> tuple[Path, int]:
+    """A team workbook whose Planning table has a totals row, as Excel's Total Row makes one: a label,
+    a custom SUBTOTAL over the column's rows (in the cell and the table), a structured SUBTOTAL, and a
+    formula on the totals row itself. (The workbook, the totals row.)"""
+    from openpyxl.worksheet.table import TableFormula
+    team = write_template(tmp_path / "team.xlsx", "en", rows=team_rows(),
+                          settings={"as_of": AS_OF, "inbox": "inbox", "outbox": "outbox"},
+                          blank_rows={"objectives": 1, "planning": blank})
+    wb = openpyxl.load_workbook(team)
+    ws = wb["Planning"]
+    (table,) = ws.tables.values()
+    total = int(table.ref.split(":")[1][1:]) + 1
+    ws[f"A{total}"] = "Total"
+    ws[f"E{total}"] = f"=SUBTOTAL(109,E2:E{total - 1})"
+    ws[f"F{total}"] = f"=SUBTOTAL(109,{table.displayName}[Done])"
+    ws[f"G{total}"] = f'=IF(E{total}=0,"",F{total}/E{total})'
+    table.ref = f"A1:G{total}"
+    table.totalsRowCount = 1
+    table.tableColumns[0].totalsRowLabel = "Total"
+    table.tableColumns[4].totalsRowFunction = "custom"
+    table.tableColumns[4].totalsRowFormula = TableFormula(attr_text=f"SUBTOTAL(109,E2:E{total - 1})")
+    table.tableColumns[5].totalsRowFunction = "sum"
+    wb.save(team)
+    v = validate_file(team)
+    assert len(v.tables["planning"]) == 18 and not v.issues         # the totals row is not data
+    return team, total
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("blank", [18, 20, 40])   # rows: filled, 2 spare, room for all
+def test_new_period_above_a_totals_row(tmp_path, recalc, blank):
+    """The new rows go inside the table, above its totals row, which moves down (its SUBTOTAL over the
+    grown rows); the table, its filter and its drop-downs end where they should; LibreOffice computes it."""
+    team, total = _totals_team(tmp_path, blank)
+    r = run("new-period", team, "--outbox", tmp_path / "box")
+    assert r.exit_code == 0, r.output
+    moved = max(total, 18 + 18 + 2)             # 18 rows + 18 new + header: below them, or where it was
+    ws = openpyxl.load_workbook(team)["Planning"]
+    (table,) = ws.tables.values()
+    assert (table.ref, table.autoFilter.ref, table.totalsRowCount) == (f"A1:G{moved}", f"A1:G{moved - 1}", 1)
+    assert [c.value for c in ws[moved]] == ["Total", None, None, None, f"=SUBTOTAL(109,E2:E{moved - 1})",
+                                            f"=SUBTOTAL(109,{table.displayName}[Done])",
+                                            f'=IF(E{moved}=0,"",F{moved}/E{moved})']
+    assert table.tableColumns[4].totalsRowFormula.attr_text == f"SUBTOTAL(109,E2:E{moved - 1})"
+    assert [ws[f"E{row}"].value for row in range(32, 38)] == [10, 11, 12, 13, 14, 15]   # Cid's new rows
+    assert all(ws[f"A{row}"].value is None for row in range(38, moved))
+    for dv in ws.data_validations.dataValidation:               # the drop-downs reach the last data row
+        assert max(rg.max_row for rg in dv.sqref.ranges) == moved - 1, dv.sqref
+    v = validate_file(team)
+    assert not v.issues
+    plan = v.tables["planning"]
+    assert len(plan) == 36 and plan.rows[-1] == 37 and plan["planned"][-6:] == [10, 11, 12, 13, 14, 15]
+    lo = openpyxl.load_workbook(recalc(team, tmp_path / "lo"), data_only=True)["Planning"]
+    (table,) = lo.tables.values()
+    assert table.ref == f"A1:G{moved}"
+    assert [lo[f"{c}{moved}"].value for c in "AEFG"] == ["Total", sum(plan["planned"]), 0, 0]
+
+
+@pytest.mark.parametrize("where", ["below", "in_the_way", "summary", "chart", "name"])
+def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
+    """Something typed below the totals row (read as the table's, or where the new rows would go), or a
+    formula elsewhere using the total by its address: the totals row is not moved, one line says why,
+    nothing is written."""
+    team, total = _totals_team(tmp_path, 18)
+    wb = openpyxl.load_workbook(team)
+    if where == "summary":
+        wb.create_sheet("Summary")["A1"] = f"=Planning!E{total}*2"
+    elif where == "chart":
+        from openpyxl.chart import BarChart, Reference
+        chart = BarChart()
+        chart.add_data(Reference(wb["Planning"], min_col=5, min_row=total, max_col=6), titles_from_data=False)
+        wb["Objectives"].add_chart(chart, "K2")
+    elif where == "name":
+        from openpyxl.workbook.defined_name import DefinedName
+        wb.defined_names["teamTotal"] = DefinedName("teamTotal", attr_text=f"Planning!$E${total}")
+    else:
+        wb["Planning"][f"B{total + (1 if where == 'below' else 10)}"] = "keep me"
+    wb.save(team)
+    before = sha(team)
+    r = run("new-period", team)
+    why = {"below": "rows typed below the totals row of table tblPlanning",
+           "in_the_way": "cells below the totals row of table tblPlanning, where the new rows go",
+           "summary": "Summary!A1 refers to the totals row of table tblPlanning by its address",
+           "chart": "a chart refers to the totals row of table tblPlanning by its address",
+           "name": "teamTotal refers to the totals row of table tblPlanning by its address"}[where]
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [f"error: {team} cannot take the new rows ({why}): use the New period button "
+                                     f"in Excel (see: salesxl new-period -h)"]
+    assert sha(team) == before and not (tmp_path / "outbox").exists()

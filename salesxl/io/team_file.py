@@ -79,8 +79,9 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
             start = (max(filled) if filled else td.header_row) + 1
             end = start + len(recs) - 1
             inputs = {c.key for c in contract.TABLES[key].input_columns}
-            xml = _write_rows(pkg.text(part), td, start, recs, inputs, styles)
+            xml = pkg.text(part)
             first_col = min(td.columns_at.values())
+            found = []                                  # (part, XML, bounds, totals rows) of the sheet's tables
             for _, rel_type, table in pkg.rels(part):
                 if not rel_type.endswith("/table"):
                     continue
@@ -88,13 +89,32 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                 head = re.search(r"<(?:\w+:)?table\b[^>]*>", txt)
                 if head is None or "ref" not in _attrs(head.group(0)):
                     raise AnnotateError(f"{table} has no range")
-                (c1, r1), (c2, r2) = _bounds(_attrs(head.group(0))["ref"])
-                if r1 == td.header_row and c1 <= first_col <= c2 and end > r2:
+                found.append((table, txt, _bounds(_attrs(head.group(0))["ref"]),
+                              int(_attrs(head.group(0)).get("totalsRowCount") or 0)))
+            bottom = end
+            for table, txt, ((c1, r1), (c2, r2)), totals in found:
+                last = r2 - totals                      # the table's last data row
+                if r1 != td.header_row or not c1 <= first_col <= c2 or end <= last:
+                    continue
+                if totals:                              # the totals row moves down, below the new rows
+                    name = _attrs(re.search(r"<(?:\w+:)?table\b[^>]*>", txt).group(0)).get("displayName", table)
+                    others = [b for t, _, b, _ in found if t != table]
+                    where = _refers_to_totals(pkg, part, td.sheet, c1, c2, r2) if totals == 1 else None
+                    if where:
+                        raise AnnotateError(f"{where} refers to the totals row of table {name} by its address")
+                    xml, txt = _move_totals(xml, txt, td, name, others, (c1, r1, c2, r2), totals, start, end)
+                    txt = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*?\sref=")[^"]*"', rf'\g<1>{_col(c1)}{r1}:{_col(c2)}{end}"',
+                                 txt)
+                    txt = re.sub(r'(<(?:\w+:)?table\b[^>]*?\sref=")[^"]*"',
+                                 rf'\g<1>{_col(c1)}{r1}:{_col(c2)}{end + totals}"', txt)
+                else:
                     ref = f"{_col(c1)}{r1}:{_col(c2)}{end}"
                     txt = re.sub(r'(<(?:\w+:)?(?:table|autoFilter)\b[^>]*?\sref=")[^"]*"', rf'\g<1>{ref}"', txt)
-                    pkg.set_text(table, txt)
-                    xml = _grow_formats(xml, c1, c2, r1, r2, end)
-            pkg.set_text(part, _grow_dimension(xml, end))
+                pkg.set_text(table, txt)
+                xml = _grow_formats(xml, c1, c2, r1, last, end, totals)
+                bottom = max(bottom, end + totals)
+            xml = _write_rows(xml, td, start, recs, inputs, styles)
+            pkg.set_text(part, _grow_dimension(xml, bottom))
             done[key] = len(recs)
         pkg.set_text("xl/styles.xml", styles.xml())
         wb = workbook_part(z)
@@ -270,11 +290,207 @@ def _cell_xml(p: str, ref: str, value: Any, s: int, styles: _DateStyles) -> str:
     return _cell_xml(p, ref, "" if isinstance(value, numbers.Real) else str(value), s, styles)
 
 
-def _grow_formats(xml: str, c1: int, c2: int, header_row: int, last: int, end: int) -> str:
+def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box: tuple[int, int, int, int],
+                 totals: int, start: int, end: int) -> tuple[str, str]:
+    """The sheet's and the table's XML with the table's totals row(s) moved down to just below row `end`
+    (the new last data row): the cells of the table's columns on those rows, their formulas over the
+    data rows stretched to row `end` (references to the totals row itself follow it), and so the table's
+    custom totals formulas. Raises AnnotateError when the move is not safe: rows read below the totals
+    row, cells, merged cells or another table where the rows go."""
+    c1, r1, c2, r2 = box
+    first_total, last = r2 - totals + 1, r2 - totals
+    shift = end - last
+    if totals != 1:
+        raise AnnotateError(f"table {name} has {totals} totals rows")
+    if start > first_total:
+        raise AnnotateError(f"rows typed below the totals row of table {name}")
+    sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
+    if sd is None:
+        raise AnnotateError("no sheetData")
+    p, body = sd.group(1), sd.group(2) or ""
+    lo, hi = first_total, end + totals                 # the rows rewritten: the totals row(s) and where they go
+    for m in re.finditer(r'<(?:\w+:)?mergeCell\b[^>]*?\sref="([^"]*)"', xml):
+        (mc1, mr1), (mc2, mr2) = _bounds(m.group(1))
+        if mc1 <= c2 and c1 <= mc2 and mr1 <= hi and lo <= mr2:
+            raise AnnotateError(f"merged cells {m.group(1)} by the totals row of table {name}")
+    for (oc1, or1), (oc2, or2) in others:
+        if oc1 <= c2 and c1 <= oc2 and or1 <= hi and or2 > r2:
+            raise AnnotateError(f"another table below the totals row of table {name}")
+    rows: dict[int, tuple[str, dict[int, tuple[dict, str]], str]] = {}    # row -> (attributes, cells, XML)
+    span = None
+    for m in _ROW_RE.finditer(body):
+        if "r" not in _attrs(m.group(2)):
+            raise AnnotateError("a row without its number")
+        r = int(_attrs(m.group(2))["r"])
+        if r < lo:
+            continue
+        if r > hi:
+            break
+        stop = m.end() if m.group(3) else body.index(f"</{m.group(1)}row>", m.end()) + len(f"</{m.group(1)}row>")
+        inner = "" if m.group(3) else body[m.end():stop - len(f"</{m.group(1)}row>")]
+        rows[r] = (m.group(2), _cells(inner), body[m.start():stop])
+        span = (span[0] if span else m.start(), stop)
+    for r, (_, cells, _) in rows.items():
+        if r > r2 and any(c1 <= c <= c2 and _holds(x) for c, (_, x) in cells.items()):
+            raise AnnotateError(f"cells below the totals row of table {name}, where the new rows go")
+    sheet = td.sheet
+
+    def moved(a: dict, cell: str, r: int) -> str:
+        ref = re.sub(r"\d+$", str(r + shift), a["r"])
+        cell = re.sub(r'(<(?:\w+:)?c\b[^>]*?\sr=")[^"]*"', rf'\g<1>{ref}"', cell, count=1)
+        f = re.search(r"<((?:\w+:)?)f\b([^>]*?)(/?)>(?:([^<]*)</(?:\w+:)?f>)?", cell)
+        if f is None:
+            return cell
+        fa = _attrs(f.group(2))
+        if fa.get("t") == "shared" and not f.group(4):
+            raise AnnotateError(f"a shared formula in the totals row of table {name}")
+        attrs = f.group(2)
+        if "ref" in fa:                                 # a shared or array formula's range, on the row
+            (fc1, fr1), (fc2, fr2) = _bounds(fa["ref"])
+            attrs = re.sub(r'\sref="[^"]*"', f' ref="{_col(fc1)}{fr1 + shift}:{_col(fc2)}{fr2 + shift}"', attrs)
+        text = f.group(4)
+        if text:
+            text = escape(_grow_formula(unescape(text), sheet, c1, c2, r1, last, end, first_total, r2))
+        el = f"<{f.group(1)}f{attrs}{f.group(3)}>" + (f"{text}</{f.group(1)}f>" if f.group(4) is not None else "")
+        return cell[:f.start()] + el + cell[f.end():]
+
+    out: dict[int, tuple[str, dict[int, tuple[dict, str]]]] = {}
+    carried: dict[int, str] = {}
+    for r in range(first_total, r2 + 1):
+        attrs, cells, _ = rows.get(r, (f' r="{r}"', {}, ""))
+        keep = {c: x for c, x in cells.items() if not c1 <= c <= c2}
+        out[r] = (attrs, keep)
+        carried[r + shift] = attrs
+        for c, (a, x) in cells.items():
+            if c1 <= c <= c2:
+                tgt = out.setdefault(r + shift, (rows[r + shift][0] if r + shift in rows else None, {}))
+                tgt[1][c] = (a, moved(a, x, r))
+    for r in sorted(out):
+        attrs, cells = out[r]
+        if attrs is None:
+            attrs = re.sub(r'\sr="\d+"', f' r="{r}"', carried[r])
+        if r in rows and r not in range(first_total, r2 + 1):
+            cells = {**{c: x for c, x in rows[r][1].items() if not c1 <= c <= c2}, **cells}
+        out[r] = (re.sub(r'\sspans="[^"]*"', "", attrs), cells)
+    text = {r: x for r, (_, _, x) in rows.items()}
+    for r, (attrs, cells) in out.items():
+        text[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(cells.items())) + f"</{p}row>" \
+            if cells or r not in range(first_total, r2 + 1) else ""
+    region = "".join(text[r] for r in sorted(text))
+    at = span if span else (_row_insert_at(body, lo),) * 2
+    body = body[:at[0]] + region + body[at[1]:]
+    xml = xml[:sd.start()] + f"<{p}sheetData>{body}</{p}sheetData>" + xml[sd.end():]
+
+    def formula(m: re.Match) -> str:
+        grown = _grow_formula(unescape(m.group(2)), sheet, c1, c2, r1, last, end, first_total, r2)
+        return m.group(1) + escape(grown) + m.group(3)
+    table_xml = re.sub(r"(<(?:\w+:)?totalsRowFormula\b[^>]*>)([^<]*)(</(?:\w+:)?totalsRowFormula>)", formula, table_xml)
+    return xml, table_xml
+
+
+def _row_insert_at(body: str, r: int) -> int:
+    """Where in sheetData's body a row numbered `r` goes (before the first row numbered above it)."""
+    for m in _ROW_RE.finditer(body):
+        if int(_attrs(m.group(2)).get("r", 0)) > r:
+            return m.start()
+    return len(body)
+
+
+_REF_RE = re.compile(r"^(?:(?P<sheet>'(?:[^']|'')+'|[^'!\[]+)!)?(?P<a>\$?[A-Z]{1,3}\$?\d+)(?::(?P<b>\$?[A-Z]{1,3}\$?\d+))?$")
+_CELLREF_RE = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
+
+
+def _refs(text: str, sheet: str, own: bool):
+    """The A1 references of a formula to cells of `sheet` (unqualified ones too when `own`: the formula
+    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...))."""
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    tok = Tokenizer(text if text.startswith("=") else "=" + text)
+    found = []
+    for t in tok.items:
+        if t.type != Token.OPERAND or t.subtype != Token.RANGE:
+            continue
+        m = _REF_RE.match(t.value)
+        if m is None:
+            continue
+        if m.group("sheet"):
+            if label_key(m.group("sheet").strip("'").replace("''", "'")) != label_key(sheet):
+                continue
+        elif not own:
+            continue
+        a = _CELLREF_RE.fullmatch(m.group("a")).groups()
+        b = _CELLREF_RE.fullmatch(m.group("b") or m.group("a")).groups()
+        found.append((t, m.group("sheet"), a, b if m.group("b") else None))
+    return tok, found
+
+
+def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last: int, end: int,
+                  first_total: int, r2: int) -> str:
+    """A totals row formula moved below row `end`: its references (on its sheet, in the table's columns)
+    over the data rows down to `last` stretched to `end`, those to the totals rows moved with them;
+    structured references (Table[Column]) and every other reference unchanged."""
+    tok, refs = _refs(text, sheet, True)
+    shift = end - last
+    for t, prefix, a, b in refs:
+        ca, cb = col_index(a[1]), col_index((b or a)[1])
+        ra, rb = int(a[3]), int((b or a)[3])
+        if not (c1 <= ca and cb <= c2):
+            continue
+        if header_row < ra <= last == rb:
+            rb = end
+        elif first_total <= ra and rb <= r2:
+            ra, rb = ra + shift, rb + shift
+        else:
+            continue
+        t.value = (prefix + "!" if prefix else "") + f"{a[0]}{a[1]}{a[2]}{ra}" + \
+            (f":{b[0]}{b[1]}{b[2]}{rb}" if b else "")
+    out = tok.render()
+    return out if text.startswith("=") else out[1:]
+
+
+def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, total: int) -> str | None:
+    """Where a formula, a name or a chart refers by its address to the totals row (row `total`, columns
+    c1..c2) of a table on `sheet` (the totals row's own cells aside), None when nothing does: moved,
+    the totals row would leave such a reference behind."""
+    def hits(text: str, own: bool) -> bool:
+        for _, _, a, b in _refs(unescape(text), sheet, own)[1]:
+            if col_index(a[1]) <= c2 and c1 <= col_index((b or a)[1]) and int(a[3]) <= total <= int((b or a)[3]):
+                return True
+        return False
+
+    names = {sheet.lower(), sheet.replace("'", "''").lower()}
+    sheets = {sp.path: sp.name for sp in package_sheets(pkg.z)}
+    wb = workbook_part(pkg.z)
+    for name in sorted(pkg.names):
+        if name not in sheets and name != wb and not (name.startswith("xl/charts/") and name.endswith(".xml")):
+            continue
+        text = pkg.text(name)
+        own = name == part
+        if not own and not any(n in text.lower() for n in names):
+            continue
+        if name in sheets:
+            for c in _CELL_RE.finditer(text):
+                f = re.search(r"<(?:\w+:)?f\b[^>]*>([^<]+)</(?:\w+:)?f>", c.group(3) or "")
+                if f is None or (own and str(total) not in f.group(1)):
+                    continue
+                ref = re.fullmatch(r"([A-Z]+)(\d+)", _attrs(c.group(2)).get("r", ""))
+                moves = own and ref is not None and int(ref.group(2)) == total and c1 <= col_index(ref.group(1)) <= c2
+                if not moves and hits(f.group(1), own):
+                    return f"{sheets[name]}!{ref.group(0) if ref else ''}"
+        elif name == wb:
+            for d in re.finditer(r"<(?:\w+:)?definedName\b([^>]*)>([^<]+)</(?:\w+:)?definedName>", text):
+                if hits(d.group(2), False):
+                    return _attrs(d.group(1)).get("name", "a name")
+        elif any(hits(f.group(1), False) for f in re.finditer(r"<(?:\w+:)?f>([^<]+)</(?:\w+:)?f>", text)):
+            return "a chart"
+    return None
+
+
+def _grow_formats(xml: str, c1: int, c2: int, header_row: int, last: int, end: int, totals: int = 0) -> str:
     """The sheet's data validations and conditional formats (and their x14 kin) over the table's rows
-    reach row `end`."""
+    reach row `end`; those on its `totals` row(s) below `last` move with them."""
     def grow(m: re.Match) -> str:
-        return m.group(1) + grow_sqref(m.group(2), c1, c2, header_row, last, end) + m.group(3)
+        return m.group(1) + grow_sqref(m.group(2), c1, c2, header_row, last, end, totals) + m.group(3)
     xml = re.sub(r'(<(?:\w+:)?(?:dataValidation|conditionalFormatting)\b[^>]*?\ssqref=")([^"]*)(")', grow, xml)
     return re.sub(r"(<(?:\w+:)?sqref>)([^<]*)(</(?:\w+:)?sqref>)", grow, xml)
 
@@ -301,14 +517,17 @@ def _recalc_on_open(xml: str) -> str:
     return xml[:m.start()] + f'<{m.group(1)}calcPr{attrs} fullCalcOnLoad="1"{m.group(3)}>' + xml[m.end():]
 
 
-def grow_sqref(sqref: str, c1: int, c2: int, header_row: int, last: int, end: int) -> str:
+def grow_sqref(sqref: str, c1: int, c2: int, header_row: int, last: int, end: int, totals: int = 0) -> str:
     """`sqref` (space-separated ranges) with each range inside columns c1..c2 that covers the data row
-    `last` (a table's last row, below its header) stretched down to row `end`; other ranges unchanged."""
+    `last` (a table's last data row, below its header) stretched down to row `end`, and each range on
+    the `totals` rows below `last` moved down below `end`; other ranges unchanged."""
     out = []
     for ref in str(sqref).split():
         (rc1, rr1), (rc2, rr2) = _bounds(ref)
         if c1 <= rc1 and rc2 <= c2 and header_row < rr1 <= last <= rr2 < end:
             ref = f"{_col(rc1)}{rr1}:{_col(rc2)}{end}"
+        elif totals and c1 <= rc1 and rc2 <= c2 and last < rr1 and rr2 <= last + totals:
+            ref = f"{_col(rc1)}{rr1 + end - last}:{_col(rc2)}{rr2 + end - last}"
         out.append(ref)
     return " ".join(out)
 
