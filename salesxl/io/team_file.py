@@ -56,8 +56,10 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
     the workbook at `path` (`tables`: the reader's TableData, giving sheet, header row and columns),
     and save it to `output` atomically. Rows past a table's end stretch the table; its formulas and
     cell formats follow from the row above, and the data validations (drop-downs, input messages) and
-    conditional formats that reached the table's last row reach its new last row. Returns the rows
-    written per table.
+    conditional formats that reached the table's last row reach its new last row. A table's totals
+    row moves down below the new rows (its formulas over the data rows reach them); one that cannot
+    move safely (cells in the way, a formula, name or chart using it by its address) is refused.
+    Returns the rows written per table.
 
     The workbook is patched at the package level, as salesxl.io.annotate patches its copy: only the
     sheets written to, their tables, the styles (a date format when a date lands in a General cell)
@@ -188,17 +190,8 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
     p, body = sd.group(1), sd.group(2) or ""
     end = start + len(recs) - 1
     rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}    # the rows start - 1 .. end
-    for m in _ROW_RE.finditer(body):
-        if "r" not in _attrs(m.group(2)):
-            raise AnnotateError("a row without its number")
-        r = int(_attrs(m.group(2))["r"])
-        if r < start - 1:
-            continue
-        if r > end:
-            break
-        stop = m.end() if m.group(3) else body.index(f"</{m.group(1)}row>", m.end()) + len(f"</{m.group(1)}row>")
-        inner = "" if m.group(3) else body[m.end():stop - len(f"</{m.group(1)}row>")]
-        rows[r] = (m.start(), stop, m.group(2), _cells(inner))
+    for r, at, stop, attrs, inner in _rows_in(body, start - 1, end):
+        rows[r] = (at, stop, attrs, _cells(inner))
     above = rows.get(start - 1, (0, 0, "", {}))[3] if start - 1 > td.header_row else {}
     formulas, above_style = {}, {}
     for ck, col in td.columns_at.items():
@@ -241,6 +234,21 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
     parts.append(body[pos:])
     parts += [new_rows[n] for n in range(k, end + 1)]
     return xml[:sd.start()] + f"<{p}sheetData>{''.join(parts)}</{p}sheetData>" + xml[sd.end():]
+
+
+def _rows_in(body: str, lo: int, hi: int):
+    """sheetData's rows numbered lo..hi, in order: (number, start, end, attributes, inner XML)."""
+    for m in _ROW_RE.finditer(body):
+        if "r" not in _attrs(m.group(2)):
+            raise AnnotateError("a row without its number")
+        r = int(_attrs(m.group(2))["r"])
+        if r < lo:
+            continue
+        if r > hi:
+            break
+        close = f"</{m.group(1)}row>"
+        stop = m.end() if m.group(3) else body.index(close, m.end()) + len(close)
+        yield r, m.start(), stop, m.group(2), "" if m.group(3) else body[m.end():stop - len(close)]
 
 
 def _cells(inner: str) -> dict[int, tuple[dict, str]]:
@@ -318,18 +326,9 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
             raise AnnotateError(f"another table below the totals row of table {name}")
     rows: dict[int, tuple[str, dict[int, tuple[dict, str]], str]] = {}    # row -> (attributes, cells, XML)
     span = None
-    for m in _ROW_RE.finditer(body):
-        if "r" not in _attrs(m.group(2)):
-            raise AnnotateError("a row without its number")
-        r = int(_attrs(m.group(2))["r"])
-        if r < lo:
-            continue
-        if r > hi:
-            break
-        stop = m.end() if m.group(3) else body.index(f"</{m.group(1)}row>", m.end()) + len(f"</{m.group(1)}row>")
-        inner = "" if m.group(3) else body[m.end():stop - len(f"</{m.group(1)}row>")]
-        rows[r] = (m.group(2), _cells(inner), body[m.start():stop])
-        span = (span[0] if span else m.start(), stop)
+    for r, at, stop, attrs, inner in _rows_in(body, lo, hi):
+        rows[r] = (attrs, _cells(inner), body[at:stop])
+        span = (span[0] if span else at, stop)
     for r, (_, cells, _) in rows.items():
         if r > r2 and any(c1 <= c <= c2 and _holds(x) for c, (_, x) in cells.items()):
             raise AnnotateError(f"cells below the totals row of table {name}, where the new rows go")
