@@ -81,8 +81,8 @@ _SUMMARY = {        # the counted things come as i18n.counted phrases ("1 error"
                  "fr": "Vérification : {errors}, {warnings} ; voyez la feuille {sheet}."},
     "forecast": {"en": "Forecast: {reps} ({on_track} on track, {at_risk} at risk, {off_track} off track); "
                        "see the {sheet} sheet.",
-                 "fr": "Prévisions : {reps} ({on_track} en bonne voie, {at_risk} à surveiller, "
-                       "{off_track} en retard) ; voyez la feuille {sheet}."},
+                 "fr": "Prévisions : {reps} ({on_track} en bonne voie, {at_risk} à risque, "
+                       "{off_track} hors trajectoire) ; voyez la feuille {sheet}."},
     "reviews": {"en": "Reviews: {sheets}; {skipped}.", "fr": "Entretiens : {sheets} ; {skipped}."},
     "consolidate": {"en": "Consolidate: {files} from {inbox} ({unreadable}), {rows}; {errors}, {warnings} in the "
                           "{sheet} sheet.",

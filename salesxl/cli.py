@@ -325,15 +325,23 @@ def _files_report(results, notes) -> dict:
 NO_USABLE_INPUT = "no usable input"
 
 
-def _no_usable_input(command: str, report: dict, as_json: bool, message: str | None = None):
+def _no_usable_input(command: str, report: dict, as_json: bool, message: str | None = None, lang: str = "en"):
     """The one shape of "no usable input" (exit 2): under --json the files' issues as JSON with
-    `"error": "no usable input"`, else one line on stderr after the files' issues."""
+    `"error": "no usable input"` (its message in English), else one line on stderr after the files'
+    issues, in the run's language."""
     files = report.get("files") or []
-    message = message or (f"none of the {len(files)} files could be read" if files else "no workbook matches the inputs")
+
+    def said(lang: str) -> str:
+        if message:
+            return message
+        if not files:
+            return cli_line("no_match", lang)
+        return cli_line("one_unread", lang) if len(files) == 1 else \
+            cli_line("none_read", lang, files=counted(len(files), "file", lang))
     if as_json:
-        _emit_json(command, {"error": NO_USABLE_INPUT, "message": message, **report})
+        _emit_json(command, {"error": NO_USABLE_INPUT, "message": said("en"), **report})
     else:
-        typer.echo(f"error: {NO_USABLE_INPUT}: {message}", err=True)
+        typer.echo(cli_line("no_usable_input", lang, message=said(lang)), err=True)
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -461,7 +469,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
         if code == EXIT_USAGE:
-            _no_usable_input("validate", report, as_json)
+            _no_usable_input("validate", report, as_json, lang=lang)
         _emit_json("validate", report)
     else:
         for a in report.get("annotated", ()):
@@ -476,7 +484,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             typer.echo(f"{v.path}: {cli_status(file_status(v.issues), lang)}")
         typer.echo(_summary(report["counts"], len(results), lang))
         if code == EXIT_USAGE:
-            _no_usable_input("validate", report, as_json)
+            _no_usable_input("validate", report, as_json, lang=lang)
     _say_errors(code, report["files"], lang)
     raise typer.Exit(code)
 
@@ -511,7 +519,7 @@ def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=No
             for f in prep.files:
                 for i in f.issues:
                     typer.echo(format_issue(i), err=True)
-        _no_usable_input(label, _files_report(prep.files, prep.notes), as_json)
+        _no_usable_input(label, _files_report(prep.files, prep.notes), as_json, lang=prep.ingested.lang)
     return prep
 
 
@@ -549,7 +557,9 @@ def format_forecast(fc, lang: str) -> str:
                      risk_label(r.risk, lang)))
     labels = {"team": cli_line("team", lang), "overall": cli_line("overall", lang)}
     for kind, tm in team_rows(fc.team):      # per period-length group, then overall
-        rows.append((labels.get(kind) or cli_line("team_group", lang, group=tm.get("group")), "", format_amount(tm["objective"], lang),
+        group = tm.get("group")
+        group = cli_line("group_" + group, lang) if ("group_" + str(group)) in i18n.CLI else group
+        rows.append((labels.get(kind) or cli_line("team_group", lang, group=group), "", format_amount(tm["objective"], lang),
                      format_amount(tm["won"], lang), format_amount(tm["forecast"], lang),
                      format_amount(tm["p10"], lang), format_amount(tm["p50"], lang), format_amount(tm["p90"], lang),
                      format_percent(tm["p_reach"], lang), risk_label(tm["risk"], lang)))
@@ -635,14 +645,15 @@ def consolidate(inputs: Inputs,
             typer.echo(f"{f.path}: {cli_status(f.status, result.lang)}")
         counts = result.counts
         typer.echo(f"{_summary(counts, len(result.files), result.lang)} "
-                   f"({', '.join(f'{n} {cli_status(s, result.lang)}' for s, n in counts['files'].items() if n)})")
+                   f"({', '.join(counted(n, 'status_' + s, result.lang) for s, n in counts['files'].items() if n)})")
         if result.output:
             reviews = counted(len(result.forecast.reps) if result.forecast else 0, "review", result.lang)
             typer.echo(cli_line("wrote_what", result.lang, path=result.output,
                                 what=cli_line("reviews_issues", result.lang, reviews=reviews)))
     if result.exit_code == EXIT_USAGE:
         _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
-                         None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written")
+                         None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written",
+                         lang=result.lang)
     _say_errors(result.exit_code, result.files, result.lang, lambda f: f.issues)
     raise typer.Exit(result.exit_code)
 
@@ -673,7 +684,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     report = {"files": [{"path": str(team), "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}],
               "notes": [], "counts": count(v.issues)}
     if not wb.readable:
-        _no_usable_input("new-period", report, as_json)
+        _no_usable_input("new-period", report, as_json, lang=lang or "en")
     book_lang = detect_lang(wb.sheets, wb.settings)
     plan = plan_rollover(v.tables, v.as_of, book_lang)
     base = team.resolve().parent
@@ -711,7 +722,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
                                   "written": [str(p) for p in written], "existing": [str(p) for p in existing],
                                   "issues": report["files"][0]["issues"], "counts": report["counts"]})
     else:
-        say = book_lang
+        say = lang or book_lang
         for r in plan.reps:
             what = f"{counted(len(r.objectives), 'objective', say)}, {counted(len(r.planning), 'planning_row', say)}"
             typer.echo(cli_line("next_period", say, rep=r.rep, start=r.period_start.isoformat(),

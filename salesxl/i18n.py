@@ -263,6 +263,12 @@ COUNTED = MappingProxyType({
     "left_as_is": {"en": ("left as it was", "left as they were"), "fr": ("laissé tel quel", "laissés tels quels")},
     "objective": {"en": ("objective", "objectives"), "fr": ("objectif", "objectifs")},
     "planning_row": {"en": ("planning row", "planning rows"), "fr": ("ligne de planning", "lignes de planning")},
+    "status_ok": {"en": ("ok", "ok"), "fr": ("ok", "ok")},
+    "status_invalid": {"en": ("invalid", "invalid"), "fr": ("invalide", "invalides")},
+    "status_unreadable": {"en": ("unreadable", "unreadable"), "fr": ("illisible", "illisibles")},
+    "status_duplicate": {"en": ("duplicate", "duplicate"), "fr": ("doublon", "doublons")},
+    "status_superseded": {"en": ("superseded", "superseded"), "fr": ("remplacé", "remplacés")},
+    "status_skipped": {"en": ("skipped", "skipped"), "fr": ("ignoré", "ignorés")},
     "no_period": {"en": ("rep without a current period", "reps without a current period"),
                   "fr": ("commercial sans période en cours", "commerciaux sans période en cours")},
 })
@@ -304,6 +310,13 @@ CLI = MappingProxyType({
                              "P(atteinte)", "risque")},
     "team": {"en": "TEAM", "fr": "ÉQUIPE"},
     "team_group": {"en": "TEAM {group}", "fr": "ÉQUIPE {group}"},
+    "group_weekly": {"en": "weekly", "fr": "hebdomadaire"},
+    "group_monthly": {"en": "monthly", "fr": "mensuelle"},
+    "group_quarterly": {"en": "quarterly", "fr": "trimestrielle"},
+    "no_usable_input": {"en": "error: no usable input: {message}", "fr": "erreur : aucune entrée utilisable : {message}"},
+    "none_read": {"en": "none of the {files} could be read", "fr": "aucun des {files} n'a pu être lu"},
+    "one_unread": {"en": "the 1 file could not be read", "fr": "le seul fichier n'a pu être lu"},
+    "no_match": {"en": "no workbook matches the inputs", "fr": "aucun classeur ne correspond aux entrées"},
     "overall": {"en": "ALL (sum of current periods)", "fr": "TOUS (somme des périodes en cours)"},
 })
 

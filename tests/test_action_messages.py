@@ -56,7 +56,7 @@ def test_every_action_ends_with_a_summary(tmp_path, lang):
                               f"2 errors, 0 warnings in the {sheet[0]} sheet.",
                "new_period": f"New period: 1 rep planned, 0 left as they were; 1 rep workbook written in {outbox}."},
         "fr": {"validate": f"Vérification : 1 erreur, 0 avertissement ; voyez la feuille {sheet[0]}.",
-               "forecast": f"Prévisions : 1 commercial (0 en bonne voie, 0 à surveiller, 1 en retard) ; "
+               "forecast": f"Prévisions : 1 commercial (0 en bonne voie, 0 à risque, 1 hors trajectoire) ; "
                            f"voyez la feuille {sheet[1]}.",
                "reviews": "Entretiens : 1 feuille d'entretien écrite ; 0 commercial sans période en cours.",
                "consolidate": f"Consolidation : 2 fichiers lus dans {inbox} (1 illisible), 2 lignes importées ; "
