@@ -362,15 +362,22 @@ def _history_beside(book: xw.Book) -> Path | None:
     folder on this machine and the store is there; else None."""
     from salesxl.io.history import default_path
     try:
-        full = book.fullname
-        if "://" in full:
-            from xlwings.utils import fullname_url_to_local_path
-            full = fullname_url_to_local_path(full)
+        path = _book_path(book)
     except Exception:  # an online workbook xlwings cannot map to a synced folder
         return None
-    path = Path(full)
     store = default_path(path) if path.is_absolute() else None
     return store if store is not None and store.is_file() else None
+
+
+def _book_path(book: xw.Book) -> Path:
+    """Where the open workbook is: its full name, a OneDrive/SharePoint URL mapped to the synced local
+    file by xlwings' own helper (its ONEDRIVE_*/SHAREPOINT_* settings; it raises when it cannot). A
+    new or online workbook has no folder: its path is not absolute."""
+    full = book.fullname
+    if "://" in full:
+        from xlwings.utils import fullname_url_to_local_path
+        full = fullname_url_to_local_path(full)
+    return Path(full)
 
 
 def _forecast(live_book: LiveBook) -> tuple[Validated, TeamForecast]:
@@ -529,10 +536,9 @@ def _write_rows(live_book: LiveBook, key: str, start: int, rows: Sequence[Mappin
 
 
 def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox") -> Path | None:
-    """A folder named in Settings; a relative one is relative to the workbook's folder. A workbook
-    whose name is a OneDrive/SharePoint URL is found in its synced local folder by xlwings' own
-    helper (its ONEDRIVE_*/SHAREPOINT_* settings); when that fails, or the workbook has no folder
-    (a new or online one), the action stops with one line saying what to set."""
+    """A folder named in Settings; a relative one is relative to the workbook's folder (`_book_path`);
+    when the workbook has none, or its OneDrive/SharePoint URL cannot be mapped, the action stops with
+    one line saying what to set."""
     text = clean_text(value)
     if not text:
         return None
@@ -542,13 +548,9 @@ def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox")
     spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
     label = spec.fr if lang == "fr" else spec.en
     try:
-        full = book.fullname
-        if "://" in full:
-            from xlwings.utils import fullname_url_to_local_path
-            full = fullname_url_to_local_path(full)
+        base = _book_path(book)
     except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
         raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
-    base = Path(full)
     if not base.is_absolute():
         raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
     return base.parent / p
@@ -652,7 +654,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     tally = count_issues(issues)
     lang = live_book.lang
     message = _t(_SUMMARY["consolidate"], lang, files=counted(len(files), "file_read", lang), inbox=str(inbox),
-                 unreadable=counted(sum(1 for f in files if f["status"] == "unreadable"), "unreadable", lang),
+                 unreadable=counted(sum(1 for f in files if f["status"] == "unreadable"), "status_unreadable", lang),
                  rows=counted(sum(c["imported"] for c in counts.values()), "row_imported", lang),
                  errors=counted(tally[ERROR], "error", lang), warnings=counted(tally[WARNING], "warning", lang),
                  sheet=sheet.name)

@@ -257,7 +257,6 @@ COUNTED = MappingProxyType({
     "rep_workbook": {"en": ("rep workbook", "rep workbooks"), "fr": ("classeur de commercial", "classeurs de commerciaux")},
     "rep_workbook_written": {"en": ("rep workbook written", "rep workbooks written"),
                              "fr": ("classeur écrit", "classeurs écrits")},
-    "unreadable": {"en": ("unreadable", "unreadable"), "fr": ("illisible", "illisibles")},
     "file_read": {"en": ("file read", "files read"), "fr": ("fichier lu", "fichiers lus")},
     "rep_planned": {"en": ("rep planned", "reps planned"), "fr": ("commercial planifié", "commerciaux planifiés")},
     "left_as_is": {"en": ("left as it was", "left as they were"), "fr": ("laissé tel quel", "laissés tels quels")},
@@ -287,12 +286,6 @@ CLI = MappingProxyType({
     "annotated": {"en": "annotated {path} -> {output} ({what})", "fr": "annoté : {path} -> {output} ({what})"},
     "summary": {"en": "{errors}, {warnings} in {files}", "fr": "{errors}, {warnings} dans {files}"},
     "exit_1": {"en": "exit 1: {errors} in {bad} of {files}", "fr": "code 1 : {errors} dans {bad} sur {files}"},
-    "status_ok": {"en": "ok", "fr": "ok"},
-    "status_invalid": {"en": "invalid", "fr": "invalide"},
-    "status_unreadable": {"en": "unreadable", "fr": "illisible"},
-    "status_duplicate": {"en": "duplicate", "fr": "doublon"},
-    "status_superseded": {"en": "superseded", "fr": "remplacé"},
-    "status_skipped": {"en": "skipped", "fr": "ignoré"},
     "next_period": {"en": "{rep}: {start}..{end} ({what})", "fr": "{rep} : {start}..{end} ({what})"},
     "already_planned": {"en": "next period already planned", "fr": "période suivante déjà planifiée"},
     "no_period": {"en": "no period to follow", "fr": "aucune période à suivre"},
@@ -328,8 +321,8 @@ def cli_line(key: str, lang: str, **kw) -> str:
 
 def cli_status(status: str, lang: str) -> str:
     """A file's status word (ok, invalid, unreadable…) in `lang`; the JSON keeps the English key."""
-    labels = CLI.get("status_" + status)
-    return pick(labels, lang) if labels else status
+    forms = COUNTED.get("status_" + status)
+    return pick(forms, lang)[0] if forms else status
 
 # Why a value could not be read (values.py details), for messages in French.
 DETAILS_FR = MappingProxyType({

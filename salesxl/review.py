@@ -160,7 +160,7 @@ def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency:
 
     # the range chart's numbers: objective, won, P10, P50, P90, and with the history basis what the
     # history expects by the period end
-    expected = ((t("chart_expected", lang), rf.expected),) if rf.basis == HISTORY and rf.expected is not None else ()
+    expected = ((t("fc_expected", lang), rf.expected),) if rf.basis == HISTORY and rf.expected is not None else ()
     blocks.append(Grid("range", t("chart_forecast", lang), ("", t("amount", lang)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
             (t("objective", lang), rf.objective), (t("won", lang), rf.won), ("P10", rf.p10), ("P50", rf.p50),

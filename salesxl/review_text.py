@@ -176,7 +176,6 @@ TEXTS = MappingProxyType({
                         "fr": "Aucun objectif de CA n'est fixé pour cette période : convenons-en d'un pour mesurer l'avancement."},
     # the history-based forecast (SPEC §4b)
     "expected": {"en": "Expected by the period end (history)", "fr": "Attendu d'ici la fin de période (historique)"},
-    "chart_expected": {"en": "Expected (history)", "fr": "Attendu (historique)"},
     "basis": {"en": "Basis", "fr": "Base"},
     "basis_history": {"en": "History", "fr": "Historique"},
     "basis_declared": {"en": "Declared", "fr": "Déclaré"},
