@@ -700,7 +700,8 @@ class _Intake(Triage):
             self.spool.add(key, part)
             self.rows[key] += len(part)
         if self.history is not None and res.fingerprint:
-            _record_history(self.history, res, path, parts)
+            _record_history(self.history, path, parts, sha256=res.sha256 or "", fingerprint=res.fingerprint,
+                            as_of=res.as_of)
 
     def abort(self) -> None:
         if self.writer is not None:
@@ -759,10 +760,11 @@ def ingest_inputs(paths: Sequence[str], opts: RunOptions, reads: FileReads, *,
     return reads, ingest(reads, opts, history=history, winners=ing.winners, **kw)
 
 
-def _record_history(conn: sqlite3.Connection, res: FileResult, path: str, parts: Mapping[str, TableData]) -> None:
-    """One submission's pipeline snapshot into the history store (not committed)."""
+def _record_history(conn: sqlite3.Connection, path: str, parts: Mapping[str, TableData], *, sha256: str,
+                    fingerprint: str, as_of: dt.date) -> None:
+    """One submission's pipeline snapshot and periods into the history store (not committed)."""
     from salesxl.io import history as hist
-    hist.import_submission(conn, sha256=res.sha256 or "", fingerprint=res.fingerprint, as_of=res.as_of, path=path,
+    hist.import_submission(conn, sha256=sha256, fingerprint=fingerprint, as_of=as_of, path=path,
                            commit=False, pipeline=parts.get("pipeline"), periods=history_periods(parts))
 
 
@@ -821,8 +823,7 @@ def history_facts_with(store, tables: Mapping[str, TableData], as_of: dt.date, *
         taken = {k: t for k, t in tables.items() if k in CONSOLIDATED_TABLES}
         fp = fingerprint(taken)
         if fp is not None:
-            hist.import_submission(conn, sha256="", fingerprint=fp, as_of=as_of, path=path,
-                                   pipeline=taken.get("pipeline"), periods=history_periods(taken), commit=False)
+            _record_history(conn, path, taken, sha256="", fingerprint=fp, as_of=as_of)
         return history_facts(conn, as_of)
     finally:
         conn.rollback()

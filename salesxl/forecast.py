@@ -372,9 +372,8 @@ class RepTables:
 
 def rep_tables(tables: Mapping[str, TableData]) -> RepTables:
     """Whole typed tables grouped by rep."""
-    tables = {k: tables[k] for k in ("reps", "planning", "objectives", "reporting", "pipeline")
-              if tables.get(k) is not None and len(tables[k])}
-    by = {k: split_by_rep(tables.get(k)) for k in ("reps", "planning", "objectives", "reporting", "pipeline")}
+    tables = {k: tables[k] for k in REP_ORDER if tables.get(k) is not None and len(tables[k])}
+    by = {k: split_by_rep(tables.get(k)) for k in REP_ORDER}
     names: dict[str, str] = {}
     for k in REP_ORDER:
         td = tables.get(k)
@@ -525,8 +524,8 @@ class ForecastPlan:
     def complete(self, i: int, rf: RepForecast) -> RepForecast:
         """Job i's forecast with its history: win rate, calibration, slippage."""
         rep_id = self.reps[i].key
-        pipeline = self._pipelines.pop(i) if i in self._pipelines else \
-            self.by["pipeline"].get(rep_id) if "pipeline" in self.by else None          # (read back once)
+        # the rep's pipeline read back once (job(i) read it already, unless the job went unmade)
+        pipeline = self._pipelines.pop(i) if i in self._pipelines else self.by["pipeline"].get(rep_id)
         _apply_closed(rf, self.closed.get(rep_id) if self.closed is not None else closed_in_pipeline(pipeline))
         slip = self.slip.get(rep_id)
         if slip is not None:
@@ -540,7 +539,7 @@ class ForecastPlan:
                           rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
         else:
             rf.expected = rf.forecast
-        reps = self.by["reps"].get(rep_id) if "reps" in self.by else None
+        reps = self.by["reps"].get(rep_id)
         if reps is not None and "manager" in reps:
             rf.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()), None)
         if self.collections is not None:
@@ -548,8 +547,8 @@ class ForecastPlan:
                                                 seed=rep_seed(self.seed, rf.rep), simulations=self.simulations,
                                                 on_track=self.on_track, at_risk=self.at_risk)
             from salesxl.movement import track_record
-            rf.track = track_record(self.by["objectives"].get(rep_id) if "objectives" in self.by else None,
-                                    pipeline, rf.period_start, self.collections.history.get(rep_id, {}))
+            rf.track = track_record(self.by["objectives"].get(rep_id), pipeline, rf.period_start,
+                                    self.collections.history.get(rep_id, {}))
         return rf
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
