@@ -424,7 +424,8 @@ def _team_template(output, lang, team, rep, seniority, period_start, period_end,
         folder.mkdir(parents=True, exist_ok=True)
         made.append(f"{i18n.pick(_FOLDER_LABELS[key], lang)} {folder}")
     typer.echo(cli_line("wrote_what", lang, path=output,
-                        what=f"{counted(len(names), 'rep', lang)}{' ; ' if lang == 'fr' else '; '}{', '.join(made)}"))
+                        what=cli_line("reps_folders", lang, reps=counted(len(names), "rep", lang),
+                                      folders=", ".join(made))))
 
 
 def _names(text: str) -> list[str]:

@@ -295,6 +295,7 @@ CLI = MappingProxyType({
     "already_there": {"en": "{path}: already there, left as it was", "fr": "{path} : déjà là, laissé tel quel"},
     "no_outbox": {"en": "no rep workbooks: no --outbox and no Outbox folder in Settings",
                   "fr": "aucun classeur de commercial : ni --outbox, ni dossier d'envoi dans Paramètres"},
+    "reps_folders": {"en": "{reps}; {folders}", "fr": "{reps} ; {folders}"},
     "reviews_issues": {"en": "{reviews}; warnings are listed in its Issues sheet",
                        "fr": "{reviews} ; les avertissements sont dans sa feuille Anomalies"},
     "as_of": {"en": "as of {date}", "fr": "au {date}"},
