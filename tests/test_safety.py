@@ -270,6 +270,46 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
         assert (out_dir / "team.xlsx").read_bytes() == b"previous"
 
 
+_SIGTERM_AT_CREATION = """
+import os, signal, sys, tempfile
+from pathlib import Path
+from salesxl.io import outputs
+outputs.terminate_on_sigterm()
+out = Path(sys.argv[1])
+real_mkstemp, real_open = tempfile.mkstemp, os.open
+def mkstemp(*a, **k):                   # SIGTERM arrives the instant the file exists
+    made = real_mkstemp(*a, **k)
+    os.kill(os.getpid(), signal.SIGTERM)
+    return made
+def open_(path, *a, **k):
+    fd = real_open(path, *a, **k)
+    if str(path).endswith("salesxl-lock"):
+        os.kill(os.getpid(), signal.SIGTERM)
+    return fd
+if sys.argv[2] == "temp":
+    tempfile.mkstemp = mkstemp
+    outputs.new_temp(out)
+else:
+    os.open = open_
+    with outputs.locked([out]):
+        pass
+print("not stopped")
+"""
+
+
+@pytest.mark.parametrize("what", ["temp", "lock"])
+def test_sigterm_the_instant_a_file_is_created_leaves_nothing(tmp_path, what):
+    """The window the timed test above can only hit by chance: SIGTERM between a file's creation and
+    its registration for removal. The signal waits for the registration, then stops the run."""
+    out = tmp_path / "out"
+    out.mkdir()
+    r = subprocess.run([sys.executable, "-c", _SIGTERM_AT_CREATION, str(out / "team.xlsx"), what],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert "not stopped" not in r.stdout
+    assert os.listdir(out) == []
+
+
 def _with_broken_style(src: Path, dst: Path) -> Path:
     """A workbook whose cell style list is empty: openpyxl prints '0 is out of range' on stdout."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:

@@ -51,6 +51,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellDatetimeTuple, CellNumberTuple, CellStringTuple, Worksheet
 
+from salesxl.io.outputs import sigterm_held
 from salesxl.io.read_xlsx import col_letters
 from salesxl.values import EXCEL_EPOCH
 
@@ -86,15 +87,17 @@ class PackagedWorkbook(xlsxwriter.Workbook):
             index += 1
         saved, saved_tmp = xw_workbook.ZipFile, self.tmpdir
         parts_dir = None
-        if not self.in_memory and self.tmpdir is None:
-            ram = _ram_tmpdir()
-            if ram is not None:
-                try:
-                    parts_dir = self.tmpdir = tempfile.mkdtemp(prefix=f"salesxl-parts-{os.getpid()}-", dir=ram)
-                except OSError:
-                    parts_dir = None
-        xw_workbook.ZipFile = functools.partial(_PackageZip, compresslevel=self.compresslevel, streams=streams)
         try:
+            if not self.in_memory and self.tmpdir is None:
+                ram = _ram_tmpdir()
+                if ram is not None:
+                    with sigterm_held():        # the folder is known to the `finally` before SIGTERM stops the run
+                        try:
+                            parts_dir = self.tmpdir = tempfile.mkdtemp(prefix=f"salesxl-parts-{os.getpid()}-",
+                                                                       dir=ram)
+                        except OSError:
+                            parts_dir = None
+            xw_workbook.ZipFile = functools.partial(_PackageZip, compresslevel=self.compresslevel, streams=streams)
             super()._store_workbook()
         finally:
             xw_workbook.ZipFile = saved

@@ -4,11 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from salesxl.io.outputs import display, give_mode, track, untrack
+from salesxl.io.outputs import display, give_mode, new_temp, untrack
 from salesxl.layout import DATE_FORMATS, TABLE_AMOUNT_FORMAT, TABLE_PERCENT_FORMAT
 
 # number formats shared by the writers (openpyxl templates, XlsxWriter team workbook, live): declared
@@ -55,9 +54,7 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     A failed write leaves the previous file intact and no temporary file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem + "-", suffix=path.suffix, dir=path.parent)
-    track(tmp)
-    os.close(fd)
+    tmp = new_temp(path)
     try:
         write(Path(tmp))
         give_mode(tmp, path)                # as a normal save: not the temporary file's 0600

@@ -11,6 +11,8 @@
   file is created 0600; an existing output keeps its own mode).
 - `terminate_on_sigterm`: SIGTERM ends the run like Ctrl-C (the `finally` blocks remove the temporary
   files and stop the reader processes) rather than killing it where it stands.
+- `sigterm_held`/`new_temp`: a file is created and registered for removal in one step that SIGTERM
+  cannot split (the signal waits until the block ends), so a stopped run leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import os
 import signal
 import stat
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -174,27 +177,30 @@ def _try_lock(fd: int) -> bool:
         raise
 
 
-def _acquire(path: Path, wait: float, lang: str) -> int | None:
-    """The descriptor of the locked sidecar of `path`; OutputLocked once `wait` seconds have passed.
+def _acquire(path: Path, wait: float, lang: str, held: list[tuple[Path, int]]) -> int | None:
+    """The descriptor of the locked sidecar of `path`, appended to `held` before SIGTERM can stop the
+    run; OutputLocked once `wait` seconds have passed (SIGTERM is not held while waiting).
     None where the folder does not allow a sidecar (a read-only folder: the write will fail anyway)."""
     lp = lock_path(path)
     deadline = time.monotonic() + max(0.0, wait)
     while True:
-        try:
-            fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError:
-            return None
-        if _try_lock(fd):
-            # the sidecar may have been removed by the run that held it just before we locked it: retry
+        with sigterm_held():                    # the sidecar is created and kept (or closed) in one step
             try:
-                same = os.path.samestat(os.fstat(fd), os.stat(lp))
+                fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError:
-                same = False
-            if same:
-                return fd
+                return None
+            if _try_lock(fd):
+                # the sidecar may have been removed by the run that held it just before we locked it: retry
+                try:
+                    same = os.path.samestat(os.fstat(fd), os.stat(lp))
+                except OSError:
+                    same = False
+                if same:
+                    held.append((path, fd))
+                    return fd
+                os.close(fd)
+                continue
             os.close(fd)
-            continue
-        os.close(fd)
         if time.monotonic() >= deadline:
             raise OutputLocked(_say("locked", lang, path=display(path), seconds=wait))
         time.sleep(_POLL)
@@ -216,9 +222,7 @@ def locked(paths: Iterable, wait: float | None = None, lang: str = "en") -> Iter
     try:
         for p in sorted({Path(os.path.abspath(p)) for p in paths if p}):
             p.parent.mkdir(parents=True, exist_ok=True)
-            fd = _acquire(p, wait, lang)
-            if fd is not None:
-                held.append((p, fd))
+            _acquire(p, wait, lang, held)
         yield
     finally:
         for p, fd in reversed(held):
@@ -260,6 +264,36 @@ def give_mode(tmp, target) -> None:
 
 # ---------------------------------------------------------------------------------------------
 _TEMPS: set[str] = set()             # temporary outputs not yet moved into place nor removed
+_held = 0                            # depth of sigterm_held blocks
+_pending: int | None = None          # SIGTERM received inside one
+
+
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[None]:
+    """SIGTERM received inside the block stops the run when the block ends, not inside it: what the
+    block creates is registered for removal first. Keep it short (never around a wait)."""
+    global _held, _pending
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+        if not _held and _pending is not None:
+            signum, _pending = _pending, None
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise SystemExit(128 + signum)
+
+
+def new_temp(path, suffix: str | None = None) -> Path:
+    """An empty temporary file beside `path` (`.~<stem>-XXXX<suffix>`), tracked for removal at exit
+    before SIGTERM can stop the run."""
+    path = Path(path)
+    with sigterm_held():
+        fd, tmp = tempfile.mkstemp(prefix=".~" + path.stem + "-", suffix=path.suffix if suffix is None else suffix,
+                                   dir=path.parent)
+        track(tmp)
+        os.close(fd)
+    return Path(tmp)
 
 
 def track(tmp) -> None:
@@ -284,6 +318,10 @@ def _remove_temps() -> None:
 
 
 def _sigterm(signum, frame):
+    global _pending
+    if _held:                                           # a file being created and registered: at the block's end
+        _pending = signum
+        return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)      # once: the clean-up is not interrupted again
     raise SystemExit(128 + signum)
 

@@ -21,7 +21,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
@@ -31,7 +30,7 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT
 from salesxl.io._xlsxwriter_ext import PackagedWorkbook, StreamSheet
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, clean_str
-from salesxl.io.outputs import give_mode, track, untrack
+from salesxl.io.outputs import give_mode, new_temp, untrack
 from salesxl.tables import TableData
 
 if TYPE_CHECKING:
@@ -114,10 +113,7 @@ class TeamWorkbookWriter:
         self.path = Path(path)
         self.lang = lang if lang in i18n.LANGS else "en"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".~" + self.path.stem + "-", suffix=".xlsx", dir=self.path.parent)
-        track(tmp)                              # removed at exit if the run stops before abort() or finish()
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = new_temp(self.path, ".xlsx")      # removed at exit if the run stops before abort() or finish()
         self.wb = PackagedWorkbook(str(self.tmp), dict(WORKBOOK_OPTIONS))
         self.wb.set_properties({"title": "salesxl team workbook", "author": "salesxl", "created": FIXED_TIME})
         self.formats = self._formats()
