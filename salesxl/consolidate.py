@@ -1114,10 +1114,6 @@ def history_periods(tables: Mapping[str, TableData]) -> dict[str, list] | None:
     return out if out["rep"] else None
 
 
-def result_status(res: FileResult) -> str:
-    return file_status(res.issues)
-
-
 def duplicate_of(seen: dict[str, str], res: FileResult, path: str) -> str | None:
     """The file `res` duplicates (same content fingerprint, else same bytes), or None after recording
     it in `seen` (fingerprint / "sha:"+sha256 -> first path)."""
