@@ -664,6 +664,16 @@ def triage(results: Sequence[tuple[str, FileResult]], opts: RunOptions) -> list[
     return [second.verdict(i, path, res) for i, (path, res) in enumerate(results)]
 
 
+def taken_tables(parts: Mapping[str, TableData]) -> Iterator[TableData]:
+    """The tables of a file taken (`Triage.verdict`'s), in the team workbook's order, each with every
+    row: nothing a rep typed is left out (a row without a rep too: the rules flagged it). What the batch
+    writes to the team tables and the add-in's Consolidate imports."""
+    for key in CONSOLIDATED_TABLES:
+        part = parts.get(key)
+        if part is not None and len(part):
+            yield part
+
+
 class _Intake(Triage):
     """What stage 2 keeps while the files come (see `ingest`): Triage's decisions, and where the rows
     taken go (the team workbook, the spool, the history store)."""
@@ -691,14 +701,11 @@ class _Intake(Triage):
             self.file_as_of.append(res.settings_as_of)
         if self.currency is None and res.settings.get("currency") is not None:
             self.currency = str(res.settings["currency"]).strip() or None
-        for key in CONSOLIDATED_TABLES:
-            part = parts.get(key)
-            if part is None or not len(part):
-                continue
+        for part in taken_tables(parts):
             if self.writer is not None:
                 self.writer.add_table(part, file=path)
-            self.spool.add(key, part)
-            self.rows[key] += len(part)
+            self.spool.add(part.key, part)
+            self.rows[part.key] += len(part)
         if self.history is not None and res.fingerprint:
             _record_history(self.history, path, parts, sha256=res.sha256 or "", fingerprint=res.fingerprint,
                             as_of=res.as_of)

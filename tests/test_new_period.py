@@ -89,6 +89,47 @@ def test_merge_rules_in_the_core():
     assert new_rows(existing, imported, ("rep", "period_start")) == [imported[1]]
 
 
+def test_rows_without_a_rep_are_merged_never_dropped_nor_doubled():
+    """A row a rep left without a rep is imported (the batch writes it too); it belongs to no rep, so an
+    import replaces it only with the same row imported again: importing the same files twice adds
+    nothing, and another file's row without a rep stays."""
+    day = dt.datetime(2026, 11, 20)
+    mine = [{"rep": "Ann", "ref": "1"}, {"company": "Nameless", "ref": "2", "date": day}]
+    theirs = {"company": "Other", "ref": "7"}
+    once = replace_rep_rows([{"rep": "Bob", "ref": "5"}, theirs], mine)
+    assert once == [{"rep": "Bob", "ref": "5"}, theirs, *mine]
+    # the same import again: the row without a rep read back from the book (a date, text as typed)
+    again = replace_rep_rows(once[:-1] + [{"company": " nameless ", "ref": "2", "date": D(2026, 11, 20)}], mine)
+    assert again == once
+    twice = [*mine, dict(mine[1])]                                  # typed twice: both kept, once each
+    assert replace_rep_rows(replace_rep_rows([], twice), twice) == twice
+    # manager-owned rows missing part of their key are compared whole
+    cols = ("rep", "period_start", "period_end", "action")
+    nameless = {"period_start": D(2026, 11, 16), "period_end": D(2026, 11, 22), "action": "Call", "planned": 3}
+    other = dict(nameless, planned=4)
+    assert new_rows([], [nameless, other, dict(nameless)], cols) == [nameless, other]
+    assert new_rows([nameless], [nameless, other], cols) == [other]
+
+
+def test_table_rows_as_the_team_tables_take_them():
+    """The one conversion of a typed table into rows (add-in's Consolidate, rollover): labels in the
+    language asked (the workbook's Lists first), empty cells left out, what was typed kept where a value
+    could not be read (`kept=False`: the interpreted values only), `mask` selects rows."""
+    from salesxl.rollover import table_rows
+    from salesxl.tables import TableData
+    td = TableData("reporting", {"date": [D(2026, 11, 2), None], "rep": ["Ann", None], "action": ["Call", "Visit"],
+                                 "company": [None, "Co"]}, [2, 3], kept={"date": {1: "31/02/2026"}})
+    assert table_rows("reporting", td, "fr") == [
+        {"date": D(2026, 11, 2), "rep": "Ann", "action": "Appel"},
+        {"date": "31/02/2026", "action": "Visite", "company": "Co"}]
+    assert table_rows("reporting", td, "en", kept=False, mask=[False, True]) == [{"action": "Visit", "company": "Co"}]
+    renamed = dict(contract.LISTS, actions=contract.ListSpec(       # a Lists sheet relabelling Call in French
+        "actions", "tblActions", "Actions", "Actions",
+        tuple(contract.Item(it.en, "Téléphone" if it.en == "Call" else it.fr) for it in contract.ACTIONS.items)))
+    assert table_rows("reporting", td, "fr", lists=renamed)[0]["action"] == "Téléphone"
+    assert table_rows("reporting", None, "en") == []
+
+
 # ------------------------------------------------------------------------------------ the command
 def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
     before_notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment)
