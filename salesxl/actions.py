@@ -36,6 +36,7 @@ import xlwings as xw
 from salesxl import contract, i18n
 from salesxl.i18n import counted
 from salesxl.contract import Table
+from salesxl.folders import outbox_is_inbox, setting_folder
 from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
@@ -48,7 +49,7 @@ from salesxl.review import sheet_name as review_sheet_name
 from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows, table_rows
 from salesxl.rules import Validated, validate_tables
 from salesxl.tables import TableData
-from salesxl.values import clean_text, is_blank
+from salesxl.values import is_blank
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -71,6 +72,10 @@ _MESSAGES = {
                      "fr": "Le classeur est sur OneDrive/SharePoint et son dossier synchronisé est introuvable : "
                            "renseignez le paramètre xlwings ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL ou SHAREPOINT "
                            "(_WIN ou _MAC), ou un chemin complet pour « {setting} » dans Paramètres."},
+    "outbox_is_inbox": {"en": "The Outbox folder is the Inbox folder ({path}), where the reps' workbooks arrive: "
+                              "set another 'Outbox folder' in Settings.",
+                        "fr": "Le dossier d'envoi est le dossier de réception ({path}), où arrivent les classeurs "
+                              "des commerciaux : indiquez un autre « Dossier d'envoi » dans Paramètres."},
     "no_folder": {"en": "The workbook has no folder yet (new or online): give an absolute '{setting}' in Settings.",
                   "fr": "Le classeur n'a pas encore de dossier (nouveau ou en ligne) : indiquez un chemin complet "
                         "pour « {setting} » dans Paramètres."},
@@ -500,24 +505,21 @@ def _write_rows(live_book: LiveBook, key: str, start: int, rows: Sequence[Mappin
 
 
 def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox") -> Path | None:
-    """A folder named in Settings; a relative one is relative to the workbook's folder (`_book_path`);
-    when the workbook has none, or its OneDrive/SharePoint URL cannot be mapped, the action stops with
-    one line saying what to set."""
-    text = clean_text(value)
-    if not text:
-        return None
-    p = Path(text).expanduser()
-    if p.is_absolute():
-        return p
-    spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
-    label = spec.fr if lang == "fr" else spec.en
-    try:
-        base = _book_path(book)
-    except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
-        raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
-    if not base.is_absolute():
-        raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
-    return base.parent / p
+    """A folder named in Settings (`salesxl.folders.setting_folder`: a relative one is in the workbook's
+    folder, `_book_path`); when it is relative and the workbook has no folder, or its OneDrive/SharePoint
+    URL cannot be mapped, the action stops with one line saying what to set."""
+    def book_folder() -> Path:
+        spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
+        label = spec.fr if lang == "fr" else spec.en
+        try:
+            base = _book_path(book)
+        except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
+            raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
+        if not base.is_absolute():
+            raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
+        return base.parent
+
+    return setting_folder(value, book_folder)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -616,22 +618,30 @@ def new_period(book: xw.Book) -> dict[str, Any]:
     """Next period's Planning and Objectives rows for each rep (`salesxl.rollover`: planned counts and
     objective copied from the current period), appended in one write per table, and one personalised
     rep workbook per rep in the outbox folder (written atomically). A rep whose next period is already
-    planned is left as is, so running it twice adds nothing."""
+    planned is left as is, so running it twice adds nothing. An outbox that is the inbox is refused before
+    anything is written (`salesxl.folders.outbox_is_inbox`)."""
     from salesxl.io.team_file import write_rep_workbooks
 
     live_book = load(book)
+    lang = live_book.lang
+    outbox = _folder(book, live_book.settings.get("outbox"), lang, "outbox")
+    if outbox is not None:
+        try:
+            inbox = _folder(book, live_book.settings.get("inbox"), lang, "inbox")
+        except ActionError:       # a relative inbox without the workbook's folder: not a folder to compare
+            inbox = None
+        if outbox_is_inbox(outbox, inbox):
+            raise ActionError(_t(_MESSAGES["outbox_is_inbox"], lang, path=str(outbox)))
     v = live_book.validate()
-    plan = plan_rollover(v.tables, v.as_of, live_book.lang)
+    plan = plan_rollover(v.tables, v.as_of, lang)
     writes = {}
     for key in ("objectives", "planning"):
         rows = plan.rows(key)
         if rows:
             lt = live_book.tables.get(key)
             writes[key] = _write_rows(live_book, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-    outbox = _folder(book, live_book.settings.get("outbox"), live_book.lang, "outbox")
-    written, existing = (write_rep_workbooks(plan, outbox, live_book.lang, live_book.settings)
+    written, existing = (write_rep_workbooks(plan, outbox, lang, live_book.settings)
                          if outbox is not None else ([], []))
-    lang = live_book.lang
     planned = {"reps": counted(len(plan.reps), "rep_planned", lang),
                "skipped": counted(len(plan.skipped), "left_as_is", lang)}
     message = (_t(_SUMMARY["new_period"], lang, **planned, files=counted(len(written), "rep_workbook_written", lang),

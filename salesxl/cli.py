@@ -790,6 +790,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     from salesxl.io.read_xlsx import detect_lang, read_workbook, validate_workbook
     from salesxl.io.annotate import AnnotateError
     from salesxl.io.team_file import append_rows, write_rep_workbooks
+    from salesxl.folders import outbox_is_inbox, setting_folder
     from salesxl.rollover import plan_rollover
     if not team.is_file():
         raise UsageProblem(_say("not_a_file", path=team))
@@ -802,17 +803,8 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     book_lang = detect_lang(wb.sheets, wb.settings)
     plan = plan_rollover(v.tables, v.as_of, book_lang)
     base = team.resolve().parent
-
-    def folder(value) -> Path | None:
-        text = str(value).strip() if value is not None else ""
-        if not text:
-            return None
-        p = Path(text).expanduser()
-        return p if p.is_absolute() else base / p
-
-    box = outbox if outbox is not None else folder(wb.settings.get("outbox"))
-    inbox = folder(wb.settings.get("inbox"))
-    if box is not None and inbox is not None and box.resolve() == inbox.resolve():
+    box = outbox if outbox is not None else setting_folder(wb.settings.get("outbox"), lambda: base)
+    if outbox_is_inbox(box, setting_folder(wb.settings.get("inbox"), lambda: base)):
         raise UsageProblem(_say("outbox_is_inbox", path=box))
     target = output or team
     added = {}

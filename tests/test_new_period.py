@@ -267,6 +267,41 @@ def test_new_period_refusals(team, tmp_path, case):
     assert sha(team) == before and not (tmp_path / "outbox").exists()
 
 
+def test_folder_rules_in_the_core(tmp_path):
+    """Settings' Inbox/Outbox: a relative folder is in the team workbook's folder (asked only then), and
+    the outbox is refused when it is the inbox however it is written."""
+    from salesxl.folders import outbox_is_inbox, setting_folder
+
+    def no_folder():
+        raise LookupError("the workbook has no folder")
+
+    assert setting_folder(" inbox ", lambda: tmp_path) == tmp_path / "inbox"
+    assert setting_folder(str(tmp_path / "abs"), no_folder) == tmp_path / "abs"      # absolute: no folder asked
+    assert setting_folder("~/x", no_folder) == Path.home() / "x"
+    assert setting_folder(None, no_folder) is None and setting_folder("  ", no_folder) is None
+    with pytest.raises(LookupError):
+        setting_folder("inbox", no_folder)
+    (tmp_path / "inbox").mkdir()
+    assert outbox_is_inbox(tmp_path / "sub" / ".." / "inbox", tmp_path / "inbox")
+    assert not outbox_is_inbox(tmp_path / "outbox", tmp_path / "inbox")
+    assert not outbox_is_inbox(None, tmp_path / "inbox") and not outbox_is_inbox(tmp_path / "inbox", None)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_new_period_refuses_a_settings_outbox_that_is_the_inbox(tmp_path, lang):
+    """The Outbox setting written otherwise than the Inbox (a relative path through another folder) is
+    still the inbox: refused, nothing written."""
+    team = write_template(tmp_path / "team.xlsx", "en", rows=team_rows(),
+                          settings={"as_of": AS_OF, "inbox": str(tmp_path / "inbox"), "outbox": "sub/../inbox"})
+    (tmp_path / "inbox").mkdir()
+    before = sha(team)
+    r = run("new-period", team, "--lang", lang)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert str(tmp_path / "sub" / ".." / "inbox") in r.stderr
+    assert ("is the inbox" if lang == "en" else "réception") in r.stderr
+    assert sha(team) == before and list((tmp_path / "inbox").iterdir()) == []
+
+
 @pytest.mark.libreoffice
 def test_new_period_keeps_charts_byte_for_byte(team, tmp_path, recalc):
     """Rows are added by patching the package: a chart (its drawing, its part) comes through untouched."""
