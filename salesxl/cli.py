@@ -406,23 +406,23 @@ def _progress_bar(label: str, as_json: bool):
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
-    """Each input validated (a progress bar on a terminal): (per-file results, notes, the run's language:
+    """Each input validated as `consolidate` reads it (a progress bar on a terminal): the same input
+    expansion and run language (`consolidate.input_paths`), the same guarded readers (`read_files`: reader
+    processes for several files, this process for one). (per-file results, notes, the run's language:
     --lang, else the majority language of the inputs, every message in it)."""
-    from salesxl.io.inputs import expand_inputs
-    from salesxl.io.language import run_language
-    from salesxl.io.read_xlsx import validate_file
-    paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
-    run_lang = run_language(paths, lang)
-    if run_lang != (lang or "en"):
-        paths, notes = expand_inputs(inputs, run_lang, recursive=recursive)
-    lang = run_lang
+    from salesxl.consolidate import input_paths, read_files, reader_options, run_options
+    try:
+        opts = run_options(engine=engine, lang=lang, as_of=day, recursive=recursive)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine")
+    paths, notes, opts = input_paths(inputs, opts)
     results = []
-    with _progress_bar(label, as_json) as progress:
-        for n, p in enumerate(paths, start=1):
-            results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
+    with _progress_bar(label, as_json) as progress, read_files(paths, reader_options(opts, paths)) as reads:
+        for n, (path, res) in enumerate(reads, start=1):
+            results.append(res)
             if progress is not None:
-                progress(n, len(paths), p)
-    return results, notes, lang
+                progress(n, len(paths), path)
+    return results, notes, opts.lang
 
 
 def _files_report(results, notes) -> dict:

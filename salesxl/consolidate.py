@@ -506,6 +506,13 @@ def read_files(paths: Sequence[str], opts: RunOptions) -> FileReads:
     return FileReads(paths, opts)
 
 
+def reader_options(opts: RunOptions, paths: Sequence) -> RunOptions:
+    """The options to read `paths` with when only the files are read (validate, forecast, review): a
+    single file is read in this process (no reader process to start for it) unless `opts.workers` says
+    otherwise. (`consolidate` reads even one file in a reader process, with its time and memory limits.)"""
+    return dataclasses.replace(opts, workers=0) if opts.workers is None and len(paths) < 2 else opts
+
+
 @dataclass
 class Ingested:
     """Stage 2's result: each file's status, and what the forecast needs of the rows taken (spooled by
@@ -888,11 +895,13 @@ def write_team(writer: TeamWorkbookWriter, plan: ForecastPlan, rep_forecasts: It
     return reviews
 
 
-def _input_paths(inputs: Sequence, opts: RunOptions,
-                 exclude: Sequence = ()) -> tuple[list[str], list[Issue], RunOptions]:
-    """The input workbooks, the notes about what was skipped, and the options with the run's language:
-    --lang, else the majority language of the inputs (a tie: English), never the first file's; the
-    readers are given it, so that every message of the run is in it."""
+def input_paths(inputs: Sequence, opts: RunOptions,
+                exclude: Sequence = ()) -> tuple[list[str], list[Issue], RunOptions]:
+    """The input workbooks (files, folders, globs: `io.inputs.expand_inputs`), the notes about what was
+    skipped, and the options with the run's language: --lang, else the majority language of the inputs
+    (a tie: English), never the first file's; the readers are given it, so that every message of the run
+    is in it. What every command reading rep workbooks starts with (validate, forecast, review,
+    consolidate)."""
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.language import run_language
     paths, notes = expand_inputs(inputs, opts.lang or "en", exclude=list(exclude), recursive=opts.recursive)
@@ -961,7 +970,7 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    paths, notes, opts = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
+    paths, notes, opts = input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, opts.lang or "en", error="no input workbook")
 
@@ -1075,9 +1084,8 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
     `opts.workers` reader processes, None one per core), a single file in this process. `history`: an
     existing history store, read as `consolidate` reads it once these files are recorded, and left
     unchanged (the recording is rolled back)."""
-    paths, notes, opts = _input_paths(list(inputs), opts, exclude)
-    if opts.workers is None and len(paths) < 2:         # no reader process to start for one file
-        opts = dataclasses.replace(opts, workers=0)
+    paths, notes, opts = input_paths(list(inputs), opts, exclude)
+    opts = reader_options(opts, paths)
     conn = None
     if history is not None:
         from salesxl.io import history as hist
