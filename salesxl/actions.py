@@ -532,7 +532,6 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
     each rep once from their newest submission, a Ref in two files is an error — as in
     `salesxl consolidate`. Messages in the open book's language."""
     from salesxl import consolidate as batch
-    from salesxl.io.inputs import expand_inputs
 
     exclude = []
     try:
@@ -541,8 +540,8 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
             exclude.append(own)
     except Exception:  # pragma: no cover - a book without a path
         pass
-    paths, notes = expand_inputs([inbox], live_book.lang, exclude=exclude)
-    opts = batch.run_options(lang=live_book.lang, workers=0)
+    # the batch's input expansion (its language: the book's); read in this process
+    paths, notes, opts = batch.input_paths([inbox], batch.run_options(lang=live_book.lang, workers=0), exclude)
     with batch.read_files(paths, opts) as reads:
         results = list(reads)
     files = [{"path": status.path, "sha256": status.sha256, "status": status.status, "issues": status.issues,
