@@ -138,6 +138,9 @@ LABELS = MappingProxyType({
     "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
     "columns_right": {"en": "Cells of columns {first}–{last} right of",
                       "fr": "Les cellules des colonnes {first} à {last} à droite du"},
+    "columns_in": {"en": "Cells of columns {first}–{last} in",
+                   "fr": "Les cellules des colonnes {first} à {last} dans le"},
+    "table_at_header_row": {"en": "{sheet} (headers on row {row})", "fr": "{sheet} (en-têtes en ligne {row})"},
     "read_failed_content": {"en": "its content does not follow the Excel format closely enough for any of "
                                   "the readers (damaged, or written by a program that bends the format)",
                             "fr": "son contenu ne suit pas assez le format Excel pour aucun des lecteurs "

@@ -362,7 +362,33 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
+    if contract.TABLES.get(table.key) is table and table.key != "settings":
+        issues += _unheaded_issues(rows, best_row, sheet, path, lang)
     return _frame(rows, best_row, len(rows), best, table, sheet, rows[best_row - 1], lookup), issues
+
+
+def _unheaded_issues(rows, header_row: int, sheet: str, path: str, lang: str) -> list[Issue]:
+    """COLUMNS_NOT_READ for a table found by its header row on a plain sheet (no Excel table): data typed
+    below the header row in a column whose header cell is empty is not read. (A column with a header the
+    contract does not know is the rep's own column, as one inside an Excel table.)"""
+    header = rows[header_row - 1]
+    cols: set[int] = set()
+    first_row = last_row = None
+    for r in range(header_row + 1, len(rows) + 1):
+        row = rows[r - 1]
+        hit = [c for c in range(1, len(row) + 1)
+               if not is_blank(row[c - 1]) and (c > len(header) or is_blank(header[c - 1]))]
+        if hit:
+            cols.update(hit)
+            first_row = first_row or r
+            last_row = r
+    if not cols:
+        return []
+    first, last = col_letters(min(cols)), col_letters(max(cols))
+    return [make_issue("COLUMNS_NOT_READ", lang=lang, file=path, sheet=sheet, row=first_row,
+                       value=f"{first}{first_row}:{last}{last_row}",
+                       where=label("columns_in", lang).format(first=first, last=last),
+                       table=label("table_at_header_row", lang).format(sheet=sheet, row=header_row))]
 
 
 def _extra_headers(header, lookup: dict) -> tuple[str, ...]:
