@@ -37,6 +37,17 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 XLSX_FILTER = 'xlsx:Calc MS Excel 2007 XML'
 
 
+@pytest.fixture(autouse=True)
+def _usage_errors_in_english(monkeypatch):
+    """Without --lang the command line's usage errors follow the locale (i18n.usage_language): a French
+    locale on the machine running the tests must not change the English lines they pin. Nothing changes
+    on a machine whose locale is not French."""
+    from salesxl.i18n import LOCALE_VARS
+    for var in LOCALE_VARS:
+        if os.environ.get(var, "").lower().startswith("fr"):
+            monkeypatch.setenv(var, "C.UTF-8")
+
+
 def find_soffice() -> str | None:
     for cand in (os.environ.get("SALESXL_SOFFICE"), shutil.which("soffice"), "/usr/bin/soffice",
                  shutil.which("libreoffice")):
