@@ -12,7 +12,7 @@ import pytest
 
 from salesxl import contract
 from salesxl.consolidate import consolidate
-from salesxl.forecast import compute
+from conftest import compute
 from salesxl.io.read_xlsx import read_workbook, validate_file
 from salesxl.io.template import build_template
 

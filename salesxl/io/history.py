@@ -388,9 +388,9 @@ def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 4
         rows = conn.execute("SELECT rep_key, ref_key, as_of, amount, probability, status, decision_date "
                             "FROM snapshots WHERE as_of IN (?, ?)", (prev, day)).fetchall()
         by = snapshots_by_rep(rows)
-        p, d = dt.date.fromisoformat(prev), as_of
-        out.before = {rk: days[p] for rk, days in by.items() if p in days}
-        out.now = {rk: days[d] for rk, days in by.items() if d in days}
+        previous_day = dt.date.fromisoformat(prev)
+        out.before = {rep_key: days[previous_day] for rep_key, days in by.items() if previous_day in days}
+        out.now = {rep_key: days[as_of] for rep_key, days in by.items() if as_of in days}
     since = _iso(as_of - dt.timedelta(days=track_days))
     agg = conn.execute(
         "SELECT rep_key, status || '|' || COALESCE(decision_date, ''), as_of, SUM(amount), "

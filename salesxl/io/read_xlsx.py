@@ -20,6 +20,7 @@ from defusedxml import ElementTree as SafeET
 from salesxl import contract
 from salesxl.contract import Table
 from salesxl.i18n import label
+from salesxl.issue_codes import OUTSIDE_TABLE_CODES
 from salesxl.issues import Issue, file_issue, make_issue
 from salesxl.tables import TableData
 from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
@@ -543,9 +544,9 @@ def _unread_right(rows, box, known: Iterable[str], below: int, others) -> tuple[
 
 
 def outside_issues(issues: list[Issue]) -> list[Issue]:
-    """The ROWS_OUTSIDE_TABLE / ROWS_AFTER_EMPTY_ROW issues of a table whose other issues are not
-    reported (Settings, Lists: optional tables, defaults apply)."""
-    return [i for i in issues if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW", "COLUMNS_NOT_READ")]
+    """The issues about what is typed outside a table (issue_codes.OUTSIDE_TABLE_CODES) of a table whose
+    other issues are not reported (Settings, Lists: optional tables, defaults apply)."""
+    return [i for i in issues if i.code in OUTSIDE_TABLE_CODES]
 
 
 def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:
