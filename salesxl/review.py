@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,13 +39,13 @@ class Review:
         return next(b for b in self.blocks if isinstance(b, Grid) and b.id == gid)
 
 
-def text_of(key: str, lang: str, **kw) -> str:
+def text_of(key: str, lang: str, **kw: Any) -> str:
     """A review text (review_text.TEXTS) in `lang`, its {placeholders} filled from `kw`."""
     s = pick(TEXTS[key], lang)
     return s.format(**kw) if kw else s
 
 
-def counted_text(key: str, n: int, lang: str, **kw) -> str:
+def counted_text(key: str, n: int, lang: str, **kw: Any) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
     return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)

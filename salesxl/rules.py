@@ -52,7 +52,7 @@ class Context:
     has_reps_sheet: bool
 
     def issue(self, code: str, table: str, row: int | None, column_key: str | None, value: Any = None,
-              severity: str | None = None, **params) -> Issue:
+              severity: str | None = None, **params: Any) -> Issue:
         rt = self.raw[table]
         header = rt.headers.get(column_key) if column_key else None
         if column_key and header is None:

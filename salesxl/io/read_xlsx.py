@@ -8,12 +8,13 @@ accents, Unicode form and surrounding spaces. The source file is only ever opene
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from defusedxml import ElementTree as SafeET
 
@@ -24,6 +25,9 @@ from salesxl.issue_codes import OUTSIDE_TABLE_CODES
 from salesxl.issues import Issue, file_issue, make_issue
 from salesxl.tables import TableData
 from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
+
+if TYPE_CHECKING:
+    from salesxl.rules import Validated
 
 ENGINES = ("openpyxl", "calamine")
 HEADER_SCAN_ROWS = 30
@@ -317,8 +321,8 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
                      columns_at={k: i for k, (i, h) in found.items()}, extra_headers=_extra_headers(header, lookup))
 
 
-def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
-                 path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
+def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], sheet_parts: list[SheetPart],
+                 sheet_names: list[str], path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
     """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
     lookup = contract.header_lookup(table)
     required = [c for c in table.input_columns if c.required]
@@ -409,10 +413,9 @@ def has_provenance(td: TableData) -> bool:
 _CORE_MAX = 1 << 20
 
 
-def saved_at(path) -> tuple[float | None, float | None]:
+def saved_at(path: str | os.PathLike[str]) -> tuple[float | None, float | None]:
     """When a workbook was saved: (its own saved date, docProps/core.xml `dcterms:modified`, as a POSIX
     timestamp, None when absent or unreadable; the file's modification time, None when unknown)."""
-    import os
     try:
         mtime: float | None = os.stat(path).st_mtime
     except OSError:
@@ -595,7 +598,7 @@ def default_engine() -> str:
     return "calamine" if calamine_installed() else "openpyxl"
 
 
-def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Issue:
+def read_failed(path: str | os.PathLike[str], lang: str, kind: str = "content", detail: str = "") -> Issue:
     """READ_FAILED as a manager reads it: what happened (`kind`: content, crash or memory) and what to
     do; the technical detail (the readers' own errors) kept apart, in the issue's value."""
     from salesxl.io.guard import printable
@@ -603,7 +606,8 @@ def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Iss
     return file_issue("READ_FAILED", path, lang, reason=reason, value=printable(str(detail), 500) or None)
 
 
-def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True) -> WorkbookData:
+def read_workbook(path: str | os.PathLike[str], engine: str | None = None, lang: str | None = None,
+                  guard: bool = True) -> WorkbookData:
     """Read every contract table of one workbook. Never raises for a bad file: issues say why.
 
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`); when it fails on a file the
@@ -689,7 +693,7 @@ def _read(path: str, engine: str, lang: str | None, sheet_bytes: dict[str, bytes
     return WorkbookData(path, names, tables, issues, workbook_lang, settings, lists, flagged)
 
 
-def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issue]:
+def cell_error_issues(td: TableData, path: str | os.PathLike[str], lang: str, flagged: set) -> list[Issue]:
     """CELL_ERROR for the input cells of a table holding an Excel error (#N/A…), each added to `flagged`
     so that the rules do not report it again as empty."""
     issues: list[Issue] = []
@@ -733,7 +737,8 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 
 
 # ---------------------------------------------------------------------------------------------
-def validate_file(path, *, engine: str | None = None, lang: str | None = None, as_of: dt.date | None = None):
+def validate_file(path: str | os.PathLike[str], *, engine: str | None = None, lang: str | None = None,
+                  as_of: dt.date | None = None) -> Validated:
     """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
     return validate_workbook(read_workbook(path, engine=engine, lang=lang), as_of=as_of)
 
