@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 from salesxl.issue_codes import CODES
 
@@ -17,7 +18,7 @@ class _Blank(dict):
         return "{" + key + "}"
 
 
-def message(code: str, lang: str = "en", **params) -> str:
+def message(code: str, lang: str = "en", **params: Any) -> str:
     lang = lang if lang in LANGS else "en"
     template = MESSAGES[code][lang]
     return template.format_map(_Blank(params))
@@ -138,6 +139,9 @@ LABELS = MappingProxyType({
     "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
     "columns_right": {"en": "Cells of columns {first}–{last} right of",
                       "fr": "Les cellules des colonnes {first} à {last} à droite du"},
+    "columns_in": {"en": "Cells of columns {first}–{last} in",
+                   "fr": "Les cellules des colonnes {first} à {last} dans le"},
+    "table_at_header_row": {"en": "{sheet} (headers on row {row})", "fr": "{sheet} (en-têtes en ligne {row})"},
     "read_failed_content": {"en": "its content does not follow the Excel format closely enough for any of "
                                   "the readers (damaged, or written by a program that bends the format)",
                             "fr": "son contenu ne suit pas assez le format Excel pour aucun des lecteurs "
@@ -315,7 +319,7 @@ CLI = MappingProxyType({
 })
 
 
-def cli_line(key: str, lang: str, **kw) -> str:
+def cli_line(key: str, lang: str, **kw: Any) -> str:
     """A line of the command line's own, in `lang`."""
     return pick(CLI[key], lang).format(**kw)
 
@@ -435,12 +439,12 @@ CLICK_TEXTS = ("did_you_mean", "no_such_command", "missing_command", "extra_argu
 LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
-def usage_line(key: str, lang: str, /, **kw) -> str:
+def usage_line(key: str, lang: str, /, **kw: Any) -> str:
     """A usage error's message (or its frame), in `lang`."""
     return pick(USAGE[key], lang).format(**kw)
 
 
-def usage_language(argv, environ) -> str:
+def usage_language(argv: Sequence[str], environ: Mapping[str, str]) -> str:
     """The language of a usage error: the last `--lang en|fr` (or `--lang=…`) of the command line, else
     French when the locale says so — the first of LC_ALL, LC_MESSAGES, LANG that is set and not empty
     starts with "fr" —, else English. (The run's language, from the inputs, is not known yet.)"""
