@@ -22,15 +22,15 @@ from xml.sax.saxutils import escape
 from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
-from salesxl.layout import HEADER_COLOUR as HEADER_COLOR
+from salesxl.layout import ERROR_FILL, HEADER_COLOUR, NOTE_FILL, WARNING_FILL, WHITE, rgb_hex
 from salesxl.layout import ISSUE_COLUMNS, SEVERITY_LABELS, issues_in_order   # the Issues sheet, as everywhere
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue
 from salesxl.tables import TableData
 from salesxl.values import label_key
 
-ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"          # the add-in's marks (io/live.py ERROR_FILL, WARNING_FILL)
-HEADER_RGB = "FF" + HEADER_COLOR.lstrip("#")
+ERROR_RGB, WARNING_RGB = rgb_hex(ERROR_FILL, alpha=True), rgb_hex(WARNING_FILL, alpha=True)   # the add-in's marks
+HEADER_RGB = rgb_hex(HEADER_COLOUR, alpha=True)
 NOTE_AUTHOR = "salesxl"
 NOTE_MAX_CHARS = 1000
 MAX_NOTES = 1000          # notes per sheet (a VML drawing's shape ids span 1,024 per block)
@@ -312,7 +312,7 @@ class _Styles:
         """Bold white on dark blue, wrapped: the Issues sheet's header."""
         if self._header is None:
             p = self.prefix
-            self.new_fonts.append(f'<{p}font><{p}b/><{p}sz val="11"/><{p}color rgb="FFFFFFFF"/>'
+            self.new_fonts.append(f'<{p}font><{p}b/><{p}sz val="11"/><{p}color rgb="{rgb_hex(WHITE, alpha=True)}"/>'
                                   f'<{p}name val="Calibri"/></{p}font>')
             font = self.n_fonts + len(self.new_fonts) - 1
             self._header = self._add_xf(
@@ -537,8 +537,8 @@ def _remove_notes(pkg: _Package, comments: str, vml: str, cells: set) -> None:
 
 def _vml_shape(n: int, row0: int, col0: int) -> str:
     return (f'<v:shape id="_x0000_s{n}" type="#_x0000_t202" style="position:absolute;margin-left:80pt;'
-            f'margin-top:2pt;width:240pt;height:90pt;z-index:{n};visibility:hidden" fillcolor="#ffffe1" '
-            f'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            f'margin-top:2pt;width:240pt;height:90pt;z-index:{n};visibility:hidden" fillcolor="{NOTE_FILL.lower()}" '
+            f'o:insetmode="auto"><v:fill color2="{NOTE_FILL.lower()}"/><v:shadow on="t" color="black" obscured="t"/>'
             f'<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/>'
             f'</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
             f'<x:Anchor>{col0 + 1}, 15, {row0}, 2, {col0 + 5}, 15, {row0 + 5}, 16</x:Anchor><x:AutoFill>False</x:AutoFill>'

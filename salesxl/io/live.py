@@ -56,7 +56,7 @@ from typing import Any, Iterable, Sequence
 
 import xlwings as xw
 
-from salesxl.layout import STYLES, TEXT, ChartSpec, SheetLayout, Style, name_key, number_format, quote_sheet, \
+from salesxl.layout import ERROR_FILL, STYLES, TEXT, WARNING_FILL, ChartSpec, SheetLayout, Style, name_key, number_format, quote_sheet, \
     review_layout
 
 __all__ = [
@@ -84,9 +84,8 @@ __all__ = [
     "write_sheet_block",
 ]
 
-#: Fill of an invalid cell (Excel's "Bad" style) and of a doubtful one (Excel's "Neutral" style).
-ERROR_FILL = "#FFC7CE"
-WARNING_FILL = "#FFEB9C"
+#: Fill of an invalid cell (Excel's "Bad" style) and of a doubtful one (Excel's "Neutral" style):
+#: salesxl.layout's ERROR_FILL and WARNING_FILL, re-exported for the add-in.
 #: Hidden sheet recording what :func:`mark_cells` coloured / annotated.
 MARKS_SHEET = "_salesxl_marks"
 _MARKS_HEADER = ["sheet", "kind", "address"]
