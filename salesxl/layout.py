@@ -32,7 +32,7 @@ __all__ = [
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
-    "team_label", "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
+    "team_label", "ISSUE_COLUMNS", "ISSUE_MESSAGE_COL", "NO_ISSUES", "stored_width", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
 ]
 
 # -- value formats understood by every renderer ------------------------------------------------
@@ -335,6 +335,12 @@ DEFAULT_ROW_PT = 15.0
 def width_points(chars: float) -> float:
     """A column of `chars` characters (Excel's width unit, default font) in points."""
     return (int(chars * 7 + 0.5) + 5) * 0.75
+
+
+def stored_width(chars: float) -> float:
+    """The width a package stores for a column of `chars` characters (default font): the pixels, padding
+    included, in characters, to 1/256 (what Excel and XlsxWriter write)."""
+    return ((int(chars * 7 + 0.5) + 5) * 256 // 7) / 256.0
 
 
 def _px_rows(px: int) -> int:
@@ -935,7 +941,8 @@ ISSUE_COLUMNS = (      # key, header EN/FR, width, value format, style (wrapped 
     ("effect", {"en": "Effect", "fr": "Effet"}, 24, TEXT, "wrap"),
 )
 SEVERITY_LABELS = {"error": {"en": "error", "fr": "erreur"}, "warning": {"en": "warning", "fr": "avertissement"}}
-_NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+ISSUE_MESSAGE_COL = [k for k, *_ in ISSUE_COLUMNS].index("message")
 
 
 def issues_in_order(issues: Iterable[Any]) -> Iterable[Any]:
@@ -1002,5 +1009,5 @@ def issues_layout(issues: Sequence[Any], lang: str, name: str | None = None) -> 
         lay.put(r, 0, *[Cell(v, fmt if isinstance(v, (int, float)) else (DATE if hasattr(v, "isoformat") else TEXT),
                              style or "plain") for v, (fmt, style) in zip(issue_values(i, lang), styles)])
     if not issues:
-        lay.text(1, 7, _NO_ISSUES.get(lang) or _NO_ISSUES["en"], "muted")
+        lay.text(1, ISSUE_MESSAGE_COL, NO_ISSUES.get(lang) or NO_ISSUES["en"], "muted")
     return lay
