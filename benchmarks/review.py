@@ -16,24 +16,24 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from salesxl import contract  # noqa: E402
-from salesxl.forecast import compute  # noqa: E402
-from salesxl.review import build_reviews  # noqa: E402
+from salesxl.consolidate import forecast_reps, forecast_team  # noqa: E402
+from salesxl.forecast import plan_forecast  # noqa: E402
+from salesxl.review import build_review  # noqa: E402
+from salesxl.tables import TableData  # noqa: E402
 
 AS_OF = dt.date(2026, 11, 20)
 
 
-def make_frames(reps: int, proposals: int, seed: int = 1) -> dict[str, pd.DataFrame]:
+def make_tables(reps: int, proposals: int, seed: int = 1) -> dict[str, TableData]:
     rng = random.Random(seed)
 
     def df(rows, table):
         cols = [c.key for c in contract.TABLES[table].input_columns]
-        return pd.DataFrame([[i + 2] + [r.get(c) for c in cols] for i, r in enumerate(rows)],
-                            columns=["_row"] + cols, dtype=object)
+        return TableData(table, {c: [r.get(c) for r in rows] for c in cols}, list(range(2, len(rows) + 2)))
 
     pipe, obj, plan, rep_rows = [], [], [], []
     for r in range(reps):
@@ -60,13 +60,17 @@ def make_frames(reps: int, proposals: int, seed: int = 1) -> dict[str, pd.DataFr
             "planning": df(plan, "planning"), "reporting": df(rep_rows, "reporting"), "reps": df([], "reps")}
 
 
-def naive_monte_carlo(frames, simulations: int, reps_limit: int) -> float:
+def naive_monte_carlo(tables, simulations: int, reps_limit: int) -> float:
     """The baseline: one Python-level Bernoulli draw per proposal per simulation (a few reps only)."""
     rng = random.Random(0)
-    pipe = frames["pipeline"]
+    pipe = tables["pipeline"]
     t = time.perf_counter()
-    for name, g in list(pipe[pipe["status"] == "Open"].groupby("rep"))[:reps_limit]:
-        amounts, probs = g["amount"].tolist(), g["probability"].tolist()
+    by_rep: dict[str, list[tuple[float, float]]] = {}
+    for rep, status, amount, p in zip(pipe["rep"], pipe["status"], pipe["amount"], pipe["probability"]):
+        if status == "Open":
+            by_rep.setdefault(rep, []).append((amount, p))
+    for name, g in list(by_rep.items())[:reps_limit]:
+        amounts, probs = [a for a, _ in g], [p for _, p in g]
         totals = []
         for _ in range(simulations):
             totals.append(sum(a for a, p in zip(amounts, probs) if rng.random() < p))
@@ -81,13 +85,16 @@ def main() -> None:
     ap.add_argument("--simulations", type=int, default=10_000)
     ap.add_argument("--render", action="store_true", help="also render every review with XlsxWriter")
     a = ap.parse_args()
-    frames = make_frames(a.reps, a.proposals)
+    tables = make_tables(a.reps, a.proposals)
     t0 = time.perf_counter()
-    fc = compute(frames, None, AS_OF, simulations=a.simulations)
+    plan = plan_forecast(tables, None, AS_OF, simulations=a.simulations)      # the stages, in this process
+    fc = forecast_team(plan, forecast_reps(plan))
     t1 = time.perf_counter()
-    reviews = build_reviews(fc, "en")
+    taken: set[str] = set()
+    reviews = [build_review(r, fc.as_of, "en", taken=taken, simulations=fc.simulations) for r in fc.reps]
     t2 = time.perf_counter()
-    print(f"reps={a.reps} open proposals/rep={a.proposals} draws={a.simulations}")
+    print(f"reps={a.reps} (forecast: {len(fc.reps)}, reviews: {len(reviews)}) open proposals/rep={a.proposals} "
+          f"draws={a.simulations}")
     print(f"forecast + Monte Carlo : {t1 - t0:7.2f} s  ({(t1 - t0) / a.reps * 1000:.1f} ms/rep)")
     print(f"review blocks          : {t2 - t1:7.2f} s")
     if a.render:
@@ -103,7 +110,7 @@ def main() -> None:
             t4 = time.perf_counter()
         print(f"render (XlsxWriter)    : {t4 - t3:7.2f} s")
     k = 3
-    base = naive_monte_carlo(frames, a.simulations, k) / k * a.reps
+    base = naive_monte_carlo(tables, a.simulations, k) / k * a.reps
     print(f"naive per-draw loop    : {base:7.2f} s (extrapolated from {k} reps)")
     print(f"ratio naive / salesxl forecast: {base / (t1 - t0):.1f}x")
 

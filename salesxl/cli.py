@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import functools
 import json
 import os
+import re
 import sqlite3
+import string
 import sys
 from pathlib import Path
 from typing import Annotated, Any, List, Mapping, Optional
@@ -17,7 +20,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup
 
 from salesxl import __version__, i18n
-from salesxl.i18n import cli_line, cli_status, counted
+from salesxl.i18n import cli_line, cli_status, counted, usage_language, usage_line
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
 from salesxl.schemas import SCHEMA_VERSION
 from salesxl.values import label_key, parse_date
@@ -39,7 +42,8 @@ def _plain_help(param):
 
 class _Cli(TyperGroup):
     """The `salesxl` group: every argument error is one line on stderr naming the fix (exit 2), or,
-    under --json, a JSON object on stdout (docs/json.md); help without type placeholders."""
+    under --json, a JSON object on stdout (docs/json.md), in the usage language (i18n.usage_language:
+    --lang, else the locale); help without type placeholders."""
 
     def get_params(self, ctx):
         return [_plain_help(p) for p in super().get_params(ctx)]
@@ -61,6 +65,8 @@ class _Cli(TyperGroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(sys.argv[1:] if args is None else args)
+        lang = usage_language(argv, os.environ)
+        token = _USAGE_LANG.set(lang)
         try:
             rv = super().main(argv, prog_name or "salesxl", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
@@ -72,22 +78,126 @@ class _Cli(TyperGroup):
             ctx = getattr(exc, "ctx", None)
             path = getattr(exc, "command_path", None) or (ctx.command_path if ctx is not None else "salesxl")
             command = _command_of(path, argv)
+            message = exc.format_message() if lang == "en" else _click_text(exc, lang) or exc.format_message()
             if JSON_FLAG in argv:
-                _emit_json(command, {"error": "usage", "message": exc.format_message(),
-                                     "counts": {"error": 0, "warning": 0}})
+                _emit_json(command, {"error": "usage", "message": message, "counts": {"error": 0, "warning": 0}})
                 code = EXIT_USAGE
             elif type(exc).__name__ != "NoArgsIsHelpError":   # (that one has printed the help)
-                typer.echo(f"error: {exc.format_message()} (see: {path} -h)", err=True)
+                typer.echo(usage_line("frame", lang, message=message, path=path), err=True)
+        finally:
+            _USAGE_LANG.reset(token)
         if standalone_mode:
             sys.exit(code)
         return code
 
 
 class UsageProblem(typer.TyperException):
-    """Arguments that do not go together (exit 2); the message names the fix."""
+    """Arguments that do not go together (exit 2); the message names the fix (`_say`: in the usage
+    language)."""
 
     exit_code = EXIT_USAGE
     command_path: str | None = None
+
+
+# The language of the usage errors (i18n.usage_language): set by _Cli.main for the run of a command line.
+_USAGE_LANG: contextvars.ContextVar[str | None] = contextvars.ContextVar("usage_lang", default=None)
+
+
+def _usage_lang() -> str:
+    return _USAGE_LANG.get() or usage_language(sys.argv[1:], os.environ)
+
+
+def _say(key: str, /, **kw) -> str:
+    """One of salesxl's usage-error messages (i18n.USAGE), in the usage language."""
+    return usage_line(key, _usage_lang(), **kw)
+
+
+def _or(items) -> str:
+    """"a or b", in the usage language."""
+    return usage_line("or", _usage_lang()).join(items)
+
+
+def _unquoted(text: str) -> str:
+    """click's English hint ('-o' / '--output') as French names options: bare (-o / --output)."""
+    return re.sub(r"'([^']*)'", r"\1", text)
+
+
+def _click_text(exc, lang: str) -> str | None:
+    """A usage error of click's in `lang`, from the template of its kind (i18n.USAGE): the exception's
+    attributes when it has them (NoSuchOption, MissingParameter, BadParameter), else its English text
+    recognised by the English template (i18n.CLICK_TEXTS); None for a kind not declared (its text is
+    then kept as click wrote it). Ours (UsageProblem) are already in the usage language."""
+    kinds = {c.__name__ for c in type(exc).__mro__}
+    if isinstance(exc, UsageProblem) or "UsageError" not in kinds:
+        return None
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None)
+    if hint is None and param is not None:
+        hint = param.get_error_hint()
+    elif hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(h) for h in hint)
+    hint = hint if lang == "en" or hint is None else _unquoted(hint)
+    if "MissingParameter" in kinds:
+        kind = exc.param_type or getattr(param, "param_type_name", None) or "parameter"
+        if exc.message or f"missing_{kind}" not in i18n.USAGE or not hint:
+            return None
+        return usage_line(f"missing_{kind}", lang, hint=hint)
+    if "BadParameter" in kinds:
+        message = _value_text(exc, lang) or exc.message
+        return usage_line("invalid_value_for", lang, hint=hint, message=message) if hint else \
+            usage_line("invalid_value", lang, message=message)
+    if "NoSuchOption" in kinds:
+        if exc.message != usage_line("no_such_option", "en", option=exc.option_name):
+            return None
+        text = usage_line("no_such_option", lang, option=exc.option_name)
+        return usage_line("possible_options", lang, message=text, options=", ".join(sorted(exc.possibilities))) \
+            if exc.possibilities else text
+    return _parsed_text(exc.message, lang)
+
+
+def _parsed_text(text: str, lang: str) -> str | None:
+    """A click message that is only text, in `lang`: the declared kind whose English template it matches."""
+    for key in i18n.CLICK_TEXTS:
+        fields = _match(i18n.USAGE[key]["en"], text)
+        if fields is None:
+            continue
+        if key == "did_you_mean":
+            first = _parsed_text(fields["message"], lang)
+            if first is None:
+                continue
+            names = fields["names"] if lang == "en" else re.sub(r"'([^']*)'", "« \\1 »", fields["names"])
+            return usage_line(key, lang, message=first, names=names)
+        return usage_line(key, lang, **fields)
+    return None
+
+
+def _match(template: str, text: str) -> dict | None:
+    """The fields of `template` in `text` when the text is the template filled ({x!r}: a quoted value)."""
+    pattern = ""
+    for literal, field, _spec, conversion in string.Formatter().parse(template):
+        pattern += re.escape(literal)
+        if field is not None:
+            pattern += f"'(?P<{field}>[^']*)'" if conversion == "r" else f"(?P<{field}>.+?)"
+    m = re.fullmatch(pattern, text, re.S)
+    return m.groupdict() if m else None
+
+
+def _value_text(exc, lang: str) -> str | None:
+    """A value refused by click's types (pydantic's first error, by its type) in `lang`."""
+    errors = getattr(exc.__cause__, "errors", None)
+    try:
+        first = errors()[0] if callable(errors) else None
+    except (IndexError, TypeError):
+        return None
+    key = f"value_{first['type']}" if first else None
+    if key not in i18n.USAGE:
+        return None
+    ctx = {k: int(v) if isinstance(v, float) and v.is_integer() else v       # 1.0 written 1, as pydantic does
+           for k, v in (first.get("ctx") or {}).items()}
+    try:
+        return usage_line(key, lang, **ctx)
+    except (KeyError, IndexError):
+        return None
 
 
 def _command_of(path: str, argv) -> str:
@@ -119,7 +229,8 @@ def _root(version: bool = typer.Option(False, "--version", is_eager=True, callba
 # Options shared by the data commands (one help text each)
 HELP_JSON = "Machine-readable result on stdout (docs/json.md)."
 HELP_AS_OF = "As-of date: YYYY-MM-DD, day/month/year or 'today' (default: Settings, else today)."
-HELP_LANG = "Language of the messages: en or fr (default: that of most inputs; a tie: en)."
+HELP_LANG = ("Language of the messages: en or fr (default: that of most inputs; a tie: en; a usage error: "
+             "the locale's).")
 HELP_SEED = "Random seed of the Monte Carlo (same seed, same figures)."
 HELP_SIMULATIONS = "Monte Carlo draws, 100 to 100,000 (default 10,000)."
 HELP_INPUTS = "Rep workbooks, folders or globs."
@@ -137,21 +248,20 @@ def _as_of(value: Optional[str], option: str = "--as-of") -> Optional[dt.date]:
         return dt.date.today()
     p = parse_date(value)
     if p.value is None:
-        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, day/month/year or 'today'",
-                                 param_hint=option)
+        raise typer.BadParameter(_say("bad_date", value=value), param_hint=option)
     return p.value
 
 
 def _lang(value: Optional[str]) -> Optional[str]:
     if value is not None and value not in ("en", "fr"):
-        raise typer.BadParameter(f"{value!r}: choose en or fr")
+        raise typer.BadParameter(_say("choose_lang", value=value))
     return value
 
 
 def _engine(value: Optional[str]) -> Optional[str]:
     from salesxl.consolidate import ENGINES
     if value is not None and value not in ENGINES:
-        raise typer.BadParameter(f"{value!r}: choose {' or '.join(ENGINES)}")
+        raise typer.BadParameter(_say("choose", value=value, choices=_or(ENGINES)))
     return value
 
 
@@ -250,7 +360,8 @@ def _json_only(command):
 
 
 def _usage_error(message: str, as_json: bool):
-    """One line on stderr naming the fix, or the JSON usage error under --json (see _Cli.main): exit 2."""
+    """One line on stderr naming the fix, or the JSON usage error under --json (see _Cli.main): exit 2.
+    `message` in the usage language (_say, or a library refusal given _usage_lang())."""
     raise UsageProblem(message)
 
 
@@ -379,18 +490,19 @@ def template(output: Path = typer.Option(..., "-o", "--output", metavar="FILE.xl
     from salesxl.io.template import write_template
     start, end = _as_of(period_start, "--period-start"), _as_of(period_end, "--period-end")
     if (start is None) != (end is None):
-        raise UsageProblem("give both --period-start and --period-end")
+        raise UsageProblem(_say("both_period_bounds"))
     if start is not None and end < start:
-        raise typer.BadParameter(f"{end.isoformat()} is before --period-start {start.isoformat()}: "
-                                 f"the period ends on or after its first day", param_hint="--period-end")
+        raise typer.BadParameter(_say("end_before_start", end=end.isoformat(), start=start.isoformat()),
+                                 param_hint="--period-end")
     if seniority is not None:
         item = SENIORITY.lookup().get(label_key(seniority))
         if item is None:
-            raise typer.BadParameter(f"{seniority!r}: choose {', '.join(i.key for i in SENIORITY.items)}",
+            raise typer.BadParameter(_say("choose", value=seniority,
+                                          choices=", ".join(i.label(_usage_lang()) for i in SENIORITY.items)),
                                      param_hint="--seniority")
         seniority = item.key
     if (rep is None) and (seniority is not None or start is not None):
-        raise UsageProblem("--seniority and the period pre-fill a rep's rows: give --rep NAME too")
+        raise UsageProblem(_say("rep_needed"))
     write_template(output, lang, rep=rep, period_start=start, period_end=end, seniority=seniority)
     typer.echo(cli_line("wrote", lang, path=output))
 
@@ -404,18 +516,18 @@ def _team_template(output, lang, team, rep, seniority, period_start, period_end,
     """`template --team`: the team workbook, its inbox and outbox folders created beside it."""
     from salesxl.io.template import write_template
     if not team:
-        raise UsageProblem("--reps, --inbox and --outbox go with --team")
+        raise UsageProblem(_say("team_only"))
     if rep or seniority or period_start or period_end:
-        raise UsageProblem("--team makes the team workbook: --rep, --seniority and the period are for a rep's")
+        raise UsageProblem(_say("team_not_rep"))
     names = _names(reps) if reps is not None else []
     folders = {}
     for key, value, default in (("inbox", inbox, TEAM_FOLDERS[lang][0]), ("outbox", outbox, TEAM_FOLDERS[lang][1])):
         value = (value or default).strip()
         if not value:
-            raise UsageProblem(f"--{key} names a folder: give a name or a path")
+            raise UsageProblem(_say("folder_name", key=key))
         folders[key] = value
     if label_key(folders["inbox"]) == label_key(folders["outbox"]):
-        raise UsageProblem("--inbox and --outbox must be two folders (reps' files arrive in the inbox)")
+        raise UsageProblem(_say("two_folders"))
     write_template(output, lang, rows={"reps": [{"rep": n} for n in names]}, settings=folders)
     made = []
     for key in ("inbox", "outbox"):
@@ -432,13 +544,13 @@ def _names(text: str) -> list[str]:
     """A comma-separated list of names, each once; a usage error names an empty or repeated one."""
     names = [n.strip() for n in text.split(",")]
     if not any(names):
-        raise typer.BadParameter("give at least one name", param_hint="--reps")
+        raise typer.BadParameter(_say("no_name"), param_hint="--reps")
     seen = {}
     for i, n in enumerate(names, start=1):
         if not n:
-            raise typer.BadParameter(f"name {i} of {len(names)} is empty (two commas in a row?)", param_hint="--reps")
+            raise typer.BadParameter(_say("empty_name", n=i, total=len(names)), param_hint="--reps")
         if label_key(n) in seen:
-            raise typer.BadParameter(f"{n!r} is listed twice (as {seen[label_key(n)]!r})", param_hint="--reps")
+            raise typer.BadParameter(_say("name_twice", name=n, first=seen[label_key(n)]), param_hint="--reps")
         seen[label_key(n)] = n
     return names
 
@@ -465,7 +577,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
                                       as_of=_as_of(as_of))
         except AnnotateError as exc:
-            _usage_error(f"--annotate: {exc}", as_json)
+            _usage_error(_say("annotate", detail=exc), as_json)
         report["annotated"] = [a.to_dict() for a in done]
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -501,7 +613,7 @@ def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=No
     if output is not None:
         from salesxl.io.outputs import OutputRefused, check_outputs
         try:                            # (the history read here is an input: never the output)
-            check_outputs(list(inputs) + ([history] if history else []), output, None, choices["lang"] or "en")
+            check_outputs(list(inputs) + ([history] if history else []), output, None, _usage_lang())
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
     try:
@@ -587,7 +699,7 @@ def review(inputs: Inputs,
     from salesxl.review import risk_label
     with _prepared(inputs, _run_choices(locals()), history, as_json, "review", wait, output=output) as prep:
         try:
-            with locked([output], wait, prep.ingested.lang):
+            with locked([output], wait, _usage_lang()):
                 made = prep.write(output)
         except OutputLocked as exc:
             _usage_error(str(exc), as_json)
@@ -630,7 +742,8 @@ def consolidate(inputs: Inputs,
     choices = _run_choices(locals())
     try:
         with _progress_bar("consolidate", as_json) as progress:
-            result = run(inputs, output, **choices, history=history, progress=progress, wait=wait)
+            result = run(inputs, output, **choices, history=history, progress=progress, wait=wait,
+                         refusal_lang=_usage_lang())
     except (OSError, RuntimeError, ValueError) as exc:
         _usage_error(str(exc), as_json)
     data = result.to_dict() if as_json or result.exit_code == EXIT_USAGE else None
@@ -679,7 +792,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     from salesxl.io.team_file import append_rows, write_rep_workbooks
     from salesxl.rollover import plan_rollover
     if not team.is_file():
-        raise UsageProblem(f"{team} is not a file: give the team workbook (salesxl template --team makes one)")
+        raise UsageProblem(_say("not_a_file", path=team))
     wb = read_workbook(team, lang=lang)
     v = validate_workbook(wb, as_of=_as_of(as_of))
     report = {"files": [{"path": str(team), "status": file_status(v.issues), "issues": [i.to_dict() for i in v.issues]}],
@@ -700,19 +813,18 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     box = outbox if outbox is not None else folder(wb.settings.get("outbox"))
     inbox = folder(wb.settings.get("inbox"))
     if box is not None and inbox is not None and box.resolve() == inbox.resolve():
-        raise UsageProblem(f"the outbox {box} is the inbox, where reps' workbooks arrive: choose another --outbox")
+        raise UsageProblem(_say("outbox_is_inbox", path=box))
     target = output or team
     added = {}
     if plan.reps:
         missing = [k for k in ("objectives", "planning") if k not in wb.tables]
         if missing:
-            raise UsageProblem(f"{team} has no {' or '.join(_table_label(k) for k in missing)} table to add rows to")
+            raise UsageProblem(_say("no_table", path=team, tables=_or(_table_label(k) for k in missing)))
         try:
             added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")},
                                 book_lang)
         except AnnotateError as exc:
-            raise UsageProblem(f"{team} cannot take the new rows ({exc}): use the New period button in "
-                               f"Excel") from None
+            raise UsageProblem(_say("cannot_take_rows", path=team, detail=exc)) from None
     written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
                          else ([], []))
     code = exit_code([report["files"][0]["status"]])
@@ -747,7 +859,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
 
 def _table_label(key: str) -> str:
     from salesxl.contract import TABLES
-    return TABLES[key].sheet("en")
+    return TABLES[key].sheet(_usage_lang())
 
 
 @app.command()
@@ -769,7 +881,7 @@ def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
     from salesxl.io import history as hist
     from salesxl.simulate import DEFAULT_SEED
     if not history.is_file():
-        raise UsageProblem(f"no history store at {history}: give the .sqlite file consolidate keeps (--history)")
+        raise UsageProblem(_say("no_history", path=history))
     try:
         conn = hist.open_history(history)
         try:
@@ -777,7 +889,7 @@ def backtest(history: Path = typer.Option(..., "--history", metavar="FILE",
         finally:
             conn.close()
     except (OSError, RuntimeError, sqlite3.Error) as exc:
-        raise UsageProblem(f"history store {history}: {exc}") from None
+        raise UsageProblem(hist.explain(exc, history, None, _usage_lang())) from None
     bt = run(rows, periods, simulations=simulations or DEFAULT_SIMULATIONS,
              seed=seed if seed is not None else DEFAULT_SEED)
     if as_json:
@@ -865,10 +977,9 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
     """
     from salesxl.addin_build import build_addin
     if not (interpreter_win or interpreter_mac or no_interpreter):
-        raise UsageProblem("say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or "
-                           "--interpreter-mac PATH/python (or --no-interpreter: the first python on the PATH)")
+        raise UsageProblem(_say("which_python"))
     if no_interpreter and (interpreter_win or interpreter_mac):
-        raise UsageProblem("--no-interpreter goes without --interpreter-win and --interpreter-mac")
+        raise UsageProblem(_say("no_interpreter_alone"))
     path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
                        pythonpath=pythonpath, lang=lang)
     typer.echo(cli_line("wrote", lang, path=path))

@@ -900,7 +900,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                 engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
                 memory: int | None = None, recursive: bool = False,
-                team_workbooks: bool = False, wait: float | None = None) -> ConsolidationResult:
+                team_workbooks: bool = False, wait: float | None = None,
+                refusal_lang: str | None = None) -> ConsolidationResult:
     """Consolidate rep workbooks (files, folders, globs) into the team workbook `output`: the four stages,
     streaming.
 
@@ -911,7 +912,8 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     read by the other). `recursive`: read the subfolders of a folder input too (default: its own files).
     `team_workbooks`: take a salesxl team workbook among the inputs as a rep's (default: skipped).
     `wait`: seconds to wait for another run holding the output or the history (or for another program
-    holding the history).
+    holding the history). `refusal_lang`: the language of the refusals below (default: `lang`, else
+    English; the command line gives the language of its usage errors).
 
     Before the stages (io.outputs): refused before anything is read (OutputRefused, a ValueError), an
     output or history that is an input, inside a folder input, matched by a glob input, or the same file
@@ -922,9 +924,10 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
     from salesxl.io.history import default_path as history_default_path
     hist_path = None if history is False else Path(history) if history else history_default_path(Path(output))
     inputs = list(inputs)
-    outputs.check_outputs(inputs, output, hist_path, lang or "en")
+    say = refusal_lang or lang or "en"
+    outputs.check_outputs(inputs, output, hist_path, say)
     wait = outputs.LOCK_WAIT if wait is None else wait
-    with outputs.locked([output, hist_path], wait, lang or "en"):
+    with outputs.locked([output, hist_path], wait, say):
         try:
             return _consolidate(inputs, output, as_of=as_of, lang=lang, engine=engine, workers=workers,
                                 history=hist_path if hist_path else False, seed=seed, simulations=simulations,
@@ -932,7 +935,7 @@ def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang:
                                 team_workbooks=team_workbooks, busy=wait)
         except sqlite3.Error as exc:
             from salesxl.io.history import explain
-            raise RuntimeError(explain(exc, hist_path, wait, lang or "en")) from None
+            raise RuntimeError(explain(exc, hist_path, wait, say)) from None
 
 
 def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | None, engine: str | None,

@@ -12,11 +12,15 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from salesxl.demo_data import DEMO_AS_OF, DEMO_SEED, build_timeline, snapshot, with_mistakes
+from salesxl.demo_data import DEMO_AS_OF, DEMO_SEED, RepTimeline, build_timeline, snapshot, with_mistakes
 from salesxl.io.template import write_template
 from salesxl.i18n import counted
 from salesxl.tables import TableData
+
+if TYPE_CHECKING:
+    from salesxl.consolidate import Progress
 
 HISTORY_OFFSETS = (61, 31)      # days before the as-of date: two earlier collections, from workbooks
 IMPORTED_MONTHS = 10            # and ten monthly collections before them, imported from the timeline
@@ -40,7 +44,7 @@ class DemoResult:
 
 
 def write_rep_workbooks(folder: Path, day: dt.date, *, mistakes: bool, seed: int = DEMO_SEED,
-                        as_of: dt.date = DEMO_AS_OF, team=None) -> list[Path]:
+                        as_of: dt.date = DEMO_AS_OF, team: Sequence[RepTimeline] | None = None) -> list[Path]:
     team = team or build_timeline(as_of, seed, long=True)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -55,7 +59,7 @@ def write_rep_workbooks(folder: Path, day: dt.date, *, mistakes: bool, seed: int
 
 
 def run_demo(out_dir: Path | str = "demo_out", *, lang: str = "en", as_of: dt.date | None = None,
-             build_addin: bool = True, workers: int | None = None, progress=None) -> DemoResult:
+             build_addin: bool = True, workers: int | None = None, progress: Progress | None = None) -> DemoResult:
     from salesxl.consolidate import consolidate
 
     out = Path(out_dir)
@@ -87,7 +91,7 @@ def _months_before(day: dt.date, k: int) -> dt.date:
     return dt.date(day.year + m // 12, m % 12 + 1, min(day.day, 28))
 
 
-def import_collections(history: Path, team, days) -> None:
+def import_collections(history: Path, team: Sequence[RepTimeline], days: Iterable[dt.date]) -> None:
     """Monthly collections of the sample timeline straight into the history store (each rep's pipeline
     and periods as their file showed them that day), as the consolidation would have imported them."""
     import hashlib

@@ -429,18 +429,6 @@ def rep_seed(seed: int, rep: str) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(label_key(rep).encode())) % (2 ** 63)
 
 
-def compute(tables: Mapping[str, TableData] | RepTables, lists: Mapping[str, contract.ListSpec] | None,
-            as_of: dt.date, settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
-            seed: int | None = None, history_closed: TableData | None = None,
-            slippage: TableData | None = None, learner: Any = None) -> TeamForecast:
-    """Forecast every rep for their own current period, and the team. `learner`: the history store's
-    snapshots (learn.History) for the history-based forecast (SPEC §4b)."""
-    plan = plan_forecast(tables, lists, as_of, settings, simulations=simulations, seed=seed,
-                         history_closed=history_closed, slippage=slippage, attach=False)
-    plan.attach_history(history_closed, slippage, learner)
-    return plan.finish(plan.complete(i, forecast_rep(plan.job(i))) for i in range(len(plan)))
-
-
 @dataclass
 class PlannedRep:
     """A rep with a current period: their key (values.rep_key), name, seniority and period."""
@@ -472,7 +460,7 @@ class ForecastJob:
 
 @dataclass
 class ForecastPlan:
-    """`compute` in steps: the plan (what each rep's forecast needs, one job per rep with a period),
+    """The team forecast in steps: the plan (what each rep's forecast needs, one job per rep with a period),
     `forecast_rep` on each job (independent: they may run in other processes, and they do not need the
     history store), `complete` with what the history tells about the rep (`attach_history` first), and
     `finish`, which adds the reps' results up in order."""
@@ -591,7 +579,7 @@ def plan_forecast(tables: Mapping[str, TableData] | RepTables, lists: Mapping[st
                   as_of: dt.date, settings: Mapping[str, Any] | None = None, *, simulations: int | None = None,
                   seed: int | None = None, history_closed: TableData | None = None,
                   slippage: TableData | None = None, attach: bool = True) -> ForecastPlan:
-    """Everything `compute` does before the reps' own forecasts (see ForecastPlan). `attach=False`:
+    """Stage 3's plan: everything decided before the reps' own forecasts (see ForecastPlan). `attach=False`:
     the history is attached later (ForecastPlan.attach_history), before `complete`."""
     settings = dict(settings or {})
     lists = lists or contract.LISTS

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Any, Mapping, Sequence
 
 from salesxl.issue_codes import CODES
 
@@ -17,7 +18,7 @@ class _Blank(dict):
         return "{" + key + "}"
 
 
-def message(code: str, lang: str = "en", **params) -> str:
+def message(code: str, lang: str = "en", **params: Any) -> str:
     lang = lang if lang in LANGS else "en"
     template = MESSAGES[code][lang]
     return template.format_map(_Blank(params))
@@ -138,6 +139,9 @@ LABELS = MappingProxyType({
     "rows_below": {"en": "Rows {first}–{last} below", "fr": "Les lignes {first} à {last} sous le"},
     "columns_right": {"en": "Cells of columns {first}–{last} right of",
                       "fr": "Les cellules des colonnes {first} à {last} à droite du"},
+    "columns_in": {"en": "Cells of columns {first}–{last} in",
+                   "fr": "Les cellules des colonnes {first} à {last} dans le"},
+    "table_at_header_row": {"en": "{sheet} (headers on row {row})", "fr": "{sheet} (en-têtes en ligne {row})"},
     "read_failed_content": {"en": "its content does not follow the Excel format closely enough for any of "
                                   "the readers (damaged, or written by a program that bends the format)",
                             "fr": "son contenu ne suit pas assez le format Excel pour aucun des lecteurs "
@@ -315,7 +319,7 @@ CLI = MappingProxyType({
 })
 
 
-def cli_line(key: str, lang: str, **kw) -> str:
+def cli_line(key: str, lang: str, **kw: Any) -> str:
     """A line of the command line's own, in `lang`."""
     return pick(CLI[key], lang).format(**kw)
 
@@ -344,3 +348,116 @@ DETAILS_FR = MappingProxyType({
 
 def detail(text: str, lang: str) -> str:
     return DETAILS_FR.get(text, text) if lang == "fr" else text
+
+
+# The command line's usage errors (exit 2), EN/FR: the frame of the one line on stderr, salesxl's own
+# messages, and click's (the command-line parser's). A click template's English is what click writes
+# (the tests compare them); an English line keeps click's own text, a French one is rendered from the
+# template. English quotes a value as Python does ({value!r}: 'x'), French with guillemets.
+USAGE = MappingProxyType({
+    "frame": {"en": "error: {message} (see: {path} -h)", "fr": "erreur : {message} (voir : {path} -h)"},
+    "or": {"en": " or ", "fr": " ou "},
+    # salesxl's own
+    "bad_date": {"en": "{value!r} is not a date: use YYYY-MM-DD, day/month/year or 'today'",
+                 "fr": "« {value} » n'est pas une date : utilisez AAAA-MM-JJ, jour/mois/année ou « today »"},
+    "choose_lang": {"en": "{value!r}: choose en or fr", "fr": "« {value} » : choisissez en ou fr"},
+    "choose": {"en": "{value!r}: choose {choices}", "fr": "« {value} » : choisissez {choices}"},
+    "both_period_bounds": {"en": "give both --period-start and --period-end",
+                           "fr": "donnez à la fois --period-start et --period-end"},
+    "end_before_start": {"en": "{end} is before --period-start {start}: the period ends on or after its first day",
+                         "fr": "{end} est avant --period-start {start} : la période finit le jour de son début "
+                               "ou après"},
+    "rep_needed": {"en": "--seniority and the period pre-fill a rep's rows: give --rep NAME too",
+                   "fr": "--seniority et la période préremplissent les lignes d'un commercial : donnez aussi "
+                         "--rep NOM"},
+    "team_only": {"en": "--reps, --inbox and --outbox go with --team", "fr": "--reps, --inbox et --outbox vont avec --team"},
+    "team_not_rep": {"en": "--team makes the team workbook: --rep, --seniority and the period are for a rep's",
+                     "fr": "--team crée le classeur de l'équipe : --rep, --seniority et la période sont pour celui "
+                           "d'un commercial"},
+    "folder_name": {"en": "--{key} names a folder: give a name or a path",
+                    "fr": "--{key} désigne un dossier : donnez un nom ou un chemin"},
+    "two_folders": {"en": "--inbox and --outbox must be two folders (reps' files arrive in the inbox)",
+                    "fr": "--inbox et --outbox doivent être deux dossiers différents (les fichiers des commerciaux "
+                          "arrivent dans le dossier de réception)"},
+    "no_name": {"en": "give at least one name", "fr": "donnez au moins un nom"},
+    "empty_name": {"en": "name {n} of {total} is empty (two commas in a row?)",
+                   "fr": "le nom {n} sur {total} est vide (deux virgules de suite ?)"},
+    "name_twice": {"en": "{name!r} is listed twice (as {first!r})", "fr": "« {name} » figure deux fois (comme « {first} »)"},
+    "annotate": {"en": "--annotate: {detail}", "fr": "--annotate : {detail}"},
+    "not_a_file": {"en": "{path} is not a file: give the team workbook (salesxl template --team makes one)",
+                   "fr": "{path} n'est pas un fichier : donnez le classeur de l'équipe (salesxl template --team en "
+                         "crée un)"},
+    "outbox_is_inbox": {"en": "the outbox {path} is the inbox, where reps' workbooks arrive: choose another --outbox",
+                        "fr": "le dossier d'envoi {path} est le dossier de réception, où arrivent les classeurs des "
+                              "commerciaux : choisissez un autre --outbox"},
+    "no_table": {"en": "{path} has no {tables} table to add rows to",
+                 "fr": "{path} n'a pas de tableau {tables} où ajouter les lignes"},
+    "cannot_take_rows": {"en": "{path} cannot take the new rows ({detail}): use the New period button in Excel",
+                         "fr": "{path} ne peut pas recevoir les nouvelles lignes ({detail}) : utilisez le bouton "
+                               "Nouvelle période dans Excel"},
+    "no_history": {"en": "no history store at {path}: give the .sqlite file consolidate keeps (--history)",
+                   "fr": "aucun historique à {path} : donnez le fichier .sqlite que tient consolidate (--history)"},
+    "which_python": {"en": "say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or "
+                           "--interpreter-mac PATH/python (or --no-interpreter: the first python on the PATH)",
+                     "fr": "indiquez quel python Excel lance : --interpreter-win CHEMIN\\pythonw.exe et/ou "
+                           "--interpreter-mac CHEMIN/python (ou --no-interpreter : le premier python du PATH)"},
+    "no_interpreter_alone": {"en": "--no-interpreter goes without --interpreter-win and --interpreter-mac",
+                             "fr": "--no-interpreter s'emploie sans --interpreter-win ni --interpreter-mac"},
+    # click's ({hint}: the option's names, or the argument's; quoted by click in English)
+    "invalid_value_for": {"en": "Invalid value for {hint}: {message}", "fr": "Valeur invalide pour {hint} : {message}"},
+    "invalid_value": {"en": "Invalid value: {message}", "fr": "Valeur invalide : {message}"},
+    "missing_argument": {"en": "Missing argument {hint}.", "fr": "Argument manquant : {hint}"},
+    "missing_option": {"en": "Missing option {hint}.", "fr": "Option manquante : {hint}"},
+    "missing_parameter": {"en": "Missing parameter {hint}.", "fr": "Paramètre manquant : {hint}"},
+    "no_such_option": {"en": "No such option: {option}", "fr": "Option inconnue : {option}"},
+    "possible_options": {"en": "{message} (Possible options: {options})", "fr": "{message} (options possibles : {options})"},
+    "requires_value": {"en": "Option {option!r} requires an argument.", "fr": "L'option {option} attend une valeur."},
+    "requires_values": {"en": "Option {option!r} requires {n} arguments.", "fr": "L'option {option} attend {n} valeurs."},
+    "takes_no_value": {"en": "Option {option!r} does not take a value.", "fr": "L'option {option} ne prend pas de valeur."},
+    "argument_values": {"en": "Argument {name!r} takes {n} values.", "fr": "L'argument {name} attend {n} valeurs."},
+    "extra_arguments": {"en": "Got unexpected extra argument(s) ({args})", "fr": "Argument(s) en trop : {args}"},
+    "no_such_command": {"en": "No such command {name!r}.", "fr": "Commande inconnue : « {name} »."},
+    "did_you_mean": {"en": "{message} Did you mean {names}?", "fr": "{message} Vouliez-vous dire {names} ?"},
+    "missing_command": {"en": "Missing command.", "fr": "Commande manquante."},
+    # a value click's types refuse (the first error pydantic gives, by its type)
+    "value_int_parsing": {"en": "Input should be a valid integer, unable to parse string as an integer",
+                          "fr": "un nombre entier est attendu"},
+    "value_int_from_float": {"en": "Input should be a valid integer, got a number with a fractional part",
+                             "fr": "un nombre entier est attendu, sans partie décimale"},
+    "value_float_parsing": {"en": "Input should be a valid number, unable to parse string as a number",
+                            "fr": "un nombre est attendu"},
+    "value_greater_than_equal": {"en": "Input should be greater than or equal to {ge}",
+                                 "fr": "un nombre supérieur ou égal à {ge} est attendu"},
+    "value_less_than_equal": {"en": "Input should be less than or equal to {le}",
+                              "fr": "un nombre inférieur ou égal à {le} est attendu"},
+    "value_greater_than": {"en": "Input should be greater than {gt}", "fr": "un nombre supérieur à {gt} est attendu"},
+    "value_less_than": {"en": "Input should be less than {lt}", "fr": "un nombre inférieur à {lt} est attendu"},
+})
+# click's messages that carry nothing but their text: recognised by their English template
+CLICK_TEXTS = ("did_you_mean", "no_such_command", "missing_command", "extra_arguments", "requires_value",
+               "requires_values", "takes_no_value", "argument_values")
+LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def usage_line(key: str, lang: str, /, **kw: Any) -> str:
+    """A usage error's message (or its frame), in `lang`."""
+    return pick(USAGE[key], lang).format(**kw)
+
+
+def usage_language(argv: Sequence[str], environ: Mapping[str, str]) -> str:
+    """The language of a usage error: the last `--lang en|fr` (or `--lang=…`) of the command line, else
+    French when the locale says so — the first of LC_ALL, LC_MESSAGES, LANG that is set and not empty
+    starts with "fr" —, else English. (The run's language, from the inputs, is not known yet.)"""
+    args, lang = list(argv), None
+    for i, a in enumerate(args):
+        if a == "--":
+            break
+        value = args[i + 1] if a == "--lang" and i + 1 < len(args) else a[7:] if a.startswith("--lang=") else None
+        if value in LANGS:
+            lang = value
+    if lang:
+        return lang
+    for var in LOCALE_VARS:
+        if environ.get(var):
+            return "fr" if environ[var].lower().startswith("fr") else "en"
+    return "en"

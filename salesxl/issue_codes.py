@@ -15,6 +15,10 @@ guides' tables of codes (docs/guide_{rep,manager}_{en,fr}.md) against it.
   it marks no cell and the file's status is ``unreadable``);
 - ``effect`` — what the computations did about it, as an ``(en, fr)`` pair (none by default);
 - ``marks_cell=False`` when its row/column does not point at a typed cell;
+- ``warning_in`` — the code lists (e.g. ``("reasons",)``) in whose columns an error code is only a
+  warning, with ``effect_as_warning`` (the rules read it through ``severity_in``);
+- ``outside_table=True`` for what is typed outside a table: said for every table, Settings and Lists
+  too (``OUTSIDE_TABLE_CODES``, ``read_xlsx.outside_issues``);
 - ``guide`` — REP or MANAGER: the guide whose table of codes documents it (then add the row to
   both languages of that guide; the test names what is missing).
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["ERROR", "WARNING", "REP", "MANAGER", "IssueCode", "CODES"]
+__all__ = ["ERROR", "WARNING", "REP", "MANAGER", "IssueCode", "CODES", "OUTSIDE_TABLE_CODES"]
 
 ERROR = "error"
 WARNING = "warning"
@@ -48,8 +52,10 @@ class IssueCode:
     fr: str
     file_level: bool = False
     effect: Text | None = None
-    effect_as_warning: Text | None = None   # when a rule downgrades it to a warning (an unlisted Reason)
+    effect_as_warning: Text | None = None   # its effect where it is only a warning (`warning_in`)
+    warning_in: tuple[str, ...] = ()        # the code lists (contract.LISTS keys) whose columns it only warns about
     marks_cell: bool = True
+    outside_table: bool = False             # about what is typed outside a table: said for every table, Settings too
     guide: str = REP
 
     def __post_init__(self):
@@ -63,6 +69,12 @@ class IssueCode:
             object.__setattr__(self, "effect", self.effect or FILE_NOT_READ)
             object.__setattr__(self, "marks_cell", False)
             object.__setattr__(self, "guide", MANAGER)
+        if self.warning_in and (self.severity != ERROR or self.effect_as_warning is None):
+            raise ValueError(f"{self.code}: warning_in needs an error code and its effect_as_warning")
+
+    def severity_in(self, codes: str | None) -> str:
+        """Its severity in a column of the code list `codes` (None: a column without a list)."""
+        return WARNING if codes is not None and codes in self.warning_in else self.severity
 
     @property
     def messages(self) -> dict[str, str]:
@@ -87,7 +99,8 @@ _DECLARED = (
     IssueCode('UNKNOWN_VALUE', ERROR,
               en="'{value}' is not in the list for {column} (allowed: {allowed}).",
               fr='« {value} » ne fait pas partie de la liste pour {column} (valeurs possibles : {allowed}).',
-              effect=VALUE_LEFT_OUT, effect_as_warning=('kept as typed', 'conservé tel quel'), guide=REP),
+              effect=VALUE_LEFT_OUT, effect_as_warning=('kept as typed', 'conservé tel quel'),
+              warning_in=("reasons",), guide=REP),      # an unlisted Reason is kept (the list is open)
     IssueCode('BAD_DATE', ERROR,
               en="'{value}' in {column} is not a date that can be read without guessing ({reason}). Use a real date or day/month/year.",
               fr="« {value} » dans {column} n'est pas une date lisible sans deviner ({reason}). Saisissez une vraie date ou jour/mois/année.",
@@ -183,14 +196,14 @@ _DECLARED = (
                  'Agrandissez le tableau pour les inclure (faites glisser son coin inférieur droit, ou '
                  'Création de tableau › Redimensionner le tableau).',
               effect=('rows read as data of the table', 'lignes lues comme données du tableau'),
-              marks_cell=False, guide=REP),
+              marks_cell=False, outside_table=True, guide=REP),
     IssueCode('COLUMNS_NOT_READ', WARNING,
               en='{where} table {table} hold data under no column header of the table: they are not read. '
                  'Type them in a column of the table, or give the column one of its headers.',
               fr='{where} tableau {table} contiennent des données sous aucun en-tête de colonne du tableau : '
                  'elles ne sont pas lues. Saisissez-les dans une colonne du tableau, ou donnez à la colonne '
                  "l'un de ses en-têtes.",
-              effect=('not read', 'non lues'), marks_cell=False, guide=REP),
+              effect=('not read', 'non lues'), marks_cell=False, outside_table=True, guide=REP),
     IssueCode('SETTING_OUT_OF_RANGE', WARNING,
               en="'{value}' for {setting} is outside {allowed}: {used} is used instead.",
               fr="« {value} » pour {setting} est hors de {allowed} : {used} est utilisé à la place.",
@@ -215,7 +228,7 @@ _DECLARED = (
                  'row(s) above them, or extend the table over them.',
               fr='{where} tableau {table}, après une ligne vide, ne sont pas lues comme ses données : '
                  'supprimez la ou les lignes vides au-dessus, ou agrandissez le tableau pour les inclure.',
-              effect=('not read', 'non lues'), marks_cell=False, guide=REP),
+              effect=('not read', 'non lues'), marks_cell=False, outside_table=True, guide=REP),
     IssueCode('LOCK_FILE_SKIPPED', WARNING,
               en='Excel lock file skipped.',
               fr='Fichier de verrou Excel ignoré.',
@@ -309,3 +322,4 @@ _DECLARED = (
 CODES: MappingProxyType = MappingProxyType({c.code: c for c in _DECLARED})
 if len(CODES) != len(_DECLARED):  # pragma: no cover - caught at import by every test
     raise ValueError("an issue code is declared twice")
+OUTSIDE_TABLE_CODES = frozenset(c.code for c in _DECLARED if c.outside_table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,12 +39,13 @@ class Review:
         return next(b for b in self.blocks if isinstance(b, Grid) and b.id == gid)
 
 
-def t(key: str, lang: str, **kw) -> str:
+def text_of(key: str, lang: str, **kw: Any) -> str:
+    """A review text (review_text.TEXTS) in `lang`, its {placeholders} filled from `kw`."""
     s = pick(TEXTS[key], lang)
     return s.format(**kw) if kw else s
 
 
-def tn(key: str, n: int, lang: str, **kw) -> str:
+def counted_text(key: str, n: int, lang: str, **kw: Any) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
     forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
     return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
@@ -72,15 +73,15 @@ def _label(list_key: str, key: str | None, lang: str) -> str:
 
 
 def risk_label(risk: str | None, lang: str) -> str:
-    return t(risk, lang) if risk else t("no_objective", lang)
+    return text_of(risk, lang) if risk else text_of("no_objective", lang)
 
 
 def basis_label(basis: str | None, reason: str | None, lang: str) -> str:
     """'History', or 'Declared — <why>' (SPEC §4b)."""
     if basis == HISTORY:
-        return t("basis_history", lang)
+        return text_of("basis_history", lang)
     why = TEXTS.get(f"basis_{reason}") if reason else None
-    return t("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
+    return text_of("basis_declared", lang) + (f" — {pick(why, lang)}" if why else "")
 
 
 def expected_point(rf: RepForecast, as_of: dt.date, lang: str) -> str | None:
@@ -106,13 +107,13 @@ def expected_point(rf: RepForecast, as_of: dt.date, lang: str) -> str | None:
                   "lower": float(delta[~pushed & ~overdue].sum())}
         worst = min(groups, key=groups.get)
         if worst == "pushed":
-            return tn("tp_expected_pushed", int(pushed.sum()), lang, **kw)
+            return counted_text("tp_expected_pushed", int(pushed.sum()), lang, **kw)
         if worst == "overdue":
             days = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
-            return tn("tp_expected_overdue", int(overdue.sum()), lang, in_days=tn("in_days_left", days, lang), **kw)
-        return t("tp_expected_lower", lang, **kw)
-    new = t("tp_expected_new", lang, new=amount(pred.new_business)) if pred.new_business > 0.3 * diff else ""
-    return t("tp_expected_higher", lang, new=new, **kw)
+            return counted_text("tp_expected_overdue", int(overdue.sum()), lang, in_days=counted_text("in_days_left", days, lang), **kw)
+        return text_of("tp_expected_lower", lang, **kw)
+    new = text_of("tp_expected_new", lang, new=amount(pred.new_business)) if pred.new_business > 0.3 * diff else ""
+    return text_of("tp_expected_higher", lang, new=new, **kw)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,62 +122,62 @@ def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency:
                  back_sheet: str | None = None) -> Review:
     """The review of one rep as blocks, in page order; the same content in English and French.
     `back_sheet`: the sheet the review links back to (the team Forecast sheet), if any."""
-    blocks: list = [Title(t("title", lang, rep=rf.rep), t("subtitle", lang), t("back_to_forecast", lang))]
-    blocks.append(Fields(t("header_title", lang), (
-        (t("rep", lang), Cell(rf.rep, TEXT, "bold")),
-        (t("seniority", lang), Cell(_label("seniority", rf.seniority, lang) or "—")),
-        (t("period_start", lang), Cell(format_date_long(rf.period_start, lang))),
-        (t("period_end", lang), Cell(format_date_long(rf.period_end, lang))),
-        (t("as_of", lang), Cell(format_date_long(as_of, lang))),
-        (t("elapsed", lang), Cell(rf.elapsed, PERCENT)),
+    blocks: list = [Title(text_of("title", lang, rep=rf.rep), text_of("subtitle", lang), text_of("back_to_forecast", lang))]
+    blocks.append(Fields(text_of("header_title", lang), (
+        (text_of("rep", lang), Cell(rf.rep, TEXT, "bold")),
+        (text_of("seniority", lang), Cell(_label("seniority", rf.seniority, lang) or "—")),
+        (text_of("period_start", lang), Cell(format_date_long(rf.period_start, lang))),
+        (text_of("period_end", lang), Cell(format_date_long(rf.period_end, lang))),
+        (text_of("as_of", lang), Cell(format_date_long(as_of, lang))),
+        (text_of("elapsed", lang), Cell(rf.elapsed, PERCENT)),
     ), id="header"))
-    method = (t("method_exact", lang) if rf.method == "exact"
-              else t("method_monte_carlo", lang, n=format_amount(simulations, lang)))
+    method = (text_of("method_exact", lang) if rf.method == "exact"
+              else text_of("method_monte_carlo", lang, n=format_amount(simulations, lang)))
     blocks.append(Fields("", (
-        (t("risk", lang), Cell(risk_label(rf.risk, lang), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
-        (t("p_reach", lang), Cell(rf.p_reach, PERCENT, "bold")),
-        (t("method", lang), Cell(method, TEXT, "muted")),
+        (text_of("risk", lang), Cell(risk_label(rf.risk, lang), TEXT, STYLE_RISK.get(rf.risk, "muted"))),
+        (text_of("p_reach", lang), Cell(rf.p_reach, PERCENT, "bold")),
+        (text_of("method", lang), Cell(method, TEXT, "muted")),
     ), id="status"))
     kpis = [
-        (t("objective", lang) + f" ({currency})", Cell(rf.objective, AMOUNT, "bold")),
-        (t("won", lang), Cell(rf.won, AMOUNT)),
-        (t("weighted_open", lang), Cell(rf.weighted_open, AMOUNT)),
-        (t("forecast", lang), Cell(rf.forecast, AMOUNT, "bold")),
+        (text_of("objective", lang) + f" ({currency})", Cell(rf.objective, AMOUNT, "bold")),
+        (text_of("won", lang), Cell(rf.won, AMOUNT)),
+        (text_of("weighted_open", lang), Cell(rf.weighted_open, AMOUNT)),
+        (text_of("forecast", lang), Cell(rf.forecast, AMOUNT, "bold")),
     ]
     kpis += [
-        (t("expected", lang), Cell(rf.expected if rf.expected is not None else rf.forecast, AMOUNT, "bold")),
-        (t("basis", lang), Cell(basis_label(rf.basis, rf.basis_reason, lang))),
-        *(((t("p_reach_declared", lang), Cell(rf.p_reach_declared, PERCENT)),) if rf.basis == HISTORY else ()),
-        (t("attainment", lang), Cell(rf.attainment, PERCENT)),
-        (t("p10", lang), Cell(rf.p10, AMOUNT)),
-        (t("p50", lang), Cell(rf.p50, AMOUNT)),
-        (t("p90", lang), Cell(rf.p90, AMOUNT)),
-        (t("coverage", lang), Cell(rf.coverage, RATIO)),
-        (t("required_coverage", lang), Cell(rf.required_coverage, RATIO)),
+        (text_of("expected", lang), Cell(rf.expected if rf.expected is not None else rf.forecast, AMOUNT, "bold")),
+        (text_of("basis", lang), Cell(basis_label(rf.basis, rf.basis_reason, lang))),
+        *(((text_of("p_reach_declared", lang), Cell(rf.p_reach_declared, PERCENT)),) if rf.basis == HISTORY else ()),
+        (text_of("attainment", lang), Cell(rf.attainment, PERCENT)),
+        (text_of("p10", lang), Cell(rf.p10, AMOUNT)),
+        (text_of("p50", lang), Cell(rf.p50, AMOUNT)),
+        (text_of("p90", lang), Cell(rf.p90, AMOUNT)),
+        (text_of("coverage", lang), Cell(rf.coverage, RATIO)),
+        (text_of("required_coverage", lang), Cell(rf.required_coverage, RATIO)),
     ]
     if rf.calibrated_forecast is not None:
-        kpis.append((t("calibrated_forecast", lang), Cell(rf.calibrated_forecast, AMOUNT)))
-    blocks.append(Fields(t("kpis", lang), tuple(kpis), id="kpis"))
+        kpis.append((text_of("calibrated_forecast", lang), Cell(rf.calibrated_forecast, AMOUNT)))
+    blocks.append(Fields(text_of("kpis", lang), tuple(kpis), id="kpis"))
 
     # the range chart's numbers: objective, won, P10, P50, P90, and with the history basis what the
     # history expects by the period end
-    expected = ((t("fc_expected", lang), rf.expected),) if rf.basis == HISTORY and rf.expected is not None else ()
-    blocks.append(Grid("range", t("chart_forecast", lang), ("", t("amount", lang)), tuple(
+    expected = ((text_of("fc_expected", lang), rf.expected),) if rf.basis == HISTORY and rf.expected is not None else ()
+    blocks.append(Grid("range", text_of("chart_forecast", lang), ("", text_of("amount", lang)), tuple(
         (Cell(lbl), Cell(v, AMOUNT)) for lbl, v in (
-            (t("objective", lang), rf.objective), (t("won", lang), rf.won), ("P10", rf.p10), ("P50", rf.p50),
+            (text_of("objective", lang), rf.objective), (text_of("won", lang), rf.won), ("P10", rf.p10), ("P50", rf.p50),
             ("P90", rf.p90), *expected))))
-    blocks.append(Chart("bullet", t("chart_forecast", lang), "range", 0, (1,)))
+    blocks.append(Chart("bullet", text_of("chart_forecast", lang), "range", 0, (1,)))
 
-    blocks.append(Points(t("points_title", lang), tuple(talking_points(rf, as_of, lang))))
+    blocks.append(Points(text_of("points_title", lang), tuple(talking_points(rf, as_of, lang))))
 
     # plan vs done, with its chart
     plan_rows = tuple((Cell(_label("actions", p.action, lang)), Cell(p.planned, INT), Cell(p.prorated, RATIO),
                        Cell(p.done, INT), Cell(p.pace, PERCENT, _pace_style(p.pace))) for p in rf.plan)
-    blocks.append(Grid("plan", t("plan_title", lang),
-                       (t("action", lang), t("planned", lang), t("prorated", lang), t("done", lang), t("pace", lang)),
-                       plan_rows, t("none", lang)))
+    blocks.append(Grid("plan", text_of("plan_title", lang),
+                       (text_of("action", lang), text_of("planned", lang), text_of("prorated", lang), text_of("done", lang), text_of("pace", lang)),
+                       plan_rows, text_of("none", lang)))
     if plan_rows:
-        blocks.append(Chart("column", t("chart_plan", lang), "plan", 0, (2, 3)))
+        blocks.append(Chart("column", text_of("chart_plan", lang), "plan", 0, (2, 3)))
 
     # results by action type and outcome class
     order = [it.key for it in contract.ACTIONS.items]
@@ -185,62 +186,62 @@ def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency:
          Cell(c.get(contract.NEUTRAL, 0), INT), Cell(c.get(contract.NEGATIVE, 0), INT),
          Cell(rf.conversion.get(a), PERCENT))
         for a, c in sorted(rf.results.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
-    blocks.append(Grid("results", t("results_title", lang),
-                       (t("action", lang), t("positive", lang), t("neutral", lang), t("negative", lang),
-                        t("conversion", lang)),
-                       res_rows, t("none", lang)))
+    blocks.append(Grid("results", text_of("results_title", lang),
+                       (text_of("action", lang), text_of("positive", lang), text_of("neutral", lang), text_of("negative", lang),
+                        text_of("conversion", lang)),
+                       res_rows, text_of("none", lang)))
 
     # failure reasons vs team
-    blocks.append(Grid("reasons", t("reasons_title", lang),
-                       (t("reason", lang), t("count", lang), t("share", lang), t("team_share", lang), t("over", lang)),
+    blocks.append(Grid("reasons", text_of("reasons_title", lang),
+                       (text_of("reason", lang), text_of("count", lang), text_of("share", lang), text_of("team_share", lang), text_of("over", lang)),
                        tuple((Cell(_label("reasons", r.reason, lang)), Cell(r.count, INT), Cell(r.share, PERCENT),
-                              Cell(r.team_share, PERCENT), Cell(t("yes", lang) if r.over_represented else "",
+                              Cell(r.team_share, PERCENT), Cell(text_of("yes", lang) if r.over_represented else "",
                                                                  TEXT, "warn" if r.over_represented else None))
-                             for r in rf.reasons), t("none", lang)))
+                             for r in rf.reasons), text_of("none", lang)))
 
     # the open proposals that matter most (by weighted amount, overdue marked), then one line for the rest
     top, rest = rf.proposals[:TOP_PROPOSALS], rf.proposals[TOP_PROPOSALS:]
     footer = ""
     if rest:
-        footer = tn("more_line", len(rest), lang, k=len(rest), amount=format_amount(sum(p.amount for p in rest), lang),
+        footer = counted_text("more_line", len(rest), lang, k=len(rest), amount=format_amount(sum(p.amount for p in rest), lang),
                     weighted=format_amount(sum(p.weighted for p in rest), lang),
                     sheet=contract.PIPELINE.sheet(lang))
-    blocks.append(Grid("proposals", t("proposals_title", lang),
-                       (t("company", lang), t("ref", lang), t("amount", lang), t("probability", lang),
-                        t("weighted", lang), t("decision_date", lang), t("overdue", lang)),
+    blocks.append(Grid("proposals", text_of("proposals_title", lang),
+                       (text_of("company", lang), text_of("ref", lang), text_of("amount", lang), text_of("probability", lang),
+                        text_of("weighted", lang), text_of("decision_date", lang), text_of("overdue", lang)),
                        tuple((Cell(p.company), Cell(p.ref), Cell(p.amount, AMOUNT), Cell(p.probability, PERCENT),
                               Cell(p.weighted, AMOUNT), Cell(p.decision_date, DATE, "bad" if p.overdue else None),
-                              Cell(t("overdue_days", lang, d=p.days_overdue) if p.overdue else "", TEXT,
+                              Cell(text_of("overdue_days", lang, d=p.days_overdue) if p.overdue else "", TEXT,
                                    "bad" if p.overdue else None))
-                             for p in top), t("none", lang), footer))
+                             for p in top), text_of("none", lang), footer))
 
     # slipping: proposals whose decision date was pushed at least once
     slipping = _slipping(rf)
     if slipping:
-        blocks.append(Grid("slippage", t("slippage_title", lang),
-                           (t("ref", lang), t("pushes", lang), t("days_pushed", lang), t("days_in_stage", lang)),
+        blocks.append(Grid("slippage", text_of("slippage_title", lang),
+                           (text_of("ref", lang), text_of("pushes", lang), text_of("days_pushed", lang), text_of("days_in_stage", lang)),
                            tuple((Cell(s.get("ref")), Cell(s.get("pushes"), INT), Cell(s.get("days_pushed"), INT),
                                   Cell(s.get("days_in_stage"), INT)) for s in slipping)))
 
     # track record from the history
     track = getattr(rf, "track", None) or []
-    blocks.append(Grid("track", t("track_title", lang),
-                       (t("track_period", lang), t("objective", lang), t("won", lang), t("attainment", lang),
-                        t("track_mid", lang), t("track_gap", lang)),
+    blocks.append(Grid("track", text_of("track_title", lang),
+                       (text_of("track_period", lang), text_of("objective", lang), text_of("won", lang), text_of("attainment", lang),
+                        text_of("track_mid", lang), text_of("track_gap", lang)),
                        tuple((Cell(f"{format_date_long(tr.start, lang)} → {format_date_long(tr.end, lang)}"),
                               Cell(tr.objective, AMOUNT), Cell(tr.won, AMOUNT), Cell(tr.attainment, PERCENT),
                               Cell(tr.forecast_mid, AMOUNT),
                               Cell(None if tr.forecast_mid is None else tr.won - tr.forecast_mid, AMOUNT))
-                             for tr in track), t("track_none", lang)))
+                             for tr in track), text_of("track_none", lang)))
 
     # calibration when available
     if rf.calibration is not None:
         cal = rf.calibration
-        blocks.append(Grid("calibration", t("calibration_title", lang),
-                           (t("bin", lang), t("closed", lang), t("mean_declared", lang), t("realised", lang)),
+        blocks.append(Grid("calibration", text_of("calibration_title", lang),
+                           (text_of("bin", lang), text_of("closed", lang), text_of("mean_declared", lang), text_of("realised", lang)),
                            tuple((Cell(f"{b.lower:.0%}–{b.upper:.0%}"), Cell(b.n, INT),
                                   Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
-                                 for b in cal.bins if b.n), "", f"{t('brier', lang)}: {cal.brier:.3f}"))
+                                 for b in cal.bins if b.n), "", f"{text_of('brier', lang)}: {cal.brier:.3f}"))
     return Review(rf.rep, sheet_name(rf.rep, lang, taken), lang, tuple(blocks), rf.risk, back_sheet)
 
 
@@ -286,20 +287,20 @@ def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
     pts: list[str] = []
     gap = (rf.objective - rf.forecast) if rf.objective else None
     days_left = max(0, (rf.period_end - as_of).days) if rf.period_end else 0
-    in_days = tn("in_days_left", days_left, lang)
+    in_days = counted_text("in_days_left", days_left, lang)
     if not rf.objective:
-        pts.append(t("tp_no_objective", lang))
+        pts.append(text_of("tp_no_objective", lang))
     elif rf.risk == ON_TRACK:
-        pts.append(t("tp_on_track", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
+        pts.append(text_of("tp_on_track", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
                      p=percent(rf.p_reach)))
     elif rf.risk == AT_RISK and (gap is None or gap <= 0):
-        pts.append(t("tp_at_risk_covered", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
+        pts.append(text_of("tp_at_risk_covered", lang, forecast=amount(rf.forecast), objective=amount(rf.objective),
                      p=percent(rf.p_reach), in_days=in_days))
     elif rf.risk == AT_RISK:
-        pts.append(t("tp_at_risk", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
+        pts.append(text_of("tp_at_risk", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
                      gap=amount(max(gap or 0, 0)), in_days=in_days))
     else:
-        pts.append(t("tp_off_track", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
+        pts.append(text_of("tp_off_track", lang, objective=amount(rf.objective), p=percent(rf.p_reach),
                      gap=amount(max(gap or 0, 0))))
 
     why = expected_point(rf, as_of, lang)       # why the history expects otherwise than declared (SPEC §4b)
@@ -307,30 +308,30 @@ def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
         pts.append(why)
 
     if rf.lever == TRAINING:
-        topic = t("tp_topic", lang, reason=_label("reasons", rf.training_topic, lang)) if rf.training_topic else ""
-        pts.append(t("tp_training", lang, pace=percent(rf.pace), topic=topic))
+        topic = text_of("tp_topic", lang, reason=_label("reasons", rf.training_topic, lang)) if rf.training_topic else ""
+        pts.append(text_of("tp_training", lang, pace=percent(rf.pace), topic=topic))
     elif rf.lever == MOTIVATION:
         behind = sorted((p for p in rf.plan if p.pace is not None and p.pace < 0.9),
                         key=lambda p: p.done - p.prorated)[:2]
         txt = ", ".join(f"{max(0, math.ceil(p.prorated - p.done))} × {_label('actions', p.action, lang)}"
                         for p in behind)
-        pts.append(t("tp_motivation", lang, pace=percent(rf.pace),
-                     behind=t("tp_behind", lang, actions=txt) if txt else ""))
+        pts.append(text_of("tp_motivation", lang, pace=percent(rf.pace),
+                     behind=text_of("tp_behind", lang, actions=txt) if txt else ""))
     elif rf.risk == ON_TRACK and rf.pace is not None and rf.pace < PACE_TRAINING:
-        pts.append(t("tp_on_track_pace", lang, pace=percent(rf.pace)))
+        pts.append(text_of("tp_on_track_pace", lang, pace=percent(rf.pace)))
     elif not rf.plan:
-        pts.append(t("tp_no_plan", lang))
+        pts.append(text_of("tp_no_plan", lang))
 
     actions = _extra_actions(rf, gap, as_of, days_left)
     if actions is not None:
         n, action, value_rate, per_day, current, feasible = actions
-        pts.append(t("tp_actions" if feasible else "tp_actions_not_enough", lang, n=n,
+        pts.append(text_of("tp_actions" if feasible else "tp_actions_not_enough", lang, n=n,
                      action=_label("actions", action, lang), rate=percent(value_rate), win=percent(rf.win_rate),
                      deal=amount(rf.avg_deal), gap=amount(gap), in_days=in_days,
                      per_day=format_amount(per_day, lang, 1), current=format_amount(current, lang, 1)))
     if rf.coverage is not None and rf.required_coverage is not None and rf.coverage < rf.required_coverage \
             and rf.risk != ON_TRACK:
-        pts.append(t("tp_coverage", lang, cov=format_amount(rf.coverage, lang, 2) + "×",
+        pts.append(text_of("tp_coverage", lang, cov=format_amount(rf.coverage, lang, 2) + "×",
                      req=format_amount(rf.required_coverage, lang, 2) + "×"))
 
     overdue = [p for p in rf.proposals if p.overdue]
@@ -338,25 +339,25 @@ def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
         chase = sorted(rf.proposals, key=lambda p: (not p.overdue, -p.weighted))[:3]
         items = "; ".join(
             f"{p.ref or '—'} {p.company or ''} ({amount(p.amount)}, {percent(p.probability)}"
-            + (", " + t("overdue_days", lang, d=p.days_overdue) if p.overdue else "") + ")" for p in chase)
-        pts.append(t("tp_chase", lang, list=items))
+            + (", " + text_of("overdue_days", lang, d=p.days_overdue) if p.overdue else "") + ")" for p in chase)
+        pts.append(text_of("tp_chase", lang, list=items))
     if len(overdue) >= 2:
-        pts.append(tn("tp_overdue", len(overdue), lang))
+        pts.append(counted_text("tp_overdue", len(overdue), lang))
     over = [r for r in rf.reasons if r.over_represented]
     if over:
         r = over[0]
-        pts.append(t("tp_reason", lang, reason=_label("reasons", r.reason, lang), share=percent(r.share),
+        pts.append(text_of("tp_reason", lang, reason=_label("reasons", r.reason, lang), share=percent(r.share),
                      team=percent(r.team_share)))
     if rf.calibrated_forecast is not None and rf.forecast:
         ratio = rf.calibrated_forecast / rf.forecast
         if ratio < 0.9:
-            pts.append(t("tp_calibration_high", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
+            pts.append(text_of("tp_calibration_high", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
         elif ratio > 1.1:
-            pts.append(t("tp_calibration_low", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
+            pts.append(text_of("tp_calibration_low", lang, cal=amount(rf.calibrated_forecast), fc=amount(rf.forecast)))
     if len(pts) < 3:
-        pts.append(t("tp_next", lang))
+        pts.append(text_of("tp_next", lang))
     if len(pts) < 3 and not rf.plan:
-        pts.append(t("tp_no_plan", lang))
+        pts.append(text_of("tp_no_plan", lang))
     return pts[:6]
 
 

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from salesxl import contract
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, NUMBER, PERCENT, TEXT, ListSpec, Table
-from salesxl.issues import ERROR, WARNING, Issue, make_issue
+from salesxl.issue_codes import CODES
+from salesxl.issues import ERROR, Issue, make_issue
 from salesxl.i18n import detail
 from salesxl.tables import TableData
 from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_date_long, format_percent,
@@ -51,7 +52,7 @@ class Context:
     has_reps_sheet: bool
 
     def issue(self, code: str, table: str, row: int | None, column_key: str | None, value: Any = None,
-              severity: str | None = None, **params) -> Issue:
+              severity: str | None = None, **params: Any) -> Issue:
         rt = self.raw[table]
         header = rt.headers.get(column_key) if column_key else None
         if column_key and header is None:
@@ -224,7 +225,7 @@ def parse_table(path: str, lang: str, rt: TableData, lists: Mapping[str, ListSpe
                 kept[col.key] = lost
         header = rt.headers.get(col.key, col.label(lang))
         for i, code, params in findings:
-            sev = WARNING if (code == "UNKNOWN_VALUE" and col.codes == "reasons") else None
+            sev = CODES[code].severity_in(col.codes)
             issues.append(make_issue(code, lang=lang, file=path, sheet=rt.sheet, row=rows[i], column=header,
                                      value=values[i], severity=sev, **params))
         for i in _too_long(values):

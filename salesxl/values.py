@@ -13,7 +13,7 @@ import math
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 OK, NORMALISED, EMPTY, BAD = "ok", "normalised", "empty", "bad"
 
@@ -51,7 +51,7 @@ def label_key(text: str) -> str:
     return s
 
 
-def rep_key(v) -> str | None:
+def rep_key(v: Any) -> str | None:
     """The key a rep is known by (label_key of their name), None for a blank or non-text cell."""
     return label_key(v) if isinstance(v, str) and v.strip() else None
 
@@ -76,7 +76,7 @@ def is_cell_error(v: Any) -> bool:
     return isinstance(v, str) and "#" in v and v.strip().upper() in CELL_ERRORS
 
 
-def may_hold_cell_errors(values) -> bool:
+def may_hold_cell_errors(values: Sequence[Any]) -> bool:
     """False when no value of `values` is a str holding "#" (then none is a cell error, see
     is_cell_error, nor anything a caller testing `type(v) is str and "#" in v` would look at)."""
     types = set(map(type, values))

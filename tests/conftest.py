@@ -37,6 +37,17 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 XLSX_FILTER = 'xlsx:Calc MS Excel 2007 XML'
 
 
+@pytest.fixture(autouse=True)
+def _usage_errors_in_english(monkeypatch):
+    """Without --lang the command line's usage errors follow the locale (i18n.usage_language): a French
+    locale on the machine running the tests must not change the English lines they pin. Nothing changes
+    on a machine whose locale is not French."""
+    from salesxl.i18n import LOCALE_VARS
+    for var in LOCALE_VARS:
+        if os.environ.get(var, "").lower().startswith("fr"):
+            monkeypatch.setenv(var, "C.UTF-8")
+
+
 def find_soffice() -> str | None:
     for cand in (os.environ.get("SALESXL_SOFFICE"), shutil.which("soffice"), "/usr/bin/soffice",
                  shutil.which("libreoffice")):
@@ -156,7 +167,6 @@ def demo_team_forecast(directory: Path, reps: int):
     """The forecast of the first `reps` demo reps, from their workbooks written to `directory` and read
     back (the real reader, rules and merge)."""
     from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
-    from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
 
     team = build_timeline()
@@ -168,6 +178,19 @@ def demo_team_forecast(directory: Path, reps: int):
     merged = merged_tables([validate_file(p, as_of=DEMO_AS_OF) for p in paths])
     first = validate_file(paths[0], as_of=DEMO_AS_OF)
     return compute(merged, first.lists, DEMO_AS_OF, first.settings)
+
+
+def compute(tables, lists, as_of: dt.date, settings: Mapping[str, Any] | None = None, *,
+            simulations: int | None = None, seed: int | None = None, history_closed=None, slippage=None,
+            learner=None):
+    """Every rep's forecast and the team's through the stages the batch and the add-in run (plan,
+    forecast the reps, complete and add up), in this process: what a test compares figures with."""
+    from salesxl.consolidate import forecast_reps, forecast_team
+    from salesxl.forecast import plan_forecast
+    plan = plan_forecast(tables, lists, as_of, settings, simulations=simulations, seed=seed,
+                         history_closed=history_closed, slippage=slippage, attach=False)
+    plan.attach_history(history_closed, slippage, learner)
+    return forecast_team(plan, forecast_reps(plan))
 
 
 def merged_tables(validated) -> dict:

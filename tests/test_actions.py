@@ -24,7 +24,7 @@ except ImportError:  # tests/ not a package and the repo root not on sys.path
                                 count_calls, recorded_actions, reset_actions)
 
 from salesxl import actions, addin_build, contract, demo_data
-from salesxl.forecast import compute
+from conftest import compute
 from salesxl.io import live
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.review_xlsx import render_review as render_review_file

@@ -378,3 +378,261 @@ def test_exit_1_says_how_many_errors_in_how_many_files(clean, messy, tmp_path):
         r = run(*args, clean, messy, other, "--as-of", "2003-04-30")
         assert r.exit_code == 1
         assert r.stderr.splitlines() == ["exit 1: 3 errors in 2 of 3 files"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Usage errors (exit 2) in the usage language: --lang, else the locale (i18n.usage_language)
+USAGE_LINES = [
+    # click's: no such option (with and without its suggestion), missing argument / option, extra argument,
+    # a value click's types refuse, an option without its value, a flag given one, no such command
+    (["validate", "x.xlsx", "--enigne", "foo"],
+     "error: No such option: --enigne (Possible options: --engine) (see: salesxl validate -h)",
+     "erreur : Option inconnue : --enigne (options possibles : --engine) (voir : salesxl validate -h)"),
+    (["validate", "x.xlsx", "-z"],
+     "error: No such option: -z (see: salesxl validate -h)",
+     "erreur : Option inconnue : -z (voir : salesxl validate -h)"),
+    (["validate"],
+     "error: Missing argument 'INPUT...'. (see: salesxl validate -h)",
+     "erreur : Argument manquant : INPUT... (voir : salesxl validate -h)"),
+    (["review", "x.xlsx"],
+     "error: Missing option '-o' / '--output'. (see: salesxl review -h)",
+     "erreur : Option manquante : -o / --output (voir : salesxl review -h)"),
+    (["backtest", "--history", "h.sqlite", "extra", "args"],
+     "error: Got unexpected extra argument(s) (extra args) (see: salesxl backtest -h)",
+     "erreur : Argument(s) en trop : extra args (voir : salesxl backtest -h)"),
+    (["consolidate", "x.xlsx", "-o", "{tmp}/t.xlsx", "--simulations", "5"],
+     "error: Invalid value for '--simulations': Input should be greater than or equal to 100 "
+     "(see: salesxl consolidate -h)",
+     "erreur : Valeur invalide pour --simulations : un nombre supérieur ou égal à 100 est attendu "
+     "(voir : salesxl consolidate -h)"),
+    (["consolidate", "x.xlsx", "-o", "{tmp}/t.xlsx", "--workers", "two"],
+     "error: Invalid value for '--workers': Input should be a valid integer, unable to parse string as an integer "
+     "(see: salesxl consolidate -h)",
+     "erreur : Valeur invalide pour --workers : un nombre entier est attendu (voir : salesxl consolidate -h)"),
+    (["validate", "x.xlsx", "{lang}", "--as-of"],
+     "error: Option '--as-of' requires an argument. (see: salesxl -h)",
+     "erreur : L'option --as-of attend une valeur. (voir : salesxl -h)"),
+    (["validate", "x.xlsx", "--json=yes"],
+     "error: Option '--json' does not take a value. (see: salesxl -h)",
+     "erreur : L'option --json ne prend pas de valeur. (voir : salesxl -h)"),
+    (["frobnicate"],
+     "error: No such command 'frobnicate'. (see: salesxl -h)",
+     "erreur : Commande inconnue : « frobnicate ». (voir : salesxl -h)"),
+    (["addin", "bild"],
+     "error: No such command 'bild'. Did you mean 'build'? (see: salesxl addin -h)",
+     "erreur : Commande inconnue : « bild ». Vouliez-vous dire « build » ? (voir : salesxl addin -h)"),
+    # salesxl's own
+    (["validate", "x.xlsx", "--engine", "foo"],
+     "error: Invalid value for '--engine': 'foo': choose calamine or openpyxl (see: salesxl validate -h)",
+     "erreur : Valeur invalide pour --engine : « foo » : choisissez calamine ou openpyxl (voir : salesxl validate -h)"),
+    (["forecast", "x.xlsx", "--as-of", "31/02/2026"],
+     "error: Invalid value for --as-of: '31/02/2026' is not a date: use YYYY-MM-DD, day/month/year or 'today' "
+     "(see: salesxl forecast -h)",
+     "erreur : Valeur invalide pour --as-of : « 31/02/2026 » n'est pas une date : utilisez AAAA-MM-JJ, "
+     "jour/mois/année ou « today » (voir : salesxl forecast -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--seniority", "boss"],
+     "error: Invalid value for --seniority: 'boss': choose junior, confirmed, senior (see: salesxl template -h)",
+     "erreur : Valeur invalide pour --seniority : « boss » : choisissez junior, confirmé, senior "
+     "(voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--period-start", "2026-12-31", "--period-end", "2026-12-01"],
+     "error: Invalid value for --period-end: 2026-12-01 is before --period-start 2026-12-31: the period ends on "
+     "or after its first day (see: salesxl template -h)",
+     "erreur : Valeur invalide pour --period-end : 2026-12-01 est avant --period-start 2026-12-31 : la période "
+     "finit le jour de son début ou après (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--rep", "Ann", "--period-start", "2026-12-01"],
+     "error: give both --period-start and --period-end (see: salesxl template -h)",
+     "erreur : donnez à la fois --period-start et --period-end (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--seniority", "senior"],
+     "error: --seniority and the period pre-fill a rep's rows: give --rep NAME too (see: salesxl template -h)",
+     "erreur : --seniority et la période préremplissent les lignes d'un commercial : donnez aussi --rep NOM "
+     "(voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--reps", "Ann"],
+     "error: --reps, --inbox and --outbox go with --team (see: salesxl template -h)",
+     "erreur : --reps, --inbox et --outbox vont avec --team (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--rep", "Ann"],
+     "error: --team makes the team workbook: --rep, --seniority and the period are for a rep's "
+     "(see: salesxl template -h)",
+     "erreur : --team crée le classeur de l'équipe : --rep, --seniority et la période sont pour celui d'un "
+     "commercial (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--inbox", " "],
+     "error: --inbox names a folder: give a name or a path (see: salesxl template -h)",
+     "erreur : --inbox désigne un dossier : donnez un nom ou un chemin (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--inbox", "box", "--outbox", "Box"],
+     "error: --inbox and --outbox must be two folders (reps' files arrive in the inbox) (see: salesxl template -h)",
+     "erreur : --inbox et --outbox doivent être deux dossiers différents (les fichiers des commerciaux arrivent "
+     "dans le dossier de réception) (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--reps", " , "],
+     "error: Invalid value for --reps: give at least one name (see: salesxl template -h)",
+     "erreur : Valeur invalide pour --reps : donnez au moins un nom (voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--reps", "Ann,,Bob"],
+     "error: Invalid value for --reps: name 2 of 3 is empty (two commas in a row?) (see: salesxl template -h)",
+     "erreur : Valeur invalide pour --reps : le nom 2 sur 3 est vide (deux virgules de suite ?) "
+     "(voir : salesxl template -h)"),
+    (["template", "-o", "{tmp}/t.xlsx", "--team", "--reps", "Ann Lee,ann lee"],
+     "error: Invalid value for --reps: 'ann lee' is listed twice (as 'Ann Lee') (see: salesxl template -h)",
+     "erreur : Valeur invalide pour --reps : « ann lee » figure deux fois (comme « Ann Lee ») "
+     "(voir : salesxl template -h)"),
+    (["new-period", "{tmp}/team.xlsx"],
+     "error: {tmp}/team.xlsx is not a file: give the team workbook (salesxl template --team makes one) "
+     "(see: salesxl new-period -h)",
+     "erreur : {tmp}/team.xlsx n'est pas un fichier : donnez le classeur de l'équipe (salesxl template --team "
+     "en crée un) (voir : salesxl new-period -h)"),
+    (["backtest", "--history", "{tmp}/h.sqlite"],
+     "error: no history store at {tmp}/h.sqlite: give the .sqlite file consolidate keeps (--history) "
+     "(see: salesxl backtest -h)",
+     "erreur : aucun historique à {tmp}/h.sqlite : donnez le fichier .sqlite que tient consolidate (--history) "
+     "(voir : salesxl backtest -h)"),
+    (["addin", "build", "-o", "{tmp}"],
+     "error: say which python Excel runs: --interpreter-win PATH\\pythonw.exe and/or --interpreter-mac PATH/python "
+     "(or --no-interpreter: the first python on the PATH) (see: salesxl addin build -h)",
+     "erreur : indiquez quel python Excel lance : --interpreter-win CHEMIN\\pythonw.exe et/ou --interpreter-mac "
+     "CHEMIN/python (ou --no-interpreter : le premier python du PATH) (voir : salesxl addin build -h)"),
+    (["addin", "build", "-o", "{tmp}", "--no-interpreter", "--interpreter-mac", "/usr/bin/python3"],
+     "error: --no-interpreter goes without --interpreter-win and --interpreter-mac (see: salesxl addin build -h)",
+     "erreur : --no-interpreter s'emploie sans --interpreter-win ni --interpreter-mac (voir : salesxl addin build -h)"),
+]
+
+
+def _with_lang(args, lang, tmp):
+    """The arguments with `--lang LANG` where the case puts it ({lang}), else at the end."""
+    args = [a.format(tmp=tmp, lang="{lang}") for a in args]
+    where = args.index("{lang}") if "{lang}" in args else len(args)
+    return args[:where] + ["--lang", lang] + args[where + 1:]
+
+
+@pytest.mark.parametrize("args, en, fr", USAGE_LINES, ids=[" ".join(c[0][:3]) for c in USAGE_LINES])
+def test_usage_errors_in_english_and_french(tmp_path, args, en, fr):
+    for lang, line in (("en", en), ("fr", fr)):
+        r = run(*_with_lang(args, lang, tmp_path))
+        assert r.exit_code == 2, r.output
+        assert r.stdout == ""
+        assert r.stderr.splitlines() == [line.format(tmp=tmp_path)]
+    assert list(tmp_path.iterdir()) == []                       # nothing written
+
+
+def test_usage_error_under_json_lang_fr_is_french_json_only(tmp_path):
+    from test_json_contract import check
+    r = run("validate", "x.xlsx", "--engine", "foo", "--json", "--lang", "fr")
+    assert r.exit_code == 2 and r.stderr == ""
+    data = json.loads(r.stdout)                                  # nothing but the JSON on stdout
+    assert data == {"schema_version": data["schema_version"], "command": "validate", "error": "usage",
+                    "message": "Valeur invalide pour --engine : « foo » : choisissez calamine ou openpyxl",
+                    "counts": {"error": 0, "warning": 0}}
+    check("validate", data)
+    r = run("review", "x.xlsx", "--json", "--lang=fr")
+    assert r.exit_code == 2 and json.loads(r.stdout)["message"] == "Option manquante : -o / --output"
+    r = run("review", "x.xlsx", "--json", "--lang=en")
+    assert json.loads(r.stdout)["message"] == "Missing option '-o' / '--output'."
+
+
+@pytest.mark.parametrize("env, line", [
+    ({"LANG": "fr_FR.UTF-8"}, "erreur : Option inconnue : --jsno (options possibles : --as-of, --json) "
+                              "(voir : salesxl validate -h)"),
+    ({"LANG": "C"}, "error: No such option: --jsno (Possible options: --as-of, --json) (see: salesxl validate -h)"),
+    ({"LC_ALL": "C.UTF-8", "LANG": "fr_FR.UTF-8"}, "error: No such option: --jsno (Possible options: --as-of, --json) "
+                                                   "(see: salesxl validate -h)"),
+    ({"LC_MESSAGES": "fr_CA.UTF-8", "LANG": "en_GB.UTF-8"}, "erreur : Option inconnue : --jsno (options possibles : "
+                                                            "--as-of, --json) (voir : salesxl validate -h)"),
+])
+def test_without_lang_the_locale_decides(env, line):
+    """The installed command in a real process: LC_ALL, then LC_MESSAGES, then LANG (the first set)."""
+    exe = Path(sys.executable).parent / "salesxl"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "salesxl"]
+    base = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    r = subprocess.run(cmd + ["validate", "x.xlsx", "--jsno"], capture_output=True, text=True, encoding="utf-8",
+                       env={**base, **env}, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [line]
+
+
+def test_lang_on_the_command_line_beats_the_locale(monkeypatch):
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert run("validate", "--lang", "en").stderr.splitlines() == [
+        "error: Missing argument 'INPUT...'. (see: salesxl validate -h)"]
+    # --lang de is no language: the locale's, here French
+    assert run("validate", "x.xlsx", "--lang", "de").stderr.splitlines() == [
+        "erreur : Valeur invalide pour --lang : « de » : choisissez en ou fr (voir : salesxl validate -h)"]
+
+
+def test_usage_language_rule():
+    from salesxl.i18n import usage_language
+    assert usage_language(["validate", "--lang", "fr"], {}) == "fr"
+    assert usage_language(["validate", "--lang=fr", "--lang", "en"], {"LANG": "fr_FR"}) == "en"   # the last one
+    assert usage_language(["validate", "--lang", "de"], {"LANG": "fr_FR"}) == "fr"
+    assert usage_language(["validate", "--", "--lang", "fr"], {}) == "en"        # after --: an argument
+    assert usage_language([], {"LC_ALL": "", "LC_MESSAGES": "fr_BE.UTF-8", "LANG": "C"}) == "fr"
+    assert usage_language([], {"LC_ALL": "en_US.UTF-8", "LANG": "fr_FR.UTF-8"}) == "en"
+    assert usage_language([], {"LANG": "FR_fr"}) == "fr" and usage_language([], {}) == "en"
+
+
+def test_every_usage_message_is_declared_in_both_languages():
+    import string
+
+    from salesxl.i18n import CLICK_TEXTS, USAGE
+
+    def fields(template):
+        return sorted(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
+
+    assert set(CLICK_TEXTS) <= set(USAGE)
+    for key, texts in USAGE.items():
+        assert set(texts) == {"en", "fr"}, key
+        assert texts["en"].strip() and texts["fr"].strip(), key
+        assert fields(texts["en"]) == fields(texts["fr"]), key
+    # every key is used: by cli.py (_say, usage_line) or, for click's, by the name of its kind
+    source = (ROOT / "salesxl" / "cli.py").read_text(encoding="utf-8")
+    used = set(re.findall(r'(?:_say|usage_line)\("(\w+)"', source)) | set(CLICK_TEXTS)
+    used |= {k for k in USAGE if k.startswith(("missing_", "value_"))}
+    assert set(USAGE) == used
+
+
+def test_no_usage_error_message_left_in_english_only():
+    """cli.py raises no usage error with an inline message: each comes from i18n.USAGE (or a library
+    refusal given the usage language)."""
+    source = (ROOT / "salesxl" / "cli.py").read_text(encoding="utf-8")
+    assert not re.findall(r'(?:UsageProblem|BadParameter|_usage_error)\(\s*f?["\']', source)
+
+
+CLICK_KINDS = [["validate", "x.xlsx", "--enigne"], ["validate", "x.xlsx", "-z"], ["validate"], ["review", "x.xlsx"],
+               ["backtest", "--history", "h", "extra"], ["consolidate", "x", "-o", "t", "--simulations", "5"],
+               ["consolidate", "x", "-o", "t", "--simulations", "100001"], ["consolidate", "x", "-o", "t", "--workers", "x"],
+               ["consolidate", "x", "-o", "t", "--workers", "1.5"], ["consolidate", "x", "-o", "t", "--timeout", "0"],
+               ["consolidate", "x", "-o", "t", "--timeout", "x"], ["validate", "x", "--as-of"],
+               ["validate", "x", "--json=1"], ["frobnicate"], ["addin", "bild"]]
+
+
+@pytest.mark.parametrize("args", CLICK_KINDS, ids=[" ".join(a) for a in CLICK_KINDS])
+def test_click_english_templates_are_what_click_writes(args):
+    """Each kind of click's usage error is recognised (its French is declared), and its English template
+    renders exactly click's own text."""
+    import typer.main
+    from typer.core import TyperGroup
+
+    from salesxl.cli import _click_text
+    root = typer.main.get_command(app)
+    with pytest.raises(Exception) as info:
+        TyperGroup.main(root, args, "salesxl", standalone_mode=False)        # click's, without _Cli.main
+    exc = info.value
+    assert getattr(exc, "exit_code", None) == 2, exc
+    assert _click_text(exc, "en") == exc.format_message()
+    fr = _click_text(exc, "fr")
+    assert fr and fr != exc.format_message()
+
+
+@pytest.mark.parametrize("command", ["consolidate", "review"])
+def test_a_refused_output_is_in_the_usage_language(messy, monkeypatch, command):
+    """The refusals salesxl.io.outputs already words in both languages follow the usage language too
+    (the locale here, though the input is English), frame and message."""
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    before = messy.read_bytes()
+    r = run(command, messy, "-o", messy)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines() == [
+        f"erreur : La sortie {messy} fait partie des entrées : une source serait écrasée ; écrivez-le ailleurs "
+        f"(par ex. -o {messy.parent / 'messy-team.xlsx'}) (voir : salesxl {command} -h)"]
+    r = run(command, messy, "-o", messy, "--lang", "en")
+    assert r.stderr.startswith(f"error: the output {messy} is one of the inputs: it would overwrite a source;")
+    assert messy.read_bytes() == before

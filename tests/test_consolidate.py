@@ -440,7 +440,7 @@ def test_consolidated_forecast_equals_the_forecast_of_the_merged_files(tmp_path)
     proposals from the workbooks: no history). A rep in two files counts once, from the newer (issue 11):
     a.xlsx, an older submission of the first rep, is superseded by b.xlsx."""
     from make_workbooks import rep_rows
-    from salesxl.forecast import compute
+    from conftest import compute
     from salesxl.io.read_xlsx import validate_file
     from salesxl.io.template import write_template
 

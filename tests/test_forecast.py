@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 
 from salesxl import contract
 from salesxl.calibrate import required_coverage, win_rate
-from salesxl.forecast import (AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, Period, compute, coverage,
+from salesxl.forecast import (AT_RISK, MOTIVATION, OFF_TRACK, ON_TRACK, TRAINING, Period, coverage,
                               elapsed_fraction, lever, reason_comparison, risk_status, select_period,
                               weighted_amount)
 from salesxl.tables import TableData
+
+from conftest import compute
 
 D = dt.date
 AS_OF = D(2026, 11, 20)

@@ -92,3 +92,26 @@ def test_every_declared_code_is_raised_somewhere():
                        if p.name != "issue_codes.py")
     quoted = set(re.findall(r"[\"']([A-Z][A-Z0-9_]+)[\"']", source))
     assert not set(CODES) - quoted, f"declared but never raised: {set(CODES) - quoted}"
+
+
+def test_where_a_code_is_only_a_warning_is_declared():
+    """An unlisted Reason is a warning (kept as typed), an unlisted Status an error: the declaration says
+    so (warning_in), the rules read it; a declaration that cannot be a warning is refused."""
+    unknown = CODES["UNKNOWN_VALUE"]
+    assert (unknown.severity_in("reasons"), unknown.severity_in("statuses"), unknown.severity_in(None)) == \
+        (WARNING, ERROR, ERROR)
+    assert unknown.effect_text("en", WARNING) == "kept as typed"
+    with pytest.raises(ValueError):
+        IssueCode("X_CODE", WARNING, en="x", fr="x (fr)", warning_in=("reasons",))
+    with pytest.raises(ValueError):
+        IssueCode("X_CODE", ERROR, en="x", fr="x (fr)", warning_in=("reasons",))     # no effect as a warning
+
+
+def test_the_issues_said_for_every_table_are_the_declared_outside_ones():
+    from salesxl.io.read_xlsx import outside_issues
+    from salesxl.issue_codes import OUTSIDE_TABLE_CODES
+    from salesxl.issues import make_issue
+    every = [make_issue(code, lang="en", file="f.xlsx", where="Rows 2–3 below", table="t") for code in CODES]
+    assert {i.code for i in outside_issues(every)} == OUTSIDE_TABLE_CODES == \
+        {c.code for c in CODES.values() if c.outside_table}
+    assert OUTSIDE_TABLE_CODES >= {"ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW", "COLUMNS_NOT_READ"}

@@ -5,8 +5,10 @@ the live workbook) ← orchestration (consolidate) ← front ends (cli, actions,
 
 The checker reads each module with `ast` and sees every way a name comes in: `import x.y`,
 `from x import y` (y may be a module: `from salesxl import io`), relative imports, imports inside
-functions, `importlib.import_module("x")` / `__import__("x")` with a constant name. The tests at the
-end prove it fails on each kind of forbidden import.
+functions, `importlib.import_module("x")` / `__import__("x")` with a constant name (relative names
+resolved, the importer under any name), and modules reached as attributes of a bound package
+(`import salesxl` then `salesxl.io.live`). The tests at the end prove it fails on each kind of
+forbidden import.
 
 Also: a front end uses no private name of another module (`from m import _x`, `m._x`, a private
 module), and a private module (`_name.py`) is imported only from its own package."""
@@ -57,10 +59,14 @@ def layer(name: str) -> str:
 
 
 def imported(module: str, source: str, *, is_package: bool = False) -> list[tuple[str, str, int]]:
-    """Every name `module` imports, as (dotted name, name bound in the module or "", line)."""
+    """Every name `module` imports, as (dotted name, name bound in the module or "", line); also the
+    modules reached through an attribute of a bound package (`import salesxl` then `salesxl.io.live`)
+    and what an importer function loads (`import_module`, `__import__`, however they are bound; a
+    relative name resolved against the constant package given, else this module's)."""
     tree = ast.parse(source)
     package = module if is_package else module.rpartition(".")[0]
     out: list[tuple[str, str, int]] = []
+    importers = {"import_module", "__import__"}          # the names that load a module by its name
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
@@ -76,12 +82,38 @@ def imported(module: str, source: str, *, is_package: bool = False) -> list[tupl
             for a in node.names:
                 if a.name != "*":
                     out.append((f"{base_name}.{a.name}", a.asname or a.name, node.lineno))
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                if base_name == "importlib" and a.name == "import_module":
+                    importers.add(a.asname or a.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
                 and isinstance(node.args[0].value, str):
             f = node.func
             fname = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-            if fname in ("import_module", "__import__"):
-                out.append((node.args[0].value, "", node.lineno))
+            if fname in importers:
+                name = node.args[0].value
+                if name.startswith("."):
+                    given = [a for a in node.args[1:2]] + [k.value for k in node.keywords if k.arg == "package"]
+                    anchor = (given[0].value if given and isinstance(given[0], ast.Constant) else
+                              module if given and isinstance(given[0], ast.Name) and given[0].id == "__name__"
+                              else package)
+                    level = len(name) - len(name.lstrip("."))
+                    parts = anchor.split(".")
+                    name = ".".join(parts[:len(parts) - (level - 1)] + ([name.lstrip(".")] if name.strip(".") else []))
+                out.append((name, "", node.lineno))
+    # attributes of a bound salesxl package or module: `salesxl.io.live.render_sheet` reaches salesxl.io.live
+    bound = {b or n.split(".")[0]: (n if b else n.split(".")[0]) for n, b, _ in out
+             if n.split(".")[0] == "salesxl"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            path, base = [], node
+            while isinstance(base, ast.Attribute):
+                path.append(base.attr)
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound:
+                name = ".".join([bound[base.id], *reversed(path)])
+                reached = _target(name)
+                if reached and reached != bound[base.id]:
+                    out.append((reached, "", node.lineno))
     return out
 
 
@@ -169,6 +201,12 @@ def test_layers(path):
     "def later():\n    from salesxl import actions\n",   # inside a function
     "import importlib\nimportlib.import_module('xlwings')",
     "__import__('python_calamine')",
+    "import salesxl\nsalesxl.io.live.render_sheet",     # a module reached as an attribute of the package
+    "import salesxl.contract\nsalesxl.cli.main()",
+    "import importlib\nimportlib.import_module('.cli', 'salesxl')",   # relative, with its package
+    "import importlib\nimportlib.import_module('..io', __name__)",
+    "import importlib\nimportlib.import_module('.actions', __package__)",
+    "from importlib import import_module as im\nim('xlwings')",      # the importer under another name
 ])
 def test_the_checker_sees_a_forbidden_import_in_the_core(source):
     assert violations("salesxl.review", source), source
@@ -209,6 +247,8 @@ def test_what_is_allowed_passes():
     assert violations("salesxl.actions", "from salesxl.io import live\nlive.mark_cells\nfrom salesxl import cli") == []
     assert violations("salesxl.review", "import numpy as np\nfrom salesxl.contract import AMOUNT\n"
                                         "from . import simulate") == []
+    assert violations("salesxl.review", "import salesxl.contract\nsalesxl.contract.AMOUNT\n"
+                                        "import importlib\nimportlib.import_module('.simulate', 'salesxl')") == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def test_synthetic_world_is_seeded_and_holds_twelve_collections():
 def world_forecast(tmp_path_factory):
     """Four reps of a slipping world: their workbooks on the day after the last collection, read back,
     and the history store of every collection so far: the forecast with and without the history."""
-    from salesxl.forecast import compute
+    from conftest import compute
     from salesxl.io.read_xlsx import validate_file
     from salesxl.io.template import write_template
     tmp = tmp_path_factory.mktemp("world")

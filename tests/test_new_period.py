@@ -390,7 +390,8 @@ def test_new_period_above_a_totals_row(tmp_path, recalc, blank):
     assert [lo[f"{c}{moved}"].value for c in "AEFG"] == ["Total", sum(plan["planned"]), 0, 0]
 
 
-@pytest.mark.parametrize("where", ["below", "in_the_way", "summary", "chart", "name"])
+@pytest.mark.parametrize("where", ["below", "in_the_way", "summary", "chart", "name", "format", "own_format",
+                                   "validation", "link", "location_link"])
 def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
     """Something typed below the totals row (read as the table's, or where the new rows would go), or a
     formula elsewhere using the total by its address: the totals row is not moved, one line says why,
@@ -407,6 +408,22 @@ def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
     elif where == "name":
         from openpyxl.workbook.defined_name import DefinedName
         wb.defined_names["teamTotal"] = DefinedName("teamTotal", attr_text=f"Planning!$E${total}")
+    elif where in ("format", "own_format"):
+        from openpyxl.formatting.rule import FormulaRule
+        from openpyxl.styles import PatternFill
+        ws = wb["Planning" if where == "own_format" else wb.create_sheet("Summary").title]
+        ws.conditional_formatting.add("E2:E10", FormulaRule(formula=[f"Planning!$E2>Planning!$E${total}/10"],
+                                                            fill=PatternFill("solid", bgColor="FFC7CE")))
+    elif where == "validation":
+        from openpyxl.worksheet.datavalidation import DataValidation
+        dv = DataValidation(type="whole", operator="lessThan", formula1=f"Planning!$E${total}")
+        dv.add("B2")
+        wb.create_sheet("Summary").add_data_validation(dv)
+    elif where == "link":                   # kept as a relationship "#Planning!E19"
+        wb.create_sheet("Summary")["A1"].hyperlink = f"#Planning!E{total}"
+    elif where == "location_link":          # kept in the link's location attribute, as Excel does
+        from openpyxl.worksheet.hyperlink import Hyperlink
+        wb.create_sheet("Summary")["A1"].hyperlink = Hyperlink(ref="A1", location=f"'Planning'!E{total}")
     else:
         wb["Planning"][f"B{total + (1 if where == 'below' else 10)}"] = "keep me"
     wb.save(team)
@@ -416,8 +433,62 @@ def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
            "in_the_way": "cells below the totals row of table tblPlanning, where the new rows go",
            "summary": "Summary!A1 refers to the totals row of table tblPlanning by its address",
            "chart": "a chart refers to the totals row of table tblPlanning by its address",
-           "name": "teamTotal refers to the totals row of table tblPlanning by its address"}[where]
+           "name": "teamTotal refers to the totals row of table tblPlanning by its address",
+           "format": "a conditional format on Summary refers to the totals row of table tblPlanning by its address",
+           "own_format": "a conditional format on Planning refers to the totals row of table tblPlanning by its "
+                         "address",
+           "validation": "a data validation on Summary refers to the totals row of table tblPlanning by its address",
+           "link": "the link in Summary!A1 refers to the totals row of table tblPlanning by its address",
+           "location_link": "the link in Summary!A1 refers to the totals row of table tblPlanning by its address"}[where]
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.splitlines() == [f"error: {team} cannot take the new rows ({why}): use the New period button "
                                      f"in Excel (see: salesxl new-period -h)"]
     assert sha(team) == before and not (tmp_path / "outbox").exists()
+
+
+@pytest.mark.libreoffice
+def test_new_period_on_a_macro_enabled_team_workbook(team, tmp_path, recalc):
+    """A team workbook saved as .xlsm (the manager's own macros in it): the new rows go in, the file
+    stays an .xlsm, its VBA project comes through byte for byte and oletools still reads its macros."""
+    import zipfile
+    from oletools.olevba import VBA_Parser
+    from salesxl.addin_build import build_addin
+
+    with zipfile.ZipFile(build_addin(tmp_path / "addin")) as z:
+        vba = z.read("xl/vbaProject.bin")
+    xlsm = tmp_path / "team.xlsm"
+    with zipfile.ZipFile(team) as src, zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+                data = data.replace(b"</Types>", b'<Override PartName="/xl/vbaProject.bin" '
+                                    b'ContentType="application/vnd.ms-office.vbaProject"/></Types>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.'
+                                    b'com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/>'
+                                    b"</Relationships>")
+            dst.writestr(info, data)
+        dst.writestr("xl/vbaProject.bin", vba)
+    with zipfile.ZipFile(xlsm) as z:
+        types_before = z.read("[Content_Types].xml")
+    r = run("new-period", xlsm, "--outbox", tmp_path / "box")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".xlsx", ".xlsm")) == ["team.xlsm", "team.xlsx"]
+    with zipfile.ZipFile(xlsm) as z:
+        assert z.read("xl/vbaProject.bin") == vba
+        assert z.read("[Content_Types].xml") == types_before
+    parser = VBA_Parser(str(xlsm))
+    try:
+        assert parser.detect_vba_macros()
+        assert any("Sub " in code for *_, code in parser.extract_macros())
+    finally:
+        parser.close()
+    v = validate_file(xlsm)
+    assert not [i for i in v.issues if i.severity == "error"]
+    assert len(v.tables["objectives"]) == 6 and len(v.tables["planning"]) == 36
+    written = [p.name for p in (tmp_path / "box").iterdir()]
+    assert len(written) == 3 and all(n.endswith(".xlsx") for n in written)        # rep workbooks: plain .xlsx
+    lo = openpyxl.load_workbook(recalc(xlsm, tmp_path / "lo"))
+    assert lo["Objectives"].max_row >= 7

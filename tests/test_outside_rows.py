@@ -12,7 +12,7 @@ import pytest
 
 from salesxl import contract
 from salesxl.consolidate import consolidate
-from salesxl.forecast import compute
+from conftest import compute
 from salesxl.io.read_xlsx import read_workbook, validate_file
 from salesxl.io.template import build_template
 
@@ -188,3 +188,71 @@ def test_rows_below_the_settings_table_are_read_and_said(tmp_path, engine):
     assert o.row == last + 1 and "sous le tableau tblSettings" in o.message
     wbd = read_workbook(path, engine=engine)
     assert wbd.settings["currency"] == "CHF"
+
+
+def _plain_pipeline(tmp_path, lang: str):
+    """The template's Pipeline table turned into a plain sheet (no Excel table), three proposals, a note
+    typed under no header (column N, row 3; column P, row 4), and a column the rep headed themselves."""
+    rows = {"pipeline": [proposal(k, 500.0, 0.5) for k in range(3)]}
+    wb = build_template(lang, rep=REP, period_start=START, period_end=END, rows=rows, settings={"as_of": AS_OF})
+    ws = wb[contract.PIPELINE.sheet(lang)]
+    del ws.tables[contract.PIPELINE.name]
+    width = len(contract.PIPELINE.columns)
+    n, o, p = (openpyxl.utils.get_column_letter(width + k) for k in (1, 2, 3))
+    ws[f"{n}3"] = "call back Monday"                 # no header above it
+    ws[f"{o}1"], ws[f"{o}2"] = "My notes", "big one"  # the rep's own column: not flagged
+    ws[f"{p}4"] = 42                                   # no header, further right
+    path = tmp_path / f"plain_{lang}.xlsx"
+    wb.save(path)
+    return path, n, p
+
+
+@pytest.mark.parametrize("engine", ["openpyxl", "calamine"])
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_plain_sheet_data_under_no_header_is_named(tmp_path, engine, lang):
+    """A table found by its header row on a plain sheet: data typed below the header row in a column with
+    no header is not read, and COLUMNS_NOT_READ names the cells, as for an Excel table."""
+    path, n, p = _plain_pipeline(tmp_path, lang)
+    v = validate_file(path, engine=engine, as_of=AS_OF)
+    (issue,) = [i for i in v.issues if i.code == "COLUMNS_NOT_READ"]
+    sheet = contract.PIPELINE.sheet(lang)
+    assert (issue.severity, issue.sheet, issue.row, issue.value) == ("warning", sheet, 3, f"{n}3:{p}4")
+    expected = {"en": f"Cells of columns {n}–{p} in table {sheet} (headers on row 1) hold data under no column "
+                      "header of the table: they are not read.",
+                "fr": f"Les cellules des colonnes {n} à {p} dans le tableau {sheet} (en-têtes en ligne 1) "
+                      "contiennent des données sous aucun en-tête de colonne du tableau : elles ne sont pas lues."}
+    assert issue.message.startswith(expected[lang])
+    assert len(v.tables["pipeline"]) == 3
+
+
+def test_plain_sheet_without_stray_data_has_no_columns_issue(tmp_path):
+    rows = {"pipeline": [proposal(k, 500.0, 0.5) for k in range(3)]}
+    wb = build_template("en", rep=REP, period_start=START, period_end=END, rows=rows, settings={"as_of": AS_OF})
+    for ws in wb.worksheets:
+        for name in list(ws.tables):
+            del ws.tables[name]
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    for engine in ("openpyxl", "calamine"):
+        v = validate_file(path, engine=engine, as_of=AS_OF)
+        assert not [i for i in v.issues if i.code == "COLUMNS_NOT_READ"], engine
+        assert len(v.tables["pipeline"]) == 3
+
+
+def test_the_add_in_names_data_under_no_header_on_a_plain_sheet(tmp_path):
+    try:
+        from tests.xlwings_remote import book_from_json, book_json_from_xlsx
+    except ImportError:  # tests/ not a package
+        from xlwings_remote import book_from_json, book_json_from_xlsx  # type: ignore[no-redef]
+    from salesxl import actions
+
+    path, n, p = _plain_pipeline(tmp_path, "fr")
+    expected = validate_file(path, as_of=AS_OF)
+    book = book_from_json(book_json_from_xlsx(path))
+    try:
+        got = actions.load(book).validate(as_of=AS_OF)
+    finally:
+        book.close()
+    key = lambda i: (i.code, i.sheet, i.row, i.value, i.message)  # noqa: E731
+    assert [key(i) for i in got.issues if i.code == "COLUMNS_NOT_READ"] == \
+        [key(i) for i in expected.issues if i.code == "COLUMNS_NOT_READ"] != []

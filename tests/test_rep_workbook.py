@@ -132,7 +132,7 @@ def test_untouched_prefilled_rows_are_not_errors_and_typed_figures_count(tmp_pat
     plan = v.tables["planning"]
     assert dict(zip(plan["action"], plan["planned"])) == {
         "Call": None, "Visit": 4, "Negotiation": 0, "Proposal": None, "Follow-up": None, "Demo": None}
-    from salesxl.forecast import compute
+    from conftest import compute
     rep = compute(v.tables, v.lists, v.as_of, v.settings, simulations=200).reps[0]
     assert [(p.action, p.planned) for p in rep.plan] == [("Visit", 4), ("Negotiation", 0)]
 

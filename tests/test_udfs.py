@@ -14,9 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 from salesxl import contract, demo_data, simulate, udfs
-from salesxl.forecast import compute, coverage, weighted_amount
+from salesxl.forecast import coverage, weighted_amount
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.template import write_template
+
+from conftest import compute
 
 
 ROOT = Path(__file__).resolve().parents[1]

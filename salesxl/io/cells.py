@@ -5,10 +5,13 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from salesxl.io.outputs import display, give_mode, new_temp, untrack
 from salesxl.layout import DATE_FORMATS, TABLE_AMOUNT_FORMAT, TABLE_PERCENT_FORMAT
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell
 
 # number formats shared by the writers (openpyxl templates, XlsxWriter team workbook, live): declared
 # once with the other styles in salesxl.layout
@@ -29,7 +32,7 @@ def clean_str(s: str) -> str:
     return display(_CONTROL_RE.sub("", s))
 
 
-def put(cell, value: Any, number_format: str | None = None) -> None:
+def put(cell: Cell, value: Any, number_format: str | None = None) -> None:
     """Write a value to an openpyxl cell; any text, even '=HYPERLINK(…)', is stored as text."""
     if isinstance(value, str):
         cell.value = clean_str(value)
@@ -40,7 +43,7 @@ def put(cell, value: Any, number_format: str | None = None) -> None:
         cell.number_format = number_format
 
 
-def put_formula(cell, formula: str, number_format: str | None = None) -> None:
+def put_formula(cell: Cell, formula: str, number_format: str | None = None) -> None:
     """A native formula written by salesxl itself (never text coming from a workbook)."""
     assert formula.startswith("=")
     cell.value = formula
@@ -48,7 +51,7 @@ def put_formula(cell, formula: str, number_format: str | None = None) -> None:
         cell.number_format = number_format
 
 
-def atomic_write(path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then replace `path` in one step.
 
     A failed write leaves the previous file intact and no temporary file behind."""

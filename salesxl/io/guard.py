@@ -133,7 +133,8 @@ def _human(n: float) -> str:
 # public API
 
 
-def guard_package(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> tuple[Issue | None, dict[str, bytes]]:
+def guard_package(path: str | os.PathLike[str], lang: str = "en",
+                  limits: Limits = DEFAULT_LIMITS) -> tuple[Issue | None, dict[str, bytes]]:
     """(None, the worksheets' bytes) if `path` looks like a readable .xlsx/.xlsm package, else (one
     file-level Issue, {}). Never raises for a bad file; never writes anything.
 
@@ -148,7 +149,8 @@ def guard_package(path, lang: str = "en", limits: Limits = DEFAULT_LIMITS) -> tu
     return file_issue(code, str(path), lang, detail=detail), {}
 
 
-def inspect_file(path, limits: Limits = DEFAULT_LIMITS, *, kept: dict | None = None) -> GuardResult | None:
+def inspect_file(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS, *,
+                 kept: dict | None = None) -> GuardResult | None:
     """The guard's verdict as (code, detail), or None when the file passes. Never raises.
 
     `kept`: a dict that receives the inflated bytes of the worksheets (when test_decompress is on)."""

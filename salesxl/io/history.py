@@ -23,6 +23,7 @@ first snapshot).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 from itertools import groupby
 from pathlib import Path
@@ -90,7 +91,7 @@ _UPSERT = (
 )
 
 
-def default_path(output) -> Path:
+def default_path(output: str | os.PathLike[str]) -> Path:
     """`<output stem>.history.sqlite` beside the team workbook."""
     output = Path(output)
     return output.with_name(output.stem + ".history.sqlite")
@@ -99,7 +100,7 @@ def default_path(output) -> Path:
 BUSY_TIMEOUT = 30.0      # seconds to wait for another program holding the store
 
 
-def open_history(path, timeout: float | None = None) -> sqlite3.Connection:
+def open_history(path: str | os.PathLike[str], timeout: float | None = None) -> sqlite3.Connection:
     """Open (creating if needed) the history store at `path`, waiting up to `timeout` seconds (default
     BUSY_TIMEOUT) while another program holds it. A store made without the UNIQUE constraints (an older
     or hand-made one) gets them, its exact repeats merged; one that is not a salesxl history raises."""
@@ -182,7 +183,7 @@ _EXPLAIN = {
 }
 
 
-def explain(exc: BaseException, path, seconds: float | None, lang: str = "en") -> str:
+def explain(exc: BaseException, path: str | os.PathLike[str], seconds: float | None, lang: str = "en") -> str:
     """One line saying what went wrong with the history store and what to do."""
     lang = lang if lang in ("en", "fr") else "en"
     text = str(exc)
@@ -388,9 +389,9 @@ def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 4
         rows = conn.execute("SELECT rep_key, ref_key, as_of, amount, probability, status, decision_date "
                             "FROM snapshots WHERE as_of IN (?, ?)", (prev, day)).fetchall()
         by = snapshots_by_rep(rows)
-        p, d = dt.date.fromisoformat(prev), as_of
-        out.before = {rk: days[p] for rk, days in by.items() if p in days}
-        out.now = {rk: days[d] for rk, days in by.items() if d in days}
+        previous_day = dt.date.fromisoformat(prev)
+        out.before = {rep_key: days[previous_day] for rep_key, days in by.items() if previous_day in days}
+        out.now = {rep_key: days[as_of] for rep_key, days in by.items() if as_of in days}
     since = _iso(as_of - dt.timedelta(days=track_days))
     agg = conn.execute(
         "SELECT rep_key, status || '|' || COALESCE(decision_date, ''), as_of, SUM(amount), "

@@ -9,6 +9,7 @@ language of the template it came from; nothing else of the file is read, and not
 from __future__ import annotations
 
 import html
+import os
 import re
 import zipfile
 from typing import Iterable
@@ -22,7 +23,7 @@ _EN = frozenset(label_key(t.sheet_en) for t in contract.TABLES.values() if t.she
 _FR = frozenset(label_key(t.sheet_fr) for t in contract.TABLES.values() if t.sheet_en != t.sheet_fr)
 
 
-def sheet_names(path) -> list[str]:
+def sheet_names(path: str | os.PathLike[str]) -> list[str]:
     """The sheet names a workbook declares, [] when it is not a readable .xlsx package."""
     try:
         with zipfile.ZipFile(path) as z:
@@ -36,7 +37,7 @@ def sheet_names(path) -> list[str]:
     return [html.unescape(m.decode("utf-8", "replace")) for m in _SHEET.findall(data[:WORKBOOK_PART_MAX])]
 
 
-def workbook_language(path) -> str | None:
+def workbook_language(path: str | os.PathLike[str]) -> str | None:
     """"fr" or "en" when the sheet names say so, else None."""
     keys = {label_key(n) for n in sheet_names(path)}
     fr, en = len(keys & _FR), len(keys & _EN)

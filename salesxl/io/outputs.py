@@ -73,7 +73,7 @@ def _say(key: str, lang: str, **kw) -> str:
     return _TEXT[key][lang].format(what=en, what_fr=fr[:1].upper() + fr[1:] if key != "same" else fr, **kw)
 
 
-def display(path) -> str:
+def display(path: str | os.PathLike[str]) -> str:
     """A path (or any text) that can always be shown, encoded and stored: the undecodable bytes of a file
     name that is not UTF-8 (surrogate escapes) become U+FFFD, so that such a name never aborts a run."""
     s = os.fsdecode(path) if not isinstance(path, str) else path
@@ -126,7 +126,8 @@ def _glob_matches(pattern: str, path: Path) -> bool:
     return any(_same(Path(m), path) for m in glob.glob(pattern, recursive=True)) if path.exists() else False
 
 
-def check_outputs(inputs: Sequence, output, history=None, lang: str = "en") -> None:
+def check_outputs(inputs: Sequence, output: str | os.PathLike[str], history: str | os.PathLike[str] | None = None,
+                  lang: str = "en") -> None:
     """Refuse (OutputRefused) an output or history that is an input, inside a folder input, matched by
     a glob input, or equal to each other."""
     targets = [("output", Path(output))] + ([("history", Path(history))] if history else [])
@@ -151,7 +152,7 @@ def check_outputs(inputs: Sequence, output, history=None, lang: str = "en") -> N
 
 
 # ---------------------------------------------------------------------------------------------
-def lock_path(path) -> Path:
+def lock_path(path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     return path.with_name("." + path.name + ".salesxl-lock")
 
@@ -249,7 +250,7 @@ def new_file_mode() -> int:
     return 0o666 & ~_umask()
 
 
-def give_mode(tmp, target) -> None:
+def give_mode(tmp: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Before `tmp` replaces `target`: the mode `target` has (a normal save keeps it), else that of a new
     file under the umask (a temporary file is created 0600)."""
     try:
@@ -284,7 +285,7 @@ def sigterm_held() -> Iterator[None]:
             raise SystemExit(128 + signum)
 
 
-def new_temp(path, suffix: str | None = None) -> Path:
+def new_temp(path: str | os.PathLike[str], suffix: str | None = None) -> Path:
     """An empty temporary file beside `path` (`.~<stem>-XXXX<suffix>`), tracked for removal at exit
     before SIGTERM can stop the run."""
     path = Path(path)
@@ -296,7 +297,7 @@ def new_temp(path, suffix: str | None = None) -> Path:
     return Path(tmp)
 
 
-def track(tmp) -> None:
+def track(tmp: str | os.PathLike[str]) -> None:
     """A temporary output to remove at exit if it is still there (a run stopped half-way: SIGTERM hit
     between its creation and the `try` that removes it)."""
     if not _TEMPS:
@@ -304,7 +305,7 @@ def track(tmp) -> None:
     _TEMPS.add(os.fspath(tmp))
 
 
-def untrack(tmp) -> None:
+def untrack(tmp: str | os.PathLike[str]) -> None:
     _TEMPS.discard(os.fspath(tmp))
 
 

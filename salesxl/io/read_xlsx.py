@@ -8,21 +8,26 @@ accents, Unicode form and surrounding spaces. The source file is only ever opene
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from defusedxml import ElementTree as SafeET
 
 from salesxl import contract
 from salesxl.contract import Table
 from salesxl.i18n import label
+from salesxl.issue_codes import OUTSIDE_TABLE_CODES
 from salesxl.issues import Issue, file_issue, make_issue
 from salesxl.tables import TableData
 from salesxl.values import is_blank, is_cell_error, label_key, may_hold_cell_errors
+
+if TYPE_CHECKING:
+    from salesxl.rules import Validated
 
 ENGINES = ("openpyxl", "calamine")
 HEADER_SCAN_ROWS = 30
@@ -316,8 +321,8 @@ def _frame(rows: list[tuple], header_row: int, last_row: int, found: dict[str, t
                      columns_at={k: i for k, (i, h) in found.items()}, extra_headers=_extra_headers(header, lookup))
 
 
-def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_names: list[str],
-                 path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
+def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], sheet_parts: list[SheetPart],
+                 sheet_names: list[str], path: str, lang: str) -> tuple[TableData | None, list[Issue]]:
     """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
     lookup = contract.header_lookup(table)
     required = [c for c in table.input_columns if c.required]
@@ -362,7 +367,33 @@ def locate_table(table: Table, sheet_rows, sheet_parts: list[SheetPart], sheet_n
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
+    if contract.TABLES.get(table.key) is table and table.key != "settings":
+        issues += _unheaded_issues(rows, best_row, sheet, path, lang)
     return _frame(rows, best_row, len(rows), best, table, sheet, rows[best_row - 1], lookup), issues
+
+
+def _unheaded_issues(rows, header_row: int, sheet: str, path: str, lang: str) -> list[Issue]:
+    """COLUMNS_NOT_READ for a table found by its header row on a plain sheet (no Excel table): data typed
+    below the header row in a column whose header cell is empty is not read. (A column with a header the
+    contract does not know is the rep's own column, as one inside an Excel table.)"""
+    header = rows[header_row - 1]
+    cols: set[int] = set()
+    first_row = last_row = None
+    for r in range(header_row + 1, len(rows) + 1):
+        row = rows[r - 1]
+        hit = [c for c in range(1, len(row) + 1)
+               if not is_blank(row[c - 1]) and (c > len(header) or is_blank(header[c - 1]))]
+        if hit:
+            cols.update(hit)
+            first_row = first_row or r
+            last_row = r
+    if not cols:
+        return []
+    first, last = col_letters(min(cols)), col_letters(max(cols))
+    return [make_issue("COLUMNS_NOT_READ", lang=lang, file=path, sheet=sheet, row=first_row,
+                       value=f"{first}{first_row}:{last}{last_row}",
+                       where=label("columns_in", lang).format(first=first, last=last),
+                       table=label("table_at_header_row", lang).format(sheet=sheet, row=header_row))]
 
 
 def _extra_headers(header, lookup: dict) -> tuple[str, ...]:
@@ -382,10 +413,9 @@ def has_provenance(td: TableData) -> bool:
 _CORE_MAX = 1 << 20
 
 
-def saved_at(path) -> tuple[float | None, float | None]:
+def saved_at(path: str | os.PathLike[str]) -> tuple[float | None, float | None]:
     """When a workbook was saved: (its own saved date, docProps/core.xml `dcterms:modified`, as a POSIX
     timestamp, None when absent or unreadable; the file's modification time, None when unknown)."""
-    import os
     try:
         mtime: float | None = os.stat(path).st_mtime
     except OSError:
@@ -517,9 +547,9 @@ def _unread_right(rows, box, known: Iterable[str], below: int, others) -> tuple[
 
 
 def outside_issues(issues: list[Issue]) -> list[Issue]:
-    """The ROWS_OUTSIDE_TABLE / ROWS_AFTER_EMPTY_ROW issues of a table whose other issues are not
-    reported (Settings, Lists: optional tables, defaults apply)."""
-    return [i for i in issues if i.code in ("ROWS_OUTSIDE_TABLE", "ROWS_AFTER_EMPTY_ROW", "COLUMNS_NOT_READ")]
+    """The issues about what is typed outside a table (issue_codes.OUTSIDE_TABLE_CODES) of a table whose
+    other issues are not reported (Settings, Lists: optional tables, defaults apply)."""
+    return [i for i in issues if i.code in OUTSIDE_TABLE_CODES]
 
 
 def _header_issues(table, found, required, sheet, header_row, path, lang, header_cells=()) -> list[Issue]:
@@ -568,7 +598,7 @@ def default_engine() -> str:
     return "calamine" if calamine_installed() else "openpyxl"
 
 
-def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Issue:
+def read_failed(path: str | os.PathLike[str], lang: str, kind: str = "content", detail: str = "") -> Issue:
     """READ_FAILED as a manager reads it: what happened (`kind`: content, crash or memory) and what to
     do; the technical detail (the readers' own errors) kept apart, in the issue's value."""
     from salesxl.io.guard import printable
@@ -576,7 +606,8 @@ def read_failed(path, lang: str, kind: str = "content", detail: str = "") -> Iss
     return file_issue("READ_FAILED", path, lang, reason=reason, value=printable(str(detail), 500) or None)
 
 
-def read_workbook(path, engine: str | None = None, lang: str | None = None, guard: bool = True) -> WorkbookData:
+def read_workbook(path: str | os.PathLike[str], engine: str | None = None, lang: str | None = None,
+                  guard: bool = True) -> WorkbookData:
     """Read every contract table of one workbook. Never raises for a bad file: issues say why.
 
     `engine`: "calamine" or "openpyxl" (default: `default_engine()`); when it fails on a file the
@@ -662,7 +693,7 @@ def _read(path: str, engine: str, lang: str | None, sheet_bytes: dict[str, bytes
     return WorkbookData(path, names, tables, issues, workbook_lang, settings, lists, flagged)
 
 
-def cell_error_issues(td: TableData, path, lang: str, flagged: set) -> list[Issue]:
+def cell_error_issues(td: TableData, path: str | os.PathLike[str], lang: str, flagged: set) -> list[Issue]:
     """CELL_ERROR for the input cells of a table holding an Excel error (#N/A…), each added to `flagged`
     so that the rules do not report it again as empty."""
     issues: list[Issue] = []
@@ -706,7 +737,8 @@ def _cell_facts(z, part, td: TableData, table: Table, path, lang, flagged: set) 
 
 
 # ---------------------------------------------------------------------------------------------
-def validate_file(path, *, engine: str | None = None, lang: str | None = None, as_of: dt.date | None = None):
+def validate_file(path: str | os.PathLike[str], *, engine: str | None = None, lang: str | None = None,
+                  as_of: dt.date | None = None) -> Validated:
     """Read one workbook and run every rule: the `Validated` result (typed frames + issues)."""
     return validate_workbook(read_workbook(path, engine=engine, lang=lang), as_of=as_of)
 

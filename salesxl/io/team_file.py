@@ -447,10 +447,17 @@ def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last
     return out if text.startswith("=") else out[1:]
 
 
+# A sheet's rules whose formulas may name cells: conditional formats and data validations (their x14 kin
+# in the sheet's extensions too), and the formulas inside them
+_RULES = (("a conditional format", r"<(?:\w+:)?conditionalFormatting\b.*?</(?:\w+:)?conditionalFormatting>"),
+          ("a data validation", r"<(?:\w+:)?dataValidation\b.*?</(?:\w+:)?dataValidation>"))
+_RULE_FORMULA_RE = re.compile(r"<(?:\w+:)?(?:formula[12]?|f)>([^<]+)</(?:\w+:)?(?:formula[12]?|f)>")
+
+
 def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, total: int) -> str | None:
-    """Where a formula, a name or a chart refers by its address to the totals row (row `total`, columns
-    c1..c2) of a table on `sheet` (the totals row's own cells aside), None when nothing does: moved,
-    the totals row would leave such a reference behind."""
+    """Where a formula, a conditional format, a data validation, a link, a name or a chart refers by its
+    address to the totals row (row `total`, columns c1..c2) of a table on `sheet` (the totals row's own
+    cells aside), None when nothing does: moved, the totals row would leave such a reference behind."""
     def hits(text: str, own: bool) -> bool:
         for _, _, a, b in _refs(unescape(text), sheet, own)[1]:
             if col_index(a[1]) <= c2 and c1 <= col_index((b or a)[1]) and int(a[3]) <= total <= int((b or a)[3]):
@@ -465,7 +472,8 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, to
             continue
         text = pkg.text(name)
         own = name == part
-        if not own and not any(n in text.lower() for n in names):
+        links = _link_targets(pkg, name) if name in sheets else {}
+        if not own and not any(n in text.lower() or any(n in t.lower() for t in links.values()) for n in names):
             continue
         if name in sheets:
             for c in _CELL_RE.finditer(text):
@@ -476,6 +484,16 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, to
                 moves = own and ref is not None and int(ref.group(2)) == total and c1 <= col_index(ref.group(1)) <= c2
                 if not moves and hits(f.group(1), own):
                     return f"{sheets[name]}!{ref.group(0) if ref else ''}"
+            rest = re.sub(r"<(?:\w+:)?sheetData\b.*?</(?:\w+:)?sheetData>", "", text, flags=re.S)
+            for what, block in _RULES:
+                for b in re.finditer(block, rest, flags=re.S):
+                    if any(hits(f.group(1), own) for f in _RULE_FORMULA_RE.finditer(b.group(0))):
+                        return f"{what} on {sheets[name]}"
+            for h in re.finditer(r"<(?:\w+:)?hyperlink\b([^>]*)>", rest):
+                a = _attrs(h.group(1))
+                where = a.get("location") or next((links.get(v, "") for k, v in a.items() if k.endswith(":id")), "")
+                if where and hits(where, own):
+                    return f"the link in {sheets[name]}!{a.get('ref', '')}"
         elif name == wb:
             for d in re.finditer(r"<(?:\w+:)?definedName\b([^>]*)>([^<]+)</(?:\w+:)?definedName>", text):
                 if hits(d.group(2), False):
@@ -483,6 +501,20 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, to
         elif any(hits(f.group(1), False) for f in re.finditer(r"<(?:\w+:)?f>([^<]+)</(?:\w+:)?f>", text)):
             return "a chart"
     return None
+
+
+def _link_targets(pkg: _Package, part: str) -> dict[str, str]:
+    """A sheet's links to its workbook's own cells kept as relationships (`#Sheet!A1`): id -> `Sheet!A1`."""
+    folder, base = part.rsplit("/", 1)
+    rels = f"{folder}/_rels/{base}.rels"
+    if not pkg.has(rels):
+        return {}
+    out = {}
+    for r in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", pkg.text(rels)):
+        a = _attrs(r.group(1))
+        if a.get("Target", "").startswith("#") and a.get("Id"):
+            out[a["Id"]] = unescape(a["Target"][1:])
+    return out
 
 
 def _grow_formats(xml: str, c1: int, c2: int, header_row: int, last: int, end: int, totals: int = 0) -> str:
