@@ -459,9 +459,8 @@ class StockStreamSheet(Worksheet):
 def team_content(tmp_path_factory):
     """A small team's inputs as `salesxl consolidate` has them: each demo rep's workbook read and validated
     (its tables and issues), plus long issues (rows of several lines), the team forecast and the reviews."""
-    from conftest import merged_tables
+    from conftest import compute, merged_tables
     from salesxl.demo_data import DEMO_AS_OF, build_timeline, snapshot
-    from salesxl.forecast import compute
     from salesxl.io.read_xlsx import validate_file
     from salesxl.io.template import write_template
     d = tmp_path_factory.mktemp("team_golden")
