@@ -262,6 +262,10 @@ def _engine(value: Optional[str]) -> Optional[str]:
     from salesxl.consolidate import ENGINES
     if value is not None and value not in ENGINES:
         raise typer.BadParameter(_say("choose", value=value, choices=_or(ENGINES)))
+    if value == "calamine":
+        from salesxl.io.read_xlsx import calamine_installed
+        if not calamine_installed():
+            raise typer.BadParameter(_say("calamine_missing"))
     return value
 
 

@@ -384,6 +384,10 @@ USAGE = MappingProxyType({
                    "fr": "le nom {n} sur {total} est vide (deux virgules de suite ?)"},
     "name_twice": {"en": "{name!r} is listed twice (as {first!r})", "fr": "« {name} » figure deux fois (comme « {first} »)"},
     "annotate": {"en": "--annotate: {detail}", "fr": "--annotate : {detail}"},
+    "calamine_missing": {"en": "the calamine engine needs python-calamine (pip install python-calamine); the openpyxl "
+                               "engine reads without it",
+                         "fr": "le moteur calamine demande python-calamine (pip install python-calamine) ; le moteur "
+                               "openpyxl lit sans lui"},
     "not_a_file": {"en": "{path} is not a file: give the team workbook (salesxl template --team makes one)",
                    "fr": "{path} n'est pas un fichier : donnez le classeur de l'équipe (salesxl template --team en "
                          "crée un)"},
