@@ -25,23 +25,29 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TEXT", "AMOUNT", "PERCENT", "DATE", "INT", "RATIO", "SIGNED_AMOUNT", "SIGNED_POINTS", "KAMOUNT",
-    "HEADER_COLOUR", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
+    "ROUNDED_AMOUNT_FORMAT", "INTEGER_FORMAT", "RATIO_FORMAT", "TEXT_FORMAT",
+    "HEADER_COLOUR", "WHITE", "OPTIONAL_HEADER", "COMPUTED_HEADER", "GOOD", "WARN", "BAD", "AHEAD_FILL",
+    "GRID_BORDER", "TOTAL_LINE", "NOTE_FILL", "ERROR_FILL", "WARNING_FILL", "rgb_hex", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
     "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
-    "team_label", "ISSUE_COLUMNS", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
+    "team_label", "ISSUE_COLUMNS", "ISSUE_MESSAGE_COL", "NO_ISSUES", "stored_width", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
 ]
 
 # -- value formats understood by every renderer ------------------------------------------------
 TEXT, AMOUNT, PERCENT, DATE, INT, RATIO = "text", "amount", "percent", "date", "int", "ratio"
 SIGNED_AMOUNT, SIGNED_POINTS, KAMOUNT = "signed_amount", "signed_points", "kamount"
 
+ROUNDED_AMOUNT_FORMAT = "#,##0"       # amounts on the generated sheets, chart axes and labels
+INTEGER_FORMAT = "0"
+RATIO_FORMAT = "0.00"
+TEXT_FORMAT = "@"                      # Excel's text format (a cell typed into stays text)
 _NUMBER_FORMATS = {
-    AMOUNT: "#,##0",
+    AMOUNT: ROUNDED_AMOUNT_FORMAT,
     PERCENT: "0.0%",                  # one decimal: the same figure as the talking points write
-    INT: "0",
-    RATIO: "0.00",
+    INT: INTEGER_FORMAT,
+    RATIO: RATIO_FORMAT,
     SIGNED_AMOUNT: "+#,##0;-#,##0;0",
     SIGNED_POINTS: '+0.0" pt";-0.0" pt";0',
     KAMOUNT: '#,##0.0,"k"',
@@ -59,10 +65,37 @@ def number_format(fmt: str, lang: str) -> str | None:
     return _NUMBER_FORMATS.get(fmt)
 
 
-# -- styles --------------------------------------------------------------------------------------
-HEADER_COLOUR = "#1F4E78"
-GOOD, WARN, BAD = ("#C6EFCE", "#006100"), ("#FFEB9C", "#9C5700"), ("#FFC7CE", "#9C0006")
+# -- the palette: every colour a renderer draws, as "#RRGGBB" ------------------------------------------
+# XlsxWriter and xlwings take this spelling as it is; openpyxl and the package XML take `rgb_hex`'s.
+HEADER_COLOUR = "#1F4E78"             # dark blue: headers, titles, section lines (also the templates')
+WHITE = "#FFFFFF"                     # text on a header
+OPTIONAL_HEADER = "#5B9BD5"           # the templates' optional columns; the attainment data bar
+COMPUTED_HEADER = "#7F7F7F"           # the templates' computed columns (native formulas)
+GOOD, WARN, BAD = ("#C6EFCE", "#006100"), ("#FFEB9C", "#9C5700"), ("#FFC7CE", "#9C0006")   # (fill, text)
+AHEAD_FILL = "#BDD7EE"                # the templates' Planning rows ahead of pace
+GROUP_FILL = "#DDEBF7"
 GRID_BORDER = "#D9D9D9"
+TOTAL_LINE = "#404040"                # the line above a subtotal row
+LABEL_COLOUR = "#404040"
+NOTE_COLOUR = "#595959"
+MUTED_COLOUR = "#808080"
+LINK_COLOUR = "#0563C1"
+NOTE_FILL = "#FFFFE1"                 # a cell note's background (Excel's own)
+LIGHT_BLUE, ORANGE, GREY, GREEN = "#9DC3E6", "#ED7D31", "#A5A5A5", "#70AD47"       # chart series, data bars
+MARK_GREEN, MARK_RED, MARK_PURPLE = "#00B050", "#C00000", "#7030A0"                 # the range chart's markers
+# the add-in's and the annotated copy's marks: an invalid cell (Excel's "Bad" fill), a doubtful one ("Neutral")
+ERROR_FILL, WARNING_FILL = BAD[0], WARN[0]
+
+
+def rgb_hex(colour: str, alpha: bool = False) -> str:
+    """A palette colour as openpyxl and the package XML spell it: "RRGGBB", or "FFRRGGBB" (opaque)
+    with `alpha`."""
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+        raise ValueError(f"not a palette colour (#RRGGBB): {colour!r}")
+    return ("FF" if alpha else "") + colour[1:].upper()
+
+
+# -- styles --------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -85,25 +118,25 @@ STYLES: dict[str | None, Style] = {
     None: Style(border=GRID_BORDER),                                   # a grid's data cell
     "plain": Style(),
     "title": Style(bold=True, size=16, colour=HEADER_COLOUR),
-    "subtitle": Style(italic=True, colour="#595959"),
+    "subtitle": Style(italic=True, colour=NOTE_COLOUR),
     "section": Style(bold=True, size=12, colour=HEADER_COLOUR, bottom_line=HEADER_COLOUR),
-    "header": Style(bold=True, colour="#FFFFFF", fill=HEADER_COLOUR, wrap=True, valign="vcenter",
+    "header": Style(bold=True, colour=WHITE, fill=HEADER_COLOUR, wrap=True, valign="vcenter",
                     border=GRID_BORDER),
-    "group": Style(bold=True, colour=HEADER_COLOUR, fill="#DDEBF7", border=GRID_BORDER),
-    "label": Style(colour="#404040"),
+    "group": Style(bold=True, colour=HEADER_COLOUR, fill=GROUP_FILL, border=GRID_BORDER),
+    "label": Style(colour=LABEL_COLOUR),
     "point": Style(wrap=True, valign="top"),
     "wrap": Style(wrap=True, valign="top", border=GRID_BORDER),
     "top": Style(valign="top"),
-    "muted": Style(italic=True, colour="#808080"),
-    "note": Style(italic=True, colour="#595959"),
+    "muted": Style(italic=True, colour=MUTED_COLOUR),
+    "note": Style(italic=True, colour=NOTE_COLOUR),
     "bold": Style(bold=True, border=GRID_BORDER),
     "good": Style(bold=True, fill=GOOD[0], colour=GOOD[1], border=GRID_BORDER),
     "warn": Style(bold=True, fill=WARN[0], colour=WARN[1], border=GRID_BORDER),
     "bad": Style(bold=True, fill=BAD[0], colour=BAD[1], border=GRID_BORDER),
     "up": Style(bold=True, colour=GOOD[1], border=GRID_BORDER, align="center"),
     "down": Style(bold=True, colour=BAD[1], border=GRID_BORDER, align="center"),
-    "link": Style(colour="#0563C1", underline=True, border=GRID_BORDER),
-    "link_plain": Style(colour="#0563C1", underline=True),
+    "link": Style(colour=LINK_COLOUR, underline=True, border=GRID_BORDER),
+    "link_plain": Style(colour=LINK_COLOUR, underline=True),
     "total": Style(bold=True, top=True, border=GRID_BORDER),
     "error": Style(fill=BAD[0], colour=BAD[1]),
     "warning": Style(fill=WARN[0], colour=WARN[1]),
@@ -130,7 +163,7 @@ class DataBar:
     first_row: int
     col: int
     last_row: int
-    colour: str = "#5B9BD5"
+    colour: str = OPTIONAL_HEADER
     minimum: float | None = 0.0
     maximum: float | None = 1.0
 
@@ -302,6 +335,12 @@ DEFAULT_ROW_PT = 15.0
 def width_points(chars: float) -> float:
     """A column of `chars` characters (Excel's width unit, default font) in points."""
     return (int(chars * 7 + 0.5) + 5) * 0.75
+
+
+def stored_width(chars: float) -> float:
+    """The width a package stores for a column of `chars` characters (default font): the pixels, padding
+    included, in characters, to 1/256 (what Excel and XlsxWriter write)."""
+    return ((int(chars * 7 + 0.5) + 5) * 256 // 7) / 256.0
 
 
 def _px_rows(px: int) -> int:
@@ -530,7 +569,7 @@ def _grid(lay: SheetLayout, b: Grid, row: int, col: int) -> int:
 
 def _grid_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, col: int, height: int) -> ChartSpec:
     _, first, n, c0 = lay.blocks[b.id]
-    colours = ("#1F4E78", "#ED7D31", "#A5A5A5")
+    colours = (HEADER_COLOUR, ORANGE, GREY)
     series = tuple(Series(b.headers[s], (first, c0 + spec.categories, first + n - 1, c0 + spec.categories),
                           (first, c0 + s, first + n - 1, c0 + s), colours[k % len(colours)])
                    for k, s in enumerate(spec.series))
@@ -561,19 +600,19 @@ def _bullet_chart(lay: SheetLayout, b: Grid, spec: Chart, row: int, height: int)
     cat = (r, c, r, c)
     series = (
         Series("P10", cat, (r, c + 1, r, c + 1), None, "base"),
-        Series("P10–P90", cat, (r, c + 2, r, c + 2), "#9DC3E6", "bar"),
-        Series("P50", cat, (r, c + 3, r, c + 3), "#1F4E78", "marker", "diamond"),
-        Series(labels[1], cat, (r, c + 4, r, c + 4), "#00B050", "marker", "square"),
-        Series(labels[0], cat, (r, c + 5, r, c + 5), "#C00000", "marker", "dash"),
-        *(Series(lab, cat, (r, c + 6, r, c + 6), "#7030A0", "marker", "triangle") for lab, _ in extra),
+        Series("P10–P90", cat, (r, c + 2, r, c + 2), LIGHT_BLUE, "bar"),
+        Series("P50", cat, (r, c + 3, r, c + 3), HEADER_COLOUR, "marker", "diamond"),
+        Series(labels[1], cat, (r, c + 4, r, c + 4), MARK_GREEN, "marker", "square"),
+        Series(labels[0], cat, (r, c + 5, r, c + 5), MARK_RED, "marker", "dash"),
+        *(Series(lab, cat, (r, c + 6, r, c + 6), MARK_PURPLE, "marker", "triangle") for lab, _ in extra),
     )
     width = int(sum(width_points(w) for w in REVIEW_WIDTHS[REVIEW_RIGHT:]) / 0.75)
     last = row + 4 + len(numbers) - 1
     fallback = ChartSpec("bar", spec.title, (Series(b.headers[-1] if b.headers else "", (row + 4, c, last, c),
-                                                    (row + 4, c + 1, last, c + 1), "#1F4E78"),),
+                                                    (row + 4, c + 1, last, c + 1), HEADER_COLOUR),),
                          row, REVIEW_RIGHT, width, height, legend=False)
     return ChartSpec("bullet", spec.title, series, row, REVIEW_RIGHT, width, height, legend=True, y_min=0,
-                     number_format="#,##0", fallback=fallback)
+                     number_format=ROUNDED_AMOUNT_FORMAT, fallback=fallback)
 
 
 # -- the team Forecast sheet: the manager's dashboard -----------------------------------------------------
@@ -717,8 +756,8 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
             else:
                 lay.put(row, 0, *_total_row(team_label(kind, figures, lang), reps, cols, lang, team))
             row += 1
-        lay.data_bars.append(DataBar(first, ci["attainment"], last_rep_row, "#5B9BD5", 0.0, 1.0))
-        lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, "#70AD47", 0.0, 1.0))
+        lay.data_bars.append(DataBar(first, ci["attainment"], last_rep_row, OPTIONAL_HEADER, 0.0, 1.0))
+        lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, GREEN, 0.0, 1.0))
     lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
     row += 1
     lay.text(row, 0, TEXTS["as_of"][lang], "label")
@@ -773,8 +812,8 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         c0 = 11
         width = int(sum(width_points(w) for w in lay.widths[c0:]) / 0.75)
         lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
-            Series(TEXTS["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), "#ED7D31"),),
-            m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format="#,##0"))
+            Series(TEXTS["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), ORANGE),),
+            m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format=ROUNDED_AMOUNT_FORMAT))
         row = max(end, m + max(chart_rows, end - m)) + 1
 
     # the open pipeline of the current periods by stage, with its chart
@@ -800,9 +839,9 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         c0 = 4
         width = int(sum(width_points(w) for w in lay.widths[c0:c0 + 7]) / 0.75)
         lay.charts.append(ChartSpec("column", _tx("fc_stage_title", lang), (
-            Series(TEXTS["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), "#1F4E78"),
-            Series(TEXTS["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), "#9DC3E6")),
-            top, c0, width, chart_rows * _PX_PER_ROW, number_format="#,##0"))
+            Series(TEXTS["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), HEADER_COLOUR),
+            Series(TEXTS["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), LIGHT_BLUE)),
+            top, c0, width, chart_rows * _PX_PER_ROW, number_format=ROUNDED_AMOUNT_FORMAT))
         end = max(end, top + chart_rows)
     lay.freeze = (first, 1)
     lay.print = PrintSetup(area=(0, 0, end, last_col), repeat_rows=(g, g + 1), footer=lay.name)
@@ -902,7 +941,8 @@ ISSUE_COLUMNS = (      # key, header EN/FR, width, value format, style (wrapped 
     ("effect", {"en": "Effect", "fr": "Effet"}, 24, TEXT, "wrap"),
 )
 SEVERITY_LABELS = {"error": {"en": "error", "fr": "erreur"}, "warning": {"en": "warning", "fr": "avertissement"}}
-_NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
+ISSUE_MESSAGE_COL = [k for k, *_ in ISSUE_COLUMNS].index("message")
 
 
 def issues_in_order(issues: Iterable[Any]) -> Iterable[Any]:
@@ -969,5 +1009,5 @@ def issues_layout(issues: Sequence[Any], lang: str, name: str | None = None) -> 
         lay.put(r, 0, *[Cell(v, fmt if isinstance(v, (int, float)) else (DATE if hasattr(v, "isoformat") else TEXT),
                              style or "plain") for v, (fmt, style) in zip(issue_values(i, lang), styles)])
     if not issues:
-        lay.text(1, 7, _NO_ISSUES.get(lang) or _NO_ISSUES["en"], "muted")
+        lay.text(1, ISSUE_MESSAGE_COL, NO_ISSUES.get(lang) or NO_ISSUES["en"], "muted")
     return lay

@@ -21,7 +21,7 @@ from salesxl.cli import app
 from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_workbooks
 from salesxl.io.read_xlsx import validate_file
 from salesxl.issues import ERROR
-from salesxl.layout import issues_in_order
+from salesxl.layout import ISSUE_COLUMNS, ISSUE_MESSAGE_COL, issues_in_order
 
 D = dt.date
 AS_OF = D(2026, 12, 15)
@@ -247,7 +247,45 @@ def test_no_issue_no_mark(tmp_path):
     changed = assert_copy_keeps_original(src, Path(res.output))
     assert not any(n.startswith("xl/worksheets/sheet") and n in changed for n in _parts(src))
     rows = list(openpyxl.load_workbook(res.output)["Anomalies"].iter_rows(values_only=True))
-    assert rows[1][-1] == "Aucune anomalie."
+    assert rows[1][ISSUE_MESSAGE_COL] == "Aucune anomalie." and len(rows[0]) == len(ISSUE_COLUMNS)
+
+
+def _columns(ws) -> list[tuple]:
+    """Each column of a sheet read back: header, width, and how its data cells are aligned."""
+    widths = {j: d.width for d in ws.column_dimensions.values() if d.min for j in range(d.min, d.max + 1)}
+    return [(ws.cell(row=1, column=j).value, widths.get(j),
+             ws.cell(row=2, column=j).alignment.wrap_text, ws.cell(row=2, column=j).alignment.vertical)
+            for j in range(1, ws.max_column + 1)]
+
+
+def test_the_issues_sheet_has_the_file_writers_columns(bad_book, tmp_path):
+    """The annotated copy's Issues sheet and the team workbook's (io/write_xlsx.py) are laid out by the
+    same declaration (layout.ISSUE_COLUMNS): the same headers in the same order, Effect included, the
+    same widths, wrapped columns and row heights, the same rows (the copy names the workbook by its file
+    name)."""
+    from salesxl.io.write_xlsx import write_team_workbook
+    lang, src = bad_book
+    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    v = validate_file(src)
+    team = write_team_workbook(tmp_path / "team.xlsx", files=[], issues=v.issues, lang=lang)
+    name = contract.SHEETS["issues"][lang]
+    ours, theirs = openpyxl.load_workbook(res.output)[name], openpyxl.load_workbook(team)[name]
+    assert _columns(ours) == _columns(theirs)
+    assert [h for h, *_ in _columns(ours)] == [lab[lang] for _, lab, *_ in ISSUE_COLUMNS]
+    assert [h for h, *_ in _columns(ours)][-1] == {"en": "Effect", "fr": "Effet"}[lang]
+    assert ours.freeze_panes == theirs.freeze_panes == "A2"
+    file_col = [k for k, *_ in ISSUE_COLUMNS].index("file")
+
+    def row(r):          # (a date value: a date cell in the team workbook, its ISO text in the copy)
+        vals = [v.date().isoformat() if isinstance(v, dt.datetime) else None if v == "" else v for v in r]
+        vals[file_col] = Path(vals[file_col]).name if vals[file_col] else vals[file_col]
+        return vals
+    got = [row(r) for r in ours.iter_rows(values_only=True)]
+    want = [row(r) for r in theirs.iter_rows(values_only=True)]
+    assert got == want and len(got) == len(v.issues) + 1
+    assert any(r[-1] for r in got[1:])                                          # Effects said
+    heights = lambda ws: [ws.row_dimensions[r].height for r in range(1, ws.max_row + 1)]   # noqa: E731
+    assert heights(ours) == heights(theirs) and any(h and h > 15 for h in heights(ours)[1:])
 
 
 def test_annotating_a_copy_again_replaces_its_marks(tmp_path):

@@ -19,22 +19,22 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
-from salesxl import contract, i18n
+from salesxl import contract
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
-from salesxl.layout import HEADER_COLOUR as HEADER_COLOR
-from salesxl.layout import ISSUE_COLUMNS, SEVERITY_LABELS, issues_in_order   # the Issues sheet, as everywhere
+from salesxl.layout import (ERROR_FILL, HEADER_COLOUR, ISSUE_COLUMNS, ISSUE_MESSAGE_COL, NO_ISSUES, NOTE_FILL, STYLES,
+                            WARNING_FILL, WHITE, issue_row_height, issue_values, issues_frame, issues_in_order,
+                            rgb_hex, stored_width)      # the Issues sheet as every renderer draws it
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, WARNING, Issue
 from salesxl.tables import TableData
 from salesxl.values import label_key
 
-ERROR_RGB, WARNING_RGB = "FFFFC7CE", "FFFFEB9C"          # the add-in's marks (io/live.py ERROR_FILL, WARNING_FILL)
-HEADER_RGB = "FF" + HEADER_COLOR.lstrip("#")
+ERROR_RGB, WARNING_RGB = rgb_hex(ERROR_FILL, alpha=True), rgb_hex(WARNING_FILL, alpha=True)   # the add-in's marks
+HEADER_RGB = rgb_hex(HEADER_COLOUR, alpha=True)
 NOTE_AUTHOR = "salesxl"
 NOTE_MAX_CHARS = 1000
 MAX_NOTES = 1000          # notes per sheet (a VML drawing's shape ids span 1,024 per block)
-NO_ISSUES = {"en": "No issues found.", "fr": "Aucune anomalie."}
 # The hidden sheet where the marks are recorded, as the add-in records its own (io/live.py MARKS_SHEET):
 # a later annotation, or the add-in's Validate, removes exactly these fills and notes before marking again.
 MARKS_SHEET = "_salesxl_marks"
@@ -309,8 +309,9 @@ class _Styles:
         key = (s, rgb)
         if key not in self.memo:
             fid = self.fill(rgb) if rgb is not None else 0
-            base = self.xfs[s] if 0 <= s < len(self.xfs) else f'<{self.prefix}xf numFmtId="0" fontId="0" ' \
-                                                                f'fillId="0" borderId="0" xfId="0"/>'
+            xfs = self.xfs + self.new_xfs
+            base = xfs[s] if 0 <= s < len(xfs) else f'<{self.prefix}xf numFmtId="0" fontId="0" ' \
+                                                    f'fillId="0" borderId="0" xfId="0"/>'
             m = re.match(r"<([\w:]+)\b([^>]*?)(/?)>", base)
             attrs = re.sub(r'\s(fillId|applyFill)="[^"]*"', "", m.group(2))
             xf = f'<{m.group(1)}{attrs} fillId="{fid}" applyFill="1"{m.group(3)}>' + base[m.end():]
@@ -321,7 +322,7 @@ class _Styles:
         """Bold white on dark blue, wrapped: the Issues sheet's header."""
         if self._header is None:
             p = self.prefix
-            self.new_fonts.append(f'<{p}font><{p}b/><{p}sz val="11"/><{p}color rgb="FFFFFFFF"/>'
+            self.new_fonts.append(f'<{p}font><{p}b/><{p}sz val="11"/><{p}color rgb="{rgb_hex(WHITE, alpha=True)}"/>'
                                   f'<{p}name val="Calibri"/></{p}font>')
             font = self.n_fonts + len(self.new_fonts) - 1
             self._header = self._add_xf(
@@ -329,6 +330,21 @@ class _Styles:
                 f'applyFont="1" applyFill="1" applyAlignment="1"><{p}alignment vertical="center" wrapText="1"/>'
                 f'</{p}xf>')
         return self._header
+
+    def aligned(self, style: str | None) -> int:
+        """The index of a plain cell format aligned as salesxl.layout's `style` (wrapped, top); 0 when
+        the style sets no alignment."""
+        st = STYLES.get(style, STYLES[None])
+        attrs = (f' vertical="{"center" if st.valign == "vcenter" else st.valign}"' if st.valign else "") + \
+            (' wrapText="1"' if st.wrap else "")
+        if not attrs:
+            return 0
+        key = (-1, attrs)
+        if key not in self.memo:
+            p = self.prefix
+            self.memo[key] = self._add_xf(f'<{p}xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" '
+                                          f'applyAlignment="1"><{p}alignment{attrs}/></{p}xf>')
+        return self.memo[key]
 
     def xml(self) -> str:
         text = self.text
@@ -546,8 +562,8 @@ def _remove_notes(pkg: _Package, comments: str, vml: str, cells: set) -> None:
 
 def _vml_shape(n: int, row0: int, col0: int) -> str:
     return (f'<v:shape id="_x0000_s{n}" type="#_x0000_t202" style="position:absolute;margin-left:80pt;'
-            f'margin-top:2pt;width:240pt;height:90pt;z-index:{n};visibility:hidden" fillcolor="#ffffe1" '
-            f'o:insetmode="auto"><v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            f'margin-top:2pt;width:240pt;height:90pt;z-index:{n};visibility:hidden" fillcolor="{NOTE_FILL.lower()}" '
+            f'o:insetmode="auto"><v:fill color2="{NOTE_FILL.lower()}"/><v:shadow on="t" color="black" obscured="t"/>'
             f'<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto"><div style="text-align:left"/>'
             f'</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
             f'<x:Anchor>{col0 + 1}, 15, {row0}, 2, {col0 + 5}, 15, {row0 + 5}, 16</x:Anchor><x:AutoFill>False</x:AutoFill>'
@@ -640,26 +656,40 @@ def _add_sheet(pkg: _Package, wb: str, name: str, hidden: bool = False) -> str:
     return part
 
 
-# the Issues sheet's columns (salesxl.layout) but the Effect: a rep's copy says what to correct
-ISSUE_FIELDS = tuple((key, labels, width) for key, labels, width, _, _ in ISSUE_COLUMNS if key != "effect")
+_FILE = [k for k, *_ in ISSUE_COLUMNS].index("file")
+_SEVERITY = [k for k, *_ in ISSUE_COLUMNS].index("severity")
 
 
 def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
+    """The Issues sheet as salesxl.layout declares it for every renderer (ISSUE_COLUMNS: headers, widths,
+    order, Effect included, wrapped columns, row heights; errors first), each severity cell filled as the
+    add-in marks a cell; the File column names the workbook itself."""
+    frame = issues_frame(lang, len(issues))
     head = styles.header()
-    sev_style = {ERROR: styles.marked(0, ERROR_RGB), WARNING: styles.marked(0, WARNING_RGB)}
-    sev = {k: i18n.pick(v, lang) for k, v in SEVERITY_LABELS.items()}
-    rows = [[(i18n.pick(lab, lang), head) for _, lab, _ in ISSUE_FIELDS]]
+    column = [styles.aligned(style) for *_, style in ISSUE_COLUMNS]
+    sev_style = {ERROR: styles.marked(column[_SEVERITY], ERROR_RGB),
+                 WARNING: styles.marked(column[_SEVERITY], WARNING_RGB)}
+    rows = [[(cell.value, head) for cell in frame.runs[0][2]]]
+    heights = dict(frame.heights)
     for i in issues_in_order(issues):                   # errors first, as on every Issues sheet
-        rows.append([(sev.get(i.severity, i.severity), sev_style.get(i.severity, 0)), (i.code, 0),
-                     (Path(i.file).name if i.file else i.file, 0), (i.sheet, 0), (i.row, 0), (i.column, 0),
-                     (_value(i.value), 0), (i.message, 0)])
+        values = issue_values(i, lang)
+        h = issue_row_height(values)
+        if h:
+            heights[len(rows)] = h
+        values[_FILE] = Path(i.file).name if i.file else i.file
+        row = [(_value(v), s) for v, s in zip(values, column)]
+        row[_SEVERITY] = (row[_SEVERITY][0], sev_style.get(i.severity, column[_SEVERITY]))
+        rows.append(row)
     if not issues:
-        rows.append([(None, 0)] * (len(ISSUE_FIELDS) - 1) + [(i18n.pick(NO_ISSUES, lang), 0)])
-    return _sheet_xml(rows, [w for _, _, w in ISSUE_FIELDS])
+        rows.append([(None, 0)] * ISSUE_MESSAGE_COL + [(NO_ISSUES.get(lang) or NO_ISSUES["en"], 0)])  # as the layout
+    return _sheet_xml(rows, frame.widths, heights)
 
 
-def _sheet_xml(rows: Sequence[Sequence[tuple[Any, int]]], widths: Sequence[float]) -> str:
-    """A worksheet of (value, style index) rows, the first frozen: text inline, numbers as numbers."""
+def _sheet_xml(rows: Sequence[Sequence[tuple[Any, int]]], widths: Sequence[float],
+               heights: Mapping[int, float] | None = None) -> str:
+    """A worksheet of (value, style index) rows, the first frozen: text inline, numbers as numbers;
+    `widths` in characters, `heights` in points by row index (0: the first row)."""
+    heights = heights or {}
     out = []
     for r, row in enumerate(rows, start=1):
         cells = []
@@ -674,8 +704,11 @@ def _sheet_xml(rows: Sequence[Sequence[tuple[Any, int]]], widths: Sequence[float
             else:
                 cells.append(f'<c r="{ref}"{st} t="inlineStr"><is><t xml:space="preserve">'
                              f'{escape(clean_str(str(v)))}</t></is></c>')
-        out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>' for j, w in enumerate(widths, start=1))
+        h = heights.get(r - 1)
+        ht = f' ht="{h:g}" customHeight="1"' if h else ""
+        out.append(f'<row r="{r}"{ht}>{"".join(cells)}</row>')
+    cols = "".join(f'<col min="{j}" max="{j}" width="{stored_width(w):.16g}" customWidth="1"/>'
+                   for j, w in enumerate(widths, start=1))
     last = f"{col_letters(max(len(r) for r in rows))}{len(rows)}"
     return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<worksheet xmlns="{_NS_MAIN}"><dimension ref="A1:{last}"/>'

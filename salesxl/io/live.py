@@ -10,10 +10,13 @@ Rules every function here follows:
   columns or marked cells, never on the number of rows read or written. On the classic (COM)
   engine every xlwings call is a round trip to Excel; on the remote engine (xlwings Lite / Server)
   reads come from the payload the client sent and writes are queued as JSON actions.
-* **Only public xlwings API**, the subset that both the classic engines (Windows/macOS) and the
-  remote engine implement synchronously: ``range.value``, ``range.color``, ``range.note`` /
-  ``range.add_note``, ``range.number_format``, ``range.font.bold``, ``sheet.tables``,
-  ``sheet.used_range``, ``sheets.add``, ``sheet.clear``, ``sheet.visible``.
+* **Only public xlwings API** (xlwings 0.37.8), the subset that both the classic engines
+  (Windows/macOS) and the remote engine implement synchronously: ``range.value``, ``range.color``,
+  ``range.note`` / ``range.add_note``, ``range.number_format``, ``range.font``, ``range.borders``,
+  ``sheet.tables``, ``sheet.used_range``, ``sheets.add``, ``sheet.clear``, ``sheet.visible``; and, for
+  the generated sheets, what only some engines have, skipped where missing: alignment (Office.js
+  client), ``sheet.freeze_panes`` (remote engine), chart series colours (classic engines), the native
+  PageSetup (Windows). ``LIVE_RENDERED`` / ``LIVE_LEFT_OUT`` say what of a layout is drawn.
 * **Text is written as text.** Excel parses every string written through ``Range.Value`` (COM) or
   ``Range.values`` (Office.js) as if typed: ``=HYPERLINK(..)`` becomes a formula, ``+33 6..`` and
   ``-x`` become formulas, ``04/05/2003`` or ``70 %`` become a date or a number depending on the
@@ -56,12 +59,14 @@ from typing import Any, Iterable, Sequence
 
 import xlwings as xw
 
-from salesxl.layout import STYLES, TEXT, ChartSpec, SheetLayout, Style, name_key, number_format, quote_sheet, \
-    review_layout
+from salesxl.layout import (ERROR_FILL, STYLES, TEXT, TOTAL_LINE, WARNING_FILL, ChartSpec, PrintSetup, SheetLayout, Style,
+                            name_key, number_format, quote_sheet, review_layout)
 
 __all__ = [
     "ERROR_FILL",
     "WARNING_FILL",
+    "LIVE_RENDERED",
+    "LIVE_LEFT_OUT",
     "MARKS_SHEET",
     "Formula",
     "TableBlock",
@@ -84,9 +89,8 @@ __all__ = [
     "write_sheet_block",
 ]
 
-#: Fill of an invalid cell (Excel's "Bad" style) and of a doubtful one (Excel's "Neutral" style).
-ERROR_FILL = "#FFC7CE"
-WARNING_FILL = "#FFEB9C"
+#: Fill of an invalid cell (Excel's "Bad" style) and of a doubtful one (Excel's "Neutral" style):
+#: salesxl.layout's ERROR_FILL and WARNING_FILL, re-exported for the add-in.
 #: Hidden sheet recording what :func:`mark_cells` coloured / annotated.
 MARKS_SHEET = "_salesxl_marks"
 _MARKS_HEADER = ["sheet", "kind", "address"]
@@ -716,6 +720,50 @@ def resize_table(sheet: xw.Sheet, table_name: str, row1: int, col1: int, row2: i
 
 _CHART_TYPES = {"bar": "bar_clustered", "column": "column_clustered", "stacked_column": "column_stacked"}
 
+#: What `render_sheet` draws of a layout (salesxl.layout's types, attribute by attribute), on every engine
+#: that has the xlwings API for it (xlwings 0.37.8: the remote engine of xlwings Lite / Server, Office.js
+#: client; the classic engines of Windows and macOS). An engine without one skips it.
+LIVE_RENDERED = frozenset({
+    "Cell.value", "Cell.fmt", "Cell.style",
+    "Style.bold", "Style.italic", "Style.size", "Style.colour", "Style.fill", "Style.wrap", "Style.valign",
+    "Style.align", "Style.border", "Style.top", "Style.bottom_line",
+    "SheetLayout.name", "SheetLayout.lang", "SheetLayout.widths", "SheetLayout.runs", "SheetLayout.merges",
+    "SheetLayout.heights", "SheetLayout.links", "SheetLayout.data_bars", "SheetLayout.text_rules",
+    "SheetLayout.charts", "SheetLayout.freeze", "SheetLayout.gridlines", "SheetLayout.print",
+    "Link.row", "Link.col", "Link.sheet", "Link.text",
+    "DataBar.first_row", "DataBar.col", "DataBar.last_row", "DataBar.colour", "DataBar.minimum", "DataBar.maximum",
+    "TextRule.first_row", "TextRule.col", "TextRule.last_row", "TextRule.text", "TextRule.style",
+    "ChartSpec.kind", "ChartSpec.title", "ChartSpec.series", "ChartSpec.row", "ChartSpec.col", "ChartSpec.width",
+    "ChartSpec.height", "ChartSpec.legend", "ChartSpec.y_min", "ChartSpec.y_max", "ChartSpec.number_format",
+    "ChartSpec.fallback",
+    "Series.name", "Series.categories", "Series.values",
+    "PrintSetup.area",
+})
+#: What it leaves out, and why (docs/architecture.md, "What the live renderer leaves out and why", lists
+#: the same; tests/test_live_render.py checks that every attribute is in one of the two).
+LIVE_LEFT_OUT = {
+    "Style.underline": "xlwings' Font has bold, italic, size, colour and name, no underline: links are "
+                       "blue, not underlined",
+    "Series.colour": "the remote engine reaches a chart's series only by awaiting get_series(), which a "
+                     "synchronous action cannot: Excel's colours there (the classic engines colour them)",
+    "Series.role": "xlwings cannot combine a column and a line chart in one chart: the range chart is "
+                   "drawn as its fallback, bars",
+    "Series.marker": "the same: no markers without the combined range chart",
+    "SheetLayout.blocks": "where the blocks went, for the layout's own use: nothing to draw",
+    "PrintSetup.landscape": "xlwings' PageSetup has the print area only: orientation, paper, scale, fit, "
+                            "margins, footer, page breaks and print titles go through the COM PageSetup on "
+                            "Windows; macOS and the remote engine keep the print area only",
+    "PrintSetup.paper": "as PrintSetup.landscape",
+    "PrintSetup.scale": "as PrintSetup.landscape",
+    "PrintSetup.fit_width": "as PrintSetup.landscape",
+    "PrintSetup.fit_height": "as PrintSetup.landscape",
+    "PrintSetup.repeat_rows": "as PrintSetup.landscape",
+    "PrintSetup.breaks": "as PrintSetup.landscape",
+    "PrintSetup.footer": "as PrintSetup.landscape",
+    "PrintSetup.margins": "as PrintSetup.landscape",
+    "PrintSetup.estimated_scale": "an estimate of the printed size for the layout's checks, not a setting",
+}
+
 
 def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted rows -> runs of consecutive rows (first, last)."""
@@ -784,7 +832,7 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
     by_fmt: dict[tuple[int, str], list[int]] = {}
     for (r, c), cell in sorted(lay.grid().items()):
         st = STYLES.get(cell.style, STYLES[None])
-        if st.fill or st.bold or st.italic or st.size or st.colour or st.wrap:
+        if st != _PLAIN:
             by_style.setdefault(cell.style, []).append((r, c))
         fmt = number_format(cell.fmt, lay.lang)
         if fmt and cell.fmt != TEXT:
@@ -792,7 +840,7 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
     for style, cells in sorted(by_style.items(), key=lambda kv: str(kv[0])):
         st = STYLES.get(style, STYLES[None])
         for r1, c1, r2, c2 in rectangles(cells):
-            _apply_style(rng(r1, c1, r2, c2), st)
+            _apply_style(rng(r1, c1, r2, c2), st, r2 - r1 + 1, c2 - c1 + 1)
     for (c, fmt), rows in sorted(by_fmt.items()):
         for r1, r2 in _runs(rows):
             rng(r1, c, r2, c).number_format = fmt
@@ -817,16 +865,26 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
             pass
     for spec in lay.charts:
         _chart(sheet, spec.fallback or spec)
+    if lay.freeze:
+        _freeze(sheet, *lay.freeze)
     page = lay.print
     if page.area:
         r1, c1, r2, c2 = page.area
         sheet.page_setup.print_area = (f"${xw.utils.col_name(c1 + 1)}${r1 + 1}:"
                                        f"${xw.utils.col_name(c2 + 1)}${r2 + 1}")
-    _page_setup_a4_landscape(sheet, page.footer or lay.name, remote, breaks=page.breaks, repeat_rows=page.repeat_rows)
+    _page_setup_a4_landscape(sheet, page.footer or lay.name, remote, setup=page)
     return sheet
 
 
-def _apply_style(target: Any, st: Style) -> None:
+_PLAIN = Style()
+_EDGES = ["edge_top", "edge_bottom", "edge_left", "edge_right"]
+
+
+def _apply_style(target: Any, st: Style, rows: int = 1, cols: int = 1) -> None:
+    """A layout style on a rectangle of `rows` × `cols` cells, as the file writer gives it to each cell:
+    fill, font, wrap, alignment, a thin border around each cell, a medium line above each (subtotals),
+    a line under each (section titles). What an engine lacks is skipped (LIVE_LEFT_OUT lists what no
+    engine draws)."""
     if st.fill:
         target.color = st.fill
     if st.bold:
@@ -839,6 +897,41 @@ def _apply_style(target: Any, st: Style) -> None:
         target.font.color = st.colour
     if st.wrap:
         target.wrap_text = True
+    try:                        # the remote engine aligns with the Office.js client only
+        if st.align:
+            target.horizontal_alignment = st.align
+        if st.valign:
+            target.vertical_alignment = "center" if st.valign == "vcenter" else st.valign
+    except (NotImplementedError, AttributeError, KeyError):
+        pass
+    inside_h = ["inside_horizontal"] if rows > 1 else []
+    inside_v = ["inside_vertical"] if cols > 1 else []
+    try:
+        if st.border:
+            target.borders.set(_EDGES + inside_h + inside_v, line_style="continuous", weight="thin", color=st.border)
+        if st.top:              # each cell's top: the rectangle's top edge and the lines between its rows
+            target.borders.set(["edge_top"] + inside_h, line_style="continuous", weight="medium", color=TOTAL_LINE)
+        if st.bottom_line:
+            target.borders.set(["edge_bottom"] + inside_h, line_style="continuous", weight="thin",
+                               color=st.bottom_line)
+    except (NotImplementedError, AttributeError):     # an engine (or an older xlwings) without borders
+        pass
+
+
+def _freeze(sheet: xw.Sheet, rows: int, cols: int) -> None:
+    """Freeze the first `rows` rows and `cols` columns (the layout's `freeze`, XlsxWriter's freeze_panes)."""
+    if rows and cols:
+        frozen = f"A1:{xw.utils.col_name(cols)}{rows}"
+    elif rows:
+        frozen = f"1:{rows}"
+    elif cols:
+        frozen = f"A:{xw.utils.col_name(cols)}"
+    else:
+        return
+    try:
+        sheet.freeze_panes.freeze_at(frozen)
+    except (NotImplementedError, AttributeError):     # the classic engines have no freeze panes in xlwings
+        pass
 
 
 def _chart(sheet: xw.Sheet, spec: ChartSpec) -> Any:
@@ -862,28 +955,51 @@ def _chart(sheet: xw.Sheet, spec: ChartSpec) -> Any:
         chart.legend.position = "bottom"
     else:
         chart.legend.visible = False
+    axis: dict[str, Any] = {}
+    if spec.y_min is not None:
+        axis["minimum_scale"] = spec.y_min
+    if spec.y_max is not None:
+        axis["maximum_scale"] = spec.y_max
+    if spec.number_format:
+        axis["number_format"] = spec.number_format
+    if axis:
+        try:
+            chart.value_axis.set(**axis)
+        except (NotImplementedError, AttributeError):
+            pass
+    try:                        # the remote engine cannot reach the series synchronously (LIVE_LEFT_OUT)
+        for k, s in enumerate(spec.series):
+            if s.colour:
+                chart.series[k].set(fill_color=s.colour)
+    except (NotImplementedError, AttributeError, KeyError, IndexError):
+        pass
     return chart
 
 
-def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool, *, breaks: Sequence[int] = (),
-                             repeat_rows: tuple[int, int] | None = None) -> bool:
-    """A4 landscape, one page wide, manual page breaks, print titles, footer — through the COM
-    PageSetup object (Windows only: xlwings' public PageSetup has the print area only). Returns
-    whether it was applied."""
+def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool, *, setup: Any = None) -> bool:
+    """The layout's PrintSetup (A4 landscape, one page wide, margins, manual page breaks, print titles,
+    footer) through the COM PageSetup object (Windows only: xlwings' public PageSetup has the print area
+    only). Returns whether it was applied."""
     if remote:
         return False
+    page = setup or PrintSetup()
     try:
         ps = sheet.api.PageSetup          # pywin32 (Windows); AttributeError on macOS (appscript)
-        ps.Orientation = 2                # xlLandscape
-        ps.PaperSize = 9                  # xlPaperA4
-        ps.Zoom = False
-        ps.FitToPagesWide = 1
-        ps.FitToPagesTall = False
+        ps.Orientation = 2 if page.landscape else 1      # xlLandscape, xlPortrait
+        ps.PaperSize = page.paper         # 9: xlPaperA4
+        if page.scale:
+            ps.Zoom = page.scale
+        else:
+            ps.Zoom = False
+            ps.FitToPagesWide = page.fit_width
+            ps.FitToPagesTall = page.fit_height or False
+        left, right, top, bottom = page.margins
+        ps.LeftMargin, ps.RightMargin, ps.TopMargin, ps.BottomMargin = left * 72, right * 72, top * 72, bottom * 72
         ps.LeftFooter = footer.replace("&", "&&")
         ps.RightFooter = "&P / &N"
-        if repeat_rows:
-            ps.PrintTitleRows = f"${repeat_rows[0] + 1}:${repeat_rows[1] + 1}"
-        for r in breaks:
+        if page.repeat_rows:
+            ps.PrintTitleRows = f"${page.repeat_rows[0] + 1}:${page.repeat_rows[1] + 1}"
+        for r in page.breaks:
             sheet.api.HPageBreaks.Add(sheet.api.Rows(r + 1))
         return True
     except Exception:  # macOS, or Excel refusing (no printer installed): keep the print area only

@@ -14,7 +14,7 @@ from typing import Any
 
 from salesxl.io._xlsxwriter_ext import FastSheet
 from salesxl.io.cells import clean_str
-from salesxl.layout import STYLES, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
+from salesxl.layout import AMOUNT, STYLES, TOTAL_LINE, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
 
 _FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -44,7 +44,7 @@ def format_props(fmt: str, style: str | None, lang: str) -> dict[str, Any]:
     if st.border:
         props.update(border=1, border_color=st.border)
     if st.top:
-        props.update(top=2, top_color="#404040")
+        props.update(top=2, top_color=TOTAL_LINE)
     if st.bottom_line:
         props.update(bottom=1, bottom_color=st.bottom_line)
     num = number_format(fmt, lang)
@@ -211,7 +211,8 @@ def _chart(wb, ws, sheet: str, spec: ChartSpec) -> None:
                                   "line": {"none": True},
                                   "marker": {"type": s.marker or "diamond", "size": 14 if s.marker == "dash" else 10,
                                              "fill": {"color": s.colour}, "border": {"color": s.colour}},
-                                  "data_labels": {"value": True, "position": "right", "num_format": "#,##0"}})
+                                  "data_labels": {"value": True, "position": "right",
+                                                  "num_format": number_format(AMOUNT, "en")}})
             elif s.role == "base":
                 chart.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
                                   "fill": {"none": True}, "border": {"none": True}})

@@ -26,19 +26,25 @@ from salesxl import contract, i18n
 from salesxl.contract import AMOUNT, CODE, DATE, INTEGER, PERCENT, Table
 from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FORMAT, atomic_write, put, put_formula
 from salesxl.io.read_xlsx import col_letters
+from salesxl.layout import (AHEAD_FILL, BAD, COMPUTED_HEADER, GOOD, HEADER_COLOUR, INTEGER_FORMAT, OPTIONAL_HEADER,
+                            WHITE, rgb_hex)
 from salesxl.values import add_period, parse_period_length
 
 BLANK_ROWS = {"reps": 20, "planning": 60, "objectives": 20, "reporting": 300, "pipeline": 150}
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")            # required columns (and plain headers)
-OPTIONAL_FILL = PatternFill("solid", fgColor="5B9BD5")          # optional columns
-COMPUTED_FILL = PatternFill("solid", fgColor="7F7F7F")          # native formulas, never typed
+HEADER_FILL = PatternFill("solid", fgColor=rgb_hex(HEADER_COLOUR))      # required columns (and plain headers)
+OPTIONAL_FILL = PatternFill("solid", fgColor=rgb_hex(OPTIONAL_HEADER))  # optional columns
+COMPUTED_FILL = PatternFill("solid", fgColor=rgb_hex(COMPUTED_HEADER))  # native formulas, never typed
 # conditional formats: Excel's "light red fill with dark red text" for overdue proposals and Planning rows
-# behind pace, light green on pace, light blue ahead
-OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
-OVERDUE_FONT = Font(color="9C0006")
-PACE_FILLS = {"behind": PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE"),
-              "on_pace": PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE"),
-              "ahead": PatternFill("solid", fgColor="BDD7EE", bgColor="BDD7EE")}
+# behind pace, light green on pace, light blue ahead (salesxl.layout's palette)
+
+
+def _solid(colour: str) -> PatternFill:
+    return PatternFill("solid", fgColor=rgb_hex(colour), bgColor=rgb_hex(colour))
+
+
+OVERDUE_FILL = _solid(BAD[0])
+OVERDUE_FONT = Font(color=rgb_hex(BAD[1]))
+PACE_FILLS = {"behind": _solid(BAD[0]), "on_pace": _solid(GOOD[0]), "ahead": _solid(AHEAD_FILL)}
 # Progress / elapsed share of the period: below PACE_ON is behind, at or above PACE_AHEAD ahead (the
 # review's plan table calls a pace of 0.9 or more good)
 PACE_ON, PACE_AHEAD = 0.9, 1.1
@@ -177,7 +183,7 @@ def _header(ws, labels: Sequence[str], row: int = 1, col: int = 1, fills: Sequen
     for j, text in enumerate(labels):
         c = ws.cell(row=row, column=col + j)
         put(c, text)
-        c.font = Font(name="Calibri", size=11, bold=True, color="FFFFFF")
+        c.font = Font(name="Calibri", size=11, bold=True, color=rgb_hex(WHITE))
         c.fill = fills[j] if j < len(fills) else HEADER_FILL
         c.alignment = Alignment(vertical="center", wrap_text=True)
 
@@ -263,7 +269,7 @@ def _format(c, lang: str) -> str | None:
     if c.kind == PERCENT or c.key in ("progress", "attainment"):
         return PERCENT_FORMAT
     if c.kind == INTEGER or c.key == "done":
-        return "0"
+        return INTEGER_FORMAT
     return None
 
 
@@ -415,9 +421,9 @@ def _instructions(ws, lang: str) -> None:
         put(c, text)
         c.alignment = Alignment(wrap_text=True, vertical="top")
         if kind == "title":
-            c.font = Font(name="Calibri", bold=True, size=16, color="1F4E78")
+            c.font = Font(name="Calibri", bold=True, size=16, color=rgb_hex(HEADER_COLOUR))
         elif kind == "h":
-            c.font = Font(name="Calibri", bold=True, size=12, color="1F4E78")
+            c.font = Font(name="Calibri", bold=True, size=12, color=rgb_hex(HEADER_COLOUR))
         else:
             ws.row_dimensions[i].height = 15 * (1 + len(text) // 120)
     ws.sheet_view.showGridLines = False

@@ -35,7 +35,8 @@ from salesxl.tables import TableData
 
 if TYPE_CHECKING:
     from salesxl.forecast import TeamForecast
-from salesxl.layout import HEADER_COLOUR, ISSUE_COLUMNS, TEXT, forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order
+from salesxl.layout import (HEADER_COLOUR, INTEGER_FORMAT, ISSUE_COLUMNS, RATIO_FORMAT, TEXT, TEXT_FORMAT, WHITE,
+                            forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order)
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
 MAX_TEXT = 32767
@@ -135,14 +136,14 @@ class TeamWorkbookWriter:
     def _formats(self) -> dict:
         wb, lang = self.wb, self.lang
         f = {
-            "header": wb.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_COLOUR,
+            "header": wb.add_format({"bold": True, "font_color": WHITE, "bg_color": HEADER_COLOUR,
                                      "text_wrap": True, "valign": "vcenter"}),
             "date": wb.add_format({"num_format": DATE_FORMAT[lang]}),
             "amount": wb.add_format({"num_format": AMOUNT_FORMAT}),
             "percent": wb.add_format({"num_format": PERCENT_FORMAT}),
-            "integer": wb.add_format({"num_format": "0"}),
-            "ratio": wb.add_format({"num_format": "0.00"}),
-            "text": wb.add_format({"num_format": "@"}),
+            "integer": wb.add_format({"num_format": INTEGER_FORMAT}),
+            "ratio": wb.add_format({"num_format": RATIO_FORMAT}),
+            "text": wb.add_format({"num_format": TEXT_FORMAT}),
         }
         return f
 
