@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
-from salesxl import contract
+from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
 from salesxl.layout import (ERROR_FILL, HEADER_COLOUR, ISSUE_COLUMNS, ISSUE_MESSAGE_COL, NO_ISSUES, NOTE_FILL, STYLES,
