@@ -262,6 +262,10 @@ def _engine(value: Optional[str]) -> Optional[str]:
     from salesxl.consolidate import ENGINES
     if value is not None and value not in ENGINES:
         raise typer.BadParameter(_say("choose", value=value, choices=_or(ENGINES)))
+    if value == "calamine":
+        from salesxl.io.read_xlsx import calamine_installed
+        if not calamine_installed():
+            raise typer.BadParameter(_say("calamine_missing"))
     return value
 
 
@@ -577,7 +581,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
                                       as_of=_as_of(as_of))
         except AnnotateError as exc:
-            _usage_error(_say("annotate", detail=exc), as_json)
+            _usage_error(_say("annotate", detail=exc.say(_usage_lang())), as_json)
         report["annotated"] = [a.to_dict() for a in done]
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -816,7 +820,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
             added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")},
                                 book_lang)
         except AnnotateError as exc:
-            raise UsageProblem(_say("cannot_take_rows", path=team, detail=exc)) from None
+            raise UsageProblem(_say("cannot_take_rows", path=team, detail=exc.say(_usage_lang()))) from None
     written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
                          else ([], []))
     code = exit_code([report["files"][0]["status"]])

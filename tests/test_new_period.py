@@ -520,6 +520,12 @@ def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
     assert r.stderr.splitlines() == [f"error: {team} cannot take the new rows ({why}): use the New period button "
                                      f"in Excel (see: salesxl new-period -h)"]
     assert sha(team) == before and not (tmp_path / "outbox").exists()
+    r = run("new-period", team, "--lang", "fr")                     # the reason too, in French
+    (line,) = r.stderr.splitlines()
+    assert r.exit_code == 2 and line.startswith(f"erreur : {team} ne peut pas recevoir les nouvelles lignes (")
+    assert ("sous la ligne de total du tableau tblPlanning" if where in ("below", "in_the_way") else
+            "utilise la ligne de total du tableau tblPlanning par son adresse") in line, line
+    assert sha(team) == before
 
 
 @pytest.mark.libreoffice

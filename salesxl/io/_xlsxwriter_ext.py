@@ -265,8 +265,9 @@ def _serial(v) -> str:
 class StreamSheet(Worksheet):
     """A worksheet whose rows are streamed to a temporary file as sheet XML.
 
-    Cells: str -> inline string; int/float -> number; date/datetime -> serial with the column's date
-    style; None / NaN / "" -> no cell; anything else -> its text. Only `append_rows` and `finish_table`
+    Cells: str -> inline string ("" an empty one, as XlsxWriter's write_string writes an empty text);
+    int/float -> number; date/datetime -> serial with the column's date style; None / NaN -> no cell;
+    anything else -> its text. Only `append_rows` and `finish_table`
     write cells; XlsxWriter's own cell methods must not be used on it (their cells would be ignored).
     """
 
