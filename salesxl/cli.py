@@ -14,7 +14,7 @@ import sqlite3
 import string
 import sys
 from pathlib import Path
-from typing import Annotated, Any, List, Mapping, Optional
+from typing import TYPE_CHECKING, Annotated, Any, List, Mapping, Optional
 
 import typer
 from typer.core import TyperArgument, TyperGroup
@@ -24,6 +24,10 @@ from salesxl.i18n import cli_line, cli_status, counted, usage_language, usage_li
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, Issue, count, exit_code, file_status
 from salesxl.schemas import SCHEMA_VERSION
 from salesxl.values import label_key, parse_date
+
+if TYPE_CHECKING:
+    from salesxl.backtest import Backtest
+    from salesxl.forecast import TeamForecast
 
 # exit codes (README): 0 clean (warnings allowed), 1 issues of severity error, 2 the command cannot run
 # (arguments that do not go together, or no usable input)
@@ -661,7 +665,7 @@ def forecast(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
     raise typer.Exit(code)
 
 
-def format_forecast(fc, lang: str) -> str:
+def format_forecast(fc: TeamForecast, lang: str) -> str:
     from salesxl.forecast import team_rows
     from salesxl.review import risk_label
     from salesxl.values import format_amount, format_percent
@@ -909,7 +913,7 @@ _BT = {
 }
 
 
-def format_backtest(bt, path: str, lang: str) -> str:
+def format_backtest(bt: Backtest, path: str, lang: str) -> str:
     from salesxl.i18n import pick
     from salesxl.values import format_amount, format_percent
 

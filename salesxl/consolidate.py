@@ -126,7 +126,7 @@ class FileResult:
         return sum(len(t) for t in self.tables.values())
 
 
-def sha256_file(path) -> str | None:
+def sha256_file(path: str | os.PathLike[str]) -> str | None:
     """Hash of the bytes, for regular files only (never opens a FIFO or a device); read-only."""
     try:
         st = os.stat(path)
@@ -825,8 +825,8 @@ def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, 
     return closed, slipping, learner, hist.collections(conn, as_of)
 
 
-def history_facts_with(store, tables: Mapping[str, TableData], as_of: dt.date, *, path: str,
-                       wait: float | None = None) -> tuple:
+def history_facts_with(store: str | os.PathLike[str], tables: Mapping[str, TableData], as_of: dt.date, *, path: str,
+                       wait: float | None = None) -> tuple[TableData, TableData, Any, Any]:
     """`history_facts` of the store at `store` as they are once `tables` (one workbook's typed tables:
     the add-in's open team workbook) are recorded as the collection of `as_of`, as `consolidate` would
     record them; in a transaction rolled back, so the store is never written. sqlite3.Error when the
@@ -855,8 +855,8 @@ class TeamReviews:
     rep's open proposals, so the team forecast then keeps only the overdue ones (those its JSON names).
     `team_forecast()` once every review is made (it takes any forecast left)."""
 
-    def __init__(self, plan, rep_forecasts: Iterable, *, as_of: dt.date, lang: str, currency: str,
-                 back_sheet: str | None = None):
+    def __init__(self, plan: ForecastPlan, rep_forecasts: Iterable[RepForecast], *, as_of: dt.date, lang: str,
+                 currency: str, back_sheet: str | None = None):
         self._plan, self._rfs = plan, enumerate(rep_forecasts)
         self._as_of, self._lang, self._currency = as_of, lang, currency
         self._back = back_sheet             # the sheet each review links back to (the Forecast sheet)
@@ -912,8 +912,9 @@ def input_paths(inputs: Sequence, opts: RunOptions,
 
 
 # ---------------------------------------------------------------------------------------------
-def consolidate(inputs: Iterable, output, *, as_of: dt.date | None = None, lang: str | None = None,
-                engine: str | None = None, workers: int | None = None, history=None, seed: int | None = None,
+def consolidate(inputs: Iterable, output: str | os.PathLike[str], *, as_of: dt.date | None = None,
+                lang: str | None = None, engine: str | None = None, workers: int | None = None,
+                history: str | os.PathLike[str] | bool | None = None, seed: int | None = None,
                 simulations: int | None = None, progress: Progress | None = None, timeout: float | None = None,
                 memory: int | None = None, recursive: bool = False,
                 team_workbooks: bool = False, wait: float | None = None,
@@ -1057,7 +1058,7 @@ class Prepared:
         """The team forecast (stage 3 in this process)."""
         return forecast_team(self.plan, forecast_reps(self.plan))
 
-    def write(self, output) -> TeamReviews:
+    def write(self, output: str | os.PathLike[str]) -> TeamReviews:
         """Stage 4 into a workbook of its own at `output` (Settings, Issues, Forecast, the reviews; no
         team tables): the reviews made and the team forecast (TeamReviews)."""
         from salesxl.io.write_xlsx import TeamWorkbookWriter
@@ -1076,8 +1077,8 @@ class Prepared:
         self.close()
 
 
-def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progress | None = None,
-            exclude: Sequence = (), wait: float | None = None) -> Prepared:
+def prepare(inputs: Sequence, opts: RunOptions, *, history: str | os.PathLike[str] | None = None,
+            progress: Progress | None = None, exclude: Sequence = (), wait: float | None = None) -> Prepared:
     """Stages 1–3 for the commands that forecast without writing team tables (`salesxl forecast`,
     `salesxl review`): the same reading, ingest and forecast plan as `consolidate`, so the same inputs on
     the same day give the same figures. The files are read as `consolidate` reads them (read_files:
