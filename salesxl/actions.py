@@ -35,7 +35,8 @@ import xlwings as xw
 
 from salesxl import contract, i18n
 from salesxl.i18n import counted
-from salesxl.contract import CODE, Table
+from salesxl.contract import Table
+from salesxl.folders import outbox_is_inbox, setting_folder
 from salesxl.forecast import TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
@@ -45,10 +46,10 @@ from salesxl.layout import forecast_layout, issues_layout, name_key
 from salesxl.issues import ERROR, WARNING, Issue, make_issue
 from salesxl.issues import count as count_issues
 from salesxl.review import sheet_name as review_sheet_name
-from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows
+from salesxl.rollover import MANAGER_OWNED, REP_OWNED, new_rows, plan_rollover, replace_rep_rows, table_rows
 from salesxl.rules import Validated, validate_tables
 from salesxl.tables import TableData
-from salesxl.values import clean_text, is_blank, label_key
+from salesxl.values import is_blank
 
 __all__ = ["ACTIONS", "ActionError", "LiveBook", "consolidate", "forecast", "load", "new_period", "reviews",
            "run", "validate"]
@@ -71,6 +72,10 @@ _MESSAGES = {
                      "fr": "Le classeur est sur OneDrive/SharePoint et son dossier synchronisé est introuvable : "
                            "renseignez le paramètre xlwings ONEDRIVE_CONSUMER, ONEDRIVE_COMMERCIAL ou SHAREPOINT "
                            "(_WIN ou _MAC), ou un chemin complet pour « {setting} » dans Paramètres."},
+    "outbox_is_inbox": {"en": "The Outbox folder is the Inbox folder ({path}), where the reps' workbooks arrive: "
+                              "set another 'Outbox folder' in Settings.",
+                        "fr": "Le dossier d'envoi est le dossier de réception ({path}), où arrivent les classeurs "
+                              "des commerciaux : indiquez un autre « Dossier d'envoi » dans Paramètres."},
     "no_folder": {"en": "The workbook has no folder yet (new or online): give an absolute '{setting}' in Settings.",
                   "fr": "Le classeur n'a pas encore de dossier (nouveau ou en ligne) : indiquez un chemin complet "
                         "pour « {setting} » dans Paramètres."},
@@ -424,42 +429,6 @@ def reviews(book: xw.Book) -> dict[str, Any]:
 # Writing rows into the tables of the open book
 
 
-def _code_label(lists: Mapping[str, contract.ListSpec], codes: str, value: Any, lang: str) -> Any:
-    if not isinstance(value, str):
-        return value
-    label = lists[codes].label_of(value, lang)
-    return value if label is None else label
-
-
-def table_rows(key: str, typed: TableData, raw: TableData, lists: Mapping[str, contract.ListSpec],
-               lang: str, mask: Sequence[bool] | None = None) -> list[dict[str, Any]]:
-    """Rows to write (column key -> value): the interpreted value where the rep typed something that
-    could be read (codes in `lang`), the text as typed where it could not, nothing where the cell was
-    empty (a default filled in by a rule, a stage's probability, is never written). `typed` is `raw`
-    validated (the same rows)."""
-    table = contract.TABLES[key]
-    out = []
-    cols = [c for c in table.input_columns if c.key in typed]
-    values = {c.key: typed[c.key] for c in cols}
-    raw_values = {c.key: raw.column(c.key) for c in cols}
-    for i in range(len(typed)):
-        if mask is not None and not mask[i]:
-            continue
-        rec: dict[str, Any] = {}
-        for c in cols:
-            t, rv = values[c.key][i], raw_values[c.key][i]
-            if is_blank(rv):
-                continue
-            if t is None or (isinstance(t, float) and t != t):
-                rec[c.key] = rv
-            elif c.kind == CODE:
-                rec[c.key] = _code_label(lists, c.codes, t, lang)
-            else:
-                rec[c.key] = t
-        out.append(rec)
-    return out
-
-
 def _raw_rows(key: str, raw: TableData) -> list[dict[str, Any]]:
     """The rows of a table as they are in the book (blank cells left out)."""
     cols = [c.key for c in contract.TABLES[key].input_columns if c.key in raw]
@@ -536,24 +505,21 @@ def _write_rows(live_book: LiveBook, key: str, start: int, rows: Sequence[Mappin
 
 
 def _folder(book: xw.Book, value: Any, lang: str = "en", setting: str = "inbox") -> Path | None:
-    """A folder named in Settings; a relative one is relative to the workbook's folder (`_book_path`);
-    when the workbook has none, or its OneDrive/SharePoint URL cannot be mapped, the action stops with
-    one line saying what to set."""
-    text = clean_text(value)
-    if not text:
-        return None
-    p = Path(text).expanduser()
-    if p.is_absolute():
-        return p
-    spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
-    label = spec.fr if lang == "fr" else spec.en
-    try:
-        base = _book_path(book)
-    except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
-        raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
-    if not base.is_absolute():
-        raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
-    return base.parent / p
+    """A folder named in Settings (`salesxl.folders.setting_folder`: a relative one is in the workbook's
+    folder, `_book_path`); when it is relative and the workbook has no folder, or its OneDrive/SharePoint
+    URL cannot be mapped, the action stops with one line saying what to set."""
+    def book_folder() -> Path:
+        spec = next(k for k in contract.SETTINGS_KEYS if k.key == setting)
+        label = spec.fr if lang == "fr" else spec.en
+        try:
+            base = _book_path(book)
+        except Exception:  # xlwings could not map the URL to a synced file (XlwingsError, OSError…)
+            raise ActionError(_t(_MESSAGES["cloud_folder"], lang, setting=label)) from None
+        if not base.is_absolute():
+            raise ActionError(_t(_MESSAGES["no_folder"], lang, setting=label))
+        return base.parent
+
+    return setting_folder(value, book_folder)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,7 +532,6 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
     each rep once from their newest submission, a Ref in two files is an error — as in
     `salesxl consolidate`. Messages in the open book's language."""
     from salesxl import consolidate as batch
-    from salesxl.io.inputs import expand_inputs
 
     exclude = []
     try:
@@ -575,8 +540,8 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
             exclude.append(own)
     except Exception:  # pragma: no cover - a book without a path
         pass
-    paths, notes = expand_inputs([inbox], live_book.lang, exclude=exclude)
-    opts = batch.run_options(lang=live_book.lang, workers=0)
+    # the batch's input expansion (its language: the book's); read in this process
+    paths, notes, opts = batch.input_paths([inbox], batch.run_options(lang=live_book.lang, workers=0), exclude)
     with batch.read_files(paths, opts) as reads:
         results = list(reads)
     files = [{"path": status.path, "sha256": status.sha256, "status": status.status, "issues": status.issues,
@@ -584,34 +549,17 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
     return files, notes
 
 
-def _part_rows(key: str, part: TableData, lists: Mapping[str, contract.ListSpec], lang: str) -> list[dict[str, Any]]:
-    """Rows of a file's table as the batch consolidation writes them (typed values, the text as typed
-    where it could not be read), codes in the team workbook's language."""
-    table = contract.TABLES[key]
-    cols = {c.key: part.output(c.key) for c in table.input_columns if c.key in part}
-    out = []
-    for i in range(len(part)):
-        rec = {}
-        for c in table.input_columns:
-            if c.key not in cols:
-                continue
-            v = cols[c.key][i]
-            if v is None or (isinstance(v, float) and v != v):
-                continue
-            rec[c.key] = _code_label(lists, c.codes, v, lang) if c.kind == CODE else v
-        out.append(rec)
-    return out
-
-
 def consolidate(book: xw.Book) -> dict[str, Any]:
     """Import the rep workbooks of the inbox folder into the team tables of the open book.
 
     Reporting and Pipeline rows of each imported rep are replaced by the rep's rows (re-importing is
     harmless); Reps, Planning and Objectives rows are added only when new (the manager's rows stay).
-    Rows without a rep are not imported (the Issues sheet names them with file, sheet and row).
+    Every row of a file taken is imported, as `salesxl consolidate` writes it (a row without a rep too:
+    the Issues sheet names it with file, sheet and row; importing it again does not add it twice).
     Each file is read once, headlessly, and never written; a file that cannot be read gets one
     file-level issue, and the same workbook twice counts once. Writes: one block per table and the
     Issues sheet."""
+    from salesxl.consolidate import taken_tables
     live_book = load(book)
     inbox = _folder(book, live_book.settings.get("inbox"), live_book.lang, "inbox")
     if inbox is None:
@@ -621,12 +569,10 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
     files, notes = _read_inbox(live_book, inbox)
     team = live_book.validate()
     imported: dict[str, list[dict]] = {k: [] for k in (*REP_OWNED, *MANAGER_OWNED)}
-    for f in files:
-        for key in imported:
-            part = f.get("tables", {}).get(key)
-            if part is not None and len(part):
-                recs = _part_rows(key, part, team.lists, live_book.lang)
-                imported[key].extend(r for r in recs if clean_text(r.get("rep")))
+    for f in files:         # every row of every table taken, as the batch writes them (a row without a rep too)
+        for part in taken_tables(f["tables"]):
+            if part.key in imported:
+                imported[part.key].extend(table_rows(part.key, part, live_book.lang, lists=team.lists))
     counts: dict[str, dict[str, int]] = {}
     for key in REP_OWNED:
         lt = live_book.tables.get(key)
@@ -642,8 +588,7 @@ def consolidate(book: xw.Book) -> dict[str, Any]:
         lt = live_book.tables.get(key)
         if lt is None or not imported[key]:
             continue
-        existing = (table_rows(key, team.tables[key], lt.data, team.lists, live_book.lang)
-                    if key in team.tables else [])
+        existing = table_rows(key, team.tables.get(key), live_book.lang, lists=team.lists)
         new = new_rows(existing, imported[key], cols)
         if new:
             res = _write_rows(live_book, key, lt.last_data_row + 1, new)
@@ -672,22 +617,30 @@ def new_period(book: xw.Book) -> dict[str, Any]:
     """Next period's Planning and Objectives rows for each rep (`salesxl.rollover`: planned counts and
     objective copied from the current period), appended in one write per table, and one personalised
     rep workbook per rep in the outbox folder (written atomically). A rep whose next period is already
-    planned is left as is, so running it twice adds nothing."""
+    planned is left as is, so running it twice adds nothing. An outbox that is the inbox is refused before
+    anything is written (`salesxl.folders.outbox_is_inbox`)."""
     from salesxl.io.team_file import write_rep_workbooks
 
     live_book = load(book)
+    lang = live_book.lang
+    outbox = _folder(book, live_book.settings.get("outbox"), lang, "outbox")
+    if outbox is not None:
+        try:
+            inbox = _folder(book, live_book.settings.get("inbox"), lang, "inbox")
+        except ActionError:       # a relative inbox without the workbook's folder: not a folder to compare
+            inbox = None
+        if outbox_is_inbox(outbox, inbox):
+            raise ActionError(_t(_MESSAGES["outbox_is_inbox"], lang, path=str(outbox)))
     v = live_book.validate()
-    plan = plan_rollover(v.tables, v.as_of, live_book.lang)
+    plan = plan_rollover(v.tables, v.as_of, lang)
     writes = {}
     for key in ("objectives", "planning"):
         rows = plan.rows(key)
         if rows:
             lt = live_book.tables.get(key)
             writes[key] = _write_rows(live_book, key, (lt.last_data_row if lt else 0) + 1, rows)["writes"]
-    outbox = _folder(book, live_book.settings.get("outbox"), live_book.lang, "outbox")
-    written, existing = (write_rep_workbooks(plan, outbox, live_book.lang, live_book.settings)
+    written, existing = (write_rep_workbooks(plan, outbox, lang, live_book.settings)
                          if outbox is not None else ([], []))
-    lang = live_book.lang
     planned = {"reps": counted(len(plan.reps), "rep_planned", lang),
                "skipped": counted(len(plan.skipped), "left_as_is", lang)}
     message = (_t(_SUMMARY["new_period"], lang, **planned, files=counted(len(written), "rep_workbook_written", lang),

@@ -262,6 +262,10 @@ def _engine(value: Optional[str]) -> Optional[str]:
     from salesxl.consolidate import ENGINES
     if value is not None and value not in ENGINES:
         raise typer.BadParameter(_say("choose", value=value, choices=_or(ENGINES)))
+    if value == "calamine":
+        from salesxl.io.read_xlsx import calamine_installed
+        if not calamine_installed():
+            raise typer.BadParameter(_say("calamine_missing"))
     return value
 
 
@@ -406,23 +410,23 @@ def _progress_bar(label: str, as_json: bool):
 
 
 def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: bool = False):
-    """Each input validated (a progress bar on a terminal): (per-file results, notes, the run's language:
+    """Each input validated as `consolidate` reads it (a progress bar on a terminal): the same input
+    expansion and run language (`consolidate.input_paths`), the same guarded readers (`read_files`: reader
+    processes for several files, this process for one). (per-file results, notes, the run's language:
     --lang, else the majority language of the inputs, every message in it)."""
-    from salesxl.io.inputs import expand_inputs
-    from salesxl.io.language import run_language
-    from salesxl.io.read_xlsx import validate_file
-    paths, notes = expand_inputs(inputs, lang or "en", recursive=recursive)
-    run_lang = run_language(paths, lang)
-    if run_lang != (lang or "en"):
-        paths, notes = expand_inputs(inputs, run_lang, recursive=recursive)
-    lang = run_lang
+    from salesxl.consolidate import input_paths, read_files, reader_options, run_options
+    try:
+        opts = run_options(engine=engine, lang=lang, as_of=day, recursive=recursive)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine")
+    paths, notes, opts = input_paths(inputs, opts)
     results = []
-    with _progress_bar(label, as_json) as progress:
-        for n, p in enumerate(paths, start=1):
-            results.append(validate_file(p, engine=engine, lang=lang, as_of=day))
+    with _progress_bar(label, as_json) as progress, read_files(paths, reader_options(opts, paths)) as reads:
+        for n, (path, res) in enumerate(reads, start=1):
+            results.append(res)
             if progress is not None:
-                progress(n, len(paths), p)
-    return results, notes, lang
+                progress(n, len(paths), path)
+    return results, notes, opts.lang
 
 
 def _files_report(results, notes) -> dict:
@@ -577,7 +581,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
                                       as_of=_as_of(as_of))
         except AnnotateError as exc:
-            _usage_error(_say("annotate", detail=exc), as_json)
+            _usage_error(_say("annotate", detail=exc.say(_usage_lang())), as_json)
         report["annotated"] = [a.to_dict() for a in done]
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -790,6 +794,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     from salesxl.io.read_xlsx import detect_lang, read_workbook, validate_workbook
     from salesxl.io.annotate import AnnotateError
     from salesxl.io.team_file import append_rows, write_rep_workbooks
+    from salesxl.folders import outbox_is_inbox, setting_folder
     from salesxl.rollover import plan_rollover
     if not team.is_file():
         raise UsageProblem(_say("not_a_file", path=team))
@@ -802,17 +807,8 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     book_lang = detect_lang(wb.sheets, wb.settings)
     plan = plan_rollover(v.tables, v.as_of, book_lang)
     base = team.resolve().parent
-
-    def folder(value) -> Path | None:
-        text = str(value).strip() if value is not None else ""
-        if not text:
-            return None
-        p = Path(text).expanduser()
-        return p if p.is_absolute() else base / p
-
-    box = outbox if outbox is not None else folder(wb.settings.get("outbox"))
-    inbox = folder(wb.settings.get("inbox"))
-    if box is not None and inbox is not None and box.resolve() == inbox.resolve():
+    box = outbox if outbox is not None else setting_folder(wb.settings.get("outbox"), lambda: base)
+    if outbox_is_inbox(box, setting_folder(wb.settings.get("inbox"), lambda: base)):
         raise UsageProblem(_say("outbox_is_inbox", path=box))
     target = output or team
     added = {}
@@ -824,7 +820,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
             added = append_rows(team, target, wb.tables, {k: plan.rows(k) for k in ("objectives", "planning")},
                                 book_lang)
         except AnnotateError as exc:
-            raise UsageProblem(_say("cannot_take_rows", path=team, detail=exc)) from None
+            raise UsageProblem(_say("cannot_take_rows", path=team, detail=exc.say(_usage_lang()))) from None
     written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
                          else ([], []))
     code = exit_code([report["files"][0]["status"]])

@@ -506,6 +506,13 @@ def read_files(paths: Sequence[str], opts: RunOptions) -> FileReads:
     return FileReads(paths, opts)
 
 
+def reader_options(opts: RunOptions, paths: Sequence) -> RunOptions:
+    """The options to read `paths` with when only the files are read (validate, forecast, review): a
+    single file is read in this process (no reader process to start for it) unless `opts.workers` says
+    otherwise. (`consolidate` reads even one file in a reader process, with its time and memory limits.)"""
+    return dataclasses.replace(opts, workers=0) if opts.workers is None and len(paths) < 2 else opts
+
+
 @dataclass
 class Ingested:
     """Stage 2's result: each file's status, and what the forecast needs of the rows taken (spooled by
@@ -664,6 +671,16 @@ def triage(results: Sequence[tuple[str, FileResult]], opts: RunOptions) -> list[
     return [second.verdict(i, path, res) for i, (path, res) in enumerate(results)]
 
 
+def taken_tables(parts: Mapping[str, TableData]) -> Iterator[TableData]:
+    """The tables of a file taken (`Triage.verdict`'s), in the team workbook's order, each with every
+    row: nothing a rep typed is left out (a row without a rep too: the rules flagged it). What the batch
+    writes to the team tables and the add-in's Consolidate imports."""
+    for key in CONSOLIDATED_TABLES:
+        part = parts.get(key)
+        if part is not None and len(part):
+            yield part
+
+
 class _Intake(Triage):
     """What stage 2 keeps while the files come (see `ingest`): Triage's decisions, and where the rows
     taken go (the team workbook, the spool, the history store)."""
@@ -691,14 +708,11 @@ class _Intake(Triage):
             self.file_as_of.append(res.settings_as_of)
         if self.currency is None and res.settings.get("currency") is not None:
             self.currency = str(res.settings["currency"]).strip() or None
-        for key in CONSOLIDATED_TABLES:
-            part = parts.get(key)
-            if part is None or not len(part):
-                continue
+        for part in taken_tables(parts):
             if self.writer is not None:
                 self.writer.add_table(part, file=path)
-            self.spool.add(key, part)
-            self.rows[key] += len(part)
+            self.spool.add(part.key, part)
+            self.rows[part.key] += len(part)
         if self.history is not None and res.fingerprint:
             _record_history(self.history, path, parts, sha256=res.sha256 or "", fingerprint=res.fingerprint,
                             as_of=res.as_of)
@@ -881,11 +895,13 @@ def write_team(writer: TeamWorkbookWriter, plan: ForecastPlan, rep_forecasts: It
     return reviews
 
 
-def _input_paths(inputs: Sequence, opts: RunOptions,
-                 exclude: Sequence = ()) -> tuple[list[str], list[Issue], RunOptions]:
-    """The input workbooks, the notes about what was skipped, and the options with the run's language:
-    --lang, else the majority language of the inputs (a tie: English), never the first file's; the
-    readers are given it, so that every message of the run is in it."""
+def input_paths(inputs: Sequence, opts: RunOptions,
+                exclude: Sequence = ()) -> tuple[list[str], list[Issue], RunOptions]:
+    """The input workbooks (files, folders, globs: `io.inputs.expand_inputs`), the notes about what was
+    skipped, and the options with the run's language: --lang, else the majority language of the inputs
+    (a tie: English), never the first file's; the readers are given it, so that every message of the run
+    is in it. What every command reading rep workbooks starts with (validate, forecast, review,
+    consolidate)."""
     from salesxl.io.inputs import expand_inputs
     from salesxl.io.language import run_language
     paths, notes = expand_inputs(inputs, opts.lang or "en", exclude=list(exclude), recursive=opts.recursive)
@@ -954,7 +970,7 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
     if any(Path(str(i)).resolve() == output.resolve() for i in inputs):
         raise ValueError(f"the output {output} is one of the inputs: it would overwrite a source")
     # the output and the history are never read back as inputs (e.g. `-o inbox/team.xlsx` with `inbox/`)
-    paths, notes, opts = _input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
+    paths, notes, opts = input_paths(inputs, opts, exclude=[output] + ([hist_path] if hist_path else []))
     if not paths:
         return ConsolidationResult(None, [], notes, as_of, opts.lang or "en", error="no input workbook")
 
@@ -1068,9 +1084,8 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history=None, progress: Progr
     `opts.workers` reader processes, None one per core), a single file in this process. `history`: an
     existing history store, read as `consolidate` reads it once these files are recorded, and left
     unchanged (the recording is rolled back)."""
-    paths, notes, opts = _input_paths(list(inputs), opts, exclude)
-    if opts.workers is None and len(paths) < 2:         # no reader process to start for one file
-        opts = dataclasses.replace(opts, workers=0)
+    paths, notes, opts = input_paths(list(inputs), opts, exclude)
+    opts = reader_options(opts, paths)
     conn = None
     if history is not None:
         from salesxl.io import history as hist
@@ -1112,10 +1127,6 @@ def history_periods(tables: Mapping[str, TableData]) -> dict[str, list] | None:
             out[c] += part.column(c)
         out["revenue_objective"] += part.column(objective) if objective else [None] * len(part)
     return out if out["rep"] else None
-
-
-def result_status(res: FileResult) -> str:
-    return file_status(res.issues)
 
 
 def duplicate_of(seen: dict[str, str], res: FileResult, path: str) -> str | None:

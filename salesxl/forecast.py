@@ -685,6 +685,58 @@ def _apply_closed(rf: RepForecast, closed: TableData | None) -> None:
     rf.calibrated_forecast = cal_fc
 
 
+@dataclass
+class PeriodPipeline:
+    """What a pipeline gives a period (see `period_pipeline`)."""
+
+    won: float                      # Σ Amount of the Won proposals decided in the period
+    won_deals: int
+    proposals: list[Proposal]       # the open proposals that count, most weighted first
+
+    @property
+    def in_period(self) -> list[Proposal]:
+        """The open proposals decided in the period (the overdue ones before it left out)."""
+        return [p for p in self.proposals if p.in_period]
+
+    @property
+    def weighted_open(self) -> float:
+        """Σ Amount × Probability of the open proposals decided in the period."""
+        return float(sum(p.weighted for p in self.in_period))
+
+    @property
+    def forecast(self) -> float:
+        """Won + weighted open (SPEC §4)."""
+        return float(self.won) + self.weighted_open
+
+
+def period_pipeline(pipeline: TableData | None, start: dt.date, end: dt.date,
+                    as_of: dt.date | None = None) -> PeriodPipeline:
+    """Won and the open proposals of a typed pipeline for the period [start, end] (SPEC §4): a Won
+    proposal counts when it has an amount and its decision date is in the period; an Open one when it
+    has an amount, a probability and a decision date in the period (weighted open), or before `as_of`
+    (overdue: listed, to chase). An open proposal without a probability is left out: the rules gave it
+    its stage's default, or flagged it. Columns: amount, probability, decision_date, status (canonical
+    codes); ref, company and stage when there."""
+    won = 0.0
+    won_deals = 0
+    props: list[Proposal] = []
+    if not _is_empty(pipeline):
+        for ref, company, amount, prob, stage, decision, status in zip(
+                pipeline.column("ref"), pipeline.column("company"), pipeline["amount"], pipeline["probability"],
+                pipeline.column("stage"), pipeline["decision_date"], pipeline["status"]):
+            in_period = decision is not None and start <= decision <= end
+            if status == contract.WON and in_period and amount is not None:
+                won += amount
+                won_deals += 1
+            elif status == contract.OPEN and amount is not None and prob is not None and decision is not None:
+                overdue = as_of is not None and decision < as_of
+                if in_period or overdue:
+                    props.append(Proposal(ref, company, amount, prob, amount * prob, decision, stage, overdue,
+                                          max(0, (as_of - decision).days) if as_of is not None else 0, in_period))
+    props.sort(key=lambda p: (-p.weighted, p.decision_date or dt.date.max, str(p.ref)))
+    return PeriodPipeline(won, won_deals, props)
+
+
 def _rep_forecast_core(name: str, seniority: str | None, period: Period, as_of: dt.date,
                        planning: TableData | None, reporting: TableData | None, pipeline: TableData | None,
                        outcome_of: Mapping[str, str], simulations: int, seed: int, on_track: float,
@@ -692,30 +744,15 @@ def _rep_forecast_core(name: str, seniority: str | None, period: Period, as_of: 
     """The rep's forecast but for what their closed proposals tell (see _apply_closed)."""
     start, end, objective, deals = period.start, period.end, period.revenue_objective, period.deals_objective
     elapsed = elapsed_fraction(start, end, as_of)
-    won = 0.0
-    won_deals = 0
-    props: list[Proposal] = []
-    if not _is_empty(pipeline):
-        for ref, company, amount, prob, stage, decision, status in zip(
-                pipeline["ref"], pipeline["company"], pipeline["amount"], pipeline["probability"],
-                pipeline["stage"], pipeline["decision_date"], pipeline["status"]):
-            in_period = decision is not None and start <= decision <= end
-            if status == contract.WON and in_period and amount is not None:
-                won += amount
-                won_deals += 1
-            elif status == contract.OPEN and amount is not None and prob is not None and decision is not None:
-                overdue = decision < as_of
-                if in_period or overdue:
-                    props.append(Proposal(ref, company, amount, prob, amount * prob, decision, stage, overdue,
-                                          max(0, (as_of - decision).days), in_period))
-    props.sort(key=lambda p: (-p.weighted, p.decision_date or dt.date.max, str(p.ref)))
-    in_p = [p for p in props if p.in_period]
+    pp = period_pipeline(pipeline, start, end, as_of)
+    won, won_deals, props = pp.won, pp.won_deals, pp.proposals
+    in_p = pp.in_period
     by_stage: dict = {}
     for p in in_p:
         t = by_stage.setdefault(p.stage, [0.0, 0.0])
         t[0] += p.amount
         t[1] += p.weighted
-    weighted_open = float(sum(p.weighted for p in in_p))
+    weighted_open = pp.weighted_open
     open_amount = float(sum(p.amount for p in in_p))
     fc = won + weighted_open
     objective = float(objective) if objective is not None else None

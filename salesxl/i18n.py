@@ -384,6 +384,10 @@ USAGE = MappingProxyType({
                    "fr": "le nom {n} sur {total} est vide (deux virgules de suite ?)"},
     "name_twice": {"en": "{name!r} is listed twice (as {first!r})", "fr": "« {name} » figure deux fois (comme « {first} »)"},
     "annotate": {"en": "--annotate: {detail}", "fr": "--annotate : {detail}"},
+    "calamine_missing": {"en": "the calamine engine needs python-calamine (pip install python-calamine); the openpyxl "
+                               "engine reads without it",
+                         "fr": "le moteur calamine demande python-calamine (pip install python-calamine) ; le moteur "
+                               "openpyxl lit sans lui"},
     "not_a_file": {"en": "{path} is not a file: give the team workbook (salesxl template --team makes one)",
                    "fr": "{path} n'est pas un fichier : donnez le classeur de l'équipe (salesxl template --team en "
                          "crée un)"},
@@ -437,6 +441,57 @@ USAGE = MappingProxyType({
 CLICK_TEXTS = ("did_you_mean", "no_such_command", "missing_command", "extra_arguments", "requires_value",
                "requires_values", "takes_no_value", "argument_values")
 LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+# Why a workbook's package cannot be patched safely (io.annotate.AnnotateError: `--annotate`, `new-period`):
+# nothing is written, and the reason is said in the run's language
+PATCH_REFUSALS = MappingProxyType({
+    "copy_replaces_source": {"en": "the annotated copy must not replace the workbook",
+                             "fr": "la copie annotée ne doit pas remplacer le classeur"},
+    "outdir_holds_sources": {"en": "{outdir} holds the workbooks themselves: choose another folder for the copies",
+                             "fr": "{outdir} contient les classeurs eux-mêmes : choisissez un autre dossier pour "
+                                   "les copies"},
+    "no_element": {"en": "no <{tag}> element", "fr": "pas d'élément <{tag}>"},
+    "no_styles_block": {"en": "styles.xml has no <{block}>", "fr": "styles.xml n'a pas de <{block}>"},
+    "no_sheet_data": {"en": "no sheetData", "fr": "pas de sheetData"},
+    "row_without_number": {"en": "a row without its number", "fr": "une ligne sans son numéro"},
+    "cell_without_ref": {"en": "a cell without its reference", "fr": "une cellule sans sa référence"},
+    "table_without_range": {"en": "{table} has no range", "fr": "{table} n'a pas de plage"},
+    "totals_rows": {"en": "table {table} has {count} totals rows", "fr": "le tableau {table} a {count} lignes de total"},
+    "rows_below_totals": {"en": "rows typed below the totals row of table {table}",
+                          "fr": "des lignes saisies sous la ligne de total du tableau {table}"},
+    "merged_by_totals": {"en": "merged cells {cells} by the totals row of table {table}",
+                         "fr": "des cellules fusionnées {cells} près de la ligne de total du tableau {table}"},
+    "table_below_totals": {"en": "another table below the totals row of table {table}",
+                           "fr": "un autre tableau sous la ligne de total du tableau {table}"},
+    "cells_below_totals": {"en": "cells below the totals row of table {table}, where the new rows go",
+                           "fr": "des cellules sous la ligne de total du tableau {table}, là où vont les nouvelles "
+                                 "lignes"},
+    "shared_formula_in_totals": {"en": "a shared formula in the totals row of table {table}",
+                                 "fr": "une formule partagée dans la ligne de total du tableau {table}"},
+    # something that uses a totals row by its address (it would be left behind by the move)
+    "totals_used_by_cell": {"en": "{where} refers to the totals row of table {table} by its address",
+                            "fr": "{where} utilise la ligne de total du tableau {table} par son adresse"},
+    "totals_used_by_name": {"en": "{where} refers to the totals row of table {table} by its address",
+                            "fr": "le nom {where} utilise la ligne de total du tableau {table} par son adresse"},
+    "totals_used_by_chart": {"en": "a chart refers to the totals row of table {table} by its address",
+                             "fr": "un graphique utilise la ligne de total du tableau {table} par son adresse"},
+    "totals_used_by_format": {"en": "a conditional format on {where} refers to the totals row of table {table} by "
+                                    "its address",
+                              "fr": "une mise en forme conditionnelle de {where} utilise la ligne de total du "
+                                    "tableau {table} par son adresse"},
+    "totals_used_by_validation": {"en": "a data validation on {where} refers to the totals row of table {table} by "
+                                        "its address",
+                                  "fr": "une validation des données de {where} utilise la ligne de total du tableau "
+                                        "{table} par son adresse"},
+    "totals_used_by_link": {"en": "the link in {where} refers to the totals row of table {table} by its address",
+                            "fr": "le lien de {where} utilise la ligne de total du tableau {table} par son adresse"},
+})
+
+
+def patch_refusal(reason: str, lang: str, /, **params: Any) -> str:
+    """Why a package cannot be patched (PATCH_REFUSALS), in `lang`."""
+    return pick(PATCH_REFUSALS[reason], lang).format(**params)
 
 
 def usage_line(key: str, lang: str, /, **kw: Any) -> str:

@@ -322,13 +322,13 @@ def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
     elif not rf.plan:
         pts.append(text_of("tp_no_plan", lang))
 
-    actions = _extra_actions(rf, gap, as_of, days_left)
-    if actions is not None:
-        n, action, value_rate, per_day, current, feasible = actions
-        pts.append(text_of("tp_actions" if feasible else "tp_actions_not_enough", lang, n=n,
-                     action=_label("actions", action, lang), rate=percent(value_rate), win=percent(rf.win_rate),
-                     deal=amount(rf.avg_deal), gap=amount(gap), in_days=in_days,
-                     per_day=format_amount(per_day, lang, 1), current=format_amount(current, lang, 1)))
+    more = _extra_actions(rf, gap, as_of, days_left)
+    if more is not None:
+        pts.append(text_of("tp_actions" if more.feasible else "tp_actions_not_enough", lang, n=more.n,
+                           action=_label("actions", more.action, lang), rate=percent(more.rate),
+                           win=percent(rf.win_rate), deal=amount(rf.avg_deal), gap=amount(gap), in_days=in_days,
+                           per_day=format_amount(more.per_day, lang, 1),
+                           current=format_amount(more.current, lang, 1)))
     if rf.coverage is not None and rf.required_coverage is not None and rf.coverage < rf.required_coverage \
             and rf.risk != ON_TRACK:
         pts.append(text_of("tp_coverage", lang, cov=format_amount(rf.coverage, lang, 2) + "×",
@@ -361,10 +361,23 @@ def talking_points(rf: RepForecast, as_of: dt.date, lang: str) -> list[str]:
     return pts[:6]
 
 
-def _extra_actions(rf: RepForecast, gap, as_of, days_left: int):
-    """(n, action, positive rate, per day needed, per day so far, feasible) for the action type that
-    brings the most at the rep's own rates, or None. Feasible when the actions needed per day in the
-    days left are at most twice the rep's pace of that action so far (at least one a day)."""
+@dataclass(frozen=True)
+class ExtraActions:
+    """The actions that would close the gap: `n` more `action` at the rep's own positive `rate`, `per_day`
+    needed in the days left against `current` a day so far, and whether that is `feasible`."""
+
+    n: int
+    action: str
+    rate: float
+    per_day: float
+    current: float
+    feasible: bool
+
+
+def _extra_actions(rf: RepForecast, gap, as_of, days_left: int) -> ExtraActions | None:
+    """The action type that brings the most at the rep's own rates (ExtraActions), or None. Feasible when
+    the actions needed per day in the days left are at most twice the rep's pace of that action so far
+    (at least one a day)."""
     if not (gap and gap > 0 and rf.win_rate and rf.avg_deal and rf.conversion):
         return None
     action, rate = max(rf.conversion.items(), key=lambda kv: (kv[1], kv[0]))
@@ -379,4 +392,4 @@ def _extra_actions(rf: RepForecast, gap, as_of, days_left: int):
     current = done / elapsed_days
     per_day = n / days_left if days_left > 0 else float(n)
     feasible = days_left > 0 and per_day <= max(1.0, 2 * current)
-    return n, action, rate, per_day, current, feasible
+    return ExtraActions(n, action, rate, per_day, current, feasible)

@@ -8,14 +8,17 @@ callers write them (into the open workbook through xlwings, or into the team wor
   Objectives row and Planning rows copy the current period's objective and planned counts. A rep
   whose next period overlaps a period already there is skipped (`already_planned`), so rolling
   twice adds nothing; a rep with no period at all is skipped (`no_period`).
-* Merge (:func:`replace_rep_rows`, :func:`new_rows`): Reporting and Pipeline rows belong to the
-  rep — an imported rep's rows replace that rep's previous ones; Reps, Objectives and Planning rows
-  belong to the manager — an imported row is added only when its key is new.
+* Merge (:func:`table_rows`, :func:`replace_rep_rows`, :func:`new_rows`): every row a file gives is
+  taken, as the batch takes it (a row without a rep too). Reporting and Pipeline rows belong to the
+  rep — an imported rep's rows replace that rep's previous ones (a row without a rep, the same row
+  imported before); Reps, Objectives and Planning rows belong to the manager — an imported row is
+  added only when its key is new (a row missing part of its key: when the same row is not there).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -26,7 +29,7 @@ from salesxl.tables import TableData
 from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length
 
 __all__ = ["MANAGER_OWNED", "REP_OWNED", "RepRollover", "Rollover", "next_period", "new_rows", "period_length",
-           "plan_rollover", "rep_workbook_name", "replace_rep_rows", "row_key", "typed_rows"]
+           "plan_rollover", "rep_workbook_name", "replace_rep_rows", "row_key", "table_rows"]
 
 REP_OWNED = ("reporting", "pipeline")       # rows of an imported rep replace the rep's previous rows
 MANAGER_OWNED = {"reps": ("rep",), "objectives": ("rep", "period_start", "period_end"),
@@ -61,13 +64,19 @@ def next_period(rep_objectives: TableData | None, rep_planning: TableData | None
     return cur_start, cur_end, start, add_period(start, period_length(seniority, length))
 
 
-def typed_rows(key: str, td: TableData | None, lang: str, mask: Sequence[bool] | None = None) -> list[dict]:
-    """The rows of a typed table as {column key: value} (input columns only, empty cells left out,
-    codes as their label in `lang`)."""
+def table_rows(key: str, td: TableData | None, lang: str, *, lists: Mapping[str, contract.ListSpec] | None = None,
+               mask: Sequence[bool] | None = None, kept: bool = True) -> list[dict]:
+    """The rows of a typed table as {column key: value}, as the team tables take them: the input
+    columns, empty cells left out, codes as their label in `lang` (`lists`: the workbook's Lists, default
+    the contract's), and where a value could not be interpreted, what was typed there
+    (`TableData.output`: nothing typed is lost; `kept=False`: the interpreted values only). `mask`:
+    the rows to give (default all). The one conversion of the add-in's Consolidate (imported rows, the
+    team's own rows) and of the rollover."""
     if td is None or not len(td):
         return []
+    lists = lists if lists is not None else contract.LISTS
     cols = [c for c in contract.TABLES[key].input_columns if c.key in td]
-    values = {c.key: td[c.key] for c in cols}
+    values = {c.key: (td.output(c.key) if kept else td[c.key]) for c in cols}
     out = []
     for i in range(len(td)):
         if mask is not None and not mask[i]:
@@ -78,7 +87,7 @@ def typed_rows(key: str, td: TableData | None, lang: str, mask: Sequence[bool] |
             if is_blank(v) or (isinstance(v, float) and v != v):
                 continue
             if c.kind == CODE and isinstance(v, str):
-                v = contract.LISTS[c.codes].label_of(v, lang) or v
+                v = lists[c.codes].label_of(v, lang) or v
             rec[c.key] = v
         out.append(rec)
     return out
@@ -122,7 +131,7 @@ def plan_rollover(tables: Mapping[str, TableData], as_of: dt.date, lang: str) ->
     reps: dict[str, dict[str, Any]] = {}
     typed = tables.get("reps")
     if typed is not None and len(typed):
-        for rec, (name, seniority, length) in zip(typed_rows("reps", typed, lang),
+        for rec, (name, seniority, length) in zip(table_rows("reps", typed, lang, kept=False),
                                                   zip(typed["rep"], typed["seniority"], typed.column("period_length"))):
             if clean_text(name):
                 reps.setdefault(label_key(clean_text(name)), {"row": rec, "seniority": seniority, "length": length})
@@ -162,7 +171,7 @@ def plan_rollover(tables: Mapping[str, TableData], as_of: dt.date, lang: str) ->
                 plan_rows.append({"rep": r, "period_start": ns, "period_end": ne, "action": label or action,
                                   "planned": int(planned) if planned is not None and planned == planned else None})
         g = pipeline.get(k)
-        proposals = (typed_rows("pipeline", g, lang, mask=[st == contract.OPEN for st in g["status"]])
+        proposals = (table_rows("pipeline", g, lang, mask=[st == contract.OPEN for st in g["status"]], kept=False)
                      if g is not None else [])
         out.append(RepRollover(name, k, ns, ne, obj_rows, plan_rows, dict(info["row"]), proposals))
     return Rollover(as_of, out, skipped)
@@ -189,21 +198,50 @@ def row_key(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple:
     return tuple(out)
 
 
+def _rep(rec: Mapping[str, Any]) -> str | None:
+    name = clean_text(rec.get("rep"))
+    return label_key(name) if name else None
+
+
+def _identity(rec: Mapping[str, Any]) -> tuple:
+    """A whole row's identity: every cell filled, compared as `row_key` compares them."""
+    cols = sorted(k for k, v in rec.items() if not is_blank(v))
+    return tuple(zip(cols, row_key(rec, cols)))
+
+
 def replace_rep_rows(current: Iterable[Mapping[str, Any]], imported: Sequence[Mapping[str, Any]]) -> list:
-    """A rep-owned table after an import: the current rows of reps not imported, then the imported
-    rows (the rows of an imported rep replace that rep's previous rows)."""
-    reps = {label_key(clean_text(r["rep"])) for r in imported}
-    kept = [r for r in current if label_key(clean_text(r.get("rep")) or "") not in reps]
+    """A rep-owned table after an import: the current rows kept, then every imported row (nothing a rep
+    typed is left out, a row without a rep included). The rows of an imported rep replace that rep's
+    previous rows; a current row without a rep belongs to no rep: it is replaced only by the same row
+    imported again (once per copy imported), so importing the same files twice adds nothing."""
+    reps = {k for r in imported if (k := _rep(r)) is not None}
+    again = Counter(_identity(r) for r in imported if _rep(r) is None)
+    kept = []
+    for r in current:
+        k = _rep(r)
+        if k is None:
+            ident = _identity(r)
+            if again[ident] > 0:
+                again[ident] -= 1
+                continue
+            kept.append(r)
+        elif k not in reps:
+            kept.append(r)
     return kept + list(imported)
 
 
 def new_rows(existing: Iterable[Mapping[str, Any]], imported: Iterable[Mapping[str, Any]],
              cols: Sequence[str]) -> list:
-    """The imported rows of a manager-owned table whose key (`cols`) is not there yet, each once."""
-    seen = {row_key(r, cols) for r in existing}
+    """The imported rows of a manager-owned table whose key (`cols`) is not there yet, each once. A row
+    missing part of its key (no rep, no period) is compared whole: added unless the same row is there."""
+    def key(r: Mapping[str, Any]) -> tuple:
+        k = row_key(r, cols)
+        return k if not any(is_blank(v) for v in k) else ("row", _identity(r))
+
+    seen = {key(r) for r in existing}
     out = []
     for r in imported:
-        k = row_key(r, cols)
+        k = key(r)
         if k not in seen:
             seen.add(k)
             out.append(r)

@@ -21,7 +21,7 @@ from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_d
                             parse_number, parse_probability)
 
 __all__ = ["Context", "RULES", "Validated", "blank_indexes", "parse_table", "resolve_as_of", "resolve_lists",
-           "settings_issues", "untouched_planning_rows", "validate_tables"]
+           "settings_issues", "stage_probability", "untouched_planning_rows", "validate_tables"]
 
 
 @dataclass
@@ -299,6 +299,14 @@ def _iter(td: TableData, *cols):
     return zip(td.rows, *(td[c] for c in cols))
 
 
+def stage_probability(stage: str | None, stages: ListSpec) -> float | None:
+    """The default probability of a stage (its canonical key) in the Lists' stages, None when the stage
+    is not listed or has none: what an open proposal without a probability takes (the rule below, the
+    SXL_PERIOD_FORECAST function)."""
+    item = next((it for it in stages.items if it.key == stage), None)
+    return float(item.attr) if item is not None and item.attr is not None else None
+
+
 def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
     """Open proposals need a probability (else the stage's default, with a warning) and a decision date."""
     if "pipeline" not in ctx.typed:
@@ -314,11 +322,12 @@ def rule_pipeline_open_fields(ctx: Context) -> list[Issue]:
         if status != contract.OPEN:
             continue
         if p is None and is_blank(prob_raw[i]):
-            item = next((it for it in stages.items if it.key == stage), None)
-            if item is not None and item.attr is not None:
-                probs[i] = float(item.attr)
+            default = stage_probability(stage, stages)
+            if default is not None:
+                probs[i] = default
                 issues.append(ctx.issue("PROBABILITY_DEFAULTED", "pipeline", row, "probability",
-                                        stage=item.label(ctx.lang), percent=format_percent(item.attr, ctx.lang)))
+                                        stage=stages.label_of(stage, ctx.lang),
+                                        percent=format_percent(default, ctx.lang)))
             else:
                 issues.append(ctx.issue("MISSING_VALUE", "pipeline", row, "probability"))
         if decision is None and is_blank(dec_raw[i]):

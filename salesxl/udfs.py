@@ -20,6 +20,8 @@ from typing import Any, Iterable
 import xlwings as xw
 
 from salesxl import contract, forecast, simulate
+from salesxl.rules import stage_probability
+from salesxl.tables import TableData
 from salesxl.values import (BAD, clean_text, is_blank, label_key, parse_date, parse_number,
                             parse_probability)
 
@@ -139,29 +141,40 @@ def SXL_WEIGHTED_SUM(amounts, probabilities):
 
 @xw.func
 def SXL_PERIOD_FORECAST(amounts, probabilities, statuses, decision_dates, period_start, period_end,
-                        won_statuses=None):
+                        won_statuses=None, stages=None):
     """Forecast of a period = Won (Σ Amount of won proposals decided in the period) + Weighted open
-    (Σ Amount × Probability of open proposals decided in the period). Statuses in English or French;
-    ``won_statuses`` (optional) lists more labels that count as won."""
+    (Σ Amount × Probability of open proposals decided in the period): `forecast.period_pipeline`, the
+    Forecast sheet's own figures. Statuses in English or French; ``won_statuses`` (optional) lists more
+    labels that count as won; ``stages`` (optional): an open proposal with an empty probability takes its
+    stage's default probability, as the Forecast sheet gives it (else it is left out)."""
     a, p, s, d = (flatten(x) for x in (amounts, probabilities, statuses, decision_dates))
-    _same_length(a, p, s, d)
+    st = flatten(stages) if stages is not None else [None] * len(a)
+    _same_length(a, p, s, d, st)
     start, end = _date(_scalar(period_start), "period start"), _date(_scalar(period_end), "period end")
     if start is None or end is None:
         raise ValueError("period start and end are required")
     won_labels = _WON_LABELS | _statuses(flatten(won_statuses))
-    won = weighted = 0.0
-    for amount, prob, status, decision in zip(a, p, s, d):
+    cols: dict[str, list] = {"amount": [], "probability": [], "status": [], "decision_date": []}
+    for amount, prob, status, decision, stage in zip(a, p, s, d, st):
         day = _date(decision, "decision date")
         key = label_key(str(status)) if not is_blank(status) else None
+        code = contract.WON if key in won_labels else contract.OPEN if key in _OPEN_LABELS else None
         amount = _number(amount, "amount")
-        if day is None or amount is None or key is None or not start <= day <= end:
-            continue
-        if key in won_labels:
-            won += amount
-        elif key in _OPEN_LABELS:
-            w = forecast.weighted_amount(amount, _probability(prob))
-            weighted += w if w is not None else 0.0
-    return won + weighted
+        if code == contract.OPEN and day is not None and amount is not None and start <= day <= end:
+            prob = _probability(prob)          # read where it counts: an open proposal of the period
+            if prob is None:
+                prob = _stage_probability(stage)
+        else:
+            prob = None
+        for c, v in zip(cols.values(), (amount, prob, code, day)):
+            c.append(v)
+    return forecast.period_pipeline(TableData("pipeline", cols, None), start, end).forecast
+
+
+def _stage_probability(stage: Any) -> float | None:
+    """The default probability of a stage typed in English or French (the contract's Lists)."""
+    item = contract.STAGES.lookup().get(label_key(str(stage))) if not is_blank(stage) else None
+    return stage_probability(item.key, contract.STAGES) if item is not None else None
 
 
 def _outcome(objective, won, amounts, probabilities, simulations, seed) -> simulate.Outcome:

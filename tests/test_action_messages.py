@@ -139,3 +139,25 @@ def test_a_workbook_without_a_folder_needs_an_absolute_folder(tmp_path):
     assert result["error"] == ("The workbook has no folder yet (new or online): give an absolute 'Outbox folder' "
                                "in Settings.")
     assert contract.SETTINGS_KEYS
+
+
+@pytest.mark.parametrize("lang, message", [
+    ("en", "The Outbox folder is the Inbox folder ({path}), where the reps' workbooks arrive: set another "
+           "'Outbox folder' in Settings."),
+    ("fr", "Le dossier d'envoi est le dossier de réception ({path}), où arrivent les classeurs des commerciaux : "
+           "indiquez un autre « Dossier d'envoi » dans Paramètres."),
+])
+def test_new_period_refuses_an_outbox_that_is_the_inbox(tmp_path, lang, message):
+    """The rule `salesxl new-period` applies (salesxl.folders): the outbox, however written, is refused
+    when it is the inbox, before anything is written in the workbook or the folder."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    outbox = tmp_path / "sub" / ".." / "inbox"
+    book = book_from_json(payload(tmp_path, lang, inbox=str(inbox), outbox=str(outbox)))
+    try:
+        result = actions.run("new_period", book)
+    finally:
+        book.close()
+    assert result == {"action": "new_period", "error": message.format(path=outbox)}
+    assert [a["func"] for a in recorded_actions(book)] == ["alert"]
+    assert list(inbox.iterdir()) == []

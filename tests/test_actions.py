@@ -514,8 +514,7 @@ def test_consolidate_imports_the_inbox_and_never_writes_the_sources(tmp_path):
                                    by_name["Emma Wilson"], day)["reporting"]
     assert values[0][1:3] == ["Zoe Kent", "Kept Co"]                   # another rep's row is kept
     assert "Old Co" not in [r[2] for r in values]                       # Emma's old rows are replaced
-    imported = [r for r in values[1:] if r[1]]
-    assert len(imported) == len([r for r in claire if r.get("rep")]) + len(emma)
+    assert len(values) - 1 == len(claire) + len(emma)                 # every row of theirs imported
     assert rep_block["start_row"] == 1 and rep_block["column_count"] == 10
     # what Lucas-style mistakes look like once imported: text stays text, typed values stay readable
     assert "'=HYPERLINK(\"http://example.com\",\"Click\")" in [r[2] for r in rep_block["values"]]
@@ -575,7 +574,65 @@ def test_the_inbox_import_applies_the_batch_rules(tmp_path):
                     and a["sheet_position"] == pos["Reporting"]]
     companies = [plain(r[2]) for r in rep_block["values"]]
     assert "Stale Co" not in companies and rows["reporting"][0]["company"] in companies
-    assert len([c for c in companies if c]) == len([r for r in rows["reporting"] if r.get("rep")])
+    assert len([c for c in companies if c]) == len(rows["reporting"])
+
+
+def _rows_written(book, pos: dict, sheet: str, ncols: int) -> list[list]:
+    """The rows the add-in wrote into a table's input columns (its blocks from column A), blank rows
+    (the cleared rest of the table) left out."""
+    out = []
+    for a in recorded_actions(book):
+        if a["func"] == "setValues" and a["sheet_position"] == pos[sheet] and a["start_column"] == 0:
+            out += [[plain(x) for x in r[:ncols]] for r in a["values"]]
+    return [r for r in out if any(x is not None for x in r)]
+
+
+def _rows_in_file(path: Path, sheet: str, ncols: int) -> list[list]:
+    ws = load_workbook(path, read_only=True)[sheet]
+    return [[plain_xl(x) for x in r[:ncols]] for r in ws.iter_rows(min_row=2, values_only=True)
+            if any(x is not None for x in r[:ncols])]
+
+
+def test_the_add_in_takes_every_row_the_batch_takes(tmp_path):
+    """The same inbox consolidated by `salesxl consolidate` and by the Consolidate button: the same rows
+    in each table, in the same order, a row a rep left without a rep included (nothing typed is dropped;
+    the Issues sheet names it)."""
+    from salesxl import consolidate as batch
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = team_rows(60)
+    for rep, *_ in REPS:
+        mine = {k: [r for r in v if r.get("rep") == rep] for k, v in rows.items()}
+        if rep == "Ann Lee":           # rows Ann typed without her name
+            mine["reporting"].append({"date": AS_OF, "rep": None, "company": "Nameless Co", "action": "Call",
+                                      "result": "Follow up"})
+            mine["pipeline"].append({"ref": "NOREP1", "rep": None, "company": "Nameless Co", "amount": 900.0,
+                                     "probability": 0.5, "status": "Open", "decision_date": AS_OF})
+            mine["planning"].append({"rep": None, "period_start": REPS[0][2], "period_end": REPS[0][3],
+                                     "action": "Call", "planned": 3})
+            nameless = 1 + len(mine["reporting"])         # its Excel row
+        write_template(inbox / f"{rep}.xlsx", "en", rows=mine, settings={"as_of": AS_OF})
+    out = tmp_path / "batch.xlsx"
+    res_batch = batch.consolidate([inbox], out, as_of=AS_OF, history=False, workers=0, simulations=200)
+
+    team_path = write_template(tmp_path / "team.xlsx", "en", rows={}, settings={"as_of": AS_OF, "inbox": str(inbox)})
+    book, pos, res = _run_on(team_path)
+    assert [(Path(f["path"]).name, f["status"]) for f in res["files"]] == \
+        [(Path(f.path).name, f.status) for f in res_batch.files]
+    for key in ("reps", "objectives", "planning", "reporting", "pipeline"):
+        table = contract.TABLES[key]
+        n = len(table.input_columns)
+        sheet = table.sheet("en")
+        added = _rows_written(book, pos, sheet, n)
+        written = _rows_in_file(out, sheet, n)
+        assert len(added) == len(written) == res_batch.rows[key], key
+        assert added == written, key
+        if key in ("reporting", "pipeline", "planning"):
+            assert [r for r in added if r[table.input_columns.index(table.column("rep"))] is None], key
+    assert res["tables"]["reporting"]["imported"] == res_batch.rows["reporting"] == 61
+    issues = {tuple(plain(x) for x in r[1:6]) for r in writes_to(book, "Issues")[0]["values"][1:]}
+    assert ("MISSING_VALUE", "Ann Lee.xlsx", "Reporting", nameless, "Rep") in {
+        (code, Path(f).name, sheet, row, col) for code, f, sheet, row, col in issues}    # named, not dropped
 
 
 def test_consolidate_needs_an_inbox_folder(open_book, tmp_path):

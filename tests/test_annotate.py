@@ -319,3 +319,28 @@ def test_annotating_a_copy_again_replaces_its_marks(tmp_path):
     assert [r[1] for r in out["Issues"].iter_rows(min_row=2, values_only=True)] == \
         [i.code for i in issues_in_order(validate_file(fixed).issues)]
     assert "DUPLICATE_ROW" not in {i.code for i in validate_file(fixed).issues}
+
+
+def test_every_patch_refusal_is_declared_in_both_languages():
+    """Why a package cannot be patched (AnnotateError) is said in EN and FR, with the same placeholders,
+    and every reason raised in the io modules is declared."""
+    import re
+    import string
+    from pathlib import Path
+
+    from salesxl.i18n import PATCH_REFUSALS
+    from salesxl.io.annotate import AnnotateError
+
+    def fields(template):
+        return sorted(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
+
+    for key, texts in PATCH_REFUSALS.items():
+        assert set(texts) == {"en", "fr"} and texts["en"].strip() and texts["fr"].strip(), key
+        assert fields(texts["en"]) == fields(texts["fr"]), key
+    io = Path(__file__).resolve().parents[1] / "salesxl" / "io"
+    source = "\n".join(p.read_text(encoding="utf-8") for p in io.glob("*.py"))
+    raised = set(re.findall(r'AnnotateError\(\s*"(\w+)"', source)) | set(re.findall(r'"(totals_used_by_\w+)"', source))
+    assert raised == set(PATCH_REFUSALS)
+    exc = AnnotateError("rows_below_totals", table="tblPlanning")
+    assert str(exc) == "rows typed below the totals row of table tblPlanning"
+    assert exc.say("fr") == "des lignes saisies sous la ligne de total du tableau tblPlanning"

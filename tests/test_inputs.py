@@ -165,6 +165,30 @@ def inbox(root: Path, base: Path) -> Path:
     return d
 
 
+def test_validate_reads_the_files_as_consolidate_reads_them(base, tmp_path, monkeypatch):
+    """`salesxl validate` expands its inputs and reads the files as the other commands do
+    (`consolidate.input_paths`, `read_files`): reader processes for several files, this process for one
+    (no process to start); each file gets the status and issues `salesxl consolidate` gives it."""
+    import json
+    calls = []
+    real = cons.read_files
+    monkeypatch.setattr(cons, "read_files", lambda paths, opts: calls.append((list(paths), opts.workers))
+                        or real(paths, opts))
+    d = inbox(tmp_path, base)
+    runner = CliRunner()
+    r = runner.invoke(app, ["validate", str(d), "--json", "--as-of", AS_OF.isoformat()])
+    assert r.exit_code == 1, r.output
+    files = json.loads(r.stdout)["files"]
+    assert len(calls) == 1 and calls[0][1] is None and len(calls[0][0]) == len(files) > 1     # reader processes
+    batch = cons.consolidate([d], tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False, simulations=200)
+    assert [(f["path"], f["status"], [i["code"] for i in f["issues"]]) for f in files] == \
+        [(f.path, f.status, [i.code for i in f.issues]) for f in batch.files]
+    calls.clear()
+    r = runner.invoke(app, ["validate", str(base), "--as-of", AS_OF.isoformat()])
+    assert calls == [([str(base)], 0)]                                                    # this process
+    assert r.stdout.splitlines()[-2:] == [f"{base}: ok", "0 erreur, 0 avertissement dans 1 fichier"]   # French
+
+
 def test_every_file_of_a_folder_gets_a_status(base, tmp_path):
     d = inbox(tmp_path, base)
     r = cons.consolidate([d], tmp_path / "team.xlsx", as_of=AS_OF, workers=0, history=False, simulations=200)

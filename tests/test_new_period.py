@@ -89,6 +89,47 @@ def test_merge_rules_in_the_core():
     assert new_rows(existing, imported, ("rep", "period_start")) == [imported[1]]
 
 
+def test_rows_without_a_rep_are_merged_never_dropped_nor_doubled():
+    """A row a rep left without a rep is imported (the batch writes it too); it belongs to no rep, so an
+    import replaces it only with the same row imported again: importing the same files twice adds
+    nothing, and another file's row without a rep stays."""
+    day = dt.datetime(2026, 11, 20)
+    mine = [{"rep": "Ann", "ref": "1"}, {"company": "Nameless", "ref": "2", "date": day}]
+    theirs = {"company": "Other", "ref": "7"}
+    once = replace_rep_rows([{"rep": "Bob", "ref": "5"}, theirs], mine)
+    assert once == [{"rep": "Bob", "ref": "5"}, theirs, *mine]
+    # the same import again: the row without a rep read back from the book (a date, text as typed)
+    again = replace_rep_rows(once[:-1] + [{"company": " nameless ", "ref": "2", "date": D(2026, 11, 20)}], mine)
+    assert again == once
+    twice = [*mine, dict(mine[1])]                                  # typed twice: both kept, once each
+    assert replace_rep_rows(replace_rep_rows([], twice), twice) == twice
+    # manager-owned rows missing part of their key are compared whole
+    cols = ("rep", "period_start", "period_end", "action")
+    nameless = {"period_start": D(2026, 11, 16), "period_end": D(2026, 11, 22), "action": "Call", "planned": 3}
+    other = dict(nameless, planned=4)
+    assert new_rows([], [nameless, other, dict(nameless)], cols) == [nameless, other]
+    assert new_rows([nameless], [nameless, other], cols) == [other]
+
+
+def test_table_rows_as_the_team_tables_take_them():
+    """The one conversion of a typed table into rows (add-in's Consolidate, rollover): labels in the
+    language asked (the workbook's Lists first), empty cells left out, what was typed kept where a value
+    could not be read (`kept=False`: the interpreted values only), `mask` selects rows."""
+    from salesxl.rollover import table_rows
+    from salesxl.tables import TableData
+    td = TableData("reporting", {"date": [D(2026, 11, 2), None], "rep": ["Ann", None], "action": ["Call", "Visit"],
+                                 "company": [None, "Co"]}, [2, 3], kept={"date": {1: "31/02/2026"}})
+    assert table_rows("reporting", td, "fr") == [
+        {"date": D(2026, 11, 2), "rep": "Ann", "action": "Appel"},
+        {"date": "31/02/2026", "action": "Visite", "company": "Co"}]
+    assert table_rows("reporting", td, "en", kept=False, mask=[False, True]) == [{"action": "Visit", "company": "Co"}]
+    renamed = dict(contract.LISTS, actions=contract.ListSpec(       # a Lists sheet relabelling Call in French
+        "actions", "tblActions", "Actions", "Actions",
+        tuple(contract.Item(it.en, "Téléphone" if it.en == "Call" else it.fr) for it in contract.ACTIONS.items)))
+    assert table_rows("reporting", td, "fr", lists=renamed)[0]["action"] == "Téléphone"
+    assert table_rows("reporting", None, "en") == []
+
+
 # ------------------------------------------------------------------------------------ the command
 def test_new_period_adds_rows_and_writes_rep_workbooks(team, tmp_path):
     before_notes = {ws.title: sum(1 for row in ws.iter_rows() for c in row if c.comment)
@@ -224,6 +265,41 @@ def test_new_period_refusals(team, tmp_path, case):
     assert r.exit_code == 2 and r.stdout == ""
     assert r.stderr.splitlines() == [line]
     assert sha(team) == before and not (tmp_path / "outbox").exists()
+
+
+def test_folder_rules_in_the_core(tmp_path):
+    """Settings' Inbox/Outbox: a relative folder is in the team workbook's folder (asked only then), and
+    the outbox is refused when it is the inbox however it is written."""
+    from salesxl.folders import outbox_is_inbox, setting_folder
+
+    def no_folder():
+        raise LookupError("the workbook has no folder")
+
+    assert setting_folder(" inbox ", lambda: tmp_path) == tmp_path / "inbox"
+    assert setting_folder(str(tmp_path / "abs"), no_folder) == tmp_path / "abs"      # absolute: no folder asked
+    assert setting_folder("~/x", no_folder) == Path.home() / "x"
+    assert setting_folder(None, no_folder) is None and setting_folder("  ", no_folder) is None
+    with pytest.raises(LookupError):
+        setting_folder("inbox", no_folder)
+    (tmp_path / "inbox").mkdir()
+    assert outbox_is_inbox(tmp_path / "sub" / ".." / "inbox", tmp_path / "inbox")
+    assert not outbox_is_inbox(tmp_path / "outbox", tmp_path / "inbox")
+    assert not outbox_is_inbox(None, tmp_path / "inbox") and not outbox_is_inbox(tmp_path / "inbox", None)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_new_period_refuses_a_settings_outbox_that_is_the_inbox(tmp_path, lang):
+    """The Outbox setting written otherwise than the Inbox (a relative path through another folder) is
+    still the inbox: refused, nothing written."""
+    team = write_template(tmp_path / "team.xlsx", "en", rows=team_rows(),
+                          settings={"as_of": AS_OF, "inbox": str(tmp_path / "inbox"), "outbox": "sub/../inbox"})
+    (tmp_path / "inbox").mkdir()
+    before = sha(team)
+    r = run("new-period", team, "--lang", lang)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert str(tmp_path / "sub" / ".." / "inbox") in r.stderr
+    assert ("is the inbox" if lang == "en" else "réception") in r.stderr
+    assert sha(team) == before and list((tmp_path / "inbox").iterdir()) == []
 
 
 @pytest.mark.libreoffice
@@ -444,6 +520,12 @@ def test_new_period_refuses_to_move_a_totals_row_onto_cells(tmp_path, where):
     assert r.stderr.splitlines() == [f"error: {team} cannot take the new rows ({why}): use the New period button "
                                      f"in Excel (see: salesxl new-period -h)"]
     assert sha(team) == before and not (tmp_path / "outbox").exists()
+    r = run("new-period", team, "--lang", "fr")                     # the reason too, in French
+    (line,) = r.stderr.splitlines()
+    assert r.exit_code == 2 and line.startswith(f"erreur : {team} ne peut pas recevoir les nouvelles lignes (")
+    assert ("sous la ligne de total du tableau tblPlanning" if where in ("below", "in_the_way") else
+            "utilise la ligne de total du tableau tblPlanning par son adresse") in line, line
+    assert sha(team) == before
 
 
 @pytest.mark.libreoffice

@@ -217,6 +217,41 @@ def test_history_without_unique_constraint_is_migrated(inbox, tmp_path):
     assert n["submissions"] == 1 + 3                    # the kept one + the three files, once
 
 
+def test_a_history_from_a_newer_salesxl_one_clear_message_in_each_language(inbox, tmp_path):
+    path = tmp_path / "team.history.sqlite"
+    hist.open_history(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(hist.SCHEMA_VERSION + 1),))
+    conn.commit()
+    conn.close()
+    newer = hist.SCHEMA_VERSION + 1
+    for lang, said in (("en", f"the history store {path} was written by a newer salesxl (its schema {newer}, this one "
+                              f"reads up to {hist.SCHEMA_VERSION}): update salesxl to read it"),
+                       ("fr", f"l'historique {path} a été écrit par une version plus récente de salesxl (son schéma "
+                              f"{newer}, celle-ci lit jusqu'au {hist.SCHEMA_VERSION}) : mettez salesxl à jour pour le "
+                              f"lire")):
+        r = _run("consolidate", inbox, "-o", tmp_path / "team.xlsx", "--history", path, "--as-of", AS_OF,
+                 "--lang", lang)
+        frame = {"en": "error: {} (see: salesxl {} -h)", "fr": "erreur : {} (voir : salesxl {} -h)"}[lang]
+        assert r.returncode == 2
+        assert _one_error_line(r.stderr) == frame.format(said, "consolidate")
+        r = _run("forecast", inbox, "--history", path, "--as-of", AS_OF, "--lang", lang)
+        assert r.returncode == 2 and _one_error_line(r.stderr) == frame.format(said, "forecast")
+    assert not (tmp_path / "team.xlsx").exists()
+
+
+def test_the_calamine_engine_missing_is_said_in_the_usage_language(inbox, tmp_path):
+    hide = "import sys; sys.modules['python_calamine'] = None; from salesxl.cli import main; main()"
+    for lang, frame, said in (("en", "error: ", "the calamine engine needs python-calamine (pip install "
+                                                "python-calamine); the openpyxl engine reads without it"),
+                              ("fr", "erreur : ", "le moteur calamine demande python-calamine (pip install "
+                                                  "python-calamine) ; le moteur openpyxl lit sans lui")):
+        r = subprocess.run([sys.executable, "-c", hide, "validate", str(inbox), "--engine", "calamine", "--lang", lang],
+                           capture_output=True, text=True, timeout=120)
+        line = _one_error_line(r.stderr)
+        assert r.returncode == 2 and line.startswith(frame) and said in line and "--engine" in line, line
+
+
 def test_foreign_or_broken_history_one_clear_message(inbox, tmp_path):
     foreign = tmp_path / "foreign.sqlite"
     conn = sqlite3.connect(foreign)

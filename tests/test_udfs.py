@@ -106,6 +106,36 @@ def test_period_forecast_reads_french_statuses_and_extra_won_labels():
     assert udfs.SXL_PERIOD_FORECAST(*args, start, end, [["Signed"]]) == 2900   # serial 46333 = 2026-11-07
 
 
+def test_period_forecast_agrees_with_salesxl_forecast_on_open_proposals_without_a_probability(tmp_path):
+    """An open proposal with an empty probability: `salesxl forecast` gives it its stage's default (and
+    leaves it out without a stage); the function, given the Stage column, gives the same figure."""
+    import json
+    from typer.testing import CliRunner
+    from salesxl.cli import app
+    s, e, day = dt.date(2026, 11, 1), dt.date(2026, 11, 30), dt.date(2026, 11, 25)
+    ann = {"rep": "Ann Lee", "company": "Alpha"}
+    rows = {"reps": [{"rep": "Ann Lee", "seniority": "confirmed"}],
+            "objectives": [{"rep": "Ann Lee", "period_start": s, "period_end": e, "revenue_objective": 50000.0}],
+            "pipeline": [
+                {**ann, "ref": "P1", "amount": 10000.0, "probability": 0.4, "status": "Open", "decision_date": day,
+                 "stage": "Proposal sent"},
+                {**ann, "ref": "P2", "amount": 8000.0, "status": "Open", "decision_date": day,
+                 "stage": "Negotiation"},                                   # no probability: the stage's 70 %
+                {**ann, "ref": "P3", "amount": 5000.0, "status": "Open", "decision_date": day},   # none: left out
+                {**ann, "ref": "P4", "amount": 3000.0, "probability": 1.0, "status": "Won",
+                 "decision_date": dt.date(2026, 11, 5)}]}
+    path = write_template(tmp_path / "ann.xlsx", "en", rows=rows, settings={"as_of": dt.date(2026, 11, 20)})
+    r = CliRunner().invoke(app, ["forecast", str(path), "--json"])
+    assert r.exit_code == 1, r.output                    # P3's missing probability is an error
+    (rep,) = json.loads(r.stdout)["reps"]
+    assert rep["forecast"] == pytest.approx(3000 + 4000 + 5600)
+    wb = load_workbook(path, data_only=True)
+    args = [column(wb, "Pipeline", h) for h in ("Amount", "Probability", "Status", "Decision date")]
+    stages = column(wb, "Pipeline", "Stage")
+    assert udfs.SXL_PERIOD_FORECAST(*args, s, e, None, stages) == pytest.approx(rep["forecast"])
+    assert udfs.SXL_PERIOD_FORECAST(*args, s, e) == pytest.approx(3000 + 4000)    # without the stages: left out
+
+
 # ------------------------------------------------------------------------------------ distribution
 
 

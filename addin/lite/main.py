@@ -57,10 +57,10 @@ def SXL_WEIGHTED_SUM(amounts, probabilities):
 
 @func
 def SXL_PERIOD_FORECAST(amounts, probabilities, statuses, decision_dates, period_start, period_end,
-                        won_statuses=None):
+                        won_statuses=None, stages=None):
     """Won + weighted open of the proposals decided in the period."""
     return udfs.SXL_PERIOD_FORECAST(amounts, probabilities, statuses, decision_dates, period_start,
-                                    period_end, won_statuses)
+                                    period_end, won_statuses, stages)
 
 
 @func

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
-from salesxl import contract
+from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
 from salesxl.layout import (ERROR_FILL, HEADER_COLOUR, ISSUE_COLUMNS, ISSUE_MESSAGE_COL, NO_ISSUES, NOTE_FILL, STYLES,
@@ -54,7 +54,16 @@ _AFTER_LEGACY = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "contr
 
 
 class AnnotateError(Exception):
-    """The package cannot be patched safely (a layout this module does not handle): no copy is written."""
+    """The package cannot be patched safely (a layout this module does not handle): no copy is written.
+    `reason` is a key of i18n.PATCH_REFUSALS, `params` fill its text; `say(lang)` tells it in EN or FR
+    (str() is the English)."""
+
+    def __init__(self, reason: str, /, **params: Any):
+        self.reason, self.params = reason, params
+        super().__init__(self.say("en"))
+
+    def say(self, lang: str) -> str:
+        return i18n.patch_refusal(self.reason, lang, **self.params)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,7 +129,7 @@ def annotate_file(source, output, tables: Iterable[TableData], issues: Sequence[
     only read; `output` must be another file."""
     source, output = Path(source), Path(output)
     if output.resolve() == source.resolve():
-        raise AnnotateError("the annotated copy must not replace the workbook")
+        raise AnnotateError("copy_replaces_source")
     marks = issue_cells(tables, issues)
     with zipfile.ZipFile(source) as z:
         pkg = _Package(z)
@@ -249,7 +258,7 @@ def _insert_before_close(text: str, tag: str, el: str) -> str:
     if m is None:
         m2 = re.search(rf"<((?:\w+:)?){tag}\b([^>]*)/>", text)
         if m2 is None:
-            raise AnnotateError(f"no <{tag}> element")
+            raise AnnotateError("no_element", tag=tag)
         return text[:m2.start()] + f"<{m2.group(1)}{tag}{m2.group(2)}>{el}</{m2.group(1)}{tag}>" + text[m2.end():]
     return text[:m.start()] + el + text[m.start():]
 
@@ -347,7 +356,7 @@ class _Styles:
             self.text = text
             m = self._block(block)
             if m is None:
-                raise AnnotateError(f"styles.xml has no <{block}>")
+                raise AnnotateError("no_styles_block", block=block)
             p = self.prefix
             el = m.group(0)
             head = re.match(rf"<{p}{block}\b[^>]*?/?>", el).group(0)
@@ -388,7 +397,7 @@ def _fill_cells(xml: str, fills: Mapping[tuple[int, int], str], styles: _Styles)
     """Each (row, col) of `fills` given a cell format filled with its colour; missing cells and rows created."""
     sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
     if sd is None:
-        raise AnnotateError("no sheetData")
+        raise AnnotateError("no_sheet_data")
     p = sd.group(1)
     body = sd.group(2) or ""
     by_row: dict[int, dict[int, str]] = {}
@@ -399,7 +408,7 @@ def _fill_cells(xml: str, fills: Mapping[tuple[int, int], str], styles: _Styles)
     for m in _ROW.finditer(body):
         a = _attrs(m.group(2))
         if "r" not in a:
-            raise AnnotateError("a row without its number")
+            raise AnnotateError("row_without_number")
         r = int(a["r"])
         end = m.end() if m.group(3) else body.index("</" + m.group(1) + "row>", m.end())
         # rows to create before this one
@@ -438,7 +447,7 @@ def _fill_row(p: str, r: int, inner: str, cols: Mapping[int, str], styles: _Styl
         a = _attrs(m.group(2))
         ref = a.get("r")
         if ref is None:
-            raise AnnotateError("a cell without its reference")
+            raise AnnotateError("cell_without_ref")
         c = col_index(re.match(r"[A-Z]+", ref).group(0))
         for nc in sorted(x for x in cols if x < c and x not in done):
             out.append(inner[pos:m.start()])
@@ -566,7 +575,7 @@ def _prefixes(xml: str, root: str) -> tuple[str, str, str]:
     root when it was not)."""
     m = re.search(rf"<(\w+:)?{root}\b([^>]*)>", xml)
     if m is None:
-        raise AnnotateError(f"no <{root}> element")
+        raise AnnotateError("no_element", tag=root)
     rp = next((x.group(1) for x in re.finditer(r'xmlns:(\w+)="([^"]*)"', m.group(2)) if x.group(2) == _NS_REL), None)
     if rp is None:
         rp = "sxlr"
@@ -728,7 +737,7 @@ def annotate_workbooks(paths: Sequence[str], outdir, *, engine: str | None = Non
     outdir = Path(outdir)
     folders = {Path(p).resolve().parent for p in paths}
     if outdir.resolve() in folders:
-        raise AnnotateError(f"{outdir} holds the workbooks themselves: choose another folder for the copies")
+        raise AnnotateError("outdir_holds_sources", outdir=outdir)
     out: list[Annotated] = []
     taken: set[str] = set()
     for p in paths:

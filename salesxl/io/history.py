@@ -126,8 +126,7 @@ def open_history(path: str | os.PathLike[str], timeout: float | None = None) -> 
         raise
     if version > SCHEMA_VERSION:
         conn.close()
-        raise RuntimeError(f"history store {path} has schema version {version}, newer than this salesxl "
-                           f"({SCHEMA_VERSION})")
+        raise NewerHistory(path, version)
     return conn
 
 
@@ -138,6 +137,15 @@ _UNIQUE = {"submissions": (("fingerprint", "as_of"), "MIN"), "snapshots": (("rep
 
 class NotAHistory(sqlite3.DatabaseError):
     """A SQLite file whose tables are not those of a salesxl history store."""
+
+
+class NewerHistory(sqlite3.DatabaseError):
+    """A history store written by a newer salesxl (its schema version is above this one's)."""
+
+    def __init__(self, path: str | os.PathLike[str], version: int):
+        self.version = version
+        super().__init__(f"history store {path} has schema version {version}, newer than this salesxl "
+                         f"({SCHEMA_VERSION})")
 
 
 def _has_unique(conn: sqlite3.Connection, table: str, cols: tuple[str, ...]) -> bool:
@@ -177,6 +185,10 @@ _EXPLAIN = {
                    "(or wait for it to finish) and run again, or use --wait",
              "fr": "l'historique {path} est verrouillé par un autre programme (attente de {seconds:g} s) : "
                    "fermez-le (ou attendez qu'il ait fini) et relancez, ou utilisez --wait"},
+    "newer": {"en": "the history store {path} was written by a newer salesxl (its schema {version}, this one reads "
+                    "up to {ours}): update salesxl to read it",
+              "fr": "l'historique {path} a été écrit par une version plus récente de salesxl (son schéma {version}, "
+                    "celle-ci lit jusqu'au {ours}) : mettez salesxl à jour pour le lire"},
     "foreign": {"en": "{path} is not a salesxl history store ({detail}): give --history another file",
                 "fr": "{path} n'est pas un historique salesxl ({detail}) : donnez à --history un autre fichier"},
     "other": {"en": "history store {path}: {detail}", "fr": "historique {path} : {detail}"},
@@ -187,7 +199,9 @@ def explain(exc: BaseException, path: str | os.PathLike[str], seconds: float | N
     """One line saying what went wrong with the history store and what to do."""
     lang = lang if lang in ("en", "fr") else "en"
     text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+    if isinstance(exc, NewerHistory):
+        kind = "newer"
+    elif isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
         kind = "busy"
     elif isinstance(exc, NotAHistory) or any(t in text for t in ("not a database", "malformed", "no such column",
                                                                    "has no column")):
@@ -195,7 +209,8 @@ def explain(exc: BaseException, path: str | os.PathLike[str], seconds: float | N
     else:
         kind = "other"
     seconds = BUSY_TIMEOUT if seconds is None else seconds
-    return _EXPLAIN[kind][lang].format(path=path, seconds=seconds, detail=text)
+    return _EXPLAIN[kind][lang].format(path=path, seconds=seconds, detail=text,
+                                       version=getattr(exc, "version", None), ours=SCHEMA_VERSION)
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:

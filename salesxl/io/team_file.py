@@ -90,7 +90,7 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                 txt = pkg.text(table)
                 head = re.search(r"<(?:\w+:)?table\b[^>]*>", txt)
                 if head is None or "ref" not in _attrs(head.group(0)):
-                    raise AnnotateError(f"{table} has no range")
+                    raise AnnotateError("table_without_range", table=table)
                 found.append((table, txt, _bounds(_attrs(head.group(0))["ref"]),
                               int(_attrs(head.group(0)).get("totalsRowCount") or 0)))
             bottom = end
@@ -103,7 +103,7 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                     others = [b for t, _, b, _ in found if t != table]
                     where = _refers_to_totals(pkg, part, td.sheet, c1, c2, r2) if totals == 1 else None
                     if where:
-                        raise AnnotateError(f"{where} refers to the totals row of table {name} by its address")
+                        raise AnnotateError(where[0], where=where[1], table=name)
                     xml, txt = _move_totals(xml, txt, td, name, others, (c1, r1, c2, r2), totals, start, end)
                     txt = re.sub(r'(<(?:\w+:)?autoFilter\b[^>]*?\sref=")[^"]*"', rf'\g<1>{_col(c1)}{r1}:{_col(c2)}{end}"',
                                  txt)
@@ -186,7 +186,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
 
     sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
     if sd is None:
-        raise AnnotateError("no sheetData")
+        raise AnnotateError("no_sheet_data")
     p, body = sd.group(1), sd.group(2) or ""
     end = start + len(recs) - 1
     rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}    # the rows start - 1 .. end
@@ -240,7 +240,7 @@ def _rows_in(body: str, lo: int, hi: int):
     """sheetData's rows numbered lo..hi, in order: (number, start, end, attributes, inner XML)."""
     for m in _ROW_RE.finditer(body):
         if "r" not in _attrs(m.group(2)):
-            raise AnnotateError("a row without its number")
+            raise AnnotateError("row_without_number")
         r = int(_attrs(m.group(2))["r"])
         if r < lo:
             continue
@@ -257,7 +257,7 @@ def _cells(inner: str) -> dict[int, tuple[dict, str]]:
     for c in _CELL_RE.finditer(inner):
         a = _attrs(c.group(2))
         if "r" not in a:
-            raise AnnotateError("a cell without its reference")
+            raise AnnotateError("cell_without_ref")
         cells[col_index(re.match(r"[A-Z]+", a["r"]).group(0))] = (a, c.group(0))
     return cells
 
@@ -309,21 +309,21 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
     first_total, last = r2 - totals + 1, r2 - totals
     shift = end - last
     if totals != 1:
-        raise AnnotateError(f"table {name} has {totals} totals rows")
+        raise AnnotateError("totals_rows", table=name, count=totals)
     if start > first_total:
-        raise AnnotateError(f"rows typed below the totals row of table {name}")
+        raise AnnotateError("rows_below_totals", table=name)
     sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
     if sd is None:
-        raise AnnotateError("no sheetData")
+        raise AnnotateError("no_sheet_data")
     p, body = sd.group(1), sd.group(2) or ""
     lo, hi = first_total, end + totals                 # the rows rewritten: the totals row(s) and where they go
     for m in re.finditer(r'<(?:\w+:)?mergeCell\b[^>]*?\sref="([^"]*)"', xml):
         (mc1, mr1), (mc2, mr2) = _bounds(m.group(1))
         if mc1 <= c2 and c1 <= mc2 and mr1 <= hi and lo <= mr2:
-            raise AnnotateError(f"merged cells {m.group(1)} by the totals row of table {name}")
+            raise AnnotateError("merged_by_totals", cells=m.group(1), table=name)
     for (oc1, or1), (oc2, or2) in others:
         if oc1 <= c2 and c1 <= oc2 and or1 <= hi and or2 > r2:
-            raise AnnotateError(f"another table below the totals row of table {name}")
+            raise AnnotateError("table_below_totals", table=name)
     rows: dict[int, tuple[str, dict[int, tuple[dict, str]], str]] = {}    # row -> (attributes, cells, XML)
     span = None
     for r, at, stop, attrs, inner in _rows_in(body, lo, hi):
@@ -331,7 +331,7 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
         span = (span[0] if span else at, stop)
     for r, (_, cells, _) in rows.items():
         if r > r2 and any(c1 <= c <= c2 and _holds(x) for c, (_, x) in cells.items()):
-            raise AnnotateError(f"cells below the totals row of table {name}, where the new rows go")
+            raise AnnotateError("cells_below_totals", table=name)
     sheet = td.sheet
 
     def moved(a: dict, cell: str, r: int) -> str:
@@ -342,7 +342,7 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
             return cell
         fa = _attrs(f.group(2))
         if fa.get("t") == "shared" and not f.group(4):
-            raise AnnotateError(f"a shared formula in the totals row of table {name}")
+            raise AnnotateError("shared_formula_in_totals", table=name)
         attrs = f.group(2)
         if "ref" in fa:                                 # a shared or array formula's range, on the row
             (fc1, fr1), (fc2, fr2) = _bounds(fa["ref"])
@@ -449,15 +449,17 @@ def _grow_formula(text: str, sheet: str, c1: int, c2: int, header_row: int, last
 
 # A sheet's rules whose formulas may name cells: conditional formats and data validations (their x14 kin
 # in the sheet's extensions too), and the formulas inside them
-_RULES = (("a conditional format", r"<(?:\w+:)?conditionalFormatting\b.*?</(?:\w+:)?conditionalFormatting>"),
-          ("a data validation", r"<(?:\w+:)?dataValidation\b.*?</(?:\w+:)?dataValidation>"))
+_RULES = (("totals_used_by_format", r"<(?:\w+:)?conditionalFormatting\b.*?</(?:\w+:)?conditionalFormatting>"),
+          ("totals_used_by_validation", r"<(?:\w+:)?dataValidation\b.*?</(?:\w+:)?dataValidation>"))
 _RULE_FORMULA_RE = re.compile(r"<(?:\w+:)?(?:formula[12]?|f)>([^<]+)</(?:\w+:)?(?:formula[12]?|f)>")
 
 
-def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, total: int) -> str | None:
+def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
+                      total: int) -> tuple[str, str] | None:
     """Where a formula, a conditional format, a data validation, a link, a name or a chart refers by its
     address to the totals row (row `total`, columns c1..c2) of a table on `sheet` (the totals row's own
-    cells aside), None when nothing does: moved, the totals row would leave such a reference behind."""
+    cells aside) — (its i18n.PATCH_REFUSALS reason, the sheet, cell or name) —, None when nothing does:
+    moved, the totals row would leave such a reference behind."""
     def hits(text: str, own: bool) -> bool:
         for _, _, a, b in _refs(unescape(text), sheet, own)[1]:
             if col_index(a[1]) <= c2 and c1 <= col_index((b or a)[1]) and int(a[3]) <= total <= int((b or a)[3]):
@@ -483,23 +485,23 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int, to
                 ref = re.fullmatch(r"([A-Z]+)(\d+)", _attrs(c.group(2)).get("r", ""))
                 moves = own and ref is not None and int(ref.group(2)) == total and c1 <= col_index(ref.group(1)) <= c2
                 if not moves and hits(f.group(1), own):
-                    return f"{sheets[name]}!{ref.group(0) if ref else ''}"
+                    return "totals_used_by_cell", f"{sheets[name]}!{ref.group(0) if ref else ''}"
             rest = re.sub(r"<(?:\w+:)?sheetData\b.*?</(?:\w+:)?sheetData>", "", text, flags=re.S)
             for what, block in _RULES:
                 for b in re.finditer(block, rest, flags=re.S):
                     if any(hits(f.group(1), own) for f in _RULE_FORMULA_RE.finditer(b.group(0))):
-                        return f"{what} on {sheets[name]}"
+                        return what, sheets[name]
             for h in re.finditer(r"<(?:\w+:)?hyperlink\b([^>]*)>", rest):
                 a = _attrs(h.group(1))
                 where = a.get("location") or next((links.get(v, "") for k, v in a.items() if k.endswith(":id")), "")
                 if where and hits(where, own):
-                    return f"the link in {sheets[name]}!{a.get('ref', '')}"
+                    return "totals_used_by_link", f"{sheets[name]}!{a.get('ref', '')}"
         elif name == wb:
             for d in re.finditer(r"<(?:\w+:)?definedName\b([^>]*)>([^<]+)</(?:\w+:)?definedName>", text):
                 if hits(d.group(2), False):
-                    return _attrs(d.group(1)).get("name", "a name")
+                    return "totals_used_by_name", _attrs(d.group(1)).get("name", "?")
         elif any(hits(f.group(1), False) for f in re.finditer(r"<(?:\w+:)?f>([^<]+)</(?:\w+:)?f>", text)):
-            return "a chart"
+            return "totals_used_by_chart", ""
     return None
 
 
