@@ -164,8 +164,7 @@ def test_every_drawn_style_attribute_is_shown_drawn():
 def test_a_grid_border_around_each_cell(monkeypatch):
     one = borders(one_cell(Style(border=layout.GRID_BORDER), monkeypatch))
     assert set(one) == {"edge_top", "edge_bottom", "edge_left", "edge_right"}
-    assert all(v == {"color": layout.GRID_BORDER.lower(), "weight": "thin", "line_style": "continuous"}
-               for v in one.values())
+    assert all(v == {"color": layout.GRID_BORDER.lower(), "line_style": "continuous"} for v in one.values())
     block = borders(one_cell(Style(border=layout.GRID_BORDER), monkeypatch, rows=3, cols=2))
     assert set(block) == {"edge_top", "edge_bottom", "edge_left", "edge_right", "inside_horizontal",
                           "inside_vertical"}
@@ -175,10 +174,9 @@ def test_a_line_above_each_subtotal_row_and_under_each_section_title(monkeypatch
     total = borders(one_cell(layout.STYLES["total"], monkeypatch, rows=2, cols=3))
     for side in ("edge_top", "inside_horizontal"):          # each row's top line, as the file writer's
         assert total[side] == {"color": layout.TOTAL_LINE.lower(), "weight": "medium", "line_style": "continuous"}
-    assert total["edge_bottom"]["weight"] == total["inside_vertical"]["weight"] == "thin"
+    assert "weight" not in total["edge_bottom"] and "weight" not in total["inside_vertical"]      # thin: Excel's
     section = borders(one_cell(layout.STYLES["section"], monkeypatch))
-    assert section == {"edge_bottom": {"color": layout.HEADER_COLOUR.lower(), "weight": "thin",
-                                       "line_style": "continuous"}}
+    assert section == {"edge_bottom": {"color": layout.HEADER_COLOUR.lower(), "line_style": "continuous"}}
 
 
 def test_a_plain_style_draws_nothing(monkeypatch):
@@ -232,3 +230,13 @@ def test_links_data_bars_rules_merges_heights_and_print_area():
     for func in ("addHyperlink", "addConditionalFormat", "rangeMerge", "setRowHeight", "setPrintArea",
                  "setNumberFormat"):
         assert func in funcs, func
+
+
+def test_the_line_above_a_subtotal_is_drawn_after_the_grid_above_it():
+    lay = SheetLayout("Totals", "en", [10, 10])
+    lay.put(0, 0, Cell("a"), Cell(1.0, layout.AMOUNT))                     # grid cells (thin border)
+    lay.put(1, 0, Cell("Team", layout.TEXT, "total"), Cell(1.0, layout.AMOUNT, "total"))
+    acts = [a for a in render(lay) if a["func"] == "setBorderProperty"]
+    grid_bottom = max(i for i, a in enumerate(acts) if a["start_row"] == 0 and a["args"][0] == "edge_bottom")
+    total_top = [i for i, a in enumerate(acts) if a["start_row"] == 1 and a["args"][:2] == ["edge_top", "weight"]]
+    assert total_top and acts[total_top[0]]["args"][2] == "medium" and total_top[0] > grid_bottom

@@ -53,7 +53,7 @@ import datetime as dt
 import math
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
@@ -829,18 +829,26 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
         except (NotImplementedError, AttributeError):
             pass
     by_style: dict[str | None, list[tuple[int, int]]] = {}
+    by_lines: dict[tuple, list[tuple[int, int]]] = {}      # borders apart: most styles share the grid's
     by_fmt: dict[tuple[int, str], list[int]] = {}
     for (r, c), cell in sorted(lay.grid().items()):
         st = STYLES.get(cell.style, STYLES[None])
-        if st != _PLAIN:
+        lines = (st.border, st.top, st.bottom_line)
+        if replace(st, border=None, top=False, bottom_line=None) != _PLAIN:
             by_style.setdefault(cell.style, []).append((r, c))
+        if any(lines):
+            by_lines.setdefault(lines, []).append((r, c))
         fmt = number_format(cell.fmt, lay.lang)
         if fmt and cell.fmt != TEXT:
             by_fmt.setdefault((c, fmt), []).append(r)
     for style, cells in sorted(by_style.items(), key=lambda kv: str(kv[0])):
         st = STYLES.get(style, STYLES[None])
         for r1, c1, r2, c2 in rectangles(cells):
-            _apply_style(rng(r1, c1, r2, c2), st, r2 - r1 + 1, c2 - c1 + 1)
+            _apply_style(rng(r1, c1, r2, c2), st)
+    # the subtotals' lines last: a line they share with the cells above is theirs (medium)
+    for (border, top, bottom_line), cells in sorted(by_lines.items(), key=lambda kv: (kv[0][1], str(kv[0]))):
+        for r1, c1, r2, c2 in rectangles(cells):
+            _apply_lines(rng(r1, c1, r2, c2), border, top, bottom_line, r2 - r1 + 1, c2 - c1 + 1)
     for (c, fmt), rows in sorted(by_fmt.items()):
         for r1, r2 in _runs(rows):
             rng(r1, c, r2, c).number_format = fmt
@@ -880,10 +888,9 @@ _PLAIN = Style()
 _EDGES = ["edge_top", "edge_bottom", "edge_left", "edge_right"]
 
 
-def _apply_style(target: Any, st: Style, rows: int = 1, cols: int = 1) -> None:
-    """A layout style on a rectangle of `rows` × `cols` cells, as the file writer gives it to each cell:
-    fill, font, wrap, alignment, a thin border around each cell, a medium line above each (subtotals),
-    a line under each (section titles). What an engine lacks is skipped (LIVE_LEFT_OUT lists what no
+def _apply_style(target: Any, st: Style) -> None:
+    """A layout style but its lines (`_apply_lines`) on a range, as the file writer gives it to each
+    cell: fill, font, wrap, alignment. What an engine lacks is skipped (LIVE_LEFT_OUT lists what no
     engine draws)."""
     if st.fill:
         target.color = st.fill
@@ -904,16 +911,21 @@ def _apply_style(target: Any, st: Style, rows: int = 1, cols: int = 1) -> None:
             target.vertical_alignment = "center" if st.valign == "vcenter" else st.valign
     except (NotImplementedError, AttributeError, KeyError):
         pass
+
+
+def _apply_lines(target: Any, border: str | None, top: bool, bottom_line: str | None, rows: int, cols: int) -> None:
+    """A style's lines on a rectangle of `rows` × `cols` cells, as the file writer gives them to each cell:
+    a thin border around each cell, a medium line above each (subtotals), a line under each (section
+    titles). A continuous line is thin unless told (Excel's default weight)."""
     inside_h = ["inside_horizontal"] if rows > 1 else []
     inside_v = ["inside_vertical"] if cols > 1 else []
     try:
-        if st.border:
-            target.borders.set(_EDGES + inside_h + inside_v, line_style="continuous", weight="thin", color=st.border)
-        if st.top:              # each cell's top: the rectangle's top edge and the lines between its rows
+        if border:
+            target.borders.set(_EDGES + inside_h + inside_v, line_style="continuous", color=border)
+        if top:                 # each cell's top: the rectangle's top edge and the lines between its rows
             target.borders.set(["edge_top"] + inside_h, line_style="continuous", weight="medium", color=TOTAL_LINE)
-        if st.bottom_line:
-            target.borders.set(["edge_bottom"] + inside_h, line_style="continuous", weight="thin",
-                               color=st.bottom_line)
+        if bottom_line:
+            target.borders.set(["edge_bottom"] + inside_h, line_style="continuous", color=bottom_line)
     except (NotImplementedError, AttributeError):     # an engine (or an older xlwings) without borders
         pass
 
