@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -250,20 +250,6 @@ def _slipping(rf: RepForecast) -> list[dict]:
     rows = [s for s in rf.slippage or () if (s.get("pushes") or 0) >= 1]
     rows.sort(key=lambda s: (-(s.get("days_pushed") or 0), str(s.get("ref"))))
     return rows[:TOP_SLIPPING]
-
-
-def build_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR",
-                  back_sheet: str | None = None) -> list[Review]:
-    return list(iter_reviews(fc, lang, currency, back_sheet))
-
-
-def iter_reviews(fc: TeamForecast, lang: str = "en", currency: str = "EUR",
-                 back_sheet: str | None = None) -> Iterator[Review]:
-    """The reviews of `build_reviews`, built one at a time (a writer renders and drops each in turn)."""
-    taken: set[str] = set()
-    for r in fc.reps:
-        yield build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations,
-                           back_sheet=back_sheet)
 
 
 def _pace_style(pace):

@@ -193,6 +193,15 @@ def compute(tables, lists, as_of: dt.date, settings: Mapping[str, Any] | None = 
     return forecast_team(plan, forecast_reps(plan))
 
 
+def build_reviews(fc, lang: str = "en", currency: str = "EUR", back_sheet: str | None = None) -> list:
+    """Every rep's review of a team forecast, as the team workbook's writer makes them (one `taken` set of
+    sheet names for the team)."""
+    from salesxl.review import build_review
+    taken: set[str] = set()
+    return [build_review(r, fc.as_of, lang, currency=currency, taken=taken, simulations=fc.simulations,
+                         back_sheet=back_sheet) for r in fc.reps]
+
+
 def merged_tables(validated) -> dict:
     """The typed tables of several validated workbooks, one after the other (what a test computes a
     team's forecast from by hand, to compare with the consolidation's)."""

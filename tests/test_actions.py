@@ -24,13 +24,13 @@ except ImportError:  # tests/ not a package and the repo root not on sys.path
                                 count_calls, recorded_actions, reset_actions)
 
 from salesxl import actions, addin_build, contract, demo_data
-from conftest import compute
+from conftest import build_reviews, compute
 from salesxl.io import live
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.review_xlsx import render_review as render_review_file
 from salesxl.io.template import write_template
 from salesxl.layout import ISSUE_COLUMNS, forecast_layout, issue_values, issues_in_order, review_layout
-from salesxl.review import Fields, Grid, build_reviews
+from salesxl.review import Fields, Grid
 from salesxl.review_text import TEXTS
 
 AS_OF = dt.date(2026, 11, 20)

@@ -236,7 +236,8 @@ def test_forecast_json_expected_and_basis(world_forecast):
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_review_says_why_expected_differs(world_forecast, lang):
-    from salesxl.review import build_reviews, expected_point
+    from conftest import build_reviews
+    from salesxl.review import expected_point
     w, day, fc, plain = world_forecast
     points = [expected_point(r, day, lang) for r in fc.reps]
     said = [x for x in points if x]

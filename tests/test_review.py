@@ -12,8 +12,8 @@ import xlsxwriter
 
 from salesxl.demo_data import DEMO_AS_OF
 from salesxl.io.review_xlsx import render_review
-from salesxl.review import Chart, Fields, Grid, Points, build_reviews, sheet_name
-from conftest import demo_team_forecast
+from salesxl.review import Chart, Fields, Grid, Points, sheet_name
+from conftest import build_reviews, demo_team_forecast
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from salesxl.io import _xlsxwriter_ext as ext
 from salesxl.io import review_xlsx
-from salesxl.review import build_reviews
-from conftest import demo_team_forecast
+from conftest import build_reviews, demo_team_forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXED = dt.datetime(2026, 1, 1)

@@ -48,6 +48,7 @@ from io import StringIO
 from typing import Any, Callable, Mapping, Sequence
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellDatetimeTuple, CellNumberTuple, CellStringTuple, Worksheet
 
@@ -420,7 +421,7 @@ class StreamSheet(Worksheet):
             return f'<c r="{letter}{r}"{tstyle}{self._inline_suffix(s)[1:]}'
         return f'<c r="{letter}{r}{self._inline_suffix(s)}'
 
-    def write_header(self, headers: Sequence[str], header_format) -> None:
+    def write_header(self, headers: Sequence[str], header_format: Format | None) -> None:
         """The header row (row 1), through XlsxWriter (the table's column names must match)."""
         self._header_format = header_format
         for j, h in enumerate(headers):
@@ -597,7 +598,7 @@ class FastSheet(Worksheet):
 
     # -- writing: XlsxWriter's write_string / write_number / write_blank without their per-call
     #    checks of A1 notation, storing the same cells (anything unusual goes through XlsxWriter)
-    def put_string(self, row: int, col: int, string: str, cell_format=None) -> int:
+    def put_string(self, row: int, col: int, string: str, cell_format: Format | None = None) -> int:
         if self.constant_memory or len(string) > self.xls_strmax // 2:
             return self.write_string(row, col, string, cell_format)
         if self._check_dimensions(row, col):
@@ -605,7 +606,7 @@ class FastSheet(Worksheet):
         self.table[row][col] = CellStringTuple(self.str_table._get_shared_string_index(string), cell_format)
         return 0
 
-    def put_number(self, row: int, col: int, number: float, cell_format=None) -> int:
+    def put_number(self, row: int, col: int, number: float, cell_format: Format | None = None) -> int:
         if self.constant_memory or type(number) is not float or number - number != 0:   # nan, inf
             return self.write_number(row, col, number, cell_format)
         if self._check_dimensions(row, col):
@@ -613,7 +614,7 @@ class FastSheet(Worksheet):
         self.table[row][col] = CellNumberTuple(number, cell_format)
         return 0
 
-    def put_blank(self, row: int, col: int, cell_format=None) -> int:
+    def put_blank(self, row: int, col: int, cell_format: Format | None = None) -> int:
         if cell_format is None:
             return 0
         if self.constant_memory:
@@ -623,7 +624,7 @@ class FastSheet(Worksheet):
         self.table[row][col] = CellBlankTuple(cell_format)
         return 0
 
-    def put_cells(self, row: int, col0: int, cells, cell_format: Callable, lang: str, write_cell: Callable) -> None:
+    def put_cells(self, row: int, col0: int, cells: Sequence[Any], cell_format: Callable, lang: str, write_cell: Callable) -> None:
         """`write_cell(self, row, col, cell, cell_format(cell.fmt, cell.style, lang))` for each cell of a
         row from column `col0` (cells have `value`, `fmt`, `style`): the same cells stored, in one go."""
         n = len(cells)
@@ -660,7 +661,7 @@ class FastSheet(Worksheet):
             self._check_dimensions(row, lo)
             self._check_dimensions(row, hi)
 
-    def freeze(self, wb) -> None:
+    def freeze(self, wb: xlsxwriter.Workbook) -> None:
         """The sheet is complete: build its cell XML now and drop the cell table. The cached values of
         the charts inserted in this sheet (which read this sheet) are taken first, as XlsxWriter would
         take them at close. Nothing may be written to the sheet, nor read from it by a chart, afterwards.

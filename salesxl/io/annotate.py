@@ -11,6 +11,8 @@ sparklines, VBA) stay as they were. The original is only ever read.
 """
 from __future__ import annotations
 
+import datetime as dt
+import os
 import posixpath
 import re
 import zipfile
@@ -124,7 +126,8 @@ class Annotated:
                 **({"error": self.error} if self.error else {})}
 
 
-def annotate_file(source, output, tables: Iterable[TableData], issues: Sequence[Issue], lang: str) -> Annotated:
+def annotate_file(source: str | os.PathLike[str], output: str | os.PathLike[str], tables: Iterable[TableData],
+                  issues: Sequence[Issue], lang: str) -> Annotated:
     """Write to `output` (atomically) a copy of the workbook `source` with `issues` marked. `source` is
     only read; `output` must be another file."""
     source, output = Path(source), Path(output)
@@ -727,8 +730,9 @@ def _value(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-def annotate_workbooks(paths: Sequence[str], outdir, *, engine: str | None = None, lang: str | None = None,
-                       as_of=None) -> list[Annotated]:
+def annotate_workbooks(paths: Sequence[str], outdir: str | os.PathLike[str], *, engine: str | None = None,
+                       lang: str | None = None,
+                       as_of: dt.date | None = None) -> list[Annotated]:
     """An annotated copy in `outdir` of each readable workbook of `paths` (same file name; a second
     workbook of the same name gets " (2)"). A workbook the readers cannot open gets no copy (its issue
     is in the validation's output). `outdir` must not be the folder of an input: the originals are

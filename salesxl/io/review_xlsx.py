@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
+
+import xlsxwriter
+from xlsxwriter.format import Format
 
 from salesxl.io._xlsxwriter_ext import FastSheet
 from salesxl.io.cells import clean_str
 from salesxl.layout import AMOUNT, STYLES, TOTAL_LINE, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
+
+if TYPE_CHECKING:
+    from salesxl.review import Review
 
 _FORMATS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -56,7 +62,7 @@ def format_props(fmt: str, style: str | None, lang: str) -> dict[str, Any]:
 class Formats:
     """XlsxWriter formats are per workbook: created once and reused by every sheet rendered."""
 
-    def __init__(self, wb, lang: str):
+    def __init__(self, wb: xlsxwriter.Workbook, lang: str):
         self.wb = wb
         self.lang = lang
         self._cache: dict[tuple, Any] = {}
@@ -72,19 +78,19 @@ class Formats:
 class ReviewSheet(FastSheet):
     """A review sheet: XlsxWriter's worksheet with the faster cell writing of `FastSheet`."""
 
-    def put_cells(self, row: int, col0: int, cells, formats: Formats, lang: str) -> None:
+    def put_cells(self, row: int, col0: int, cells: Sequence[Cell], formats: Formats, lang: str) -> None:
         """write_cell for each cell of a row from column `col0`, in one go."""
         super().put_cells(row, col0, cells, formats.cell, lang, write_cell)
 
 
-def formats_for(wb, lang: str) -> Formats:
+def formats_for(wb: xlsxwriter.Workbook, lang: str) -> Formats:
     f = _FORMATS.get(wb)
     if f is None:
         f = _FORMATS[wb] = Formats(wb, lang)
     return f
 
 
-def write_cell(ws: ReviewSheet, row: int, col: int, cell: Cell, fmt) -> None:
+def write_cell(ws: ReviewSheet, row: int, col: int, cell: Cell, fmt: Format | None) -> None:
     v = cell.value
     if v is None or (isinstance(v, float) and v != v):
         ws.put_blank(row, col, fmt)
@@ -98,13 +104,15 @@ def write_cell(ws: ReviewSheet, row: int, col: int, cell: Cell, fmt) -> None:
         ws.put_number(row, col, float(v), fmt)
 
 
-def render_review(wb, review, formats: Formats | None = None, *, defer_strings: bool = False):
+def render_review(wb: xlsxwriter.Workbook, review: Review, formats: Formats | None = None, *,
+                  defer_strings: bool = False) -> ReviewSheet:
     """Add one worksheet holding `review` (laid out by salesxl.layout.review_layout); returns it.
     `defer_strings`: see ReviewSheet.defer_strings (the caller then calls resolve_strings)."""
     return render_sheet(wb, review_layout(review), formats, defer_strings=defer_strings)
 
 
-def render_sheet(wb, lay: SheetLayout, formats: Formats | None = None, *, ws=None, defer_strings: bool = False):
+def render_sheet(wb: xlsxwriter.Workbook, lay: SheetLayout, formats: Formats | None = None, *,
+                 ws: ReviewSheet | None = None, defer_strings: bool = False) -> ReviewSheet:
     """Render a SheetLayout with XlsxWriter on a new ReviewSheet (or on `ws`); returns the sheet."""
     formats = formats or formats_for(wb, lay.lang)
     if ws is None:
@@ -137,7 +145,7 @@ def _render_cells(ws, lay: SheetLayout, formats: Formats) -> None:
                 write_cell(ws, r, c0 + j, cell, formats.cell(cell.fmt, cell.style, lang))
 
 
-def apply_setup(wb, ws, lay: SheetLayout, formats: Formats | None = None) -> None:
+def apply_setup(wb: xlsxwriter.Workbook, ws: ReviewSheet, lay: SheetLayout, formats: Formats | None = None) -> None:
     """Everything of a layout but its cells: widths, heights, links, data bars, cell-value rules,
     charts, frozen panes, print setup (also for a sheet whose rows are streamed)."""
     formats = formats or formats_for(wb, lay.lang)

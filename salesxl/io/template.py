@@ -9,6 +9,7 @@ Native formulas use only functions LibreOffice computes as well.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -133,7 +134,7 @@ def build_template(lang: str = "en", *, rep: str | None = None, period_start: dt
     return wb
 
 
-def write_template(path, lang: str = "en", **kwargs) -> Path:
+def write_template(path: str | os.PathLike[str], lang: str = "en", **kwargs: Any) -> Path:
     wb = build_template(lang, **kwargs)
     return atomic_write(path, lambda tmp: wb.save(tmp))
 

@@ -109,7 +109,7 @@ class TeamWorkbookWriter:
     BATCH_ROWS = 4096                      # rows of a table buffered before their XML is built
     MAX_DATA_ROWS = 1_048_575              # a sheet's 1,048,576 rows less the header
 
-    def __init__(self, path, lang: str = "en", *, tables: Sequence[str] = TABLE_ORDER,
+    def __init__(self, path: str | os.PathLike[str], lang: str = "en", *, tables: Sequence[str] = TABLE_ORDER,
                  lists: Mapping[str, contract.ListSpec] | None = None, settings: Mapping[str, Any] | None = None):
         self.path = Path(path)
         self.lang = lang if lang in i18n.LANGS else "en"
@@ -256,7 +256,7 @@ class TeamWorkbookWriter:
 
     # -- the rest of the workbook -------------------------------------------------------------
     def finish(self, *, issues: Iterable = (), forecast: TeamForecast | Callable[[], TeamForecast] | None = None,
-               reviews: Iterable = (), render_review=None) -> Path:
+               reviews: Iterable = (), render_review: Callable[..., Any] | None = None) -> Path:
         """Write Settings, Issues, Forecast and reviews, close the workbook and move it into place.
 
         `reviews` may be a generator: each review is rendered as it comes and its sheet frozen (its XML
@@ -459,10 +459,11 @@ def _as_datetime(d: dt.date) -> dt.datetime:
 
 
 # ---------------------------------------------------------------------------------------------
-def write_team_workbook(path, *, files: Sequence[tuple[str, Mapping[str, TableData]]], issues: Iterable = (),
+def write_team_workbook(path: str | os.PathLike[str], *, files: Sequence[tuple[str, Mapping[str, TableData]]],
+                        issues: Iterable = (),
                         forecast: TeamForecast | None = None, reviews: Sequence = (), lang: str = "en",
                         settings: Mapping[str, Any] | None = None, lists: Mapping[str, contract.ListSpec] | None = None,
-                        render_review=None) -> Path:
+                        render_review: Callable[..., Any] | None = None) -> Path:
     """Write the whole team workbook at once: `files` are (source path, its typed tables by key), in
     order (`rules.Validated.path` and `.tables`). The streaming path used by `salesxl consolidate` is
     `TeamWorkbookWriter`, table by table as the files come (`add_table`)."""
