@@ -19,6 +19,7 @@ from conftest import (HANDBOOK_AS_OF, HANDBOOK_REP, HANDBOOK_ROWS, make_handbook
 from salesxl import contract
 from salesxl.i18n import MESSAGES
 from salesxl.io.read_xlsx import validate_file
+from salesxl.io.template import build_template
 
 D = dt.date
 AS_OF = D(2003, 4, 30)
@@ -427,3 +428,40 @@ def test_every_message_has_both_languages():
     for code in SEVERITY:
         assert set(MESSAGES[code]) == {"en", "fr"}, code
         assert MESSAGES[code]["en"] != MESSAGES[code]["fr"], code
+
+
+@pytest.mark.parametrize("engine", ["openpyxl", "calamine", "live"])
+def test_a_sheet_name_typed_without_accents_or_in_capitals_is_found(tmp_path, engine):
+    """One name-matching rule for the files and the open workbook: "Parametres" is the Settings sheet
+    "Paramètres", "CARNET COMMERCIAL" the Pipeline — also without their Excel tables (found by name)."""
+    from salesxl import actions
+    try:
+        from tests.xlwings_remote import book_from_json, book_json_from_xlsx
+    except ImportError:  # tests/ not a package
+        from xlwings_remote import book_from_json, book_json_from_xlsx  # type: ignore[no-redef]
+
+    rows = {"pipeline": [{"ref": "P1", "rep": "Claire", "company": "Alpha", "amount": 1000.0, "probability": 0.5,
+                          "decision_date": dt.datetime(2026, 11, 25), "status": "En cours"}]}
+    wb = build_template("fr", rows=rows, settings={"as_of": dt.date(2026, 11, 20), "currency": "CHF"})
+    for ws in wb.worksheets:
+        for name in list(ws.tables):
+            del ws.tables[name]
+    wb[contract.SETTINGS.sheet("fr")].title = "Parametres"
+    pipeline = wb[contract.PIPELINE.sheet("fr")]
+    pipeline.title = "x"                   # (openpyxl refuses a title equal to the sheet's own but for case)
+    pipeline.title = "CARNET COMMERCIAL"
+    path = tmp_path / "sans_accents.xlsx"
+    wb.save(path)
+    if engine == "live":
+        book = book_from_json(book_json_from_xlsx(path))
+        try:
+            live_book = actions.load(book)
+            settings, v = live_book.settings, live_book.validate()
+        finally:
+            book.close()
+    else:
+        v = validate_file(path, engine=engine)
+        settings = v.settings
+    assert settings.get("currency") == "CHF" and v.as_of == dt.date(2026, 11, 20)
+    assert v.tables["pipeline"]["ref"] == ["P1"] and v.tables["pipeline"].sheet == "CARNET COMMERCIAL"
+    assert not [i for i in v.issues if i.code == "SHEET_NOT_FOUND"]
