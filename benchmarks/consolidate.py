@@ -115,10 +115,12 @@ def history_store(folder: Path, n_reps: int, collections: int) -> Path | None:
 def run_salesxl(paths, out, engine, workers) -> dict:
     from salesxl.consolidate import consolidate
     store = Path(out).with_suffix(".history.sqlite")      # (a copy of the history store when one is given)
-    if engine == "calamine_declared":          # the history-based forecast left out: the store's snapshots unread
+    if engine == "calamine_declared":          # the history-based forecast (SPEC §4b) left out, nothing else
+        import dataclasses
+
         import salesxl.consolidate as sc
         facts = sc.history_facts
-        sc.history_facts = lambda conn, as_of: facts(conn, as_of)[:2] + (None,)
+        sc.history_facts = lambda conn, as_of: dataclasses.replace(facts(conn, as_of), learner=None)
         engine = "calamine"
     r = consolidate(paths, out, engine=engine, as_of=AS_OF, workers=workers, history=store)
     c = r.counts

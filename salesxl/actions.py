@@ -37,7 +37,7 @@ from salesxl import contract, i18n
 from salesxl.i18n import counted
 from salesxl.contract import Table
 from salesxl.folders import outbox_is_inbox, setting_folder
-from salesxl.forecast import TeamForecast, plan_forecast
+from salesxl.forecast import ForecastPlan, TeamForecast, plan_forecast
 from salesxl.io import live
 from salesxl.io.annotate import issue_cells
 from salesxl.io.read_xlsx import (SheetPart, cell_error_issues, detect_lang, locate_table, outside_issues,
@@ -345,7 +345,7 @@ def validate(book: xw.Book) -> dict[str, Any]:
                           warnings=counted(warnings, "warning", live_book.lang), sheet=sheet.name)}
 
 
-def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
+def _plan(live_book: LiveBook) -> tuple[Validated, ForecastPlan]:
     """The open workbook validated, and its forecast planned (the batch's stage 3: forecast.plan_forecast),
     with what the history store beside it tells (`salesxl consolidate` keeps `<team>.history.sqlite`
     there): the history-based forecast, calibration, slippage, the change since the previous collection
@@ -356,7 +356,7 @@ def _plan(live_book: LiveBook) -> tuple[Validated, Any]:
     store = _history_beside(live_book.book)
     if store is not None:
         try:
-            plan.attach_history(*stages.history_facts_with(store, v.tables, v.as_of, path=live_book.path, wait=5))
+            plan.attach_history(stages.history_facts_with(store, v.tables, v.as_of, path=live_book.path, wait=5))
         except (sqlite3.Error, OSError, RuntimeError):  # held by another program, or not a salesxl store:
             pass                                          # the forecast goes on without it
     return v, plan

@@ -47,7 +47,7 @@ from salesxl.tables import TableData
 from salesxl.values import label_key, rep_key
 
 if TYPE_CHECKING:       # loaded when a stage needs them (the readers' processes never do)
-    from salesxl.forecast import ForecastPlan, RepForecast, TeamForecast
+    from salesxl.forecast import ForecastPlan, HistoryFacts, RepForecast, TeamForecast
     from salesxl.io.pool import GuardedPool, TaskFailure
     from salesxl.io.write_xlsx import TeamWorkbookWriter
 
@@ -387,7 +387,7 @@ class _HistoryQueries:
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._out["error"] = exc
 
-    def result(self):
+    def result(self) -> HistoryFacts:
         self._thread.join()
         if "error" in self._out:
             raise self._out["error"]
@@ -808,11 +808,12 @@ def forecast_reps(plan: ForecastPlan, pool: GuardedPool | None = None) -> Iterat
             for i, _, res in pool.imap(items))
 
 
-def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, TableData, Any, Any]:
-    """What the forecast reads of the history store (ForecastPlan.attach_history): the closed proposals
-    the calibration reads (not their refs), the open proposals pushed back or long in their stage, and
-    the snapshots up to the as-of date for the history-based forecast (learn.History, SPEC §4b), and the
-    collections the change since the previous one and the track records come from."""
+def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> HistoryFacts:
+    """What the forecast reads of the history store (forecast.HistoryFacts, for ForecastPlan.attach_history):
+    the closed proposals the calibration reads (not their refs), the open proposals pushed back or long
+    in their stage, the snapshots up to the as-of date for the history-based forecast (learn.History,
+    SPEC §4b), and the collections the change since the previous one and the track records come from."""
+    from salesxl.forecast import HistoryFacts
     from salesxl.io import history as hist
     from salesxl.learn import History
     closed = hist.closed_proposals(conn)
@@ -822,11 +823,11 @@ def history_facts(conn: sqlite3.Connection, as_of: dt.date) -> tuple[TableData, 
     closed.set("rep", _dedupe(closed["rep"]))
     slipping = slip.take([i for i, (pushes, days) in enumerate(zip(slip["pushes"], slip["days_in_stage"]))
                           if pushes > 0 or days > 30])
-    return closed, slipping, learner, hist.collections(conn, as_of)
+    return HistoryFacts(closed, slipping, learner, hist.collections(conn, as_of))
 
 
 def history_facts_with(store: str | os.PathLike[str], tables: Mapping[str, TableData], as_of: dt.date, *, path: str,
-                       wait: float | None = None) -> tuple[TableData, TableData, Any, Any]:
+                       wait: float | None = None) -> HistoryFacts:
     """`history_facts` of the store at `store` as they are once `tables` (one workbook's typed tables:
     the add-in's open team workbook) are recorded as the collection of `as_of`, as `consolidate` would
     record them; in a transaction rolled back, so the store is never written. sqlite3.Error when the
@@ -846,7 +847,7 @@ def history_facts_with(store: str | os.PathLike[str], tables: Mapping[str, Table
 
 def forecast_team(plan: ForecastPlan, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
     """Stage 3's end without a workbook: the reps' forecasts completed and added up (forecast.TeamForecast)."""
-    return plan.finish(plan.complete(i, rf) for i, rf in enumerate(rep_forecasts))
+    return plan.finish(plan.complete(job, rf) for job, rf in enumerate(rep_forecasts))
 
 
 class TeamReviews:
@@ -981,7 +982,7 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
     try:
         # the readers are at work: meanwhile, what their results need (numpy and XlsxWriter
         # take a while to import)
-        from salesxl import forecast as fc_mod  # noqa: F401 - loaded while the readers work
+        from salesxl.forecast import HistoryFacts   # (the forecast module loaded while the readers work)
         from salesxl.io import history as hist
         from salesxl.io.write_xlsx import TeamWorkbookWriter
         try:
@@ -1014,7 +1015,7 @@ def _consolidate(inputs: list, output, *, as_of: dt.date | None, lang: str | Non
             # stage 3 starts (the workers, when many reps) while the tables are finished here
             rep_forecasts = forecast_reps(plan, reads.pool)
             writer.finish_tables(issues=all_issues)
-            plan.attach_history(*(queries.result() if queries is not None else (None, None, None)))
+            plan.attach_history(queries.result() if queries is not None else HistoryFacts.EMPTY)
             t_fc = time.perf_counter()
             fc = write_team(writer, plan, rep_forecasts, issues=all_issues, as_of=ing.as_of, lang=ing.lang,
                             currency=settings["currency"]).team_forecast()
@@ -1108,7 +1109,8 @@ def prepare(inputs: Sequence, opts: RunOptions, *, history: str | os.PathLike[st
             out.plan = plan_team(ing, opts, settings)
             settings.update(seed=out.plan.seed, simulations=out.plan.simulations)
             out.settings = settings
-            out.plan.attach_history(*(history_facts(conn, ing.as_of) if conn is not None else (None, None, None)))
+            from salesxl.forecast import HistoryFacts
+            out.plan.attach_history(history_facts(conn, ing.as_of) if conn is not None else HistoryFacts.EMPTY)
         return out
     finally:
         if conn is not None:

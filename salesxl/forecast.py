@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from salesxl.simulate import (DEFAULT_SEED, DEFAULT_SIMULATIONS, EXACT_MAX, outc
                               sample_totals)
 from salesxl.tables import TableData
 from salesxl.values import label_key, rep_key
+
+if TYPE_CHECKING:
+    from salesxl.learn import History
+    from salesxl.movement import Collections
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 WEEKLY, MONTHLY, QUARTERLY = "weekly", "monthly", "quarterly"      # period-length groups of reps
@@ -458,6 +462,25 @@ class ForecastJob:
     team_reasons: dict[str, int]        # the team's
 
 
+@dataclass(frozen=True)
+class HistoryFacts:
+    """What the forecast reads of the history store (consolidate.history_facts, ForecastPlan.attach_history):
+    the closed proposals the calibration reads (`closed`: rep, probability, won, amount), the open proposals
+    pushed back or long in their stage (`slipping`), the snapshots up to the as-of date for the
+    history-based forecast (`learner`, SPEC §4b) and the collections the change since the previous one and
+    the track records come from (`collections`). Each None when unknown; `EMPTY`: no history store (closed
+    proposals then come from the pipeline, no history-based forecast)."""
+    closed: TableData | None = None
+    slipping: TableData | None = None
+    learner: History | None = None
+    collections: Collections | None = None
+
+    EMPTY: ClassVar[HistoryFacts]
+
+
+HistoryFacts.EMPTY = HistoryFacts()
+
+
 @dataclass
 class ForecastPlan:
     """The team forecast in steps: the plan (what each rep's forecast needs, one job per rep with a period),
@@ -477,10 +500,10 @@ class ForecastPlan:
     outcome_of: dict[str, str] = field(default_factory=dict)                 # result key -> outcome class
     closed: dict[str, TableData] | None = None   # rep key -> closed proposals of the history store (None: pipeline)
     slip: dict[str, TableData] = field(default_factory=dict)                 # rep key -> slipping proposals
-    collections: Any = None                                 # movement.Collections of the history store
+    collections: Collections | None = None                  # movement.Collections of the history store
     _reps: list[RepForecast] = field(default_factory=list)  # the reps' forecasts added so far
     _total: dict[str, np.ndarray] | None = None  # the team's draws by period-length group, each rep's added
-    learner: Any = None     # learn.History of the store (attach_history), None without one
+    learner: History | None = None     # learn.History of the store (attach_history), None without one
     _z: np.ndarray | None = None                 # the team factor's normals of the history-based draws
     _total_basis: dict[str, np.ndarray] | None = None   # the same on each rep's basis (history, else declared)
     _pipelines: dict[int, TableData | None] = field(default_factory=dict)   # job i's pipeline until complete(i)
@@ -499,45 +522,49 @@ class ForecastPlan:
                            self.simulations, self.seed, self.on_track, self.at_risk, self.rep_reasons[rep_id],
                            self.team_reasons)
 
-    def attach_history(self, history_closed: TableData | None = None, slippage: TableData | None = None,
-                       learner: Any = None, collections: Any = None) -> None:
-        """Closed proposals (from the history store when given, else the pipeline), slippage, the
-        store's snapshots for the history-based forecast (learn.History), and the collections the change
-        since the previous one and the track records come from (movement.Collections)."""
-        self.collections = collections
-        self.closed = split_by_rep(history_closed) if not _is_empty(history_closed) else None
-        self.slip = split_by_rep(slippage)
-        self.learner = learner
+    def attach_history(self, facts: HistoryFacts = HistoryFacts.EMPTY) -> None:
+        """What the history store tells (HistoryFacts; HistoryFacts.EMPTY: no store): closed
+        proposals (from the store when given, else the pipeline), slippage, the store's snapshots for the
+        history-based forecast (learn.History), and the collections the change since the previous one and
+        the track records come from (movement.Collections)."""
+        self.collections = facts.collections
+        self.closed = split_by_rep(facts.closed) if not _is_empty(facts.closed) else None
+        self.slip = split_by_rep(facts.slipping)
+        self.learner = facts.learner
 
-    def complete(self, i: int, rf: RepForecast) -> RepForecast:
-        """Job i's forecast with its history: win rate, calibration, slippage."""
-        rep_id = self.reps[i].key
-        # the rep's pipeline read back once (job(i) read it already, unless the job went unmade)
-        pipeline = self._pipelines.pop(i) if i in self._pipelines else self.by["pipeline"].get(rep_id)
-        _apply_closed(rf, self.closed.get(rep_id) if self.closed is not None else closed_in_pipeline(pipeline))
+    def complete(self, job: int, rep_forecast: RepForecast) -> RepForecast:
+        """The forecast of job `job` (forecast_rep of `self.job(job)`) with its history: win rate,
+        calibration, slippage, the history-based forecast, the change and the track record."""
+        rep_id = self.reps[job].key
+        # the rep's pipeline read back once (self.job(job) read it already, unless the job went unmade)
+        pipeline = self._pipelines.pop(job) if job in self._pipelines else self.by["pipeline"].get(rep_id)
+        closed = self.closed.get(rep_id) if self.closed is not None else closed_in_pipeline(pipeline)
+        _apply_closed(rep_forecast, closed)
         slip = self.slip.get(rep_id)
         if slip is not None:
             keys = [c for c in slip.columns if c != "rep"]
-            rf.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
+            rep_forecast.slippage = [dict(zip(keys, vals)) for vals in zip(*(slip[c] for c in keys))]
         if self.learner is not None:
             if self._z is None:
                 from salesxl.learn import team_normals
                 self._z = team_normals(self.seed, self.simulations)
-            apply_history(rf, pipeline, self.learner, self.as_of, self._z,
-                          rep_seed(self.seed, rf.rep), self.on_track, self.at_risk)
+            apply_history(rep_forecast, pipeline, self.learner, self.as_of, self._z,
+                          rep_seed(self.seed, rep_forecast.rep), self.on_track, self.at_risk)
         else:
-            rf.expected = rf.forecast
+            rep_forecast.expected = rep_forecast.forecast
         reps = self.by["reps"].get(rep_id)
         if reps is not None and "manager" in reps:
-            rf.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()), None)
+            rep_forecast.manager = next((m.strip() for m in reps["manager"] if isinstance(m, str) and m.strip()),
+                                        None)
         if self.collections is not None:
-            rf.change = self.collections.change(rep_id, rf.period_start, rf.period_end, rf.objective,
-                                                seed=rep_seed(self.seed, rf.rep), simulations=self.simulations,
-                                                on_track=self.on_track, at_risk=self.at_risk)
+            rep_forecast.change = self.collections.change(rep_id, rep_forecast.period_start, rep_forecast.period_end,
+                                                          rep_forecast.objective, seed=rep_seed(self.seed, rep_forecast.rep),
+                                                          simulations=self.simulations,
+                                                          on_track=self.on_track, at_risk=self.at_risk)
             from salesxl.movement import track_record
-            rf.track = track_record(self.by["objectives"].get(rep_id), pipeline, rf.period_start,
-                                    self.collections.history.get(rep_id, {}))
-        return rf
+            rep_forecast.track = track_record(self.by["objectives"].get(rep_id), pipeline, rep_forecast.period_start,
+                                              self.collections.history.get(rep_id, {}))
+        return rep_forecast
 
     def finish(self, rep_forecasts: Iterable[RepForecast]) -> TeamForecast:
         """The team forecast from the reps' forecasts (in the order of the jobs)."""
@@ -610,7 +637,7 @@ def plan_forecast(tables: Mapping[str, TableData] | RepTables, lists: Mapping[st
     plan = ForecastPlan(as_of, reps, skipped, team_reasons, simulations, seed, on_track, at_risk, by, rep_reasons,
                         outcome_of)
     if attach:
-        plan.attach_history(history_closed, slippage)
+        plan.attach_history(HistoryFacts(history_closed, slippage))
     return plan
 
 
@@ -837,12 +864,14 @@ def _results(reporting: TableData | None, start: dt.date, end: dt.date, as_of: d
     return results, conversion
 
 
-def apply_history(rf: RepForecast, pipeline: TableData | None, learner: Any, as_of: dt.date, z: np.ndarray,
-                  seed: int, on_track: float, at_risk: float) -> None:
+def apply_history(rep_forecast: RepForecast, pipeline: TableData | None, learner: History, as_of: dt.date,
+                  team_normals: np.ndarray, seed: int, on_track: float, at_risk: float) -> None:
     """The history-based forecast of a rep (salesxl.learn) from their open proposals (any decision
-    date: one due after the period end may still be won before it): `expected` and `basis`; when the
-    basis is history, P10/P50/P90, P(reach), risk and lever from its draws, the declared ones kept."""
+    date: one due after the period end may still be won before it), into `rep_forecast`: `expected` and
+    `basis`; when the basis is history, P10/P50/P90, P(reach), risk and lever from its draws (the team
+    factor's normals `team_normals` shared by every rep of the run), the declared ones kept."""
     from salesxl.learn import OpenProposals, draw_totals
+    rf, z = rep_forecast, team_normals
     amounts, probs, decisions, refs, stages, sent = [], [], [], [], [], []
     if not _is_empty(pipeline):
         for ref, amount, prob, stage, decision, status, sent_on in zip(

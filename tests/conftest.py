@@ -186,10 +186,10 @@ def compute(tables, lists, as_of: dt.date, settings: Mapping[str, Any] | None = 
     """Every rep's forecast and the team's through the stages the batch and the add-in run (plan,
     forecast the reps, complete and add up), in this process: what a test compares figures with."""
     from salesxl.consolidate import forecast_reps, forecast_team
-    from salesxl.forecast import plan_forecast
+    from salesxl.forecast import HistoryFacts, plan_forecast
     plan = plan_forecast(tables, lists, as_of, settings, simulations=simulations, seed=seed,
                          history_closed=history_closed, slippage=slippage, attach=False)
-    plan.attach_history(history_closed, slippage, learner)
+    plan.attach_history(HistoryFacts(history_closed, slippage, learner))
     return forecast_team(plan, forecast_reps(plan))
 
 
