@@ -28,7 +28,7 @@ from salesxl.forecast import split_by_rep, select_period
 from salesxl.tables import TableData
 from salesxl.values import add_period, clean_text, is_blank, label_key, parse_period_length
 
-__all__ = ["MANAGER_OWNED", "REP_OWNED", "RepRollover", "Rollover", "next_period", "new_rows", "period_length",
+__all__ = ["MANAGER_OWNED", "REP_OWNED", "NextPeriod", "RepRollover", "Rollover", "next_period", "new_rows", "period_length",
            "plan_rollover", "rep_workbook_name", "replace_rep_rows", "row_key", "table_rows"]
 
 REP_OWNED = ("reporting", "pipeline")       # rows of an imported rep replace the rep's previous rows
@@ -37,18 +37,28 @@ MANAGER_OWNED = {"reps": ("rep",), "objectives": ("rep", "period_start", "period
 _UNSAFE_FILE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
-def period_length(seniority: Any, length: Any) -> tuple[str, int]:
-    """The rep's Period length, else the seniority's default, else one month."""
+def period_length(seniority: str | None, length: str | None) -> tuple[str, int]:
+    """The rep's Period length (the Reps table's "1w", "2w", "1m", "3m"…), else the seniority's default
+    (a seniority code: contract.DEFAULT_PERIOD), else one month; as (unit, count): ("weeks", 1)."""
     return (parse_period_length(length)
             or parse_period_length(contract.DEFAULT_PERIOD.get(seniority or "", ""))
             or ("months", 1))
 
 
+@dataclass(frozen=True)
+class NextPeriod:
+    """A rep's current period and the next one (next_period)."""
+    current_start: dt.date
+    current_end: dt.date
+    start: dt.date
+    end: dt.date
+
+
 def next_period(rep_objectives: TableData | None, rep_planning: TableData | None, as_of: dt.date,
-                seniority: Any = None, length: Any = None) -> tuple[dt.date, dt.date, dt.date, dt.date] | None:
-    """(current start, current end, next start, next end) of a rep: the current period holds the
-    as-of date (else it is the latest one); the next starts the day after it ends and lasts the rep's
-    Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
+                seniority: str | None = None, length: str | None = None) -> NextPeriod | None:
+    """A rep's current period and the next one (None: the rep has no period): the current period holds
+    the as-of date (else it is the latest one); the next starts the day after it ends and lasts the
+    rep's Period length (else the seniority's default: junior 1w, confirmed 1m, senior 3m)."""
     cur = select_period(rep_objectives, rep_planning, as_of)
     if cur is not None:
         cur_start, cur_end = cur.start, cur.end
@@ -61,7 +71,7 @@ def next_period(rep_objectives: TableData | None, rep_planning: TableData | None
             return None
         cur_end, cur_start = max(ends)
     start = cur_end + dt.timedelta(days=1)
-    return cur_start, cur_end, start, add_period(start, period_length(seniority, length))
+    return NextPeriod(cur_start, cur_end, start, add_period(start, period_length(seniority, length)))
 
 
 def table_rows(key: str, td: TableData | None, lang: str, *, lists: Mapping[str, contract.ListSpec] | None = None,
@@ -148,7 +158,7 @@ def plan_rollover(tables: Mapping[str, TableData], as_of: dt.date, lang: str) ->
         if nxt is None:
             skipped.append({"rep": name, "reason": "no_period"})
             continue
-        cs, ce, ns, ne = nxt
+        cs, ce, ns, ne = nxt.current_start, nxt.current_end, nxt.start, nxt.end
         if any(s is not None and e is not None and s <= ne and ns <= e
                for td in (o, p) if td is not None for s, e in zip(td["period_start"], td["period_end"])):
             skipped.append({"rep": name, "reason": "already_planned", "period_start": ns.isoformat()})
@@ -187,7 +197,7 @@ def rep_workbook_name(rep: str, start: dt.date) -> str:
 # Merging imported rows into the team's tables
 
 
-def row_key(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple:
+def row_key(rec: Mapping[str, Any], cols: Sequence[str]) -> tuple[Any, ...]:
     """A row's identity over `cols`: text compared as labels (case, accents, spaces), dates as days."""
     out = []
     for c in cols:
@@ -203,7 +213,7 @@ def _rep(rec: Mapping[str, Any]) -> str | None:
     return label_key(name) if name else None
 
 
-def _identity(rec: Mapping[str, Any]) -> tuple:
+def _identity(rec: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     """A whole row's identity: every cell filled, compared as `row_key` compares them."""
     cols = sorted(k for k, v in rec.items() if not is_blank(v))
     return tuple(zip(cols, row_key(rec, cols)))

@@ -17,7 +17,8 @@ from salesxl import contract, schemas
 from salesxl.cli import app
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.template import write_template
-from salesxl.rollover import new_rows, next_period, plan_rollover, rep_workbook_name, replace_rep_rows
+from salesxl.rollover import NextPeriod, new_rows, next_period, plan_rollover, rep_workbook_name, replace_rep_rows
+from salesxl.tables import TableData
 
 D = dt.date
 AS_OF = D(2026, 11, 20)
@@ -77,6 +78,16 @@ def test_rollover_rules_in_the_core(team):
     assert [p["ref"] for p in ann.open_proposals] == ["Ann-1"]     # open proposals only
     assert rep_workbook_name("A/B: C?", D(2026, 1, 5)) == "A-B- C- 2026-01-05.xlsx"
     assert next_period(None, None, AS_OF) is None
+
+
+def test_next_period_names_the_current_and_the_next_period():
+    planning = TableData("planning", {"rep": ["Ann", "Ann"], "period_start": [D(2026, 11, 9), D(2026, 11, 16)],
+                                      "period_end": [D(2026, 11, 15), D(2026, 11, 22)]}, None)
+    assert next_period(None, planning, AS_OF, "junior") == NextPeriod(D(2026, 11, 16), D(2026, 11, 22),
+                                                                      D(2026, 11, 23), D(2026, 11, 29))
+    # the rep's own Period length wins over the seniority's; past every period: the latest is the current
+    assert next_period(None, planning, D(2026, 12, 5), "junior", "2w") == NextPeriod(
+        D(2026, 11, 16), D(2026, 11, 22), D(2026, 11, 23), D(2026, 12, 6))
 
 
 def test_merge_rules_in_the_core():
