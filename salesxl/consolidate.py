@@ -168,11 +168,21 @@ def _dedupe(values: list) -> list:
     return [seen.setdefault(v, v) if v is not None else None for v in values]
 
 
-def read_one(task: tuple) -> FileResult:
+@dataclass(frozen=True, slots=True)
+class ReadTask:
+    """One file for `read_one` (sent to a worker process, pickled): its path, the engine, the run's
+    language (None: the file's own) and as-of date (None: the file's Settings, else today)."""
+    path: str
+    engine: str
+    lang: str | None = None
+    as_of: dt.date | None = None
+
+
+def read_one(task: ReadTask) -> FileResult:
     """Guard, read and validate one workbook (runs in a worker process). Never raises for a bad file."""
     from salesxl.io.read_xlsx import has_provenance, read_workbook, saved_at, validate_workbook
     from salesxl.rules import resolve_as_of
-    path, engine, lang, as_of = task
+    path, engine, lang, as_of = task.path, task.engine, task.lang, task.as_of
     t0, c0 = time.perf_counter(), time.process_time()
     sha = sha256_file(path)
     wb = read_workbook(path, engine=engine, lang=lang)
@@ -206,9 +216,10 @@ SETTINGS_TAKEN = ("currency", "language", "on_track", "at_risk", "simulations", 
 RUN_SETTINGS = ("on_track", "at_risk", "simulations", "seed")
 
 
-def pool_task(item: tuple):
-    """What a worker process runs: a file to read (read_one), then, once the files are read, the
-    forecast's modules to load (WARM) and reps' forecasts to compute (forecast.forecast_rep)."""
+def pool_task(item: tuple[str, ReadTask | bytes | None]) -> FileResult | bytes | None:
+    """What a worker process runs, as (kind, argument): a file to read ((READ, ReadTask): read_one), then,
+    once the files are read, the forecast's modules to load ((WARM, None)) and reps' forecasts to compute
+    ((FORECAST, a pickled forecast.ForecastJob): its pickled forecast.forecast_rep)."""
     kind, arg = item
     if kind == READ:
         return read_one(arg)
@@ -218,7 +229,7 @@ def pool_task(item: tuple):
     return None
 
 
-def _reads(stream):
+def _reads(stream: Iterable[tuple[int, tuple[str, Any], Any]]) -> Iterator[tuple[int, ReadTask, Any]]:
     """The read results of a worker stream, as (index, task, result)."""
     for i, (kind, arg), res in stream:
         if kind == READ:
@@ -463,7 +474,7 @@ class FileReads:
         workers = opts.workers
         if workers is None:
             workers = min(os.cpu_count() or 1, len(self.paths), 8)
-        tasks = [(p, opts.engine, opts.lang, opts.as_of) for p in self.paths]
+        tasks = [ReadTask(p, opts.engine, opts.lang, opts.as_of) for p in self.paths]
         self.cpu, self.maxrss = 0.0, 0          # the readers' CPU seconds and peak memory (KiB)
         if workers > 0:
             self.limit: float | None = opts.timeout or DEFAULT_TIMEOUT
@@ -483,7 +494,7 @@ class FileReads:
     def __iter__(self) -> Iterator[tuple[str, FileResult]]:
         from salesxl.io.pool import TaskFailure
         for _, task, res in self._stream:
-            path = task[0]
+            path = task.path
             if isinstance(res, TaskFailure):
                 res = failure_result(path, res, self.opts.lang or "en", self.limit)
             self.cpu += res.cpu

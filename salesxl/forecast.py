@@ -196,7 +196,7 @@ def period_group(start: dt.date | None, end: dt.date | None) -> str | None:
     return f"{days}_days"
 
 
-def _group_order(group: str | None) -> tuple:
+def _group_order(group: str | None) -> tuple[int, int]:
     known = (WEEKLY, MONTHLY, QUARTERLY)
     if group in known:
         return (0, {WEEKLY: 7, MONTHLY: 30, QUARTERLY: 91}[group])

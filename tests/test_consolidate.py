@@ -473,7 +473,7 @@ def test_without_python_calamine_the_default_engine_is_openpyxl(reps, tmp_path, 
     and asking for calamine says what is missing."""
     engines = []
     read_one = cons.read_one
-    monkeypatch.setattr(cons, "read_one", lambda task: engines.append(task[1]) or read_one(task))
+    monkeypatch.setattr(cons, "read_one", lambda task: engines.append(task.engine) or read_one(task))
     assert cons.default_engine() == "calamine"
     monkeypatch.setattr(cons, "_calamine_installed", lambda: False)
     assert cons.default_engine() == "openpyxl"

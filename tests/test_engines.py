@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from salesxl import contract
-from salesxl.consolidate import read_one
+from salesxl.consolidate import ReadTask, read_one
 from salesxl.io.read_xlsx import validate_file
 from salesxl.io.template import build_template
 
@@ -119,8 +119,8 @@ def test_same_frames_and_issues(workbooks, i):
 def test_same_consolidation_input(workbooks):
     """What a consolidation worker sends back is the same whatever the engine, fingerprint included."""
     for p in workbooks:
-        a = read_one((str(p), "openpyxl", None, AS_OF))
-        b = read_one((str(p), "calamine", None, AS_OF))
+        a = read_one(ReadTask(str(p), "openpyxl", None, AS_OF))
+        b = read_one(ReadTask(str(p), "calamine", None, AS_OF))
         assert a.fingerprint == b.fingerprint and a.fingerprint is not None, p
         assert a.issues == b.issues, p
         assert a.tables.keys() == b.tables.keys()
