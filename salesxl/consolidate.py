@@ -50,6 +50,7 @@ if TYPE_CHECKING:       # loaded when a stage needs them (the readers' processes
     from salesxl.forecast import ForecastPlan, HistoryFacts, RepForecast, TeamForecast
     from salesxl.io.pool import GuardedPool, TaskFailure
     from salesxl.io.write_xlsx import TeamWorkbookWriter
+    from salesxl.review import Review
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
@@ -793,7 +794,7 @@ def _record_history(conn: sqlite3.Connection, path: str, parts: Mapping[str, Tab
                            commit=False, pipeline=parts.get("pipeline"), periods=history_periods(parts))
 
 
-def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]):
+def plan_team(ing: Ingested, opts: RunOptions, settings: Mapping[str, Any]) -> ForecastPlan:
     """Stage 3, its plan (forecast.ForecastPlan): one job per rep with a current period, each rep's rows
     read back from the spool when their job is made; the history is attached later."""
     from salesxl.forecast import plan_forecast
@@ -873,10 +874,10 @@ class TeamReviews:
         self._as_of, self._lang, self._currency = as_of, lang, currency
         self._back = back_sheet             # the sheet each review links back to (the Forecast sheet)
         self._taken: set[str] = set()
-        self._team = None
+        self._team: TeamForecast | None = None
         self.sheets: list[tuple[str, str | None]] = []     # (sheet name, risk) of each review made
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Review]:
         from salesxl.review import build_review
         plan = self._plan
         for i, rf in self._rfs:
@@ -888,7 +889,7 @@ class TeamReviews:
             self.sheets.append((review.sheet_name, review.risk))
             yield review
 
-    def team_forecast(self):
+    def team_forecast(self) -> TeamForecast:
         if self._team is None:
             plan = self._plan
             for i, rf in self._rfs:
@@ -1056,7 +1057,7 @@ class Prepared:
     forecast planned with the history attached. `close()` drops the spool."""
     notes: list[Issue]
     ingested: Ingested
-    plan: Any = None                    # forecast.ForecastPlan; None when no input is usable
+    plan: ForecastPlan | None = None    # None when no input is usable
     settings: dict = field(default_factory=dict)
 
     @property
@@ -1066,7 +1067,7 @@ class Prepared:
     def issues(self) -> list[Issue]:
         return self.ingested.issues(self.notes)
 
-    def forecast(self):
+    def forecast(self) -> TeamForecast:
         """The team forecast (stage 3 in this process)."""
         return forecast_team(self.plan, forecast_reps(self.plan))
 

@@ -21,6 +21,7 @@ from salesxl.values import label_key
 
 if TYPE_CHECKING:
     from salesxl.forecast import TeamForecast
+    from salesxl.issues import Issue
     from salesxl.review import Review
 
 __all__ = [
@@ -956,7 +957,7 @@ def issues_in_order(issues: Iterable[Any]) -> Iterable[Any]:
     yield from later
 
 
-def issue_values(issue: Any, lang: str) -> list[Any]:
+def issue_values(issue: Issue, lang: str) -> list[Any]:
     """The cells of an issue's row, in ISSUE_COLUMNS order."""
     from salesxl.issues import effect
     sev = SEVERITY_LABELS.get(issue.severity)
@@ -998,7 +999,7 @@ def issues_frame(lang: str, rows: int, name: str | None = None) -> SheetLayout:
     return lay
 
 
-def issues_layout(issues: Sequence[Any], lang: str, name: str | None = None) -> SheetLayout:
+def issues_layout(issues: Sequence[Issue], lang: str, name: str | None = None) -> SheetLayout:
     """The whole Issues sheet (errors first, then warnings; messages wrapped)."""
     lay = issues_frame(lang, len(issues), name)
     styles = [(fmt, style) for _, _, _, fmt, style in ISSUE_COLUMNS]

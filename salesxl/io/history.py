@@ -27,11 +27,14 @@ import os
 import sqlite3
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from salesxl import contract
 from salesxl.tables import TableData
 from salesxl.values import label_key
+
+if TYPE_CHECKING:
+    from salesxl.movement import Collections
 
 SCHEMA_VERSION = 2
 
@@ -392,7 +395,7 @@ def slippage(conn: sqlite3.Connection, as_of: dt.date) -> TableData:
     return TableData("slippage", out, None)
 
 
-def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 400):
+def collections(conn: sqlite3.Connection, as_of: dt.date, *, track_days: int = 400) -> Collections:
     """What the Forecast sheet and the reviews read of the history (salesxl.movement.Collections): the
     previous collection's and today's snapshot of every proposal, and, for the track records, the
     collections of the last `track_days` days summed by (rep, day, status, decision date)."""

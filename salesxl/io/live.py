@@ -55,12 +55,15 @@ import re
 import weakref
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import xlwings as xw
 
 from salesxl.layout import (ERROR_FILL, STYLES, TEXT, TOTAL_LINE, WARNING_FILL, ChartSpec, PrintSetup, SheetLayout, Style,
                             name_key, number_format, quote_sheet, review_layout)
+
+if TYPE_CHECKING:
+    from salesxl.review import Review
 
 __all__ = [
     "ERROR_FILL",
@@ -796,7 +799,7 @@ def _review_sheet(book: xw.Book, name: str, after: xw.Sheet | str | None) -> xw.
     return book.sheets.add(name=name, after=anchor)
 
 
-def render_review(book: xw.Book, review: Any, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
+def render_review(book: xw.Book, review: Review, *, after: xw.Sheet | str | None = None) -> xw.Sheet:
     """Write one review sheet into the open workbook: the layout the file writer renders
     (salesxl.layout.review_layout). Returns the sheet (an existing sheet of that name is replaced)."""
     return render_sheet(book, review_layout(review), after=after)

@@ -743,7 +743,7 @@ def validate_file(path: str | os.PathLike[str], *, engine: str | None = None, la
     return validate_workbook(read_workbook(path, engine=engine, lang=lang), as_of=as_of)
 
 
-def validate_workbook(wb: WorkbookData, *, as_of: dt.date | None = None):
+def validate_workbook(wb: WorkbookData, *, as_of: dt.date | None = None) -> Validated:
     """Every rule on a workbook `read_workbook` has read: the `Validated` result (typed tables, with
     what was typed where a value could not be interpreted, and every issue)."""
     from salesxl.rules import Validated, resolve_as_of, validate_tables
