@@ -580,10 +580,9 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
     results, notes, lang = _validated(inputs, lang, _as_of(as_of), engine, "validate", as_json, recursive)
     report = _files_report(results, notes)
     if annotate is not None:
-        from salesxl.io.annotate import AnnotateError, annotate_workbooks
-        try:
-            done = annotate_workbooks([v.path for v in results], annotate, engine=engine, lang=lang,
-                                      as_of=_as_of(as_of))
+        from salesxl.io.annotate import AnnotateError, annotate_validated
+        try:                            # what the readers read and validated: no file read again
+            done = annotate_validated(results, annotate)
         except AnnotateError as exc:
             _usage_error(_say("annotate", detail=exc.say(_usage_lang())), as_json)
         report["annotated"] = [a.to_dict() for a in done]

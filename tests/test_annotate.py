@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import make_workbook
 from salesxl import contract, i18n
 from salesxl.cli import app
-from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_workbooks
+from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_validated, annotate_workbooks
 from salesxl.io.read_xlsx import validate_file
 from salesxl.issues import ERROR
 from salesxl.layout import ISSUE_COLUMNS, ISSUE_MESSAGE_COL, issues_in_order
@@ -238,6 +238,55 @@ def test_cli_annotate(tmp_path):
     r = CliRunner().invoke(app, ["validate", str(src), "--annotate", str(tmp_path / "in")])
     assert r.exit_code == 2 and "--annotate" in r.output
     assert _sha(src) == before
+
+
+def _count_reads(monkeypatch) -> list[str]:
+    """The files read by read_workbook in this process (the reader processes are not this one)."""
+    import salesxl.io.read_xlsx as rx
+    calls: list[str] = []
+    read = rx.read_workbook
+    monkeypatch.setattr(rx, "read_workbook", lambda path, **kw: calls.append(str(path)) or read(path, **kw))
+    return calls
+
+
+def test_cli_annotate_copies_what_the_readers_read(tmp_path, monkeypatch):
+    """`validate --annotate` marks the issues the reader processes found: no file is read a second time in
+    this process, and the copies are those `annotate_workbooks` makes reading the files itself."""
+    srcs = [make_workbook(_dir(tmp_path / "in"), lang, None, name=f"ann_{lang}.xlsx", rep="Ann",
+                          period_start=D(2026, 12, 1), period_end=D(2026, 12, 31), edit=_bad_rows,
+                          settings={"as_of": AS_OF}) for lang in ("en", "fr")]
+    calls = _count_reads(monkeypatch)
+    r = CliRunner().invoke(app, ["validate", *map(str, srcs), "--annotate", str(tmp_path / "out"), "--json"])
+    assert r.exit_code == 1, r.output
+    assert calls == []                              # read by the reader processes only
+    done = json.loads(r.stdout)["annotated"]
+    assert [a["path"] for a in done] == [str(p) for p in srcs] and all(a["cells"] > 0 for a in done)
+    for src, a in zip(srcs, annotate_workbooks([str(p) for p in srcs], tmp_path / "again", lang="en")):
+        assert _parts(tmp_path / "out" / src.name) == _parts(Path(a.output)), src.name
+    assert len(calls) == 2                          # (annotate_workbooks reads here, for other callers)
+
+
+def test_cli_annotate_never_reads_again_a_file_the_readers_gave_up_on(tmp_path, monkeypatch):
+    """A file whose reader process ran out of time (READ_TIMEOUT) gets no annotated copy, and is not read
+    again in this process, where no time limit would stop a reader that hangs."""
+    import salesxl.io.pool as pool_mod
+    srcs = [make_workbook(_dir(tmp_path / "in"), "en", None, name=f"{n}.xlsx", rep=n, edit=_bad_rows,
+                          settings={"as_of": AS_OF}) for n in ("Ann", "Bob")]
+    monkeypatch.setattr(pool_mod, "DEFAULT_TIMEOUT", 0.0005)
+    calls = _count_reads(monkeypatch)
+    r = CliRunner().invoke(app, ["validate", *map(str, srcs), "--annotate", str(tmp_path / "out"), "--json"])
+    data = json.loads(r.stdout)
+    assert [i["code"] for f in data["files"] for i in f["issues"]] == ["READ_TIMEOUT", "READ_TIMEOUT"]
+    assert r.exit_code == 2 and data["annotated"] == [] and calls == []
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_annotate_validated_takes_the_typed_results(bad_book, tmp_path):
+    """The add-in or a script holding `Validated` results annotates them without a reader."""
+    lang, src = bad_book
+    v = validate_file(src)
+    [res] = annotate_validated([v], tmp_path / "out")
+    assert res.issues == len(v.issues) and res.cells > 0 and Path(res.output).name == src.name
 
 
 def test_no_issue_no_mark(tmp_path):

@@ -18,7 +18,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 from xml.sax.saxutils import escape
 
 from salesxl import contract, i18n
@@ -28,7 +28,7 @@ from salesxl.layout import (ERROR_FILL, HEADER_COLOUR, ISSUE_COLUMNS, ISSUE_MESS
                             WARNING_FILL, WHITE, issue_row_height, issue_values, issues_frame, issues_in_order,
                             rgb_hex, stored_width)      # the Issues sheet as every renderer draws it
 from salesxl.issue_codes import CODES
-from salesxl.issues import ERROR, WARNING, Issue
+from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue
 from salesxl.tables import TableData
 from salesxl.values import label_key
 
@@ -730,32 +730,61 @@ def _value(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
+class ValidatedFile(Protocol):
+    """A workbook read and validated: `rules.Validated`, or what a reader process sent back
+    (`consolidate.FileResult`: what `salesxl validate` has once `read_files` read the inputs). A file
+    that could not be read has a file-level issue (issues.FILE_LEVEL_CODES) and no tables."""
+    path: str
+    lang: str
+    tables: Mapping[str, TableData]
+    issues: Sequence[Issue]
+
+
+def annotate_validated(files: Iterable[ValidatedFile], outdir: str | os.PathLike[str]) -> list[Annotated]:
+    """An annotated copy in `outdir` of each workbook of `files` as already read and validated (same file
+    name; a second workbook of the same name gets " (2)"); nothing is read again. A workbook that could
+    not be read (a file-level issue: unreadable, READ_TIMEOUT, READ_FAILED…) gets no copy (its issue is
+    in the validation's output). `outdir` must not be the folder of an input: the originals are never
+    written."""
+    files = list(files)
+    _check_outdir([f.path for f in files], outdir)
+    return list(_annotate_each(files, Path(outdir)))
+
+
 def annotate_workbooks(paths: Sequence[str], outdir: str | os.PathLike[str], *, engine: str | None = None,
                        lang: str | None = None,
                        as_of: dt.date | None = None) -> list[Annotated]:
-    """An annotated copy in `outdir` of each readable workbook of `paths` (same file name; a second
-    workbook of the same name gets " (2)"). A workbook the readers cannot open gets no copy (its issue
-    is in the validation's output). `outdir` must not be the folder of an input: the originals are
-    never written."""
+    """`annotate_validated` of `paths` read and validated here, one after the other, in this process (no
+    reader process, no time or memory limit: `salesxl validate --annotate` annotates what its readers
+    read instead)."""
     from salesxl.io.read_xlsx import read_workbook, validate_workbook
-    outdir = Path(outdir)
-    folders = {Path(p).resolve().parent for p in paths}
-    if outdir.resolve() in folders:
+    _check_outdir(paths, outdir)
+
+    def validated() -> Iterable[ValidatedFile]:
+        for p in paths:
+            wb = read_workbook(p, engine=engine, lang=lang)
+            if wb.readable:
+                yield validate_workbook(wb, as_of=as_of)
+    return list(_annotate_each(validated(), Path(outdir)))
+
+
+def _check_outdir(paths: Iterable[str], outdir: str | os.PathLike[str]) -> None:
+    if Path(outdir).resolve() in {Path(p).resolve().parent for p in paths}:
         raise AnnotateError("outdir_holds_sources", outdir=outdir)
-    out: list[Annotated] = []
+
+
+def _annotate_each(files: Iterable[ValidatedFile], outdir: Path) -> Iterable[Annotated]:
     taken: set[str] = set()
-    for p in paths:
-        wb = read_workbook(p, engine=engine, lang=lang)
-        if not wb.readable:
+    for f in files:
+        if any(i.code in FILE_LEVEL_CODES for i in f.issues):
             continue
-        v = validate_workbook(wb, as_of=as_of)
+        p = f.path
         name, n = Path(p).name, 1
         while name.casefold() in taken:
             n += 1
             name = f"{Path(p).stem} ({n}){Path(p).suffix}"
         taken.add(name.casefold())
         try:
-            out.append(annotate_file(p, outdir / name, wb.tables.values(), v.issues, v.lang))
+            yield annotate_file(p, outdir / name, f.tables.values(), f.issues, f.lang)
         except (AnnotateError, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            out.append(Annotated(str(p), "", issues=len(v.issues), error=f"{type(exc).__name__}: {exc}"[:300]))
-    return out
+            yield Annotated(str(p), "", issues=len(f.issues), error=f"{type(exc).__name__}: {exc}"[:300])
