@@ -527,20 +527,20 @@ def _team_template(output, lang, team, rep, seniority, period_start, period_end,
         raise UsageProblem(_say("team_only"))
     if rep or seniority or period_start or period_end:
         raise UsageProblem(_say("team_not_rep"))
+    from salesxl.folders import outbox_is_inbox, setting_folder
     names = _names(reps) if reps is not None else []
-    folders = {}
+    folders, paths = {}, {}         # the Settings' texts; the folders they name (salesxl.folders' rules)
     for key, value, default in (("inbox", inbox, TEAM_FOLDERS[lang][0]), ("outbox", outbox, TEAM_FOLDERS[lang][1])):
-        value = (value or default).strip()
-        if not value:
+        folder = setting_folder(value or default, lambda: output.parent)
+        if folder is None:
             raise UsageProblem(_say("folder_name", key=key))
-        folders[key] = value
-    if label_key(folders["inbox"]) == label_key(folders["outbox"]):
+        folders[key], paths[key] = (value or default).strip(), folder
+    if outbox_is_inbox(paths["outbox"], paths["inbox"]):
         raise UsageProblem(_say("two_folders"))
     write_template(output, lang, rows={"reps": [{"rep": n} for n in names]}, settings=folders)
     made = []
     for key in ("inbox", "outbox"):
-        folder = Path(folders[key]).expanduser()
-        folder = folder if folder.is_absolute() else output.parent / folder
+        folder = paths[key]
         folder.mkdir(parents=True, exist_ok=True)
         made.append(f"{i18n.pick(_FOLDER_LABELS[key], lang)} {folder}")
     typer.echo(cli_line("wrote_what", lang, path=output,

@@ -6,7 +6,8 @@ buttons and `salesxl new-period` share. Core: paths in, paths out; each front en
 * :func:`setting_folder`: an empty setting names no folder; ``~`` is the user's home; an absolute path
   is that folder; a relative one is relative to the team workbook's folder.
 * :func:`outbox_is_inbox`: the outbox must not be the inbox (the same folder once links and ``..`` are
-  resolved): nothing is ever written where the reps' workbooks arrive.
+  resolved, letters compared regardless of case: the team workbook travels between Windows and macOS,
+  whose file systems ignore case): nothing is ever written where the reps' workbooks arrive.
 """
 from __future__ import annotations
 
@@ -30,5 +31,6 @@ def setting_folder(value: Any, book_folder: Callable[[], Path]) -> Path | None:
 
 
 def outbox_is_inbox(outbox: Path | None, inbox: Path | None) -> bool:
-    """Whether the outbox is the inbox: both given and the same folder once resolved."""
-    return outbox is not None and inbox is not None and Path(outbox).resolve() == Path(inbox).resolve()
+    """Whether the outbox is the inbox: both given and the same folder once resolved (case ignored)."""
+    return (outbox is not None and inbox is not None
+            and str(Path(outbox).resolve()).casefold() == str(Path(inbox).resolve()).casefold())

@@ -296,6 +296,7 @@ def test_folder_rules_in_the_core(tmp_path):
     assert outbox_is_inbox(tmp_path / "sub" / ".." / "inbox", tmp_path / "inbox")
     assert not outbox_is_inbox(tmp_path / "outbox", tmp_path / "inbox")
     assert not outbox_is_inbox(None, tmp_path / "inbox") and not outbox_is_inbox(tmp_path / "inbox", None)
+    assert outbox_is_inbox(tmp_path / "INBOX", tmp_path / "inbox")     # the workbook goes to Windows and macOS
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -409,6 +410,9 @@ def test_template_team(tmp_path, lang, folders):
                        "(see: salesxl template -h)"),
     (["--inbox", "x", "--outbox", "X"], "error: --inbox and --outbox must be two folders (reps' files arrive in the "
                                         "inbox) (see: salesxl template -h)"),
+    # the same folder written two ways (salesxl.folders.outbox_is_inbox: the Settings' rule, not the texts)
+    (["--inbox", "box", "--outbox", "sub/../box/"], "error: --inbox and --outbox must be two folders (reps' files "
+                                                   "arrive in the inbox) (see: salesxl template -h)"),
 ])
 def test_template_team_checks_its_arguments(tmp_path, args, line):
     r = run("template", "--team", "-o", tmp_path / "t.xlsx", *args)
