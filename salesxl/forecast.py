@@ -247,6 +247,13 @@ def elapsed_fraction(start: dt.date, end: dt.date, as_of: dt.date) -> float:
     return min(1.0, max(0.0, ((as_of - start).days + 1) / total))
 
 
+def pace_of(done: float, prorated: float) -> float | None:
+    """Pace: actions done / actions planned prorated to the elapsed part of the period (planned × the
+    elapsed fraction); None when nothing was due yet. One rule for a plan line, a rep, the team and the
+    SXL_PACE function."""
+    return done / prorated if prorated > 0 else None
+
+
 def coverage(open_amount: float, objective: float | None, won: float) -> float | None:
     """Open amount / (objective − won); None once won ≥ objective (or no objective)."""
     if objective is None or won >= objective:
@@ -736,6 +743,19 @@ class PeriodPipeline:
         return float(self.won) + self.weighted_open
 
 
+def in_period(day: dt.date | None, start: dt.date, end: dt.date) -> bool:
+    """Whether a decision date falls in the period [start, end] (both days included)."""
+    return day is not None and start <= day <= end
+
+
+def weighs_in_period(status: str | None, amount: float | None, decision: dt.date | None, start: dt.date,
+                     end: dt.date) -> bool:
+    """Whether a proposal's probability counts in the period's weighted open (`period_pipeline`): an open
+    proposal with an amount decided in the period (without a probability it is then left out, unless it
+    takes its stage's default: rules.stage_probability)."""
+    return status == contract.OPEN and amount is not None and in_period(decision, start, end)
+
+
 def period_pipeline(pipeline: TableData | None, start: dt.date, end: dt.date,
                     as_of: dt.date | None = None) -> PeriodPipeline:
     """Won and the open proposals of a typed pipeline for the period [start, end] (SPEC §4): a Won
@@ -751,15 +771,15 @@ def period_pipeline(pipeline: TableData | None, start: dt.date, end: dt.date,
         for ref, company, amount, prob, stage, decision, status in zip(
                 pipeline.column("ref"), pipeline.column("company"), pipeline["amount"], pipeline["probability"],
                 pipeline.column("stage"), pipeline["decision_date"], pipeline["status"]):
-            in_period = decision is not None and start <= decision <= end
-            if status == contract.WON and in_period and amount is not None:
+            decided_in = in_period(decision, start, end)
+            if status == contract.WON and decided_in and amount is not None:
                 won += amount
                 won_deals += 1
             elif status == contract.OPEN and amount is not None and prob is not None and decision is not None:
                 overdue = as_of is not None and decision < as_of
-                if in_period or overdue:
+                if decided_in or overdue:
                     props.append(Proposal(ref, company, amount, prob, amount * prob, decision, stage, overdue,
-                                          max(0, (as_of - decision).days) if as_of is not None else 0, in_period))
+                                          max(0, (as_of - decision).days) if as_of is not None else 0, decided_in))
     props.sort(key=lambda p: (-p.weighted, p.decision_date or dt.date.max, str(p.ref)))
     return PeriodPipeline(won, won_deals, props)
 
@@ -796,7 +816,7 @@ def _rep_forecast_core(name: str, seniority: str | None, period: Period, as_of: 
     risk = risk_status(p_reach, on_track, at_risk)
     plan = _plan(planning, reporting, start, end, as_of, elapsed)
     total_pro = sum(p.prorated for p in plan)
-    pace = (sum(p.done for p in plan) / total_pro) if total_pro > 0 else None
+    pace = pace_of(sum(p.done for p in plan), total_pro)
     results, conversion = _results(reporting, start, end, as_of, outcome_of)
     return RepForecast(
         rep=name, seniority=seniority, period_start=start, period_end=end, elapsed=elapsed,
@@ -835,7 +855,7 @@ def _plan(planning: TableData | None, reporting: TableData | None, start: dt.dat
     out = []
     for a in sorted(planned, key=lambda x: (order.index(x) if x in order else 99, x)):
         pro = planned[a] * elapsed
-        out.append(PlanLine(a, planned[a], pro, done[a], (done[a] / pro) if pro > 0 else None))
+        out.append(PlanLine(a, planned[a], pro, done[a], pace_of(done[a], pro)))
     return out
 
 
@@ -977,7 +997,7 @@ def _team(reps: list[RepForecast], seed, on_track, at_risk, total) -> dict:
             t["prorated"] += p.prorated
             t["done"] += p.done
     for t in plan.values():
-        t["pace"] = _r(t["done"] / t["prorated"]) if t["prorated"] > 0 else None
+        t["pace"] = _r(pace_of(t["done"], t["prorated"]))
         t["prorated"] = _r(t["prorated"])
     p_reach = out.p_reach if (out is not None and objective) else None
     return {

@@ -20,7 +20,7 @@ from salesxl.values import (BAD, NORMALISED, clean_text, format_amount, format_d
                             is_blank, is_cell_error, label_key, may_hold_cell_errors, parse_date, parse_integer,
                             parse_number, parse_probability)
 
-__all__ = ["Context", "RULES", "Validated", "blank_indexes", "parse_table", "resolve_as_of", "resolve_lists",
+__all__ = ["Context", "RULES", "Validated", "blank_indexes", "list_code", "parse_table", "resolve_as_of", "resolve_lists",
            "settings_issues", "stage_probability", "untouched_planning_rows", "validate_tables"]
 
 
@@ -106,6 +106,16 @@ def _code(text: str, lookup) -> Any:
         return None
     it = lookup.get(label_key(text))
     return _UNKNOWN if it is None else it.key
+
+
+def list_code(value: Any, spec: ListSpec) -> str | None:
+    """The canonical key of a cell of a list column (a status, a stage…) typed in English or French, as
+    the rules read it (case, accents and spaces aside; a number as its text); None when the cell is
+    blank or names no item of `spec`."""
+    if is_blank(value):
+        return None
+    k = _code(value if type(value) is str else str(value), spec.lookup())
+    return None if k is _UNKNOWN else k
 
 
 def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) -> tuple[list, list]:

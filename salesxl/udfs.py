@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import xlwings as xw
 
 from salesxl import contract, forecast, simulate
-from salesxl.rules import stage_probability
+from salesxl.rules import list_code, stage_probability
 from salesxl.tables import TableData
 from salesxl.values import (BAD, clean_text, is_blank, label_key, parse_date, parse_number,
                             parse_probability)
@@ -123,9 +123,6 @@ def _statuses(labels: Iterable[Any]) -> set[str]:
     return {label_key(str(x)) for x in labels if not is_blank(x)}
 
 
-_STATUS = {it.key: it for it in contract.STATUSES.items}
-_WON_LABELS = _statuses((_STATUS[contract.WON].en, _STATUS[contract.WON].fr))
-_OPEN_LABELS = _statuses((_STATUS[contract.OPEN].en, _STATUS[contract.OPEN].fr))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,28 +150,22 @@ def SXL_PERIOD_FORECAST(amounts, probabilities, statuses, decision_dates, period
     start, end = _date(_scalar(period_start), "period start"), _date(_scalar(period_end), "period end")
     if start is None or end is None:
         raise ValueError("period start and end are required")
-    won_labels = _WON_LABELS | _statuses(flatten(won_statuses))
-    cols: dict[str, list] = {"amount": [], "probability": [], "status": [], "decision_date": []}
-    for amount, prob, status, decision, stage in zip(a, p, s, d, st):
+    won_labels = _statuses(flatten(won_statuses))
+    cols: dict[str, list] = {"decision_date": [], "status": [], "amount": [], "probability": []}
+    for amount, prob, status, decision, stage in zip(a, p, s, d, st):        # cells to values, row by row
         day = _date(decision, "decision date")
-        key = label_key(str(status)) if not is_blank(status) else None
-        code = contract.WON if key in won_labels else contract.OPEN if key in _OPEN_LABELS else None
+        code = contract.WON if not is_blank(status) and label_key(str(status)) in won_labels \
+            else list_code(status, contract.STATUSES)
         amount = _number(amount, "amount")
-        if code == contract.OPEN and day is not None and amount is not None and start <= day <= end:
-            prob = _probability(prob)          # read where it counts: an open proposal of the period
+        if forecast.weighs_in_period(code, amount, day, start, end):
+            prob = _probability(prob)          # read where it counts, else its stage's default as the rules give it
             if prob is None:
-                prob = _stage_probability(stage)
+                prob = stage_probability(list_code(stage, contract.STAGES), contract.STAGES)
         else:
             prob = None
-        for c, v in zip(cols.values(), (amount, prob, code, day)):
+        for c, v in zip(cols.values(), (day, code, amount, prob)):
             c.append(v)
     return forecast.period_pipeline(TableData("pipeline", cols, None), start, end).forecast
-
-
-def _stage_probability(stage: Any) -> float | None:
-    """The default probability of a stage typed in English or French (the contract's Lists)."""
-    item = contract.STAGES.lookup().get(label_key(str(stage))) if not is_blank(stage) else None
-    return stage_probability(item.key, contract.STAGES) if item is not None else None
 
 
 def _outcome(objective, won, amounts, probabilities, simulations, seed) -> simulate.Outcome:
@@ -238,8 +229,7 @@ def SXL_PACE(done, planned, period_start, period_end, as_of=None):
     day = _date(_scalar(as_of), "as-of date") or dt.date.today()
     if start is None or end is None or not p:
         return None
-    prorated = math.fsum(p) * forecast.elapsed_fraction(start, end, day)
-    return math.fsum(d) / prorated if prorated > 0 else None
+    return forecast.pace_of(math.fsum(d), math.fsum(p) * forecast.elapsed_fraction(start, end, day))
 
 
 @xw.func

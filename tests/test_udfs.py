@@ -106,6 +106,21 @@ def test_period_forecast_reads_french_statuses_and_extra_won_labels():
     assert udfs.SXL_PERIOD_FORECAST(*args, start, end, [["Signed"]]) == 2900   # serial 46333 = 2026-11-07
 
 
+def test_period_forecast_reads_a_probability_only_where_it_counts():
+    """The rules' reading: statuses and stages in English or French (rules.list_code), a probability read
+    for an open proposal decided in the period only (forecast.weighs_in_period), else its stage's
+    default (rules.stage_probability)."""
+    start, end = dt.date(2026, 11, 1), dt.date(2026, 11, 30)
+    args = ([1000, 2000, 400, 800, 600], ["abc", 0.5, "300 %", None, None],
+            ["Perdu", " open ", "En cours", "EN COURS", "Open"],
+            [dt.date(2026, 11, 3), dt.date(2026, 11, 5), dt.date(2026, 12, 9), dt.date(2026, 11, 9),
+             dt.date(2026, 11, 10)])
+    stages = [None, None, None, "négociation", "Nowhere"]    # the 5th: no such stage, left out
+    assert udfs.SXL_PERIOD_FORECAST(*args, start, end, None, stages) == pytest.approx(1000 + 800 * 0.7)
+    with pytest.raises(ValueError, match="probability"):       # in the period, open: read, and not one
+        udfs.SXL_PERIOD_FORECAST(args[0], ["abc", 0.5, 0.5, "300 %", None], *args[2:], start, end)
+
+
 def test_period_forecast_agrees_with_salesxl_forecast_on_open_proposals_without_a_probability(tmp_path):
     """An open proposal with an empty probability: `salesxl forecast` gives it its stage's default (and
     leaves it out without a stage); the function, given the Stage column, gives the same figure."""
