@@ -278,7 +278,7 @@ def write_issues(book: xw.Book, issues: Sequence[Issue], lang: str) -> xw.Sheet:
     return live.render_sheet(book, issues_layout(list(issues), lang, _sheet_name(book, "issues", lang)))
 
 
-def write_forecast(book: xw.Book, fc: TeamForecast, lang: str, currency: str = "EUR") -> xw.Sheet:
+def write_forecast(book: xw.Book, fc: TeamForecast, lang: str, currency: str = contract.DEFAULT_CURRENCY) -> xw.Sheet:
     """The Forecast / Prévisions sheet as the file writer lays it out (salesxl.layout.forecast_layout),
     each rep linked to their review sheet when the workbook has it."""
     taken: set[str] = set()
@@ -395,7 +395,7 @@ def forecast(book: xw.Book) -> dict[str, Any]:
     """Each rep's forecast for their own current period, and the team's: the Forecast sheet."""
     live_book = load(book)
     v, fc = _forecast(live_book)
-    sheet = write_forecast(book, fc, live_book.lang, str(v.settings.get("currency") or "EUR"))
+    sheet = write_forecast(book, fc, live_book.lang, contract.currency_code(v.settings))
     sheet.activate()
     risks = {k: sum(1 for r in fc.reps if r.risk == k) for k in ("on_track", "at_risk", "off_track")}
     return {"action": "forecast", "sheet": sheet.name, "errors": v.errors, **fc.to_dict(),
@@ -411,7 +411,7 @@ def reviews(book: xw.Book) -> dict[str, Any]:
     # the batch's stage 4 reviews (each made as its rep's forecast comes), rendered into the open book
     after: Any = live.find_sheet(book, *contract.SHEETS["forecast"].values())
     built = stages.TeamReviews(plan, stages.forecast_reps(plan), as_of=v.as_of, lang=live_book.lang,
-                               currency=str(v.settings.get("currency") or "EUR"),
+                               currency=contract.currency_code(v.settings),
                                back_sheet=after.name if after is not None else None)
     names = []
     for rv in built:

@@ -548,7 +548,7 @@ class Ingested:
         """The team's settings (what the forecast and the Settings sheet take): the run's language, as-of
         date and currency, and the thresholds, simulations and seed of the first readable file's Settings."""
         out = {k: self.file_settings[k] for k in RUN_SETTINGS if k in self.file_settings}
-        out.update(language=self.lang, as_of=self.as_of, currency=self.currency or "EUR")
+        out.update(language=self.lang, as_of=self.as_of, currency=contract.currency_code({"currency": self.currency}))
         return out
 
     def discard(self) -> None:

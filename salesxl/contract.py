@@ -279,6 +279,14 @@ SETTING_LIMITS = MappingProxyType({
     "seed": (0, 2 ** 63 - 1),
 })
 SETTING_DEFAULTS = MappingProxyType({s.key: s.default for s in SETTINGS_KEYS})
+DEFAULT_CURRENCY: str = SETTING_DEFAULTS["currency"]
+
+
+def currency_code(settings: Mapping[str, object]) -> str:
+    """The currency a run shows (reviews, the Forecast sheet): the Settings' Currency, trimmed, else the
+    declared default (Settings' Currency: DEFAULT_CURRENCY)."""
+    raw = settings.get("currency")
+    return (str(raw).strip() if raw else "") or DEFAULT_CURRENCY
 
 
 @dataclass(frozen=True)

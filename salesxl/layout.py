@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
+from salesxl.contract import DEFAULT_CURRENCY
 from salesxl.values import label_key
 
 if TYPE_CHECKING:
@@ -662,7 +663,7 @@ _NUMBER_FORMATS["signed_k"] = '+#,##0.0,"k";-#,##0.0,"k";0'
 
 
 def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mapping[str, str] | None = None,
-                    currency: str = "EUR", name: str | None = None) -> SheetLayout:
+                    currency: str = DEFAULT_CURRENCY, name: str | None = None) -> SheetLayout:
     """The team Forecast sheet, the manager's dashboard. The reps sorted by risk then P(reach) (within
     each manager when there are several, with a subtotal per manager), each name a link to the rep's
     review, with the change since the previous collection; the team's row; data bars on attainment and

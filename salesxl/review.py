@@ -117,7 +117,7 @@ def expected_point(rf: RepForecast, as_of: dt.date, lang: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency: str = "EUR",
+def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency: str = contract.DEFAULT_CURRENCY,
                  taken: set[str] | None = None, simulations: int = DEFAULT_SIMULATIONS,
                  back_sheet: str | None = None) -> Review:
     """The review of one rep as blocks, in page order; the same content in English and French.

@@ -382,3 +382,17 @@ def test_the_batch_keeps_each_reps_manager_for_the_dashboard(tmp_path):
     assert sorted(r.manager for r in res.forecast.reps) == ["Nadia Roche", "Omar Diallo"]
     labels = {c for row in _forecast_sheet(tmp_path / "team.xlsx") for c in row if isinstance(c, str)}
     assert {"Manager Nadia Roche", "Manager Omar Diallo"} <= labels
+
+
+def test_the_currency_default_is_declared_once():
+    """Settings' Currency: the declared default wherever a run shows a currency (the batch's settings, the
+    add-in's Forecast sheet and reviews, the team workbook's writer): no module spells it again."""
+    import re
+    from salesxl import contract
+    declared = next(s.default for s in contract.SETTINGS_KEYS if s.key == "currency")
+    assert contract.currency_code({}) == contract.DEFAULT_CURRENCY == declared
+    assert contract.currency_code({"currency": " USD "}) == "USD"
+    assert contract.currency_code({"currency": "  "}) == contract.currency_code({"currency": None}) == declared
+    spelled = [p.relative_to(ROOT).as_posix() for p in (ROOT / "salesxl").rglob("*.py")
+               if p.name != "contract.py" and re.search(rf"[\"']{declared}[\"']", p.read_text(encoding="utf-8"))]
+    assert spelled == []

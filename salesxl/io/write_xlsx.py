@@ -441,7 +441,7 @@ class TeamWorkbookWriter:
         if forecast is None:
             return ws
         lay = forecast_layout(forecast, self.lang, review_sheets=review_sheets if review_sheets is not None
-                              else self.review_sheets, currency=str(self.settings.get("currency") or "EUR"),
+                              else self.review_sheets, currency=contract.currency_code(self.settings),
                               name=ws.name)
         return render_sheet(self.wb, lay, ws=ws)
 
