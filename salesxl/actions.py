@@ -436,33 +436,16 @@ def _raw_rows(key: str, raw: TableData) -> list[dict[str, Any]]:
     return [{c: data[c][i] for c in cols if not is_blank(data[c][i])} for i in range(len(raw))]
 
 
-def _template_layout(lt: LiveTable) -> bool:
-    table = contract.TABLES[lt.data.key]
-    return lt.header_row == 1 and all(lt.data.columns_at.get(c.key) == j
-                                      for j, c in enumerate(table.columns, start=1))
-
-
 def _formula_rows(live_book: LiveBook, lt: LiveTable, first: int, last: int) -> tuple[int, list[list[Any]]] | None:
-    """The template's native formulas (Weighted, Done, Won…) for Excel rows first..last of a table
-    laid out as the template lays it out; None for other layouts or tables without formulas."""
-    from salesxl.io import template
+    """The template's formulas for Excel rows first..last of a table (io.template.formula_rows decides:
+    None unless the table is laid out as the template lays it out), as cells to write."""
+    from salesxl.io.template import formula_rows
 
-    table = contract.TABLES[lt.data.key]
-    computed = [j for j, c in enumerate(table.columns, start=1) if c.computed]
-    if not computed or not _template_layout(lt) or last < first:
+    found = formula_rows(lt.data, live_book.lang, first, last, {k: t.data.sheet for k, t in live_book.tables.items()})
+    if found is None:
         return None
-    sheets = {t.key: (live_book.tables[t.key].data.sheet if t.key in live_book.tables else t.sheet(live_book.lang))
-              for t in contract.TABLES.values()}
-    formulas = template.native_formulas(table, live_book.lang, last - 1, sheets)
-    c0 = computed[0]
-    block = []
-    for r in range(first, last + 1):
-        row = []
-        for j in range(c0, computed[-1] + 1):
-            formula = formulas.get((r, j))
-            row.append(live.Formula(formula) if formula else None)
-        block.append(row)
-    return c0, block
+    c0, rows = found
+    return c0, [[live.Formula(f) if f else None for f in row] for row in rows]
 
 
 def _write_rows(live_book: LiveBook, key: str, start: int, rows: Sequence[Mapping[str, Any]],

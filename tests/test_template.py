@@ -259,3 +259,25 @@ def test_text_stays_text(tmp_path):
     with zipfile.ZipFile(path) as z:
         xml = z.read("xl/worksheets/sheet6.xml").decode()
     assert not re.search(r'<c r="C2"[^>]*><f>', xml)
+
+
+def test_formula_rows_of_a_table_laid_out_as_the_template(tmp_path):
+    """What the add-in writes into the rows it adds to a table: the template's own formulas, decided here
+    (io.template.formula_rows), only for a table laid out as the template lays it out."""
+    import copy
+    from salesxl.io.template import formula_rows, laid_out_as_template, native_formulas
+    v = validate_file(write_template(tmp_path / "t.xlsx", "fr"))
+    pipe = v.tables["pipeline"]
+    assert laid_out_as_template(pipe)
+    computed = [j for j, c in enumerate(contract.PIPELINE.columns, start=1) if c.computed]
+    sheets = {k: t.sheet for k, t in v.tables.items()}
+    c0, rows = formula_rows(pipe, "fr", 40, 41, sheets)
+    expected = native_formulas(contract.PIPELINE, "fr", 40, {t.key: t.sheet("fr") for t in contract.TABLES.values()})
+    assert c0 == computed[0] and len(rows) == 2
+    assert rows[1] == [expected.get((41, j)) for j in range(c0, computed[-1] + 1)]
+    assert any(f and f.startswith("=") for f in rows[0])
+    assert formula_rows(pipe, "fr", 41, 40, sheets) is None                     # no row asked
+    moved = copy.copy(pipe)
+    moved.header_row = 3                                                         # not where the template puts it
+    assert not laid_out_as_template(moved) and formula_rows(moved, "fr", 40, 41, sheets) is None
+    assert formula_rows(v.tables["reps"], "fr", 5, 6, sheets) is None           # no computed column

@@ -29,6 +29,7 @@ from salesxl.io.cells import AMOUNT_FORMAT, DATE_FORMAT, FIXED_TIME, PERCENT_FOR
 from salesxl.io.read_xlsx import col_letters
 from salesxl.layout import (AHEAD_FILL, BAD, COMPUTED_HEADER, GOOD, HEADER_COLOUR, INTEGER_FORMAT, OPTIONAL_HEADER,
                             WHITE, rgb_hex)
+from salesxl.tables import TableData
 from salesxl.values import add_period, parse_period_length
 
 BLANK_ROWS = {"reps": 20, "planning": 60, "objectives": 20, "reporting": 300, "pipeline": 150}
@@ -450,6 +451,31 @@ class _FormulaRecorder:
 
     def __getitem__(self, ref: str) -> "_FormulaRecorder._Cell":
         return self.cells.setdefault(ref, self._Cell())
+
+
+def laid_out_as_template(found: TableData) -> bool:
+    """Whether a table found in a workbook is where the template puts it: its header on row 1 and every
+    contract column in the template's place (then the template's formulas fit its rows)."""
+    table = contract.TABLES[found.key]
+    return found.header_row == 1 and all(found.columns_at.get(c.key) == j for j, c in enumerate(table.columns, start=1))
+
+
+def formula_rows(found: TableData, lang: str, first: int, last: int,
+                 sheets: Mapping[str, str]) -> tuple[int, list[list[str | None]]] | None:
+    """The template's native formulas (Weighted, Done, Won…) for Excel rows first..last of a table found
+    in a workbook, as (the first computed column's number, one list per row from that column to the last
+    computed one: a formula, or None where a column has none); None when the table is not laid out as
+    the template lays it out (`laid_out_as_template`), has no computed column, or no row is asked.
+    `sheets`: the sheet each table was found on (a table not found: its template sheet in `lang`). What
+    the add-in writes into the rows it adds to a table."""
+    table = contract.TABLES[found.key]
+    computed = [j for j, c in enumerate(table.columns, start=1) if c.computed]
+    if not computed or not laid_out_as_template(found) or last < first:
+        return None
+    named = {t.key: sheets.get(t.key) or t.sheet(lang) for t in contract.TABLES.values()}
+    formulas = native_formulas(table, lang, last - 1, named)
+    c0 = computed[0]
+    return c0, [[formulas.get((r, j)) or None for j in range(c0, computed[-1] + 1)] for r in range(first, last + 1)]
 
 
 def native_formulas(table: Table, lang: str, n: int, sheets: Mapping[str, str]) -> dict[tuple[int, int], str]:
