@@ -315,6 +315,9 @@ CLI = MappingProxyType({
     "none_read": {"en": "none of the {files} could be read", "fr": "aucun des {files} n'a pu être lu"},
     "one_unread": {"en": "the 1 file could not be read", "fr": "le seul fichier n'a pu être lu"},
     "no_match": {"en": "no workbook matches the inputs", "fr": "aucun classeur ne correspond aux entrées"},
+    "no_input_workbook": {"en": "no input workbook: nothing written", "fr": "aucun classeur en entrée : rien n'a été écrit"},
+    "no_annotated_copy": {"en": "{path}: no annotated copy ({detail})", "fr": "{path} : pas de copie annotée ({detail})"},
+    "aborted": {"en": "Aborted.", "fr": "Interrompu."},
     "overall": {"en": "ALL (sum of current periods)", "fr": "TOUS (somme des périodes en cours)"},
 })
 
