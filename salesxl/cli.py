@@ -982,13 +982,17 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
 
     Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
     """
-    from salesxl.addin_build import build_addin
+    from salesxl.addin_build import AddinBuildError, build_addin
     if not (interpreter_win or interpreter_mac or no_interpreter):
         raise UsageProblem(_say("which_python"))
     if no_interpreter and (interpreter_win or interpreter_mac):
         raise UsageProblem(_say("no_interpreter_alone"))
-    path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
-                       pythonpath=pythonpath, lang=lang)
+    try:
+        path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
+                           pythonpath=pythonpath, lang=lang)
+    except AddinBuildError as exc:      # one line, in the usage language; nothing written
+        typer.echo(cli_line("addin_not_built", _usage_lang(), reason=exc.say(_usage_lang())), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(cli_line("wrote", lang, path=path))
 
 
