@@ -590,3 +590,49 @@ def usage_language(argv: Sequence[str], environ: Mapping[str, str]) -> str:
         if environ.get(var):
             return "fr" if environ[var].lower().startswith("fr") else "en"
     return "en"
+
+
+# The Excel functions' errors (salesxl.udfs: a ValueError, #VALUE! in the cell). A function does not know its
+# workbook's language (reading it would cost calls to Excel at every recalculation): its message says it in
+# English, then in French, " / " between them (docs/addin.md).
+UDF_ERRORS = MappingProxyType({
+    "not_a_number": {"en": "{what}: not a number: {value!r}", "fr": "{what} : pas un nombre : « {value} »"},
+    "not_a_probability": {"en": "probability: not between 0% and 100%: {value!r}",
+                          "fr": "probabilité : pas entre 0\u00a0% et 100\u00a0% : « {value} »"},
+    "not_a_date": {"en": "{what}: not a date: {value!r}", "fr": "{what} : pas une date : « {value} »"},
+    "not_whole": {"en": "{what}: expected a whole number, got {value!r}",
+                  "fr": "{what} : un nombre entier est attendu, pas « {value} »"},
+    "single_cell": {"en": "expected a single cell", "fr": "une seule cellule est attendue"},
+    "same_length": {"en": "the ranges must have the same number of cells",
+                    "fr": "les plages doivent avoir le même nombre de cellules"},
+    "period_required": {"en": "period start and end are required",
+                        "fr": "le début et la fin de la période sont obligatoires"},
+    "q_required": {"en": "q is required", "fr": "q est obligatoire"},
+    "q_range": {"en": "q must be between 0 and 1, got {value!r}", "fr": "q doit être compris entre 0 et 1, pas « {value} »"},
+    "unknown_table": {"en": "unknown table {name!r}", "fr": "tableau inconnu : « {name} »"},
+    "no_table": {"en": "the headers match no salesxl table", "fr": "les en-têtes ne correspondent à aucun tableau salesxl"},
+})
+# the arguments the errors name ({what})
+UDF_ARGS = MappingProxyType({
+    "amount": {"en": "amount", "fr": "montant"},
+    "won": {"en": "won", "fr": "gagné"},
+    "objective": {"en": "objective", "fr": "objectif"},
+    "q": {"en": "q", "fr": "q"},
+    "simulations": {"en": "simulations", "fr": "simulations"},
+    "seed": {"en": "seed", "fr": "graine"},
+    "period start": {"en": "period start", "fr": "début de période"},
+    "period end": {"en": "period end", "fr": "fin de période"},
+    "decision date": {"en": "decision date", "fr": "date de décision"},
+    "open amount": {"en": "open amount", "fr": "montant en cours"},
+    "done": {"en": "done", "fr": "réalisé"},
+    "planned": {"en": "planned", "fr": "prévu"},
+    "as-of date": {"en": "as-of date", "fr": "date d'arrêté"},
+})
+
+
+def udf_error(key: str, /, **params: Any) -> str:
+    """An Excel function's error, in English then French ("… / …"); `what` names an argument (UDF_ARGS)."""
+    def say(lang: str) -> str:
+        kw = dict(params, what=pick(UDF_ARGS[params["what"]], lang)) if "what" in params else params
+        return pick(UDF_ERRORS[key], lang).format(**kw)
+    return f"{say('en')} / {say('fr')}"
