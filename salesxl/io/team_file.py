@@ -401,7 +401,9 @@ _CELLREF_RE = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
 
 def _refs(text: str, sheet: str, own: bool):
     """The A1 references of a formula to cells of `sheet` (unqualified ones too when `own`: the formula
-    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...))."""
+    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...)).
+    A sheet named in a formula is Excel's to resolve, by Excel's rule (case ignored, accents not): not
+    layout.name_key, the rule for names people type."""
     from openpyxl.formula.tokenizer import Token, Tokenizer
 
     tok = Tokenizer(text if text.startswith("=") else "=" + text)
@@ -413,7 +415,7 @@ def _refs(text: str, sheet: str, own: bool):
         if m is None:
             continue
         if m.group("sheet"):
-            if label_key(m.group("sheet").strip("'").replace("''", "'")) != label_key(sheet):
+            if m.group("sheet").strip("'").replace("''", "'").casefold() != sheet.casefold():
                 continue
         elif not own:
             continue
@@ -466,7 +468,7 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
                 return True
         return False
 
-    names = {sheet.lower(), sheet.replace("'", "''").lower()}
+    names = {sheet.casefold(), sheet.replace("'", "''").casefold()}
     sheets = {sp.path: sp.name for sp in package_sheets(pkg.z)}
     wb = workbook_part(pkg.z)
     for name in sorted(pkg.names):
@@ -475,7 +477,7 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
         text = pkg.text(name)
         own = name == part
         links = _link_targets(pkg, name) if name in sheets else {}
-        if not own and not any(n in text.lower() or any(n in t.lower() for t in links.values()) for n in names):
+        if not own and not any(n in text.casefold() or any(n in t.casefold() for t in links.values()) for n in names):
             continue
         if name in sheets:
             for c in _CELL_RE.finditer(text):
