@@ -384,3 +384,11 @@ def add_period(start: dt.date, length: tuple[str, int]) -> dt.date:
     day = min(start.day, [31, 29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28, 31, 30, 31, 30,
                           31, 31, 30, 31, 30, 31][m - 1])
     return dt.date(y, m, day) - dt.timedelta(days=1)
+
+
+def json_number(x: Any, digits: int = 6) -> float | None:
+    """A number as the JSON outputs hold it: rounded to `digits` decimals; None for None, NaN or ±inf."""
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if math.isfinite(x) else None
