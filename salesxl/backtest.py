@@ -33,7 +33,7 @@ from salesxl.learn import History, OpenProposals, draw_totals, team_normals
 from salesxl.simulate import DEFAULT_SEED, outcome_distribution, outcome_from_draws, sample_totals
 from salesxl.values import json_number
 
-__all__ = ["Backtest", "Case", "backtest", "metrics"]
+__all__ = ["DEFAULT_SIMULATIONS", "MODELS", "Backtest", "Case", "backtest", "metrics"]
 
 DEFAULT_SIMULATIONS = 2000
 MODELS = ("declared", "history")

@@ -220,7 +220,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
                 out[col] = (a, _cell_xml(p, ref, value, s, styles))
             elif col in formulas and not _holds(cell):
                 moved = formulas[col].translate_formula(ref)[1:]
-                out[col] = (a, f'<{p}c r="{ref}"{_s(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
+                out[col] = (a, f'<{p}c r="{ref}"{_style_attr(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
         attrs = re.sub(r'\sspans="[^"]*"', "", row_attrs)            # spans: a hint, now stale
         new_rows[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(out.items())) + f"</{p}row>"
     parts, pos, k = [], 0, start
@@ -276,25 +276,25 @@ def _holds(cell: str) -> bool:
     return re.search(r"<(?:\w+:)?(?:f\b|v>[^<]|is>)", cell) is not None
 
 
-def _s(s: int) -> str:
+def _style_attr(s: int) -> str:
     return f' s="{s}"' if s else ""
 
 
 def _cell_xml(p: str, ref: str, value: Any, s: int, styles: _DateStyles) -> str:
     """One cell holding `value`: text as text (never a formula), numbers, booleans, dates as serials."""
     if isinstance(value, str):
-        return f'<{p}c r="{ref}"{_s(s)} t="inlineStr"><{p}is><{p}t xml:space="preserve">' \
+        return f'<{p}c r="{ref}"{_style_attr(s)} t="inlineStr"><{p}is><{p}t xml:space="preserve">' \
                f'{escape(clean_str(value))}</{p}t></{p}is></{p}c>'
     if isinstance(value, bool):
-        return f'<{p}c r="{ref}"{_s(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, dt.date):
         when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
         serial = (when.replace(tzinfo=None) - _EPOCH) / dt.timedelta(days=1)
-        return f'<{p}c r="{ref}"{_s(styles.dated(s))}><{p}v>{serial:.15g}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(styles.dated(s))}><{p}v>{serial:.15g}</{p}v></{p}c>'
     if isinstance(value, numbers.Integral):
-        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{int(value)}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)}><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, numbers.Real) and math.isfinite(value):
-        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{float(value)!r}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)}><{p}v>{float(value)!r}</{p}v></{p}c>'
     return _cell_xml(p, ref, "" if isinstance(value, numbers.Real) else str(value), s, styles)
 
 
