@@ -45,8 +45,10 @@ import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from salesxl.i18n import addin_build_refusal
 from salesxl.io.cells import atomic_write
 
 __all__ = [
@@ -125,7 +127,16 @@ RIBBON_FR = {
 
 
 class AddinBuildError(RuntimeError):
-    """The add-in cannot be built (missing template, unexpected template content, bad option)."""
+    """The add-in cannot be built (missing template, unexpected template content, bad option): nothing is
+    written. `reason` is a key of i18n.ADDIN_BUILD_REFUSALS, `params` fill its text; `say(lang)` tells it
+    in EN or FR (str() is the English)."""
+
+    def __init__(self, reason: str, /, **params: Any):
+        self.reason, self.params = reason, params
+        super().__init__(self.say("en"))
+
+    def say(self, lang: str) -> str:
+        return addin_build_refusal(self.reason, lang, **self.params)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,12 +152,12 @@ def template_path() -> Path:
     """The ribbon add-in template shipped by the installed xlwings (found without importing xlwings)."""
     spec = importlib.util.find_spec("xlwings")
     if spec is None or not spec.submodule_search_locations:
-        raise AddinBuildError("xlwings is not installed: it provides the add-in template.")
+        raise AddinBuildError("no_xlwings")
     for location in spec.submodule_search_locations:
         path = Path(location) / TEMPLATE_NAME
         if path.is_file():
             return path
-    raise AddinBuildError(f"The installed xlwings has no {TEMPLATE_NAME}.")
+    raise AddinBuildError("no_template", name=TEMPLATE_NAME)
 
 
 def _read_text(name: str) -> str:
@@ -154,7 +165,7 @@ def _read_text(name: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise AddinBuildError(f"Cannot read {path}: {exc}") from exc
+        raise AddinBuildError("cannot_read", path=path, error=exc) from exc
 
 
 def _crlf(text: str) -> str:
@@ -166,9 +177,11 @@ def _crlf(text: str) -> str:
 
 
 def _replace_once(text: str, old: str, new: str, what: str) -> str:
+    """`old` replaced by `new`, where `old` is there once; `what` names it in the refusal (in VBA/XML terms:
+    the same in both languages)."""
     count = text.count(old)
     if count != 1:
-        raise AddinBuildError(f"xlwings template changed: expected {what} once, found it {count} times.")
+        raise AddinBuildError("template_count", what=what, count=count)
     return text.replace(old, new)
 
 
@@ -186,10 +199,10 @@ def _build_vba_project(template: Path, dispatcher_source: str) -> bytes:
     from pyopenvba import ExcelFile
 
     if DISPATCHER not in _vba_sub_names(dispatcher_source):
-        raise AddinBuildError(f"{RIBBON_MODULE}.bas defines no Sub {DISPATCHER}.")
+        raise AddinBuildError("no_sub", module=RIBBON_MODULE, sub=DISPATCHER)
     header = f'Attribute VB_Name = "{RIBBON_MODULE}"'
     if not dispatcher_source.startswith(header):
-        raise AddinBuildError(f"{RIBBON_MODULE}.bas must start with {header}.")
+        raise AddinBuildError("bas_header", module=RIBBON_MODULE, header=header)
 
     with tempfile.TemporaryDirectory(prefix="salesxl-addin-") as tmp:
         out = Path(tmp) / ADDIN_FILENAME
@@ -197,14 +210,14 @@ def _build_vba_project(template: Path, dispatcher_source: str) -> bytes:
             names = book.module_names()
             for needed in (TEMPLATE_RIBBON_MODULE, TEMPLATE_XLWINGS_MODULE):
                 if needed not in names:
-                    raise AddinBuildError(f"xlwings template changed: no VBA module {needed!r} (has {names}).")
+                    raise AddinBuildError("no_vba_module", module=needed, names=names)
             xlwings_src = book.get_module(TEMPLATE_XLWINGS_MODULE)
             _check_xlwings_version(xlwings_src)
             xlwings_src = _replace_once(
                 xlwings_src,
                 f'Public Const PROJECT_NAME As String = "{TEMPLATE_PROJECT_NAME}"',
                 f'Public Const PROJECT_NAME As String = "{PROJECT_NAME}"',
-                "the VBA constant PROJECT_NAME",
+                "Const PROJECT_NAME",
             )
             book.set_module(TEMPLATE_XLWINGS_MODULE, xlwings_src)
             book.vba_project().rename_module(TEMPLATE_RIBBON_MODULE, RIBBON_MODULE)
@@ -213,9 +226,9 @@ def _build_vba_project(template: Path, dispatcher_source: str) -> bytes:
         with ExcelFile(out) as saved:  # read back what was written
             problems = saved.validate()
             if problems:
-                raise AddinBuildError("pyOpenVBA reports an inconsistent project: " + "; ".join(problems))
+                raise AddinBuildError("vba_inconsistent", problems="; ".join(problems))
             if RIBBON_MODULE not in saved.module_names() or TEMPLATE_RIBBON_MODULE in saved.module_names():
-                raise AddinBuildError(f"pyOpenVBA did not rename {TEMPLATE_RIBBON_MODULE} to {RIBBON_MODULE}.")
+                raise AddinBuildError("vba_not_renamed", old=TEMPLATE_RIBBON_MODULE, new=RIBBON_MODULE)
         with zipfile.ZipFile(out) as saved:
             return _name_project(saved.read(_VBA_PART), PROJECT_NAME)
 
@@ -230,7 +243,7 @@ def _name_project(vba_bin: bytes, name: str) -> bytes:
     from pyopenvba.vba import compress, decompress
 
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,127}", name):
-        raise AddinBuildError(f"{name!r} is not a VBA project name.")
+        raise AddinBuildError("vba_project_name", name=name)
     cfb = CFB.from_bytes(vba_bin)
     dir_raw = decompress(cfb.get_stream_in_storage("VBA", "dir"), stream_name="dir")
     pos = 0
@@ -239,16 +252,16 @@ def _name_project(vba_bin: bytes, name: str) -> bytes:
         if rec_id == 0x0004:
             break
         if rec_id not in (0x0001, 0x004A, 0x0002, 0x0014, 0x0003):   # SYSKIND … CODEPAGE only
-            raise AddinBuildError(f"VBA dir stream: unexpected record 0x{rec_id:04X} before PROJECTNAME.")
+            raise AddinBuildError("vba_dir_record", record=rec_id)
         pos += 6 + size
     else:
-        raise AddinBuildError("VBA dir stream: no PROJECTNAME record.")
+        raise AddinBuildError("vba_dir_no_name")
     encoded = name.encode("ascii")
     dir_raw = dir_raw[:pos] + struct.pack("<HI", 0x0004, len(encoded)) + encoded + dir_raw[pos + 6 + size:]
     project = cfb.get_stream("PROJECT")
     renamed, n = re.subn(rb'^Name="[^"\r\n]*"', b'Name="' + encoded + b'"', project, count=1, flags=re.M)
     if n != 1:
-        raise AddinBuildError('VBA PROJECT stream: no Name="..." line.')
+        raise AddinBuildError("vba_project_no_name")
     cfb.write_stream_in_storage("VBA", "dir", compress(dir_raw))
     cfb.write_stream("PROJECT", renamed)
     return cfb.to_bytes()
@@ -258,15 +271,13 @@ def _check_xlwings_version(xlwings_src: str) -> None:
     """The template's VBA names the DLL of its xlwings version; it must be the installed one."""
     match = re.search(r'Public Const XLWINGS_VERSION As String = "([^"]+)"', xlwings_src)
     if match is None:
-        raise AddinBuildError("xlwings template changed: no XLWINGS_VERSION constant.")
+        raise AddinBuildError("no_version_constant")
     try:
         installed = importlib.metadata.version("xlwings")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - template found, so it is installed
         return
     if match.group(1) != installed:
-        raise AddinBuildError(
-            f"The add-in template is for xlwings {match.group(1)} but xlwings {installed} is installed."
-        )
+        raise AddinBuildError("xlwings_version", template=match.group(1), installed=installed)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -301,18 +312,18 @@ def _check_customui(data: bytes) -> None:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise AddinBuildError(f"customUI.xml is not well-formed: {exc}") from exc
+        raise AddinBuildError("customui_xml", line=exc.position[0], column=exc.position[1] + 1) from exc
     if root.tag != f"{{{_CUSTOMUI_NS}}}customUI":
-        raise AddinBuildError(f"customUI.xml must use the namespace {_CUSTOMUI_NS} of the template's part.")
+        raise AddinBuildError("customui_namespace", namespace=_CUSTOMUI_NS)
     tags = []
     for button in root.iter(f"{{{_CUSTOMUI_NS}}}button"):
         if button.get("onAction") != DISPATCHER:
-            raise AddinBuildError(f"Ribbon button {button.get('id')!r} must call {DISPATCHER}.")
+            raise AddinBuildError("button_action", button=button.get("id"), dispatcher=DISPATCHER)
         if button.get("tag") not in ACTIONS:
-            raise AddinBuildError(f"Ribbon button {button.get('id')!r} has tag {button.get('tag')!r}, not an action.")
+            raise AddinBuildError("button_tag", button=button.get("id"), tag=button.get("tag"))
         tags.append(button.get("tag"))
     if sorted(tags) != sorted(ACTIONS):
-        raise AddinBuildError(f"The ribbon must have one button per action {ACTIONS}, has {tags}.")
+        raise AddinBuildError("ribbon_buttons", actions=ACTIONS, tags=tags)
 
 
 def _workbook(xml: str) -> str:
@@ -320,7 +331,7 @@ def _workbook(xml: str) -> str:
         xml,
         f'<sheet name="{TEMPLATE_CONFIG_SHEET}"',
         f'<sheet name="{escape(CONFIG_SHEET)}"',
-        f"the config sheet {TEMPLATE_CONFIG_SHEET}",
+        f'<sheet name="{TEMPLATE_CONFIG_SHEET}">',
     )
 
 
@@ -329,14 +340,14 @@ def _config_sheet_part(parts: dict[str, bytes]) -> str:
     workbook = parts[_WORKBOOK_PART].decode("utf-8")
     match = re.search(r'<sheet name="%s"[^>]*\sr:id="([^"]+)"' % re.escape(TEMPLATE_CONFIG_SHEET), workbook)
     if match is None:
-        raise AddinBuildError(f"xlwings template changed: no sheet {TEMPLATE_CONFIG_SHEET}.")
+        raise AddinBuildError("no_config_sheet", sheet=TEMPLATE_CONFIG_SHEET)
     rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
     for rel in re.findall(r"<Relationship\b[^>]*>", rels):
         if re.search(r'\sId="%s"' % re.escape(match.group(1)), rel):
             target = re.search(r'\sTarget="([^"]+)"', rel)
             if target:
                 return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
-    raise AddinBuildError("xlwings template changed: the config sheet has no worksheet part.")
+    raise AddinBuildError("no_config_part")
 
 
 def _config_rows(interpreter_win, interpreter_mac, pythonpath, udf_modules) -> list[tuple[str, str | bool]]:
@@ -358,9 +369,9 @@ def _config_rows(interpreter_win, interpreter_mac, pythonpath, udf_modules) -> l
         if isinstance(value, os.PathLike):
             value = os.fspath(value)
         if not isinstance(value, (str, bool)):
-            raise AddinBuildError(f"Config value for {key} must be text, got {type(value).__name__}.")
+            raise AddinBuildError("config_not_text", key=key, type=type(value).__name__)
         if isinstance(value, str) and any(ord(ch) < 32 for ch in value):
-            raise AddinBuildError(f"Config value for {key} contains a control character.")
+            raise AddinBuildError("config_control", key=key)
         out.append((key, value))
     return out
 
@@ -389,10 +400,10 @@ def _config_sheet(sheet_xml: str, rows: list[tuple[str, str | bool]]) -> tuple[s
     sheet_xml, n = re.subn(r"<sheetData>.*?</sheetData>|<sheetData\s*/>",
                            lambda _m: "<sheetData>" + "".join(row_xml) + "</sheetData>", sheet_xml, flags=re.S)
     if n != 1:
-        raise AddinBuildError("xlwings template changed: config sheet has no sheetData.")
+        raise AddinBuildError("no_sheet_data")
     sheet_xml, n = re.subn(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="A1:B{max(len(rows), 1)}" />', sheet_xml)
     if n != 1:
-        raise AddinBuildError("xlwings template changed: config sheet has no dimension.")
+        raise AddinBuildError("no_dimension")
 
     def si(text: str) -> str:
         space = ' xml:space="preserve"' if text != text.strip() else ""
@@ -405,19 +416,19 @@ def _config_sheet(sheet_xml: str, rows: list[tuple[str, str | bool]]) -> tuple[s
 
 
 def _core(xml: str, lang: str) -> str:
-    xml = _replace_once(xml, "<dc:title />", f"<dc:title>{escape(_TITLE)}</dc:title>", "an empty dc:title")
+    xml = _replace_once(xml, "<dc:title />", f"<dc:title>{escape(_TITLE)}</dc:title>", "<dc:title />")
     return _replace_once(xml, "<dc:description />",
                          f"<dc:description>{escape(_DESCRIPTION[lang])}</dc:description>",
-                         "an empty dc:description")
+                         "<dc:description />")
 
 
 def _check_ribbon_relationship(parts: dict[str, bytes]) -> None:
     rels = parts["_rels/.rels"].decode("utf-8")
     if f'Type="{_RIBBON_RELTYPE}" Target="{_CUSTOMUI_PART}"' not in rels:
-        raise AddinBuildError(f"xlwings template changed: no ribbon relationship to {_CUSTOMUI_PART}.")
+        raise AddinBuildError("no_ribbon_rel", part=_CUSTOMUI_PART)
     extra = [name for name in parts if name.lower().startswith("customui/") and name != _CUSTOMUI_PART]
     if extra:  # e.g. a customUI14.xml part: it would need the same rewrite
-        raise AddinBuildError(f"xlwings template changed: unexpected ribbon parts {extra}.")
+        raise AddinBuildError("ribbon_parts", parts=extra)
 
 
 def _pack(parts: dict[str, bytes]) -> bytes:
@@ -461,7 +472,7 @@ def build_addin(
     ``lang`` (``en`` or ``fr``) picks the ribbon's labels and tips.
     """
     if lang not in LANGS:
-        raise AddinBuildError(f"Unknown language {lang!r}: use one of {', '.join(LANGS)}.")
+        raise AddinBuildError("unknown_lang", lang=lang, langs=", ".join(LANGS))
     rows = _config_rows(interpreter_win, interpreter_mac, pythonpath, udf_modules)
     template = template_path()
 
@@ -470,7 +481,7 @@ def build_addin(
     for needed in (_VBA_PART, _WORKBOOK_PART, _SST_PART, _CORE_PART, _CUSTOMUI_PART, "_rels/.rels",
                    "xl/_rels/workbook.xml.rels"):
         if needed not in parts:
-            raise AddinBuildError(f"xlwings template changed: no part {needed}.")
+            raise AddinBuildError("no_part", part=needed)
     _check_ribbon_relationship(parts)
 
     sheet_part = _config_sheet_part(parts)

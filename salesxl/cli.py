@@ -75,7 +75,7 @@ class _Cli(TyperGroup):
             rv = super().main(argv, prog_name or "salesxl", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
         except typer.Abort:
-            typer.echo("Aborted.", err=True)
+            typer.echo(cli_line("aborted", lang), err=True)
             code = EXIT_ABORTED
         except typer.TyperException as exc:       # click's usage errors and bad parameters
             code = getattr(exc, "exit_code", EXIT_USAGE)
@@ -444,15 +444,20 @@ def _files_report(results, notes) -> dict:
 NO_USABLE_INPUT = "no usable input"
 
 
+# consolidate's reasons for writing nothing, besides "no usable input": the key of its i18n.CLI line
+_NOTHING_WRITTEN = {"no input workbook": "no_input_workbook"}
+
+
 def _no_usable_input(command: str, report: dict, as_json: bool, message: str | None = None, lang: str = "en"):
     """The one shape of "no usable input" (exit 2): under --json the files' issues as JSON with
     `"error": "no usable input"` (its message in English), else one line on stderr after the files'
-    issues, in the run's language."""
+    issues, in the run's language. `message`: the key of an i18n.CLI line saying why, else the files
+    say it."""
     files = report.get("files") or []
 
     def said(lang: str) -> str:
         if message:
-            return message
+            return cli_line(message, lang)
         if not files:
             return cli_line("no_match", lang)
         return cli_line("one_unread", lang) if len(files) == 1 else \
@@ -596,7 +601,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
         for a in report.get("annotated", ()):
             typer.echo(cli_line("annotated", lang, path=a["path"], output=a["output"],
                                 what=f"{counted(a['cells'], 'cell_marked', lang)}, {counted(a['notes'], 'note', lang)}")
-                       if not a.get("error") else f"{a['path']}: no annotated copy ({a['error']})")
+                       if not a.get("error") else cli_line("no_annotated_copy", lang, path=a["path"], detail=a["error"]))
         for i in notes:
             typer.echo(format_issue(i))
         for v in results:
@@ -624,6 +629,8 @@ def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=No
             check_outputs(list(inputs) + ([history] if history else []), output, None, _usage_lang())
         except OutputRefused as exc:
             _usage_error(str(exc), as_json)
+    if history is not None and not Path(history).is_file():      # read, never created: said as backtest says it
+        raise UsageProblem(_say("no_history", path=history))
     try:
         opts = run_options(**choices)
     except ValueError as exc:
@@ -774,7 +781,7 @@ def consolidate(inputs: Inputs,
                                 what=cli_line("reviews_issues", result.lang, reviews=reviews)))
     if result.exit_code == EXIT_USAGE:
         _no_usable_input("consolidate", {k: data[k] for k in ("files", "notes", "counts")}, as_json,
-                         None if result.error in (None, NO_USABLE_INPUT) else result.error + ": nothing written",
+                         None if result.error in (None, NO_USABLE_INPUT) else _NOTHING_WRITTEN[result.error],
                          lang=result.lang)
     _say_errors(result.exit_code, result.files, result.lang, lambda f: f.issues)
     raise typer.Exit(result.exit_code)
@@ -975,13 +982,17 @@ def addin_build(output: Path = typer.Option(Path("dist"), "-o", "--output", meta
 
     Example: salesxl addin build -o dist --interpreter-win "C:\\salesxl\\.venv\\Scripts\\pythonw.exe"
     """
-    from salesxl.addin_build import build_addin
+    from salesxl.addin_build import AddinBuildError, build_addin
     if not (interpreter_win or interpreter_mac or no_interpreter):
         raise UsageProblem(_say("which_python"))
     if no_interpreter and (interpreter_win or interpreter_mac):
         raise UsageProblem(_say("no_interpreter_alone"))
-    path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
-                       pythonpath=pythonpath, lang=lang)
+    try:
+        path = build_addin(output, interpreter_win=interpreter_win, interpreter_mac=interpreter_mac,
+                           pythonpath=pythonpath, lang=lang)
+    except AddinBuildError as exc:      # one line, in the usage language; nothing written
+        typer.echo(cli_line("addin_not_built", _usage_lang(), reason=exc.say(_usage_lang())), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(cli_line("wrote", lang, path=path))
 
 

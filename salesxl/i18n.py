@@ -315,6 +315,11 @@ CLI = MappingProxyType({
     "none_read": {"en": "none of the {files} could be read", "fr": "aucun des {files} n'a pu être lu"},
     "one_unread": {"en": "the 1 file could not be read", "fr": "le seul fichier n'a pu être lu"},
     "no_match": {"en": "no workbook matches the inputs", "fr": "aucun classeur ne correspond aux entrées"},
+    "no_input_workbook": {"en": "no input workbook: nothing written", "fr": "aucun classeur en entrée : rien n'a été écrit"},
+    "no_annotated_copy": {"en": "{path}: no annotated copy ({detail})", "fr": "{path} : pas de copie annotée ({detail})"},
+    "aborted": {"en": "Aborted.", "fr": "Interrompu."},
+    "addin_not_built": {"en": "error: the add-in was not built: {reason}",
+                        "fr": "erreur : le complément n'a pas été construit : {reason}"},
     "overall": {"en": "ALL (sum of current periods)", "fr": "TOUS (somme des périodes en cours)"},
 })
 
@@ -489,6 +494,75 @@ PATCH_REFUSALS = MappingProxyType({
 })
 
 
+# Why the add-in cannot be built (addin_build.AddinBuildError; `salesxl addin build` says it in one line, exit 2):
+# nothing is written, and the reason is said in the usage language. Most are about the installed xlwings'
+# template, which the build rewrites.
+_TEMPLATE_CHANGED = {"en": "xlwings template changed: ", "fr": "le modèle de xlwings a changé : "}
+ADDIN_BUILD_REFUSALS = MappingProxyType({
+    "unknown_lang": {"en": "Unknown language {lang!r}: use one of {langs}.",
+                     "fr": "Langue inconnue « {lang} » : utilisez {langs}."},
+    "no_xlwings": {"en": "xlwings is not installed: it provides the add-in template.",
+                   "fr": "xlwings n'est pas installé : il fournit le modèle du complément."},
+    "no_template": {"en": "The installed xlwings has no {name}.", "fr": "Le xlwings installé n'a pas de {name}."},
+    "cannot_read": {"en": "Cannot read {path}: {error}", "fr": "Impossible de lire {path} : {error}"},
+    "xlwings_version": {"en": "The add-in template is for xlwings {template} but xlwings {installed} is installed.",
+                        "fr": "Le modèle du complément est pour xlwings {template} mais xlwings {installed} est "
+                              "installé."},
+    "no_sub": {"en": "{module}.bas defines no Sub {sub}.", "fr": "{module}.bas ne définit pas de Sub {sub}."},
+    "bas_header": {"en": "{module}.bas must start with {header}.", "fr": "{module}.bas doit commencer par {header}."},
+    "vba_inconsistent": {"en": "pyOpenVBA reports an inconsistent project: {problems}",
+                         "fr": "pyOpenVBA signale un projet incohérent : {problems}"},
+    "vba_not_renamed": {"en": "pyOpenVBA did not rename {old} to {new}.", "fr": "pyOpenVBA n'a pas renommé {old} en {new}."},
+    "vba_project_name": {"en": "{name!r} is not a VBA project name.", "fr": "« {name} » n'est pas un nom de projet VBA."},
+    "vba_dir_record": {"en": "VBA dir stream: unexpected record 0x{record:04X} before PROJECTNAME.",
+                       "fr": "flux VBA dir : enregistrement 0x{record:04X} inattendu avant PROJECTNAME."},
+    "vba_dir_no_name": {"en": "VBA dir stream: no PROJECTNAME record.",
+                        "fr": "flux VBA dir : pas d'enregistrement PROJECTNAME."},
+    "vba_project_no_name": {"en": 'VBA PROJECT stream: no Name="..." line.',
+                            "fr": 'flux VBA PROJECT : pas de ligne Name="...".'},
+    "customui_xml": {"en": "customUI.xml is not well-formed XML (line {line}, column {column}).",
+                     "fr": "customUI.xml n'est pas du XML bien formé (ligne {line}, colonne {column})."},
+    "customui_namespace": {"en": "customUI.xml must use the namespace {namespace} of the template's part.",
+                           "fr": "customUI.xml doit utiliser l'espace de noms {namespace} de la partie du modèle."},
+    "button_action": {"en": "Ribbon button {button!r} must call {dispatcher}.",
+                      "fr": "Le bouton du ruban « {button} » doit appeler {dispatcher}."},
+    "button_tag": {"en": "Ribbon button {button!r} has tag {tag!r}, not an action.",
+                   "fr": "Le bouton du ruban « {button} » a l'étiquette « {tag} », qui n'est pas une action."},
+    "ribbon_buttons": {"en": "The ribbon must have one button per action {actions}, has {tags}.",
+                       "fr": "Le ruban doit avoir un bouton par action {actions} ; il a {tags}."},
+    "config_not_text": {"en": "Config value for {key} must be text, got {type}.",
+                        "fr": "La valeur de configuration {key} doit être du texte, pas {type}."},
+    "config_control": {"en": "Config value for {key} contains a control character.",
+                       "fr": "La valeur de configuration {key} contient un caractère de contrôle."},
+    # the template is not the one the build knows (another xlwings)
+    "template_count": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "expected {what} once, found it {count} times."), ("fr", "{what} attendu une fois, trouvé {count} fois."))},
+    "no_vba_module": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "no VBA module {module!r} (has {names})."), ("fr", "pas de module VBA « {module} » (il a {names})."))},
+    "no_version_constant": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "no XLWINGS_VERSION constant."), ("fr", "pas de constante XLWINGS_VERSION."))},
+    "no_config_sheet": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "no sheet {sheet}."), ("fr", "pas de feuille {sheet}."))},
+    "no_config_part": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "the config sheet has no worksheet part."), ("fr", "la feuille de configuration n'a pas de partie."))},
+    "no_sheet_data": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "config sheet has no sheetData."), ("fr", "la feuille de configuration n'a pas de sheetData."))},
+    "no_dimension": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "config sheet has no dimension."), ("fr", "la feuille de configuration n'a pas de dimension."))},
+    "no_ribbon_rel": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "no ribbon relationship to {part}."), ("fr", "pas de relation du ruban vers {part}."))},
+    "ribbon_parts": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "unexpected ribbon parts {parts}."), ("fr", "des parties de ruban inattendues : {parts}."))},
+    "no_part": {lang: _TEMPLATE_CHANGED[lang] + text for lang, text in (
+        ("en", "no part {part}."), ("fr", "pas de partie {part}."))},
+})
+
+
+def addin_build_refusal(reason: str, lang: str, /, **params: Any) -> str:
+    """Why the add-in cannot be built (ADDIN_BUILD_REFUSALS), in `lang`."""
+    return pick(ADDIN_BUILD_REFUSALS[reason], lang).format(**params)
+
+
 def patch_refusal(reason: str, lang: str, /, **params: Any) -> str:
     """Why a package cannot be patched (PATCH_REFUSALS), in `lang`."""
     return pick(PATCH_REFUSALS[reason], lang).format(**params)
@@ -516,3 +590,49 @@ def usage_language(argv: Sequence[str], environ: Mapping[str, str]) -> str:
         if environ.get(var):
             return "fr" if environ[var].lower().startswith("fr") else "en"
     return "en"
+
+
+# The Excel functions' errors (salesxl.udfs: a ValueError, #VALUE! in the cell). A function does not know its
+# workbook's language (reading it would cost calls to Excel at every recalculation): its message says it in
+# English, then in French, " / " between them (docs/addin.md).
+UDF_ERRORS = MappingProxyType({
+    "not_a_number": {"en": "{what}: not a number: {value!r}", "fr": "{what} : pas un nombre : « {value} »"},
+    "not_a_probability": {"en": "probability: not between 0% and 100%: {value!r}",
+                          "fr": "probabilité : pas entre 0\u00a0% et 100\u00a0% : « {value} »"},
+    "not_a_date": {"en": "{what}: not a date: {value!r}", "fr": "{what} : pas une date : « {value} »"},
+    "not_whole": {"en": "{what}: expected a whole number, got {value!r}",
+                  "fr": "{what} : un nombre entier est attendu, pas « {value} »"},
+    "single_cell": {"en": "expected a single cell", "fr": "une seule cellule est attendue"},
+    "same_length": {"en": "the ranges must have the same number of cells",
+                    "fr": "les plages doivent avoir le même nombre de cellules"},
+    "period_required": {"en": "period start and end are required",
+                        "fr": "le début et la fin de la période sont obligatoires"},
+    "q_required": {"en": "q is required", "fr": "q est obligatoire"},
+    "q_range": {"en": "q must be between 0 and 1, got {value!r}", "fr": "q doit être compris entre 0 et 1, pas « {value} »"},
+    "unknown_table": {"en": "unknown table {name!r}", "fr": "tableau inconnu : « {name} »"},
+    "no_table": {"en": "the headers match no salesxl table", "fr": "les en-têtes ne correspondent à aucun tableau salesxl"},
+})
+# the arguments the errors name ({what})
+UDF_ARGS = MappingProxyType({
+    "amount": {"en": "amount", "fr": "montant"},
+    "won": {"en": "won", "fr": "gagné"},
+    "objective": {"en": "objective", "fr": "objectif"},
+    "q": {"en": "q", "fr": "q"},
+    "simulations": {"en": "simulations", "fr": "simulations"},
+    "seed": {"en": "seed", "fr": "graine"},
+    "period start": {"en": "period start", "fr": "début de période"},
+    "period end": {"en": "period end", "fr": "fin de période"},
+    "decision date": {"en": "decision date", "fr": "date de décision"},
+    "open amount": {"en": "open amount", "fr": "montant en cours"},
+    "done": {"en": "done", "fr": "réalisé"},
+    "planned": {"en": "planned", "fr": "prévu"},
+    "as-of date": {"en": "as-of date", "fr": "date d'arrêté"},
+})
+
+
+def udf_error(key: str, /, **params: Any) -> str:
+    """An Excel function's error, in English then French ("… / …"); `what` names an argument (UDF_ARGS)."""
+    def say(lang: str) -> str:
+        kw = dict(params, what=pick(UDF_ARGS[params["what"]], lang)) if "what" in params else params
+        return pick(UDF_ERRORS[key], lang).format(**kw)
+    return f"{say('en')} / {say('fr')}"

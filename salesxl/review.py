@@ -18,7 +18,7 @@ from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart
 from salesxl.layout import sheet_name as _valid_sheet_name
 from salesxl.layout import sheet_text  # noqa: F401 - the rule review sheet names follow
 from salesxl.review_text import TEXTS, counted_text, text_of
-from salesxl.values import format_amount, format_date_long
+from salesxl.values import format_amount, format_date_long, format_percent
 
 # cell styles
 STYLE_RISK = {ON_TRACK: "good", AT_RISK: "warn", OFF_TRACK: "bad"}
@@ -41,10 +41,7 @@ class Review:
 
 def pct(x: float | None, lang: str) -> str:
     """A percentage as the cells show it (one decimal, the PERCENT number format)."""
-    if x is None:
-        return "—"
-    s = f"{x * 100:.1f}"
-    return s.replace(".", ",") + "\u00a0%" if lang == "fr" else s + "%"
+    return "—" if x is None else format_percent(x, lang, 1)
 
 
 def sheet_name(rep: str, lang: str, taken: set[str] | None = None) -> str:
@@ -227,7 +224,7 @@ def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency:
         cal = rf.calibration
         blocks.append(Grid("calibration", text_of("calibration_title", lang),
                            (text_of("bin", lang), text_of("closed", lang), text_of("mean_declared", lang), text_of("realised", lang)),
-                           tuple((Cell(f"{b.lower:.0%}–{b.upper:.0%}"), Cell(b.n, INT),
+                           tuple((Cell(f"{format_percent(b.lower, lang, 0)}–{format_percent(b.upper, lang, 0)}"), Cell(b.n, INT),
                                   Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
                                  for b in cal.bins if b.n), "", f"{text_of('brier', lang)}: {cal.brier:.3f}"))
     return Review(rf.rep, sheet_name(rf.rep, lang, taken), lang, tuple(blocks), rf.risk, back_sheet)

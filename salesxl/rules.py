@@ -527,9 +527,13 @@ def validate_tables(path: str, raw: Mapping[str, TableData], *, lang: str = "en"
     return Validated(path, lang, as_of_d, typed, issues, lists, settings)
 
 
-_ALLOWED = {"simulations": ("100–100,000", "100–100 000"), "on_track": ("0–100 %", "0–100 %"),
-            "at_risk": ("0–100 %", "0–100 %"), "seed": ("whole numbers from 0", "les entiers à partir de 0")}
-_ALLOWED_ORDER = ("0 % up to the on-track threshold", "0 % jusqu'au seuil « en bonne voie »")
+_PERCENTS = {lang: (format_percent(0.0, lang), format_percent(1.0, lang)) for lang in ("en", "fr")}
+_ALLOWED = {"simulations": ("100–100,000", "100–100 000"),
+            "on_track": tuple("{}–{}".format(*_PERCENTS[lang]) for lang in ("en", "fr")),
+            "at_risk": tuple("{}–{}".format(*_PERCENTS[lang]) for lang in ("en", "fr")),
+            "seed": ("whole numbers from 0", "les entiers à partir de 0")}
+_ALLOWED_ORDER = (f"{_PERCENTS['en'][0]} up to the on-track threshold",
+                  f"{_PERCENTS['fr'][0]} jusqu'au seuil « en bonne voie »")
 
 
 def settings_issues(path: str, lang: str, table: TableData | None) -> list[Issue]:

@@ -4,7 +4,8 @@ Each function is a few lines over the core (``values.parse_*``, ``forecast``, ``
 ``rules``). Ranges arrive as lists, or lists of lists: they are flattened row by row. An empty cell
 is ``None`` and is never read as 0: a proposal with an empty amount or probability is left out, not
 counted as zero. A value that cannot be read (text that is not a number, a probability outside
-0–100 %) raises ``ValueError``, which Excel shows as ``#VALUE!``.
+0–100 %) raises ``ValueError``, which Excel shows as ``#VALUE!``; its message is in English, then in French
+(i18n.UDF_ERRORS: a function does not know its workbook's language).
 
 Classic xlwings (Windows): the add-in's config sheet names this module (``UDF Modules =
 salesxl.udfs``); *Import Functions* registers them. ``@xw.func`` returns the function itself, so
@@ -20,6 +21,7 @@ from typing import Any, Iterable
 import xlwings as xw
 
 from salesxl import contract, forecast, simulate
+from salesxl.i18n import udf_error
 from salesxl.rules import stage_probability
 from salesxl.tables import TableData
 from salesxl.values import (BAD, clean_text, is_blank, label_key, parse_date, parse_number,
@@ -51,24 +53,30 @@ def flatten(values: Any) -> list[Any]:
     return [values]
 
 
+def _error(key: str, /, **params: Any) -> Exception:
+    """The error of a function (i18n.UDF_ERRORS), in English then French: a function does not know its
+    workbook's language. A ValueError: #VALUE! in the cell."""
+    return ValueError(udf_error(key, **params))
+
+
 def _number(v: Any, what: str) -> float | None:
     p = parse_number(v)
     if p.status == BAD:
-        raise ValueError(f"{what}: not a number: {v!r}")
+        raise _error("not_a_number", what=what, value=v)
     return p.value
 
 
 def _probability(v: Any) -> float | None:
     p = parse_probability(v)
     if p.value is None and p.status != "empty":
-        raise ValueError(f"probability: not between 0 and 100 %: {v!r}")
+        raise _error("not_a_probability", value=v)
     return p.value
 
 
 def _date(v: Any, what: str) -> dt.date | None:
     p = parse_date(v)
     if p.status == BAD:
-        raise ValueError(f"{what}: not a date: {v!r}")
+        raise _error("not_a_date", what=what, value=v)
     return p.value
 
 
@@ -76,13 +84,13 @@ def _scalar(v: Any) -> Any:
     """A single-cell argument (a one-cell range may arrive as [[x]])."""
     flat = flatten(v)
     if len(flat) > 1:
-        raise ValueError("expected a single cell")
+        raise _error("single_cell")
     return flat[0] if flat else None
 
 
 def _same_length(*columns: list) -> None:
     if len({len(c) for c in columns}) > 1:
-        raise ValueError("the ranges must have the same number of cells")
+        raise _error("same_length")
 
 
 def _pipeline(amounts: Any, probabilities: Any) -> tuple[list[float], list[float]]:
@@ -110,7 +118,7 @@ def _int(v: Any, default: int, what: str) -> int:
     if x is None:
         return default
     if not float(x).is_integer():
-        raise ValueError(f"{what}: expected a whole number, got {v!r}")
+        raise _error("not_whole", what=what, value=v)
     return int(x)
 
 
@@ -152,7 +160,7 @@ def SXL_PERIOD_FORECAST(amounts, probabilities, statuses, decision_dates, period
     _same_length(a, p, s, d, st)
     start, end = _date(_scalar(period_start), "period start"), _date(_scalar(period_end), "period end")
     if start is None or end is None:
-        raise ValueError("period start and end are required")
+        raise _error("period_required")
     won_labels = _WON_LABELS | _statuses(flatten(won_statuses))
     cols: dict[str, list] = {"amount": [], "probability": [], "status": [], "decision_date": []}
     for amount, prob, status, decision, stage in zip(a, p, s, d, st):
@@ -201,11 +209,11 @@ def SXL_FORECAST_QUANTILE(q, won, amounts, probabilities, simulations=None, seed
         text = text[1:]
     level = _number(text, "q")
     if level is None:
-        raise ValueError("q is required")
+        raise _error("q_required")
     if level > 1:
         level /= 100.0
     if not 0 < level < 1:
-        raise ValueError(f"q must be between 0 and 1, got {q!r}")
+        raise _error("q_range", value=q)
     out = _outcome(None, won, amounts, probabilities, simulations, seed)
     for name, at in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
         if abs(level - at) < 1e-12:
@@ -285,9 +293,9 @@ def _table_for(headers: list, table: Any) -> contract.Table:
         for t in candidates:
             if k in (label_key(t.name), label_key(t.key), label_key(t.sheet_en), label_key(t.sheet_fr)):
                 return t
-        raise ValueError(f"unknown table {name!r}")
+        raise _error("unknown_table", name=name)
     keys = {label_key(str(h)) for h in headers if not is_blank(h)}
     best = max(candidates, key=lambda t: (len(keys & set(contract.header_lookup(t))), -len(t.columns)))
     if not keys & set(contract.header_lookup(best)):
-        raise ValueError("the headers match no salesxl table")
+        raise _error("no_table")
     return best

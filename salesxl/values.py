@@ -309,12 +309,18 @@ def parse_probability(value: Any, lang: str = "en") -> Parsed:
     return Parsed(round(x, 12), status)
 
 
-def format_percent(x: float | None, lang: str = "en") -> str:
+def format_percent(x: float | None, lang: str = "en", decimals: int | None = None) -> str:
+    """A fraction written as a percentage in text, the one spelling of every message, review and line:
+    French a decimal comma and a no-break space before % ("35,5\u00a0%"), English neither ("35.5%").
+    `decimals`: None, none for a whole percentage and else one; a number, always that many (1: as the
+    review's PERCENT cells show it). Empty for None."""
     if x is None:
         return ""
-    s = f"{x * 100:.0f}" if abs(x * 100 - round(x * 100)) < 1e-9 else f"{x * 100:.1f}"
+    if decimals is None:
+        decimals = 0 if abs(x * 100 - round(x * 100)) < 1e-9 else 1
+    s = f"{x * 100:.{decimals}f}"
     if lang == "fr":
-        return s.replace(".", ",") + " %"
+        return s.replace(".", ",") + "\u00a0%"
     return s + "%"
 
 

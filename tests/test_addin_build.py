@@ -277,3 +277,70 @@ def test_libreoffice_opens_it(xlam, tmp_path):
     cells = config_cells(wb)
     assert cells["Interpreter_Win"] == OPTIONS["interpreter_win"]
     assert cells["UDF Modules"] == "salesxl.udfs"
+
+
+def test_every_build_refusal_is_declared_in_both_languages():
+    """Why the add-in cannot be built (AddinBuildError) is said in EN and FR, with the same placeholders,
+    and every reason addin_build.py raises is declared (none left as an inline English text)."""
+    import string
+
+    from salesxl.i18n import ADDIN_BUILD_REFUSALS
+
+    def fields(template):
+        return sorted(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
+
+    for key, texts in ADDIN_BUILD_REFUSALS.items():
+        assert set(texts) == {"en", "fr"} and texts["en"].strip() and texts["fr"].strip(), key
+        assert fields(texts["en"]) == fields(texts["fr"]), key
+    source = (Path(__file__).resolve().parents[1] / "salesxl" / "addin_build.py").read_text(encoding="utf-8")
+    assert not re.findall(r"AddinBuildError\(\s*f?['\"][^'\"]*[ .:]", source)      # an inline message
+    assert set(re.findall(r'AddinBuildError\(\s*"(\w+)"', source)) == set(ADDIN_BUILD_REFUSALS)
+    exc = AddinBuildError("config_control", key="Interpreter_Win")
+    assert str(exc) == "Config value for Interpreter_Win contains a control character."
+    assert exc.say("fr") == "La valeur de configuration Interpreter_Win contient un caractère de contrôle."
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from salesxl.cli import app
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "error: the add-in was not built: Config value for Interpreter_Win contains a control character."),
+    ("fr", "erreur : le complément n'a pas été construit : La valeur de configuration Interpreter_Win contient un "
+           "caractère de contrôle.")])
+def test_cli_a_bad_interpreter_path_is_one_line_not_a_traceback(tmp_path, lang, line):
+    r = _cli("addin", "build", "-o", tmp_path, "--interpreter-win", "C:\\py\x07thon\\pythonw.exe", "--lang", lang)
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    assert r.stderr.splitlines() == [line]
+    assert not (tmp_path / "salesxl.xlam").exists()
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "error: the add-in was not built: customUI.xml is not well-formed XML (line 1, column 21)."),
+    ("fr", "erreur : le complément n'a pas été construit : customUI.xml n'est pas du XML bien formé (ligne 1, "
+           "colonne 21).")])
+def test_cli_a_broken_ribbon_file_is_one_line_not_a_traceback(tmp_path, monkeypatch, lang, line):
+    import shutil
+
+    import salesxl.addin_build as ab
+    data = tmp_path / "data"
+    shutil.copytree(ab.data_dir(), data)
+    (data / "customUI.xml").write_text("<customUI><ribbon></customUI>", encoding="utf-8")
+    monkeypatch.setattr(ab, "data_dir", lambda: data)
+    r = _cli("addin", "build", "-o", tmp_path / "dist", "--no-interpreter", "--lang", lang)
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    assert r.stderr.splitlines() == [line]
+    assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "error: the add-in was not built: The installed xlwings has no nothing.xlam."),
+    ("fr", "erreur : le complément n'a pas été construit : Le xlwings installé n'a pas de nothing.xlam.")])
+def test_cli_a_missing_template_is_one_line_not_a_traceback(tmp_path, monkeypatch, lang, line):
+    import salesxl.addin_build as ab
+    monkeypatch.setattr(ab, "TEMPLATE_NAME", "nothing.xlam")
+    r = _cli("addin", "build", "-o", tmp_path, "--no-interpreter", "--lang", lang)
+    assert r.exit_code == 2 and r.stderr.splitlines() == [line], r.output

@@ -490,6 +490,17 @@ USAGE_LINES = [
     (["addin", "build", "-o", "{tmp}", "--no-interpreter", "--interpreter-mac", "/usr/bin/python3"],
      "error: --no-interpreter goes without --interpreter-win and --interpreter-mac (see: salesxl addin build -h)",
      "erreur : --no-interpreter s'emploie sans --interpreter-win ni --interpreter-mac (voir : salesxl addin build -h)"),
+    # a missing history store, as backtest says it (forecast and review read it before any input)
+    (["forecast", "{tmp}/a.xlsx", "--history", "{tmp}/nope.sqlite"],
+     "error: no history store at {tmp}/nope.sqlite: give the .sqlite file consolidate keeps (--history) "
+     "(see: salesxl forecast -h)",
+     "erreur : aucun historique à {tmp}/nope.sqlite : donnez le fichier .sqlite que tient consolidate (--history) "
+     "(voir : salesxl forecast -h)"),
+    (["review", "{tmp}/a.xlsx", "-o", "{tmp}/r.xlsx", "--history", "{tmp}/nope.sqlite"],
+     "error: no history store at {tmp}/nope.sqlite: give the .sqlite file consolidate keeps (--history) "
+     "(see: salesxl review -h)",
+     "erreur : aucun historique à {tmp}/nope.sqlite : donnez le fichier .sqlite que tient consolidate (--history) "
+     "(voir : salesxl review -h)"),
 ]
 
 
@@ -636,3 +647,44 @@ def test_a_refused_output_is_in_the_usage_language(messy, monkeypatch, command):
     r = run(command, messy, "-o", messy, "--lang", "en")
     assert r.stderr.startswith(f"error: the output {messy} is one of the inputs: it would overwrite a source;")
     assert messy.read_bytes() == before
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "error: no usable input: no input workbook: nothing written"),
+    ("fr", "erreur : aucune entrée utilisable : aucun classeur en entrée : rien n'a été écrit")])
+def test_consolidate_of_an_empty_folder_says_so_in_the_run_language(tmp_path, lang, line):
+    (tmp_path / "inbox").mkdir()
+    r = run("consolidate", tmp_path / "inbox", "-o", tmp_path / "t.xlsx", "--lang", lang)
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [line]
+    assert not (tmp_path / "t.xlsx").exists()
+    # the JSON keeps its documented English message (docs/json.md)
+    r = run("consolidate", tmp_path / "inbox", "-o", tmp_path / "t.xlsx", "--lang", lang, "--json")
+    data = json.loads(r.stdout)
+    assert r.exit_code == 2 and (data["error"], data["message"]) == ("no usable input", "no input workbook: nothing written")
+
+
+@pytest.mark.parametrize("lang, line", [("en", "Aborted."), ("fr", "Interrompu.")])
+def test_an_aborted_run_says_so_in_the_usage_language(clean, monkeypatch, lang, line):
+    import salesxl.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise EOFError               # an input that ends (click: Abort)
+    monkeypatch.setattr(cli, "_validated", interrupted)
+    r = run("validate", clean, "--lang", lang)
+    assert r.exit_code == 1
+    assert [x for x in r.stderr.splitlines() if x] == [line]
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "{src}: no annotated copy (AnnotateError: rows typed below the totals row of table tblPlanning)"),
+    ("fr", "{src} : pas de copie annotée (AnnotateError: rows typed below the totals row of table tblPlanning)")])
+def test_a_workbook_without_annotated_copy_is_said_in_the_run_language(clean, tmp_path, monkeypatch, lang, line):
+    from salesxl.io import annotate
+
+    def refused(*args, **kwargs):
+        raise annotate.AnnotateError("rows_below_totals", table="tblPlanning")
+    monkeypatch.setattr(annotate, "annotate_file", refused)
+    r = run("validate", clean, "--as-of", "2003-04-30", "--annotate", tmp_path / "out", "--lang", lang)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[0] == line.format(src=clean)

@@ -241,3 +241,14 @@ def test_the_range_chart_marks_what_the_history_expects(team_forecast, tmp_path,
         charts = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
     cell = xl_rowcol_to_cell(r, c, row_abs=True, col_abs=True)
     assert any('<c:symbol val="triangle"/>' in x and f"!{cell}</c:f>" in x for x in charts)
+
+
+@pytest.mark.parametrize("lang, bins", [("en", ["40%–60%", "80%–100%"]),
+                                        ("fr", ["40\u00a0%–60\u00a0%", "80\u00a0%–100\u00a0%"])])
+def test_calibration_bins_are_spelt_as_every_percentage(team_forecast, lang, bins):
+    """The calibration grid's bins are percentages written as text in the review's language (values.format_percent)."""
+    from salesxl.calibrate import calibration
+    from salesxl.review import build_review
+    cal = calibration([0.5] * 6 + [0.9] * 6, [1, 0] * 6)
+    rv = build_review(_rf(team_forecast, calibration=cal), DEMO_AS_OF, lang)
+    assert [r[0].value for r in rv.grid("calibration").rows] == bins

@@ -166,7 +166,7 @@ def test_forecast_and_review_read_a_folder_through_the_workers_as_consolidate(wo
 def test_a_missing_history_is_an_error_not_an_empty_one(world, tmp_path):
     _, reps, _ = world
     r = run("forecast", *reps, "--history", tmp_path / "nope.sqlite", "--as-of", AS_OF)
-    assert r.exit_code == 2 and "not found" in r.output
+    assert r.exit_code == 2 and "no history store at" in r.output
     assert not (tmp_path / "nope.sqlite").exists()
 
 

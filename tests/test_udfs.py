@@ -287,3 +287,44 @@ def test_lite_script_wraps_the_same_functions_and_actions(demo, capsys):
     finally:
         book.close()
     assert "'action': 'validate'" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ messages
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: udfs.SXL_FORECAST_QUANTILE(150, 0, [100], [0.5]),
+     "q must be between 0 and 1, got 150 / q doit être compris entre 0 et 1, pas « 150 »"),
+    (lambda: udfs.SXL_WEIGHTED_SUM(["lots"], [0.5]),
+     "amount: not a number: 'lots' / montant : pas un nombre : « lots »"),
+    (lambda: udfs.SXL_WEIGHTED_SUM([100], [170]),
+     "probability: not between 0% and 100%: 170 / probabilité : pas entre 0\u00a0% et 100\u00a0% : « 170 »"),
+    (lambda: udfs.SXL_WEIGHTED_SUM([1000, 2000], [0.5]),
+     "the ranges must have the same number of cells / les plages doivent avoir le même nombre de cellules"),
+    (lambda: udfs.SXL_PACE(1, 2, "31/02/2026", dt.date(2026, 3, 31)),
+     "period start: not a date: '31/02/2026' / début de période : pas une date : « 31/02/2026 »"),
+    (lambda: udfs.SXL_ROW_CHECK(["Ref"], ["P1"], "tblNothing"),
+     "unknown table 'tblNothing' / tableau inconnu : « tblNothing »"),
+])
+def test_a_function_error_says_it_in_english_then_french(call, message):
+    """A UDF does not know its workbook's language: its error says it in both, English first (docs/addin.md)."""
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_every_function_error_is_declared_in_both_languages():
+    import re
+    import string
+
+    from salesxl.i18n import UDF_ARGS, UDF_ERRORS
+
+    def fields(template):
+        return sorted(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
+
+    for key, texts in UDF_ERRORS.items():
+        assert set(texts) == {"en", "fr"} and fields(texts["en"]) == fields(texts["fr"]), key
+    source = (ROOT / "salesxl" / "udfs.py").read_text(encoding="utf-8")
+    assert "raise ValueError" not in source and source.count("ValueError(") == 1   # every error through _error
+    assert set(re.findall(r'_error\("(\w+)"', source)) == set(UDF_ERRORS)
+    said = set(re.findall(r'(?:_number|_date|_int)\([^()]*(?:\([^()]*\)[^()]*)*, "([\w -]+)"\)', source))
+    assert said and said <= set(UDF_ARGS)

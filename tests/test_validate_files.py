@@ -465,3 +465,22 @@ def test_a_sheet_name_typed_without_accents_or_in_capitals_is_found(tmp_path, en
     assert settings.get("currency") == "CHF" and v.as_of == dt.date(2026, 11, 20)
     assert v.tables["pipeline"]["ref"] == ["P1"] and v.tables["pipeline"].sheet == "CARNET COMMERCIAL"
     assert not [i for i in v.issues if i.code == "SHEET_NOT_FOUND"]
+
+
+@pytest.mark.parametrize("lang, messages", [
+    ("en", ["'150' for On-track threshold is outside 0%–100%: 100% is used instead.",
+            "'0.8' for At-risk threshold is outside 0% up to the on-track threshold: 50% is used instead."]),
+    ("fr", ["« 150 » pour Seuil « en bonne voie » est hors de 0\u00a0%–100\u00a0% : 100\u00a0% est utilisé à la place.",
+            "« 0.8 » pour Seuil « à risque » est hors de 0\u00a0% jusqu'au seuil « en bonne voie » : 50\u00a0% est "
+            "utilisé à la place."])])
+def test_a_threshold_out_of_range_names_its_percentages_as_every_message(lang, messages):
+    """The Settings thresholds' ranges are percentages written as text (values.format_percent)."""
+    from salesxl.rules import settings_issues
+    from salesxl.tables import TableData
+    on, at = {"en": ("On-track threshold", "At-risk threshold"), "fr": ("Seuil « en bonne voie »", "Seuil « à risque »")}[lang]
+    said = []
+    for keys, values in (([on], ["150"]), ([on, at], ["0.5", "0.8"])):
+        rt = TableData("settings", {"key": keys, "value": values}, [2, 3][:len(keys)], sheet="Settings",
+                       headers={"key": "Key", "value": "Value"})
+        said += [i.message for i in settings_issues("x.xlsx", lang, rt)]
+    assert said == messages

@@ -287,3 +287,16 @@ def test_zero_is_never_empty(zero, lang):
     for p in (parse_number(zero, lang), parse_integer(zero, lang), parse_probability(zero, lang)):
         assert p.status != EMPTY and p.value == 0.0
     assert parse_probability(f"{zero} %", lang).value == 0.0
+
+
+@pytest.mark.parametrize("x, lang, decimals, text", [
+    (0.35, "en", None, "35%"), (0.35, "fr", None, "35\u00a0%"),          # a whole percentage: no decimal
+    (0.355, "en", None, "35.5%"), (0.355, "fr", None, "35,5\u00a0%"),    # else one
+    (0.333333, "en", 1, "33.3%"), (0.333333, "fr", 1, "33,3\u00a0%"),    # as the review's cells show it (0.0%)
+    (0.2, "fr", 1, "20,0\u00a0%"), (0.2, "en", 0, "20%"), (0.2, "fr", 0, "20\u00a0%"),
+    (None, "fr", None, ""),
+])
+def test_a_percentage_as_text_one_spelling(x, lang, decimals, text):
+    """French: a decimal comma and a no-break space before % (never a line break there); English: none."""
+    from salesxl.values import format_percent
+    assert format_percent(x, lang, decimals) == text
