@@ -29,7 +29,7 @@ __all__ = [
     "ROUNDED_AMOUNT_FORMAT", "INTEGER_FORMAT", "RATIO_FORMAT", "TEXT_FORMAT",
     "HEADER_COLOUR", "WHITE", "OPTIONAL_HEADER", "COMPUTED_HEADER", "GOOD", "WARN", "BAD", "AHEAD_FILL",
     "GRID_BORDER", "TOTAL_LINE", "NOTE_FILL", "ERROR_FILL", "WARNING_FILL", "rgb_hex", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
-    "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
+    "Series", "ChartSpec", "CHART_TITLE_PT", "MARKER_PT", "DASH_PT", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
@@ -181,12 +181,18 @@ class TextRule:
 
 @dataclass(frozen=True)
 class Series:
+    """One series of a chart; a marker's size in points is MARKER_PT (a dash is drawn wider, DASH_PT)."""
     name: str
     categories: tuple[int, int, int, int]      # (first row, first col, last row, last col)
     values: tuple[int, int, int, int]
     colour: str | None = None
     role: str = "bar"                          # bar | base (invisible) | marker (no line, a marker)
     marker: str | None = None                  # for markers: square | diamond | dash | triangle | circle
+
+
+CHART_TITLE_PT = 10                            # a chart's title, in points
+MARKER_PT = 10                                 # a marker series' marker
+DASH_PT = 14                                   # a dash marker (a target line across a bar)
 
 
 @dataclass(frozen=True)
