@@ -31,8 +31,9 @@ import numpy as np
 
 from salesxl.learn import History, OpenProposals, draw_totals, team_normals
 from salesxl.simulate import DEFAULT_SEED, outcome_distribution, outcome_from_draws, sample_totals
+from salesxl.values import json_number
 
-__all__ = ["Backtest", "Case", "backtest", "metrics"]
+__all__ = ["DEFAULT_SIMULATIONS", "MODELS", "Backtest", "Case", "backtest", "metrics"]
 
 DEFAULT_SIMULATIONS = 2000
 MODELS = ("declared", "history")
@@ -53,10 +54,10 @@ class Case:
 
     def to_dict(self) -> dict:
         return {"rep": self.rep, "as_of": self.as_of.isoformat(), "period_start": self.period_start.isoformat(),
-                "period_end": self.period_end.isoformat(), "objective": _r(self.objective),
-                "actual": _r(self.actual), "basis": self.basis, "reason": self.reason,
-                "declared": {k: _r(v) for k, v in self.declared.items()},
-                "history": {k: _r(v) for k, v in self.history.items()}}
+                "period_end": self.period_end.isoformat(), "objective": json_number(self.objective),
+                "actual": json_number(self.actual), "basis": self.basis, "reason": self.reason,
+                "declared": {k: json_number(v) for k, v in self.declared.items()},
+                "history": {k: json_number(v) for k, v in self.history.items()}}
 
 
 @dataclass
@@ -75,13 +76,6 @@ class Backtest:
                 "rep_cases": [c.to_dict() for c in self.cases], "team_cases": [c.to_dict() for c in self.team_cases]}
 
 
-def _r(x, nd: int = 6):
-    if x is None:
-        return None
-    x = float(x)
-    return round(x, nd) if math.isfinite(x) else None
-
-
 def metrics(cases: Sequence[Case], model: str) -> dict[str, Any]:
     """Error, bias, Brier of P(reach) and P10–P90 coverage of `model` over `cases` (module docstring)."""
     n = len(cases)
@@ -94,9 +88,9 @@ def metrics(cases: Sequence[Case], model: str) -> dict[str, Any]:
     brier = (math.fsum((getattr(c, model)["p_reach"] - (c.actual >= c.objective)) ** 2 for c in with_obj)
              / len(with_obj)) if with_obj else None
     cov = sum(1 for c in cases if getattr(c, model)["p10"] <= c.actual <= getattr(c, model)["p90"]) / n
-    return {"n": n, "mae": _r(float(np.abs(f - a).mean())), "bias": _r(float((f - a).mean())),
-            "error": _r(float(np.abs(f - a).sum()) / tot) if tot > 0 else None, "brier": _r(brier),
-            "coverage": _r(cov)}
+    return {"n": n, "mae": json_number(float(np.abs(f - a).mean())), "bias": json_number(float((f - a).mean())),
+            "error": json_number(float(np.abs(f - a).sum()) / tot) if tot > 0 else None, "brier": json_number(brier),
+            "coverage": json_number(cov)}
 
 
 def _periods(period_rows: Mapping[str, Sequence[Any]]) -> dict[tuple[str, dt.date], list[tuple]]:

@@ -53,6 +53,15 @@ if TYPE_CHECKING:       # loaded when a stage needs them (the readers' processes
 
 OK, INVALID, UNREADABLE, DUPLICATE = "ok", "invalid", "unreadable", "duplicate"
 SUPERSEDED, SKIPPED = "superseded", "skipped"   # an older submission of the same rep; a team workbook
+__all__ = [
+    # the run's options and the stages, in order: read files → ingest → forecast reps → write team
+    "ENGINES", "CONSOLIDATED_TABLES", "STATUSES", "Progress", "RunOptions", "run_options", "default_engine",
+    "reader_options", "input_paths", "FileResult", "FileReads", "read_files", "Triage", "triage", "taken_tables",
+    "Ingested", "ingest", "ingest_inputs", "plan_team", "forecast_reps", "history_facts", "history_facts_with",
+    "forecast_team", "TeamReviews", "write_team", "FileStatus", "ConsolidationResult", "consolidate", "Prepared",
+    "prepare", "sha256_file", "fingerprint",
+]
+
 STATUSES = (OK, INVALID, UNREADABLE, DUPLICATE, SUPERSEDED, SKIPPED)
 ENGINES = ("calamine", "openpyxl")
 # the tables a consolidation takes from each file (all of the contract's but Settings)

@@ -22,7 +22,7 @@ from salesxl.calibrate import (Calibration, calibrated_forecast, calibration,
 from salesxl.simulate import (DEFAULT_SEED, DEFAULT_SIMULATIONS, EXACT_MAX, outcome_distribution, outcome_from_draws,
                               sample_totals)
 from salesxl.tables import TableData
-from salesxl.values import label_key, rep_key
+from salesxl.values import json_number, label_key, rep_key
 
 ON_TRACK, AT_RISK, OFF_TRACK = "on_track", "at_risk", "off_track"
 WEEKLY, MONTHLY, QUARTERLY = "weekly", "monthly", "quarterly"      # period-length groups of reps
@@ -129,21 +129,21 @@ class RepForecast:
             "rep": self.rep, "seniority": self.seniority,
             "period_start": _iso(self.period_start), "period_end": _iso(self.period_end),
             "period_group": self.period_group,
-            "elapsed": _r(self.elapsed), "objective": _r(self.objective), "won": _r(self.won),
-            "weighted_open": _r(self.weighted_open), "forecast": _r(self.forecast),
-            "attainment": _r(self.attainment), "coverage": _r(self.coverage),
-            "required_coverage": _r(self.required_coverage), "win_rate": _r(self.win_rate),
-            "p10": _r(self.p10), "p50": _r(self.p50), "p90": _r(self.p90), "p_reach": _r(self.p_reach),
-            "method": self.method, "risk": self.risk, "pace": _r(self.pace), "lever": self.lever,
+            "elapsed": json_number(self.elapsed), "objective": json_number(self.objective), "won": json_number(self.won),
+            "weighted_open": json_number(self.weighted_open), "forecast": json_number(self.forecast),
+            "attainment": json_number(self.attainment), "coverage": json_number(self.coverage),
+            "required_coverage": json_number(self.required_coverage), "win_rate": json_number(self.win_rate),
+            "p10": json_number(self.p10), "p50": json_number(self.p50), "p90": json_number(self.p90), "p_reach": json_number(self.p_reach),
+            "method": self.method, "risk": self.risk, "pace": json_number(self.pace), "lever": self.lever,
             "training_topic": self.training_topic,
-            "plan": [{k: _r(v) if isinstance(v, float) else v for k, v in _plan_fields(p)} for p in self.plan],
+            "plan": [{k: json_number(v) if isinstance(v, float) else v for k, v in _plan_fields(p)} for p in self.plan],
             "overdue": [p.ref for p in self.proposals if p.overdue],
-            "calibrated_forecast": _r(self.calibrated_forecast),
-            "expected": _r(self.expected if self.expected is not None else self.forecast), "basis": self.basis,
+            "calibrated_forecast": json_number(self.calibrated_forecast),
+            "expected": json_number(self.expected if self.expected is not None else self.forecast), "basis": self.basis,
         }
         if self.basis == HISTORY:
-            d.update(p10_declared=_r(self.p10_declared), p50_declared=_r(self.p50_declared),
-                     p90_declared=_r(self.p90_declared), p_reach_declared=_r(self.p_reach_declared),
+            d.update(p10_declared=json_number(self.p10_declared), p50_declared=json_number(self.p50_declared),
+                     p90_declared=json_number(self.p90_declared), p_reach_declared=json_number(self.p_reach_declared),
                      risk_declared=self.risk_declared)
         else:
             d["basis_reason"] = self.basis_reason
@@ -215,15 +215,6 @@ def team_rows(team: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 def _iso(d):
     return d.isoformat() if d is not None else None
-
-
-def _r(x, nd: int = 6):
-    if x is None:
-        return None
-    x = float(x)
-    if math.isnan(x) or math.isinf(x):
-        return None
-    return round(x, nd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -885,7 +876,7 @@ def team_history(reps: list[RepForecast], team: Mapping[str, Any], total: np.nda
     (history, else declared), the declared ones kept as p10_declared…"""
     expected = math.fsum(r.expected if r.expected is not None else r.forecast for r in reps)
     on_history = sum(1 for r in reps if r.basis == HISTORY)
-    out: dict[str, Any] = {"expected": _r(expected), "reps_on_history": on_history}
+    out: dict[str, Any] = {"expected": json_number(expected), "reps_on_history": on_history}
     if not on_history or total is None:
         reasons = Counter(r.basis_reason for r in reps)
         out.update(basis=DECLARED, basis_reason=reasons.most_common(1)[0][0] if reasons else "no_history")
@@ -895,7 +886,7 @@ def team_history(reps: list[RepForecast], team: Mapping[str, Any], total: np.nda
     p_reach = res.p_reach if objective else None
     out.update(basis=HISTORY, p10_declared=team.get("p10"), p50_declared=team.get("p50"),
                p90_declared=team.get("p90"), p_reach_declared=team.get("p_reach"), risk_declared=team.get("risk"),
-               p10=_r(res.p10), p50=_r(res.p50), p90=_r(res.p90), p_reach=_r(p_reach),
+               p10=json_number(res.p10), p50=json_number(res.p50), p90=json_number(res.p90), p_reach=json_number(p_reach),
                risk=risk_status(p_reach, on_track, at_risk))
     out["risk_counts"] = {k: sum(1 for r in reps if r.risk == k) for k in (ON_TRACK, AT_RISK, OFF_TRACK)}
     return out
@@ -948,15 +939,15 @@ def _team(reps: list[RepForecast], seed, on_track, at_risk, total) -> dict:
             t["prorated"] += p.prorated
             t["done"] += p.done
     for t in plan.values():
-        t["pace"] = _r(t["done"] / t["prorated"]) if t["prorated"] > 0 else None
-        t["prorated"] = _r(t["prorated"])
+        t["pace"] = json_number(t["done"] / t["prorated"]) if t["prorated"] > 0 else None
+        t["prorated"] = json_number(t["prorated"])
     p_reach = out.p_reach if (out is not None and objective) else None
     return {
-        "reps": len(reps), "objective": _r(objective), "won": _r(won), "weighted_open": _r(wo),
-        "forecast": _r(fc), "attainment": _r(fc / objective) if objective else None,
-        "coverage": _r(coverage(open_amount, objective, won)),
-        "p10": _r(out.p10) if out else None, "p50": _r(out.p50) if out else None,
-        "p90": _r(out.p90) if out else None, "p_reach": _r(p_reach),
+        "reps": len(reps), "objective": json_number(objective), "won": json_number(won), "weighted_open": json_number(wo),
+        "forecast": json_number(fc), "attainment": json_number(fc / objective) if objective else None,
+        "coverage": json_number(coverage(open_amount, objective, won)),
+        "p10": json_number(out.p10) if out else None, "p50": json_number(out.p50) if out else None,
+        "p90": json_number(out.p90) if out else None, "p_reach": json_number(p_reach),
         "risk": risk_status(p_reach, on_track, at_risk),
         "plan": list(plan.values()),
         "risk_counts": {k: sum(1 for r in reps if r.risk == k) for k in (ON_TRACK, AT_RISK, OFF_TRACK)},

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
+from salesxl.review_text import counted_text, text_of
 from salesxl.values import label_key
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ __all__ = [
     "ROUNDED_AMOUNT_FORMAT", "INTEGER_FORMAT", "RATIO_FORMAT", "TEXT_FORMAT",
     "HEADER_COLOUR", "WHITE", "OPTIONAL_HEADER", "COMPUTED_HEADER", "GOOD", "WARN", "BAD", "AHEAD_FILL",
     "GRID_BORDER", "TOTAL_LINE", "NOTE_FILL", "ERROR_FILL", "WARNING_FILL", "rgb_hex", "STYLES", "Style", "number_format", "Cell", "Link", "DataBar", "TextRule",
-    "Series", "ChartSpec", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
+    "Series", "ChartSpec", "CHART_TITLE_PT", "MARKER_PT", "DASH_PT", "PrintSetup", "SheetLayout", "name_key", "sheet_name", "quote_sheet",
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
@@ -180,12 +181,18 @@ class TextRule:
 
 @dataclass(frozen=True)
 class Series:
+    """One series of a chart; a marker's size in points is MARKER_PT (a dash is drawn wider, DASH_PT)."""
     name: str
     categories: tuple[int, int, int, int]      # (first row, first col, last row, last col)
     values: tuple[int, int, int, int]
     colour: str | None = None
     role: str = "bar"                          # bar | base (invisible) | marker (no line, a marker)
     marker: str | None = None                  # for markers: square | diamond | dash | triangle | circle
+
+
+CHART_TITLE_PT = 10                            # a chart's title, in points
+MARKER_PT = 10                                 # a marker series' marker
+DASH_PT = 14                                   # a dash marker (a target line across a bar)
 
 
 @dataclass(frozen=True)
@@ -621,26 +628,12 @@ _RISK_STYLE = {"on_track": "good", "at_risk": "warn", "off_track": "bad"}
 _MOVES = ("new", "won", "lost", "pushed", "changed")
 
 
-def _tx(key: str, lang: str, **kw) -> str:
-    from salesxl.review_text import TEXTS
-    labels = TEXTS[key]
-    s = labels.get(lang) or labels["en"]
-    return s.format(**kw) if kw else s
-
-
-def _tn(key: str, n: int, lang: str, **kw) -> str:
-    from salesxl.review_text import TEXTS
-    from salesxl.i18n import is_singular
-    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
-
-
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
     """(key, header, value format, width) of the Forecast sheet's main table."""
     from salesxl.review_text import TEXTS
 
     def header(key: str) -> str:
-        return _tx(key, lang)
+        return text_of(key, lang)
 
     cols = [("rep", header("rep"), TEXT, 20), ("period_end", header("fc_period_end"), DATE, 11),
             ("objective", TEXTS["objective"][lang], AMOUNT, 11), ("won", header("won"), AMOUNT, 10),
@@ -683,16 +676,16 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     prev = next((r.change.previous_as_of for r in reps if getattr(r, "change", None) is not None), None)
     when = format_date_long(prev, lang) if prev else "—"
 
-    lay.text(0, 0, _tx("fc_title", lang, date=format_date_long(fc.as_of, lang)), "title")
+    lay.text(0, 0, text_of("fc_title", lang, date=format_date_long(fc.as_of, lang)), "title")
     lay.heights[0] = 24
-    lay.text(1, 0, _tx("fc_subtitle", lang), "subtitle")
+    lay.text(1, 0, text_of("fc_subtitle", lang), "subtitle")
     # two header rows: groups, columns
     g = 3
     d0 = ci["d_won"]
     lay.put(g, 0, *[Cell(None, TEXT, "group")] * len(cols))
-    lay.put(g, 0, Cell(_tx("fc_now", lang), TEXT, "group"))
+    lay.put(g, 0, Cell(text_of("fc_now", lang), TEXT, "group"))
     lay.merges.append((g, 0, g, d0 - 1))
-    lay.put(g, d0, Cell(_tx("fc_change", lang, date=when), TEXT, "group"))
+    lay.put(g, d0, Cell(text_of("fc_change", lang, date=when), TEXT, "group"))
     lay.merges.append((g, d0, g, last_col))
     lay.put(g + 1, 0, *[Cell(head, TEXT, "header") for _, head, _, _ in cols])
     lay.heights[g + 1] = DEFAULT_ROW_PT * 2
@@ -743,7 +736,7 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
             order.append(r)
             row += 1
         if manager is not None:
-            label = _tx("fc_subtotal", lang, manager=manager or _tx("fc_no_manager", lang))
+            label = text_of("fc_subtotal", lang, manager=manager or text_of("fc_no_manager", lang))
             lay.put(row, 0, *_total_row(label, members, cols, lang))
             row += 1
     last_rep_row = row - 1
@@ -764,14 +757,14 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     lay.put(row, 1, Cell(fc.as_of, DATE, "plain"))
     row += 1
     if prev is not None:
-        lay.text(row, 0, _tx("fc_previous", lang), "label")
+        lay.text(row, 0, text_of("fc_previous", lang), "label")
         lay.put(row, 1, Cell(prev, DATE, "plain"))
     else:
-        lay.text(row, 0, _tx("fc_no_previous", lang), "note")
+        lay.text(row, 0, text_of("fc_no_previous", lang), "note")
     row += 1
     skipped = [s.get("rep") for s in getattr(fc, "skipped", None) or [] if s.get("rep")]
     if skipped:
-        lay.text(row, 0, _tn("fc_skipped", len(skipped), lang, names=", ".join(skipped)), "note")
+        lay.text(row, 0, counted_text("fc_skipped", len(skipped), lang, names=", ".join(skipped)), "note")
         row += 1
     row += 1
     chart_rows = 14
@@ -781,15 +774,15 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     changes = [r for r in order if getattr(r, "change", None) is not None]
     if changes:
         m = row
-        lay.text(m, 0, _tx("fc_movement", lang, date=when), "section")
+        lay.text(m, 0, text_of("fc_movement", lang, date=when), "section")
         lay.put(m + 1, 0, Cell(TEXTS["rep"][lang], TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
         lay.merges.append((m + 1, 0, m + 2, 0))
         for j, kind in enumerate(_MOVES):
             c = 1 + 2 * j
-            lay.put(m + 1, c, Cell(_tx("mv_" + kind, lang), TEXT, "header"))
+            lay.put(m + 1, c, Cell(text_of("mv_" + kind, lang), TEXT, "header"))
             lay.merges.append((m + 1, c, m + 1, c + 1))
-            lay.put(m + 2, c, Cell(_tx("mv_n", lang), TEXT, "header"),
-                    Cell(_tx("mv_delta" if kind == "changed" else "mv_amount", lang, currency=currency), TEXT,
+            lay.put(m + 2, c, Cell(text_of("mv_n", lang), TEXT, "header"),
+                    Cell(text_of("mv_delta" if kind == "changed" else "mv_amount", lang, currency=currency), TEXT,
                          "header"))
         lay.put(m + 2, 0, Cell(None, TEXT, "header"))
         r = m + 3
@@ -800,18 +793,18 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
             team_mv.add(mv)
             lay.put(r, 0, Cell(rf.rep), *_movement_cells(mv))
             r += 1
-        lay.put(r, 0, Cell(_tx("fc_team_short", lang), TEXT, "total"), *_movement_cells(team_mv, "total"))
+        lay.put(r, 0, Cell(text_of("fc_team_short", lang), TEXT, "total"), *_movement_cells(team_mv, "total"))
         end = r + 1
         # the chart's numbers: one row per kind (the team's amounts), beside the page
-        lay.text(m, data_col, _tx("fc_movement_title", lang, date=when), "muted")
+        lay.text(m, data_col, text_of("fc_movement_title", lang, date=when), "muted")
         for i, kind in enumerate(_MOVES):
-            lay.put(m + 1 + i, data_col, Cell(_tx("mv_" + kind, lang), TEXT, "plain"),
+            lay.put(m + 1 + i, data_col, Cell(text_of("mv_" + kind, lang), TEXT, "plain"),
                     Cell(getattr(team_mv, kind), INT, "plain"),
                     Cell(getattr(team_mv, f"{kind}_amount"), AMOUNT, "plain"))
         cat = (m + 1, data_col, m + 5, data_col)
         c0 = 11
         width = int(sum(width_points(w) for w in lay.widths[c0:]) / 0.75)
-        lay.charts.append(ChartSpec("column", _tx("fc_movement_title", lang, date=when), (
+        lay.charts.append(ChartSpec("column", text_of("fc_movement_title", lang, date=when), (
             Series(TEXTS["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), ORANGE),),
             m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format=ROUNDED_AMOUNT_FORMAT))
         row = max(end, m + max(chart_rows, end - m)) + 1
@@ -826,11 +819,11 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     rank = {it.key: i for i, it in enumerate(contract.LISTS["stages"].items)} if "stages" in contract.LISTS else {}
     stage_rows = sorted(stages.items(), key=lambda kv: (rank.get(kv[0], 99), str(kv[0])))
     top = row
-    lay.text(top, 0, _tx("fc_stage_short", lang), "section")
-    lay.put(top + 1, 0, Cell(_tx("fc_stage", lang), TEXT, "header"), Cell(TEXTS["amount"][lang], TEXT, "header"),
+    lay.text(top, 0, text_of("fc_stage_short", lang), "section")
+    lay.put(top + 1, 0, Cell(text_of("fc_stage", lang), TEXT, "header"), Cell(TEXTS["amount"][lang], TEXT, "header"),
             Cell(TEXTS["weighted"][lang], TEXT, "header"))
     for i, (st, (amount, weighted)) in enumerate(stage_rows):
-        label = _stage_label(st, lang) if st else _tx("fc_no_stage", lang)
+        label = _stage_label(st, lang) if st else text_of("fc_no_stage", lang)
         lay.put(top + 2 + i, 0, Cell(label), Cell(amount, AMOUNT), Cell(weighted, AMOUNT))
     end = top + 2 + max(len(stage_rows), 1)
     if stage_rows:
@@ -838,7 +831,7 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         cat = (top + 2, 0, top + 1 + n, 0)
         c0 = 4
         width = int(sum(width_points(w) for w in lay.widths[c0:c0 + 7]) / 0.75)
-        lay.charts.append(ChartSpec("column", _tx("fc_stage_title", lang), (
+        lay.charts.append(ChartSpec("column", text_of("fc_stage_title", lang), (
             Series(TEXTS["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), HEADER_COLOUR),
             Series(TEXTS["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), LIGHT_BLUE)),
             top, c0, width, chart_rows * _PX_PER_ROW, number_format=ROUNDED_AMOUNT_FORMAT))

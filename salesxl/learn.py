@@ -201,9 +201,9 @@ def prob_class(p: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(PROB_EDGES), p + _EDGE_TOL, side="right")
 
 
-def window_class(decision: np.ndarray, t: np.ndarray, horizon: int) -> np.ndarray:
+def window_class(decision: np.ndarray, snapshot_days: np.ndarray, horizon: int) -> np.ndarray:
     """Factor W: 0 overdue (decision before t), 1 due in [t, t + D], 2 due after."""
-    return np.where(decision < t, 0, np.where(decision <= t + horizon, 1, 2))
+    return np.where(decision < snapshot_days, 0, np.where(decision <= snapshot_days + horizon, 1, 2))
 
 
 def push_class(pushes: np.ndarray) -> np.ndarray:

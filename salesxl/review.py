@@ -12,12 +12,12 @@ import numpy as np
 from salesxl import contract
 from salesxl.forecast import (AT_RISK, DEFAULT_SIMULATIONS, HISTORY, MOTIVATION, OFF_TRACK, ON_TRACK, PACE_TRAINING,
                               TRAINING, RepForecast, TeamForecast)
-from salesxl.i18n import is_singular, pick
+from salesxl.i18n import pick
 from salesxl.layout import (AMOUNT, DATE, INT, PERCENT, RATIO, TEXT, Cell, Chart, Fields, Grid,  # noqa: F401
                             Points, Title)
 from salesxl.layout import sheet_name as _valid_sheet_name
 from salesxl.layout import sheet_text  # noqa: F401 - the rule review sheet names follow
-from salesxl.review_text import TEXTS
+from salesxl.review_text import TEXTS, counted_text, text_of
 from salesxl.values import format_amount, format_date_long, format_percent
 
 # cell styles
@@ -37,18 +37,6 @@ class Review:
 
     def grid(self, gid: str) -> Grid:
         return next(b for b in self.blocks if isinstance(b, Grid) and b.id == gid)
-
-
-def text_of(key: str, lang: str, **kw: Any) -> str:
-    """A review text (review_text.TEXTS) in `lang`, its {placeholders} filled from `kw`."""
-    s = pick(TEXTS[key], lang)
-    return s.format(**kw) if kw else s
-
-
-def counted_text(key: str, n: int, lang: str, **kw: Any) -> str:
-    """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
-    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
-    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)
 
 
 def pct(x: float | None, lang: str) -> str:

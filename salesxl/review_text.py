@@ -1,5 +1,10 @@
-"""Texts of the end-of-period review, English and French. Data only."""
+"""Texts of the end-of-period review, English and French, and the two functions that pick them."""
+from __future__ import annotations
+
 from types import MappingProxyType
+from typing import Any
+
+from salesxl.i18n import is_singular, pick
 
 TEXTS = MappingProxyType({
     "title": {"en": "End-of-period review — {rep}", "fr": "Entretien de fin de période — {rep}"},
@@ -198,3 +203,15 @@ TEXTS = MappingProxyType({
     "tp_expected_new": {"en": ", and new proposals usually add about {new} before the period end",
                         "fr": ", et de nouvelles propositions apportent en général environ {new} avant la fin de période"},
 })
+
+
+def text_of(key: str, lang: str, **kw: Any) -> str:
+    """A review text (TEXTS) in `lang`, its {placeholders} filled from `kw`."""
+    s = pick(TEXTS[key], lang)
+    return s.format(**kw) if kw else s
+
+
+def counted_text(key: str, n: int, lang: str, **kw: Any) -> str:
+    """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
+    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
+    return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)

@@ -200,21 +200,21 @@ def _parse_column(ctx_lang: str, table: Table, key: str, values: list, lists) ->
     return typed, findings
 
 
-def parse_table(path: str, lang: str, rt: TableData, lists: Mapping[str, ListSpec],
+def parse_table(path: str, lang: str, raw: TableData, lists: Mapping[str, ListSpec],
                 flagged: set[tuple[int, str]]) -> tuple[TableData, list[Issue]]:
     """One table typed, with the cell-level issues (values, required cells). Every input column of the
     contract is there (None where the table has not got it); `kept` holds what was typed where a value
     could not be interpreted."""
-    table = contract.TABLES[rt.key]
-    rows = rt.rows
+    table = contract.TABLES[raw.key]
+    rows = raw.rows
     out = {}
     kept: dict[str, dict[int, Any]] = {}
     issues: list[Issue] = []
     for col in table.input_columns:
-        if col.key not in rt:
+        if col.key not in raw:
             out[col.key] = [None] * len(rows)
             continue
-        values = raw_values = rt[col.key]
+        values = raw_values = raw[col.key]
         if may_hold_cell_errors(values):
             values = [None if type(v) is str and "#" in v and is_cell_error(v) else v for v in values]
         typed, findings = _parse_column(lang, table, col.key, values, lists)
@@ -223,21 +223,21 @@ def parse_table(path: str, lang: str, rt: TableData, lists: Mapping[str, ListSpe
             lost = {i: r for i, (t, r) in enumerate(zip(typed, raw_values)) if t is None and not is_blank(r)}
             if lost:
                 kept[col.key] = lost
-        header = rt.headers.get(col.key, col.label(lang))
+        header = raw.headers.get(col.key, col.label(lang))
         for i, code, params in findings:
             sev = CODES[code].severity_in(col.codes)
-            issues.append(make_issue(code, lang=lang, file=path, sheet=rt.sheet, row=rows[i], column=header,
+            issues.append(make_issue(code, lang=lang, file=path, sheet=raw.sheet, row=rows[i], column=header,
                                      value=values[i], severity=sev, **params))
         for i in _too_long(values):
-            issues.append(make_issue("TEXT_TRUNCATED", lang=lang, file=path, sheet=rt.sheet, row=rows[i],
+            issues.append(make_issue("TEXT_TRUNCATED", lang=lang, file=path, sheet=raw.sheet, row=rows[i],
                                      column=header, value=values[i][:100] + "…", length=_utf16_len(values[i])))
         if col.required:
             for i in blank_indexes(values):
                 if (rows[i], col.key) not in flagged:
-                    issues.append(make_issue("MISSING_VALUE", lang=lang, file=path, sheet=rt.sheet,
+                    issues.append(make_issue("MISSING_VALUE", lang=lang, file=path, sheet=raw.sheet,
                                              row=rows[i], column=header))
-    return TableData(rt.key, out, rows, sheet=rt.sheet, headers=rt.headers, header_row=rt.header_row,
-                     columns_at=rt.columns_at, extra_headers=rt.extra_headers, kept=kept), issues
+    return TableData(raw.key, out, rows, sheet=raw.sheet, headers=raw.headers, header_row=raw.header_row,
+                     columns_at=raw.columns_at, extra_headers=raw.extra_headers, kept=kept), issues
 
 
 def untouched_planning_rows(typed: TableData, raw: TableData, lists: Mapping[str, ListSpec]) -> set[int]:
@@ -536,13 +536,13 @@ _ALLOWED_ORDER = (f"{_PERCENTS['en'][0]} up to the on-track threshold",
                   f"{_PERCENTS['fr'][0]} jusqu'au seuil « en bonne voie »")
 
 
-def settings_issues(path: str, lang: str, rt: TableData | None) -> list[Issue]:
+def settings_issues(path: str, lang: str, table: TableData | None) -> list[Issue]:
     """SETTING_OUT_OF_RANGE for each Settings value that drives a computation (contract.SETTING_LIMITS)
     and is out of its range or not a number: the value the computations use instead is named."""
-    if rt is None:
+    if table is None:
         return []
     found: dict[str, tuple[Any, int, str]] = {}
-    for k, v, r in zip(rt.column("key"), rt.column("value"), rt.rows):
+    for k, v, r in zip(table.column("key"), table.column("value"), table.rows):
         st = None if is_blank(k) else contract.SETTING_BY_LABEL.get(label_key(str(k)))
         if st is not None and st.key in contract.SETTING_LIMITS:
             found.setdefault(st.key, (v, r, str(k).strip()))
@@ -556,8 +556,8 @@ def settings_issues(path: str, lang: str, rt: TableData | None) -> list[Issue]:
         allowed = (_ALLOWED_ORDER if sv.problem == "order" else _ALLOWED[key])[fr]
         used = format_percent(sv.value, lang) if key in ("on_track", "at_risk") else \
             format_amount(sv.value, lang)
-        out.append(make_issue("SETTING_OUT_OF_RANGE", lang=lang, file=path, sheet=rt.sheet, row=r,
-                              column=rt.headers.get("value") or contract.SETTINGS.column("value").label(lang),
+        out.append(make_issue("SETTING_OUT_OF_RANGE", lang=lang, file=path, sheet=table.sheet, row=r,
+                              column=table.headers.get("value") or contract.SETTINGS.column("value").label(lang),
                               value=v, setting=label, allowed=allowed, used=used))
     return out
 

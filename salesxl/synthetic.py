@@ -209,18 +209,18 @@ def calibrated_world(seed: int = 7, reps: int = 12, months: int = 14) -> World:
                            noise=0.0))
 
 
-def submissions(w: World) -> Iterator[dict]:
+def submissions(world: World) -> Iterator[dict]:
     """Each collection of each rep, as keyword arguments of io.history.import_submission (pipeline and
     periods as typed columns)."""
-    for day in w.collections:
-        for rep in w.reps:
-            rows = w.pipeline(rep, day)
+    for day in world.collections:
+        for rep in world.reps:
+            rows = world.pipeline(rep, day)
             cols = ("ref", "rep", "amount", "probability", "stage", "status", "decision_date", "sent_on")
             pipeline = TableData("pipeline", {c: [r[c] for r in rows] for c in cols}, range(2, len(rows) + 2))
-            per = w.periods_at(rep, day)
+            per = world.periods_at(rep, day)
             periods = {"rep": [rep.name] * len(per), "period_start": [p[0] for p in per],
                        "period_end": [p[1] for p in per], "revenue_objective": [p[2] for p in per]}
-            fp = hashlib.sha256(f"{w.spec}|{rep.name}|{day}".encode()).hexdigest()
+            fp = hashlib.sha256(f"{world.spec}|{rep.name}|{day}".encode()).hexdigest()
             yield {"sha256": fp, "fingerprint": fp, "as_of": day, "path": f"{rep.name}.xlsx",
                    "pipeline": pipeline, "periods": periods}
 

@@ -149,25 +149,25 @@ def serial_to_date(serial: float) -> dt.date:
     return EXCEL_EPOCH + dt.timedelta(days=days)
 
 
-def parse_date(v: Any) -> Parsed:
+def parse_date(value: Any) -> Parsed:
     """A real date, an Excel serial, or day-first text in French or English. Never month-first."""
-    if is_blank(v):
+    if is_blank(value):
         return EMPTY_PARSED
-    if isinstance(v, dt.datetime):
-        return Parsed(v.date(), OK)
-    if isinstance(v, dt.date):
-        return Parsed(v, OK)
-    if isinstance(v, bool):
+    if isinstance(value, dt.datetime):
+        return Parsed(value.date(), OK)
+    if isinstance(value, dt.date):
+        return Parsed(value, OK)
+    if isinstance(value, bool):
         return Parsed(None, BAD, "not a date")
-    if isinstance(v, (int, float)):
-        if isinstance(v, float) and not math.isfinite(v):
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
             return Parsed(None, BAD, "not a date")
-        if MIN_SERIAL <= v <= MAX_SERIAL:
-            return Parsed(serial_to_date(v), NORMALISED, "serial")
+        if MIN_SERIAL <= value <= MAX_SERIAL:
+            return Parsed(serial_to_date(value), NORMALISED, "serial")
         return Parsed(None, BAD, "number out of the date range")
-    if hasattr(v, "to_pydatetime"):  # pandas Timestamp
-        return Parsed(v.to_pydatetime().date(), OK)
-    text = label_key(str(v))
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        return Parsed(value.to_pydatetime().date(), OK)
+    text = label_key(str(value))
     m = _NUMERIC_DATE.match(text)
     if m:
         a, b, c = m.group(1), m.group(2), m.group(3)
@@ -251,45 +251,45 @@ def _number_text(text: str, lang: str) -> float | None:
     return -x if neg else x
 
 
-def parse_number(v: Any, lang: str = "en") -> Parsed:
+def parse_number(value: Any, lang: str = "en") -> Parsed:
     """A number, or French/English number text (1 234,56 ; 1,234.56 ; non-breaking spaces)."""
-    if is_blank(v):
+    if is_blank(value):
         return EMPTY_PARSED
-    if isinstance(v, bool):
+    if isinstance(value, bool):
         return Parsed(None, BAD, "boolean")
-    if isinstance(v, (int, float)):
+    if isinstance(value, (int, float)):
         try:
-            x = float(v)
+            x = float(value)
         except OverflowError:        # an int cell too large for a float (hand-made XML)
             return Parsed(None, BAD, "not finite")
         if not math.isfinite(x):
             return Parsed(None, BAD, "not finite")
         return Parsed(x, OK)
-    if isinstance(v, (dt.date, dt.datetime)):
+    if isinstance(value, (dt.date, dt.datetime)):
         return Parsed(None, BAD, "a date")
-    x = _number_text(str(v), lang)
+    x = _number_text(str(value), lang)
     if x is None:
         return Parsed(None, BAD, "not a number")
     return Parsed(x, NORMALISED)
 
 
-def parse_integer(v: Any, lang: str = "en") -> Parsed:
-    p = parse_number(v, lang)
+def parse_integer(value: Any, lang: str = "en") -> Parsed:
+    p = parse_number(value, lang)
     if p.value is not None and not float(p.value).is_integer():
         return Parsed(None, BAD, "not a whole number")
     return p
 
 
-def parse_probability(v: Any, lang: str = "en") -> Parsed:
+def parse_probability(value: Any, lang: str = "en") -> Parsed:
     """A fraction 0–1. 70, '70 %', '70%', '0,7' mean 0.7 (normalised); outside 0–100 % is bad.
 
     Idempotent: parsing the value returned again gives the same value with status ok.
     """
-    if is_blank(v):
+    if is_blank(value):
         return EMPTY_PARSED
-    percent_sign = isinstance(v, str) and "%" in v
-    if isinstance(v, str):
-        p = parse_number(v.replace("%", ""), lang)
+    percent_sign = isinstance(value, str) and "%" in value
+    if isinstance(value, str):
+        p = parse_number(value.replace("%", ""), lang)
         if p.value is None:                        # bad, or nothing but a '%' sign
             return Parsed(None, BAD, "not a percentage")
         x, status = p.value, NORMALISED
@@ -298,7 +298,7 @@ def parse_probability(v: Any, lang: str = "en") -> Parsed:
         elif x > 1:
             x = x / 100.0
     else:
-        p = parse_number(v, lang)
+        p = parse_number(value, lang)
         if p.status != OK:
             return Parsed(None, BAD, p.detail or "not a percentage")
         x, status = p.value, OK
@@ -365,11 +365,11 @@ _PERIOD_UNITS = {
 }
 
 
-def parse_period_length(v: Any) -> tuple[str, int] | None:
+def parse_period_length(value: Any) -> tuple[str, int] | None:
     """('weeks'|'months'|'days', n) or None."""
-    if is_blank(v):
+    if is_blank(value):
         return None
-    m = _PERIOD.match(label_key(str(v)))
+    m = _PERIOD.match(label_key(str(value)))
     if not m:
         return None
     unit = _PERIOD_UNITS.get(m.group(2))
@@ -390,3 +390,11 @@ def add_period(start: dt.date, length: tuple[str, int]) -> dt.date:
     day = min(start.day, [31, 29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28, 31, 30, 31, 30,
                           31, 31, 30, 31, 30, 31][m - 1])
     return dt.date(y, m, day) - dt.timedelta(days=1)
+
+
+def json_number(x: Any, digits: int = 6) -> float | None:
+    """A number as the JSON outputs hold it: rounded to `digits` decimals; None for None, NaN or ±inf."""
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if math.isfinite(x) else None

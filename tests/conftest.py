@@ -202,6 +202,11 @@ def build_reviews(fc, lang: str = "en", currency: str = "EUR", back_sheet: str |
                          back_sheet=back_sheet) for r in fc.reps]
 
 
+def history_counts(conn) -> dict[str, int]:
+    """The rows of a history store's submissions and snapshots (what a test checks is not imported twice)."""
+    return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("submissions", "snapshots")}
+
+
 def merged_tables(validated) -> dict:
     """The typed tables of several validated workbooks, one after the other (what a test computes a
     team's forecast from by hand, to compare with the consolidation's)."""

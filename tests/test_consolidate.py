@@ -23,7 +23,7 @@ from salesxl import consolidate as cons
 from salesxl.consolidate import consolidate
 from salesxl.io import history as hist
 from salesxl.io.pool import GuardedPool, TaskFailure
-from conftest import merged_tables
+from conftest import history_counts, merged_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -264,11 +264,11 @@ def test_history_store_idempotent(reps, tmp_path):
     h = tmp_path / "h.sqlite"
     consolidate(reps, tmp_path / "a.xlsx", as_of=AS_OF, workers=0, history=h, simulations=500)
     conn = sqlite3.connect(h)
-    first = hist.counts(conn)
+    first = history_counts(conn)
     conn.close()
     consolidate(reps, tmp_path / "b.xlsx", as_of=AS_OF, workers=0, history=h, simulations=500)
     conn = sqlite3.connect(h)
-    assert hist.counts(conn) == first
+    assert history_counts(conn) == first
     assert first["submissions"] == 4 and first["snapshots"] > 100
     conn.close()
 
@@ -292,12 +292,12 @@ def test_history_calibration_and_slippage(tmp_path):
                            pipeline=_snap("P-1", 0.6, "Open", dt.date(2026, 1, 20)))
     hist.import_submission(conn, sha256="b", fingerprint="f2", as_of=d2, path="x.xlsx",
                            pipeline=_snap("P-1", 0.7, "Open", dt.date(2026, 1, 30), stage="Verbal agreement"))
-    n = hist.counts(conn)
+    n = history_counts(conn)
     # the same submission again changes nothing
     assert not hist.import_submission(conn, sha256="b", fingerprint="f2", as_of=d2, path="x.xlsx",
                                       pipeline=_snap("P-1", 0.7, "Open", dt.date(2026, 1, 30),
                                                      stage="Verbal agreement"))
-    assert hist.counts(conn) == n
+    assert history_counts(conn) == n
     slip = hist.slippage(conn, d2)
     assert slip.to_frame(None).to_dict("records") == [{"rep": "Ann", "ref": "P-1", "pushes": 1, "days_pushed": 10,
                                         "days_in_stage": 0}]

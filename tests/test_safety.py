@@ -27,6 +27,8 @@ from salesxl.consolidate import consolidate
 from salesxl.io import history as hist
 from salesxl.io.outputs import OutputRefused, check_outputs, lock_path
 
+from conftest import history_counts
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -210,7 +212,7 @@ def test_history_without_unique_constraint_is_migrated(inbox, tmp_path):
         r = consolidate([inbox], tmp_path / "team.xlsx", history=path, as_of=AS_OF, workers=0, simulations=500)
         assert r.output
     conn = hist.open_history(path)
-    n = hist.counts(conn)
+    n = history_counts(conn)
     assert conn.execute("SELECT COUNT(*) FROM snapshots WHERE ref_key = 'p1'").fetchone()[0] == 1
     assert conn.execute("SELECT COUNT(*) FROM submissions WHERE fingerprint = 'f'").fetchone()[0] == 1
     conn.close()

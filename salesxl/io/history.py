@@ -297,10 +297,6 @@ def _day(v: Any) -> str | None:
     return _iso(v) if isinstance(v, dt.date) else None
 
 
-def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("submissions", "snapshots")}
-
-
 LEARNING_COLUMNS = ("rep_key", "ref_key", "as_of", "amount", "probability", "stage", "status", "decision_date",
                     "sent_on")
 PERIOD_COLUMNS = ("rep_key", "rep", "as_of", "period_start", "period_end", "objective")

@@ -328,12 +328,12 @@ def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], she
     required = [c for c in table.input_columns if c.required]
     for part in sheet_parts:
         for name, ref, totals in part.tables:
-            if name.casefold() == table.name.casefold() and ref:
+            if label_key(name) == label_key(table.name) and ref:
                 r0, c0, r1, c1 = parse_ref(ref)
                 rows = sheet_rows(part.name)
                 header = rows[r0 - 1][c0 - 1:c1] if r0 - 1 < len(rows) else ()
                 found = {k: (i + c0 - 1, h) for k, (i, h) in match_header(tuple(header), lookup).items()}
-                others = [parse_ref(o) for n, o, _ in part.tables if o and n.casefold() != name.casefold()]
+                others = [parse_ref(o) for n, o, _ in part.tables if o and label_key(n) != label_key(name)]
                 right = _columns_right(rows, (r0, c0, r1, c1), found, lookup, others)
                 below = _rows_below(rows, (r0, c0, r1, max([c1] + [i for i, _ in right.values()])), others)
                 found.update(right)
@@ -679,7 +679,7 @@ def _read(path: str, engine: str, lang: str | None, sheet_bytes: dict[str, bytes
             lists = {}
             for key, t in contract.LIST_TABLES.items():
                 td, found = locate_table(t, sheet_rows, parts, names, path, workbook_lang) if any(
-                    n.casefold() == t.name.casefold() for p in parts for n, _, _ in p.tables) else (None, [])
+                    label_key(n) == label_key(t.name) for p in parts for n, _, _ in p.tables) else (None, [])
                 issues += outside_issues(found)
                 if td is not None and len(td):
                     lists[key] = td

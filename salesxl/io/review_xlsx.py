@@ -17,7 +17,8 @@ from xlsxwriter.format import Format
 
 from salesxl.io._xlsxwriter_ext import FastSheet
 from salesxl.io.cells import clean_str
-from salesxl.layout import AMOUNT, STYLES, TOTAL_LINE, Cell, ChartSpec, SheetLayout, number_format, quote_sheet, review_layout
+from salesxl.layout import (AMOUNT, CHART_TITLE_PT, DASH_PT, MARKER_PT, STYLES, TOTAL_LINE, Cell, ChartSpec, SheetLayout,
+                            number_format, quote_sheet, review_layout)
 
 if TYPE_CHECKING:
     from salesxl.review import Review
@@ -217,7 +218,7 @@ def _chart(wb, ws, sheet: str, spec: ChartSpec) -> None:
             if s.role == "marker":
                 marks.add_series({"name": s.name, "categories": ref(s.categories), "values": ref(s.values),
                                   "line": {"none": True},
-                                  "marker": {"type": s.marker or "diamond", "size": 14 if s.marker == "dash" else 10,
+                                  "marker": {"type": s.marker or "diamond", "size": DASH_PT if s.marker == "dash" else MARKER_PT,
                                              "fill": {"color": s.colour}, "border": {"color": s.colour}},
                                   "data_labels": {"value": True, "position": "right",
                                                   "num_format": number_format(AMOUNT, "en")}})
@@ -243,6 +244,6 @@ def _chart(wb, ws, sheet: str, spec: ChartSpec) -> None:
         axis["max"] = spec.y_max
     if axis:
         chart.set_y_axis(axis)
-    chart.set_title({"name": spec.title, "name_font": {"size": 10}})
+    chart.set_title({"name": spec.title, "name_font": {"size": CHART_TITLE_PT}})
     chart.set_size({"width": spec.width, "height": spec.height})
     ws.insert_chart(spec.row, spec.col, chart, {"object_position": 3})

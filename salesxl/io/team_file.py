@@ -220,7 +220,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
                 out[col] = (a, _cell_xml(p, ref, value, s, styles))
             elif col in formulas and not _holds(cell):
                 moved = formulas[col].translate_formula(ref)[1:]
-                out[col] = (a, f'<{p}c r="{ref}"{_s(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
+                out[col] = (a, f'<{p}c r="{ref}"{_style_attr(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
         attrs = re.sub(r'\sspans="[^"]*"', "", row_attrs)            # spans: a hint, now stale
         new_rows[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(out.items())) + f"</{p}row>"
     parts, pos, k = [], 0, start
@@ -276,25 +276,25 @@ def _holds(cell: str) -> bool:
     return re.search(r"<(?:\w+:)?(?:f\b|v>[^<]|is>)", cell) is not None
 
 
-def _s(s: int) -> str:
+def _style_attr(s: int) -> str:
     return f' s="{s}"' if s else ""
 
 
 def _cell_xml(p: str, ref: str, value: Any, s: int, styles: _DateStyles) -> str:
     """One cell holding `value`: text as text (never a formula), numbers, booleans, dates as serials."""
     if isinstance(value, str):
-        return f'<{p}c r="{ref}"{_s(s)} t="inlineStr"><{p}is><{p}t xml:space="preserve">' \
+        return f'<{p}c r="{ref}"{_style_attr(s)} t="inlineStr"><{p}is><{p}t xml:space="preserve">' \
                f'{escape(clean_str(value))}</{p}t></{p}is></{p}c>'
     if isinstance(value, bool):
-        return f'<{p}c r="{ref}"{_s(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, dt.date):
         when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
         serial = (when.replace(tzinfo=None) - _EPOCH) / dt.timedelta(days=1)
-        return f'<{p}c r="{ref}"{_s(styles.dated(s))}><{p}v>{serial:.15g}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(styles.dated(s))}><{p}v>{serial:.15g}</{p}v></{p}c>'
     if isinstance(value, numbers.Integral):
-        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{int(value)}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)}><{p}v>{int(value)}</{p}v></{p}c>'
     if isinstance(value, numbers.Real) and math.isfinite(value):
-        return f'<{p}c r="{ref}"{_s(s)}><{p}v>{float(value)!r}</{p}v></{p}c>'
+        return f'<{p}c r="{ref}"{_style_attr(s)}><{p}v>{float(value)!r}</{p}v></{p}c>'
     return _cell_xml(p, ref, "" if isinstance(value, numbers.Real) else str(value), s, styles)
 
 
@@ -401,7 +401,9 @@ _CELLREF_RE = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
 
 def _refs(text: str, sheet: str, own: bool):
     """The A1 references of a formula to cells of `sheet` (unqualified ones too when `own`: the formula
-    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...))."""
+    is on that sheet): (token, its sheet prefix, (first cell's $, column, $, row), (last cell's ...)).
+    A sheet named in a formula is Excel's to resolve, by Excel's rule (case ignored, accents not): not
+    layout.name_key, the rule for names people type."""
     from openpyxl.formula.tokenizer import Token, Tokenizer
 
     tok = Tokenizer(text if text.startswith("=") else "=" + text)
@@ -413,7 +415,7 @@ def _refs(text: str, sheet: str, own: bool):
         if m is None:
             continue
         if m.group("sheet"):
-            if label_key(m.group("sheet").strip("'").replace("''", "'")) != label_key(sheet):
+            if m.group("sheet").strip("'").replace("''", "'").casefold() != sheet.casefold():
                 continue
         elif not own:
             continue
@@ -466,7 +468,7 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
                 return True
         return False
 
-    names = {sheet.lower(), sheet.replace("'", "''").lower()}
+    names = {sheet.casefold(), sheet.replace("'", "''").casefold()}
     sheets = {sp.path: sp.name for sp in package_sheets(pkg.z)}
     wb = workbook_part(pkg.z)
     for name in sorted(pkg.names):
@@ -475,7 +477,7 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
         text = pkg.text(name)
         own = name == part
         links = _link_targets(pkg, name) if name in sheets else {}
-        if not own and not any(n in text.lower() or any(n in t.lower() for t in links.values()) for n in names):
+        if not own and not any(n in text.casefold() or any(n in t.casefold() for t in links.values()) for n in names):
             continue
         if name in sheets:
             for c in _CELL_RE.finditer(text):

@@ -452,12 +452,12 @@ class _FormulaRecorder:
         return self.cells.setdefault(ref, self._Cell())
 
 
-def native_formulas(table: Table, lang: str, n: int, sheets: Mapping[str, str]) -> dict[tuple[int, int], str]:
-    """The template's native formulas of `table`'s computed columns for `n` data rows (Excel rows 2 to
-    n + 1), as {(row, column number): formula}; `sheets` names each table's sheet. The add-in fills
+def native_formulas(table: Table, lang: str, rows: int, sheets: Mapping[str, str]) -> dict[tuple[int, int], str]:
+    """The template's native formulas of `table`'s computed columns for `rows` data rows (Excel rows 2 to
+    rows + 1), as {(row, column number): formula}; `sheets` names each table's sheet. The add-in fills
     the rows it adds to a table with them."""
     recorder = _FormulaRecorder()
-    _formulas(recorder, table, lang, n, sheets)
+    _formulas(recorder, table, lang, rows, sheets)
     out = {}
     for ref, cell in recorder.cells.items():
         if cell.value:
