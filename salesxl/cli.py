@@ -957,8 +957,13 @@ def demo(output: Path = typer.Option(Path("demo_out"), "-o", "--output", metavar
 
     Example: salesxl demo -o demo_out --lang fr
     """
+    from salesxl.addin_build import AddinBuildError
     from salesxl.demo import describe, run_demo
-    result = run_demo(output, lang=lang, as_of=_as_of(as_of), build_addin=not no_addin)
+    try:
+        result = run_demo(output, lang=lang, as_of=_as_of(as_of), build_addin=not no_addin)
+    except AddinBuildError as exc:      # the add-in comes last: the rest is written; one line, as `addin build`
+        typer.echo(cli_line("addin_not_built", _usage_lang(), reason=exc.say(_usage_lang())), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(describe(result, lang))
 
 

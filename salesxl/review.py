@@ -224,9 +224,10 @@ def build_review(rf: RepForecast, as_of: dt.date, lang: str = "en", *, currency:
         cal = rf.calibration
         blocks.append(Grid("calibration", text_of("calibration_title", lang),
                            (text_of("bin", lang), text_of("closed", lang), text_of("mean_declared", lang), text_of("realised", lang)),
-                           tuple((Cell(f"{format_percent(b.lower, lang, 0)}–{format_percent(b.upper, lang, 0)}"), Cell(b.n, INT),
-                                  Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
-                                 for b in cal.bins if b.n), "", f"{text_of('brier', lang)}: {cal.brier:.3f}"))
+                           tuple((Cell(f"{format_percent(b.lower, lang, 0)}–{format_percent(b.upper, lang, 0)}"),
+                                  Cell(b.n, INT), Cell(b.mean_declared, PERCENT), Cell(b.realised, PERCENT))
+                                 for b in cal.bins if b.n), "",
+                           text_of("brier", lang, value=format_amount(cal.brier, lang, 3))))
     return Review(rf.rep, sheet_name(rf.rep, lang, taken), lang, tuple(blocks), rf.risk, back_sheet)
 
 

@@ -70,7 +70,7 @@ TEXTS = MappingProxyType({
     "closed": {"en": "Closed", "fr": "Clôturées"},
     "mean_declared": {"en": "Mean declared", "fr": "Moyenne déclarée"},
     "realised": {"en": "Realised win rate", "fr": "Taux de succès réel"},
-    "brier": {"en": "Brier score (0 = perfect)", "fr": "Score de Brier (0 = parfait)"},
+    "brier": {"en": "Brier score (0 = perfect): {value}", "fr": "Score de Brier (0 = parfait) : {value}"},
     "calibrated_forecast": {"en": "Calibrated forecast", "fr": "Prévision calibrée"},
     "calibration_few": {"en": "Calibration appears from {n} closed proposals ({k} so far).",
                         "fr": "La calibration apparaît à partir de {n} propositions clôturées ({k} à ce jour)."},

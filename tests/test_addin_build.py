@@ -344,3 +344,12 @@ def test_cli_a_missing_template_is_one_line_not_a_traceback(tmp_path, monkeypatc
     monkeypatch.setattr(ab, "TEMPLATE_NAME", "nothing.xlam")
     r = _cli("addin", "build", "-o", tmp_path, "--no-interpreter", "--lang", lang)
     assert r.exit_code == 2 and r.stderr.splitlines() == [line], r.output
+
+
+def test_cli_demo_says_an_add_in_it_cannot_build_in_one_line(tmp_path, monkeypatch):
+    import salesxl.addin_build as ab
+    monkeypatch.setattr(ab, "TEMPLATE_NAME", "nothing.xlam")
+    r = _cli("demo", "-o", tmp_path, "--lang", "fr")
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        "erreur : le complément n'a pas été construit : Le xlwings installé n'a pas de nothing.xlam."], r.output
+    assert (tmp_path / "equipe.xlsx").exists() and not (tmp_path / "salesxl.xlam").exists()

@@ -252,3 +252,5 @@ def test_calibration_bins_are_spelt_as_every_percentage(team_forecast, lang, bin
     cal = calibration([0.5] * 6 + [0.9] * 6, [1, 0] * 6)
     rv = build_review(_rf(team_forecast, calibration=cal), DEMO_AS_OF, lang)
     assert [r[0].value for r in rv.grid("calibration").rows] == bins
+    brier = {"en": "Brier score (0 = perfect): 0.330", "fr": "Score de Brier (0 = parfait) : 0,330"}[lang]
+    assert rv.grid("calibration").footer == brier            # French: a space before the colon, a decimal comma
