@@ -590,6 +590,7 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             done = annotate_validated(results, annotate)
         except AnnotateError as exc:
             _usage_error(_say("annotate", detail=exc.say(_usage_lang())), as_json)
+        done = list(done)
         report["annotated"] = [a.to_dict() for a in done]
     code = exit_code(f["status"] for f in report["files"])
     if as_json:
@@ -597,10 +598,11 @@ def validate(inputs: Inputs, as_json: AsJson = False, as_of: AsOf = None, lang: 
             _no_usable_input("validate", report, as_json, lang=lang)
         _emit_json("validate", report)
     else:
-        for a in report.get("annotated", ()):
-            typer.echo(cli_line("annotated", lang, path=a["path"], output=a["output"],
-                                what=f"{counted(a['cells'], 'cell_marked', lang)}, {counted(a['notes'], 'note', lang)}")
-                       if not a.get("error") else cli_line("no_annotated_copy", lang, path=a["path"], detail=a["error"]))
+        for made in (done if annotate is not None else ()):
+            typer.echo(cli_line("annotated", lang, path=made.source, output=made.output,
+                                what=f"{counted(made.cells, 'cell_marked', lang)}, {counted(made.notes, 'note', lang)}")
+                       if not made.error else cli_line("no_annotated_copy", lang, path=made.source,
+                                                       detail=made.why(lang)))
         for i in notes:
             typer.echo(format_issue(i))
         for v in results:

@@ -677,8 +677,8 @@ def test_an_aborted_run_says_so_in_the_usage_language(clean, monkeypatch, lang, 
 
 
 @pytest.mark.parametrize("lang, line", [
-    ("en", "{src}: no annotated copy (AnnotateError: rows typed below the totals row of table tblPlanning)"),
-    ("fr", "{src} : pas de copie annotée (AnnotateError: rows typed below the totals row of table tblPlanning)")])
+    ("en", "{src}: no annotated copy (rows typed below the totals row of table tblPlanning)"),
+    ("fr", "{src} : pas de copie annotée (des lignes saisies sous la ligne de total du tableau tblPlanning)")])
 def test_a_workbook_without_annotated_copy_is_said_in_the_run_language(clean, tmp_path, monkeypatch, lang, line):
     from salesxl.io import annotate
 
@@ -688,3 +688,6 @@ def test_a_workbook_without_annotated_copy_is_said_in_the_run_language(clean, tm
     r = run("validate", clean, "--as-of", "2003-04-30", "--annotate", tmp_path / "out", "--lang", lang)
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[0] == line.format(src=clean)
+    r = run("validate", clean, "--as-of", "2003-04-30", "--annotate", tmp_path / "out", "--json")
+    (made,) = json.loads(r.stdout)["annotated"]      # the JSON keeps the error as it was (English, with its kind)
+    assert made["error"] == "AnnotateError: rows typed below the totals row of table tblPlanning"

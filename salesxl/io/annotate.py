@@ -119,6 +119,11 @@ class Annotated:
     issues: int = 0
     sheets: list[str] = field(default_factory=list)
     error: str | None = None       # why no copy could be made (the package's layout is not one handled)
+    refusal: AnnotateError | None = field(default=None, repr=False, compare=False)   # said in a language
+
+    def why(self, lang: str) -> str | None:
+        """Why no copy was made, in `lang` (a patch refusal is declared EN/FR; a reader's error is its own)."""
+        return self.refusal.say(lang) if self.refusal is not None else self.error
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.source, "output": self.output, "issues": self.issues, "cells": self.cells,
@@ -787,4 +792,5 @@ def _annotate_each(files: Iterable[ValidatedFile], outdir: Path) -> Iterable[Ann
         try:
             yield annotate_file(p, outdir / name, f.tables.values(), f.issues, f.lang)
         except (AnnotateError, KeyError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-            yield Annotated(str(p), "", issues=len(f.issues), error=f"{type(exc).__name__}: {exc}"[:300])
+            yield Annotated(str(p), "", issues=len(f.issues), error=f"{type(exc).__name__}: {exc}"[:300],
+                            refusal=exc if isinstance(exc, AnnotateError) else None)
