@@ -494,7 +494,10 @@ def build_addin(
     parts[_VBA_PART] = _build_vba_project(template, _crlf(_read_text(f"{RIBBON_MODULE}.bas")))
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     target = out / ADDIN_FILENAME
-    _write_atomic(target, _pack(parts))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target, _pack(parts))
+    except OSError as exc:                  # -o names a file, a read-only folder, a full disk…
+        raise AddinBuildError("cannot_write", path=str(out), error=exc.strerror or str(exc)) from exc
     return target

@@ -505,6 +505,8 @@ ADDIN_BUILD_REFUSALS = MappingProxyType({
                    "fr": "xlwings n'est pas installé : il fournit le modèle du complément."},
     "no_template": {"en": "The installed xlwings has no {name}.", "fr": "Le xlwings installé n'a pas de {name}."},
     "cannot_read": {"en": "Cannot read {path}: {error}", "fr": "Impossible de lire {path} : {error}"},
+    "cannot_write": {"en": "Cannot write into {path} ({error}): give -o a folder you can write to.",
+                     "fr": "Impossible d'écrire dans {path} ({error}) : donnez à -o un dossier où vous pouvez écrire."},
     "xlwings_version": {"en": "The add-in template is for xlwings {template} but xlwings {installed} is installed.",
                         "fr": "Le modèle du complément est pour xlwings {template} mais xlwings {installed} est "
                               "installé."},

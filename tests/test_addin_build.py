@@ -353,3 +353,17 @@ def test_cli_demo_says_an_add_in_it_cannot_build_in_one_line(tmp_path, monkeypat
     assert r.exit_code == 2 and r.stderr.splitlines() == [
         "erreur : le complément n'a pas été construit : Le xlwings installé n'a pas de nothing.xlam."], r.output
     assert (tmp_path / "equipe.xlsx").exists() and not (tmp_path / "salesxl.xlam").exists()
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("en", "error: the add-in was not built: Cannot write into {out} (File exists): give -o a folder you can write "
+           "to."),
+    ("fr", "erreur : le complément n'a pas été construit : Impossible d'écrire dans {out} (File exists) : donnez à "
+           "-o un dossier où vous pouvez écrire.")])
+def test_cli_an_output_that_is_a_file_is_one_line_not_a_traceback(tmp_path, lang, line):
+    out = tmp_path / "dist"
+    out.write_text("a file, not a folder")
+    r = _cli("addin", "build", "-o", out, "--no-interpreter", "--lang", lang)
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    assert r.stderr.splitlines() == [line.format(out=out)]
+    assert out.read_text() == "a file, not a folder"
