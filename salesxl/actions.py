@@ -518,10 +518,10 @@ def _read_inbox(live_book: LiveBook, inbox: Path) -> tuple[list[dict], list[Issu
 
     exclude = []
     try:
-        own = Path(live_book.book.fullname)
+        own = _book_path(live_book.book)             # (a OneDrive/SharePoint URL mapped to the synced file)
         if own.exists():
             exclude.append(own)
-    except Exception:  # pragma: no cover - a book without a path
+    except Exception:  # a book without a path, or an online one xlwings cannot map
         pass
     # the batch's input expansion (its language: the book's); read in this process
     paths, notes, opts = batch.input_paths([inbox], batch.run_options(lang=live_book.lang, workers=0), exclude)
