@@ -419,10 +419,7 @@ def _validated(inputs, lang, day, engine, label: str, as_json: bool, recursive: 
     processes for several files, this process for one). (per-file results, notes, the run's language:
     --lang, else the majority language of the inputs, every message in it)."""
     from salesxl.consolidate import input_paths, read_files, reader_options, run_options
-    try:
-        opts = run_options(engine=engine, lang=lang, as_of=day, recursive=recursive)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--engine")
+    opts = run_options(engine=engine, lang=lang, as_of=day, recursive=recursive)   # (options checked by their callbacks)
     paths, notes, opts = input_paths(inputs, opts)
     results = []
     with _progress_bar(label, as_json) as progress, read_files(paths, reader_options(opts, paths)) as reads:
@@ -632,10 +629,7 @@ def _prepared(inputs, choices: dict, history, as_json: bool, label: str, wait=No
             _usage_error(str(exc), as_json)
     if history is not None and not Path(history).is_file():      # read, never created: said as backtest says it
         raise UsageProblem(_say("no_history", path=history))
-    try:
-        opts = run_options(**choices)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--engine")
+    opts = run_options(**choices)           # (engine and language checked by their options' callbacks)
     try:
         with _progress_bar(label, as_json) as progress:
             prep = prepare(inputs, opts, history=history, progress=progress,
@@ -836,6 +830,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
     written, existing = (write_rep_workbooks(plan, box, book_lang, wb.settings) if box is not None and plan.reps
                          else ([], []))
     code = exit_code([report["files"][0]["status"]])
+    say = lang or book_lang
     if as_json:
         _emit_json("new-period", {"team": str(team), "output": str(target) if added else None,
                                   "as_of": v.as_of.isoformat(), "reps": [r.to_dict() for r in plan.reps],
@@ -843,7 +838,6 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
                                   "written": [str(p) for p in written], "existing": [str(p) for p in existing],
                                   "issues": report["files"][0]["issues"], "counts": report["counts"]})
     else:
-        say = lang or book_lang
         for r in plan.reps:
             what = f"{counted(len(r.objectives), 'objective', say)}, {counted(len(r.planning), 'planning_row', say)}"
             typer.echo(cli_line("next_period", say, rep=r.rep, start=r.period_start.isoformat(),
@@ -861,7 +855,7 @@ def new_period(team: Path = typer.Argument(..., metavar="TEAM.xlsx",
             typer.echo(cli_line("already_there", say, path=p))
         if box is None and plan.reps:
             typer.echo(cli_line("no_outbox", say))
-    _say_errors(code, report["files"], book_lang)
+    _say_errors(code, report["files"], say)
     raise typer.Exit(code)
 
 

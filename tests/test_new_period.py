@@ -589,3 +589,16 @@ def test_new_period_on_a_macro_enabled_team_workbook(team, tmp_path, recalc):
     assert len(written) == 3 and all(n.endswith(".xlsx") for n in written)        # rep workbooks: plain .xlsx
     lo = openpyxl.load_workbook(recalc(xlsm, tmp_path / "lo"))
     assert lo["Objectives"].max_row >= 7
+
+
+def test_new_period_exit_1_line_follows_lang(team, tmp_path):
+    """The line that closes a run with errors is in the run's language (--lang), as its other lines,
+    not in the workbook's."""
+    wb = openpyxl.load_workbook(team)
+    ws = wb["Pipeline"]
+    ws.cell(row=2, column=6).value = "not an amount"      # Amount: BAD_NUMBER, an error
+    wb.save(team)
+    for lang, start in (("fr", "code 1 : 1 erreur dans 1 sur 1 fichier"), ("en", "exit 1: 1 error in 1 of 1 file")):
+        r = run("new-period", team, "--outbox", tmp_path / f"box_{lang}", "--lang", lang)
+        assert r.exit_code == 1, r.output
+        assert r.stderr.splitlines()[-1] == start, r.stderr
