@@ -226,10 +226,13 @@ def test_links_data_bars_rules_merges_heights_and_print_area():
     lay.merges.append((2, 0, 2, 1))
     lay.heights[1] = 30
     lay.print = PrintSetup(area=(0, 0, 2, 1))
-    funcs = [a["func"] for a in render(lay)]
+    acts = render(lay)
+    funcs = [a["func"] for a in acts]
     for func in ("addHyperlink", "addConditionalFormat", "rangeMerge", "setRowHeight", "setPrintArea",
                  "setNumberFormat"):
         assert func in funcs, func
+    (bar,) = [a["args"][0] for a in acts if a["func"] == "addConditionalFormat" and a["args"][0]["type"] == "DataBar"]
+    assert bar["gradient"] is False and bar["thresholds"] == [0.0, 1.0]        # solid, as the file's (bar_solid)
 
 
 def test_the_line_above_a_subtotal_is_drawn_after_the_grid_above_it():

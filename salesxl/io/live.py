@@ -864,7 +864,7 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
     for bar in lay.data_bars:
         try:
             rng(bar.first_row, bar.col, bar.last_row, bar.col).conditional_formats.add_data_bar(
-                bar.colour, minimum=bar.minimum, maximum=bar.maximum)
+                bar.colour, minimum=bar.minimum, maximum=bar.maximum, gradient=False)   # solid, as in the file
         except (NotImplementedError, AttributeError, ValueError):   # engine without the API
             pass
     for rule in lay.text_rules:
