@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from salesxl.contract import DEFAULT_CURRENCY
-from salesxl.review_text import counted_text, text_of
+from salesxl.i18n import pick
+from salesxl.review_text import TEXTS, counted_text, text_of
 from salesxl.values import label_key
 
 if TYPE_CHECKING:
@@ -632,23 +633,18 @@ _MOVES = ("new", "won", "lost", "pushed", "changed")
 
 def _fc_columns(lang: str, expected: bool, history: bool = False) -> list[tuple[str, str, str, float]]:
     """(key, header, value format, width) of the Forecast sheet's main table."""
-    from salesxl.review_text import TEXTS
-
-    def header(key: str) -> str:
-        return text_of(key, lang)
-
-    cols = [("rep", header("rep"), TEXT, 20), ("period_end", header("fc_period_end"), DATE, 11),
-            ("objective", TEXTS["objective"][lang], AMOUNT, 11), ("won", header("won"), AMOUNT, 10),
-            ("forecast", header("fc_d_forecast"), AMOUNT, 10)]
+    cols = [("rep", text_of("rep", lang), TEXT, 20), ("period_end", text_of("fc_period_end", lang), DATE, 11),
+            ("objective", text_of("objective", lang), AMOUNT, 11), ("won", text_of("won", lang), AMOUNT, 10),
+            ("forecast", text_of("fc_d_forecast", lang), AMOUNT, 10)]
     if expected:
-        cols.append(("expected", header("fc_expected"), AMOUNT, 11))
-        cols.append(("basis", header("basis"), TEXT, 9))
-    cols += [("attainment", header("attainment"), PERCENT, 10), ("p_reach", header("p_reach"), PERCENT, 10)]
+        cols.append(("expected", text_of("fc_expected", lang), AMOUNT, 11))
+        cols.append(("basis", text_of("basis", lang), TEXT, 9))
+    cols += [("attainment", text_of("attainment", lang), PERCENT, 10), ("p_reach", text_of("p_reach", lang), PERCENT, 10)]
     if history:
-        cols.append(("p_reach_declared", header("p_reach_declared"), PERCENT, 10))
-    cols += [("risk", header("fc_d_risk"), TEXT, 11),
-             ("d_won", header("fc_d_won"), SIGNED_AMOUNT, 10), ("d_forecast", header("fc_d_fc"), SIGNED_AMOUNT, 10),
-             ("d_p", header("fc_d_p"), SIGNED_POINTS, 9), ("d_risk", header("fc_d_move"), TEXT, 8)]
+        cols.append(("p_reach_declared", text_of("p_reach_declared", lang), PERCENT, 10))
+    cols += [("risk", text_of("fc_d_risk", lang), TEXT, 11),
+             ("d_won", text_of("fc_d_won", lang), SIGNED_AMOUNT, 10), ("d_forecast", text_of("fc_d_fc", lang), SIGNED_AMOUNT, 10),
+             ("d_p", text_of("fc_d_p", lang), SIGNED_POINTS, 9), ("d_risk", text_of("fc_d_move", lang), TEXT, 8)]
     return cols
 
 
@@ -664,7 +660,6 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     with a chart of the team's movement, then the open pipeline by stage with its chart. One A4
     landscape page wide, the header rows repeated on every page."""
     from salesxl import contract
-    from salesxl.review_text import TEXTS
     from salesxl.values import format_date_long
     review_sheets = review_sheets or {}
     reps = list(fc.reps)
@@ -701,11 +696,11 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
             "period_end": Cell(r.period_end, DATE), "objective": Cell(r.objective, AMOUNT),
             "won": Cell(r.won, AMOUNT), "forecast": Cell(r.forecast, AMOUNT, "bold"),
             "expected": Cell(getattr(r, "expected", None), AMOUNT),
-            "basis": Cell(TEXTS["basis_history"][lang] if basis == "history" else TEXTS["basis_declared"][lang], TEXT,
+            "basis": Cell(text_of("basis_history", lang) if basis == "history" else text_of("basis_declared", lang), TEXT,
                           None if basis == "history" else "muted"),
             "attainment": Cell(r.attainment, PERCENT), "p_reach": Cell(r.p_reach, PERCENT),
             "p_reach_declared": Cell(getattr(r, "p_reach_declared", None), PERCENT),
-            "risk": Cell(TEXTS[r.risk][lang] if r.risk else TEXTS["no_objective"][lang], TEXT,
+            "risk": Cell(text_of(r.risk, lang) if r.risk else text_of("no_objective", lang), TEXT,
                          _RISK_STYLE.get(r.risk, "muted")),
         }
         if ch is not None:
@@ -755,7 +750,7 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         lay.data_bars.append(DataBar(first, ci["p_reach"], last_rep_row, GREEN, 0.0, 1.0))
     lay.blocks["reps"] = (g, first, last_rep_row - first + 1, 0)
     row += 1
-    lay.text(row, 0, TEXTS["as_of"][lang], "label")
+    lay.text(row, 0, text_of("as_of", lang), "label")
     lay.put(row, 1, Cell(fc.as_of, DATE, "plain"))
     row += 1
     if prev is not None:
@@ -777,7 +772,7 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     if changes:
         m = row
         lay.text(m, 0, text_of("fc_movement", lang, date=when), "section")
-        lay.put(m + 1, 0, Cell(TEXTS["rep"][lang], TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
+        lay.put(m + 1, 0, Cell(text_of("rep", lang), TEXT, "header"), *[Cell(None, TEXT, "header")] * 10)
         lay.merges.append((m + 1, 0, m + 2, 0))
         for j, kind in enumerate(_MOVES):
             c = 1 + 2 * j
@@ -807,7 +802,7 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         c0 = 11
         width = int(sum(width_points(w) for w in lay.widths[c0:]) / 0.75)
         lay.charts.append(ChartSpec("column", text_of("fc_movement_title", lang, date=when), (
-            Series(TEXTS["amount"][lang], cat, (m + 1, data_col + 2, m + 5, data_col + 2), ORANGE),),
+            Series(text_of("amount", lang), cat, (m + 1, data_col + 2, m + 5, data_col + 2), ORANGE),),
             m, c0, width, max(chart_rows, end - m) * _PX_PER_ROW, legend=False, number_format=ROUNDED_AMOUNT_FORMAT))
         row = max(end, m + max(chart_rows, end - m)) + 1
 
@@ -822,8 +817,8 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
     stage_rows = sorted(stages.items(), key=lambda kv: (rank.get(kv[0], 99), str(kv[0])))
     top = row
     lay.text(top, 0, text_of("fc_stage_short", lang), "section")
-    lay.put(top + 1, 0, Cell(text_of("fc_stage", lang), TEXT, "header"), Cell(TEXTS["amount"][lang], TEXT, "header"),
-            Cell(TEXTS["weighted"][lang], TEXT, "header"))
+    lay.put(top + 1, 0, Cell(text_of("fc_stage", lang), TEXT, "header"), Cell(text_of("amount", lang), TEXT, "header"),
+            Cell(text_of("weighted", lang), TEXT, "header"))
     for i, (st, (amount, weighted)) in enumerate(stage_rows):
         label = _stage_label(st, lang) if st else text_of("fc_no_stage", lang)
         lay.put(top + 2 + i, 0, Cell(label), Cell(amount, AMOUNT), Cell(weighted, AMOUNT))
@@ -834,8 +829,8 @@ def forecast_layout(fc: TeamForecast, lang: str = "en", *, review_sheets: Mappin
         c0 = 4
         width = int(sum(width_points(w) for w in lay.widths[c0:c0 + 7]) / 0.75)
         lay.charts.append(ChartSpec("column", text_of("fc_stage_title", lang), (
-            Series(TEXTS["amount"][lang], cat, (top + 2, 1, top + 1 + n, 1), HEADER_COLOUR),
-            Series(TEXTS["weighted"][lang], cat, (top + 2, 2, top + 1 + n, 2), LIGHT_BLUE)),
+            Series(text_of("amount", lang), cat, (top + 2, 1, top + 1 + n, 1), HEADER_COLOUR),
+            Series(text_of("weighted", lang), cat, (top + 2, 2, top + 1 + n, 2), LIGHT_BLUE)),
             top, c0, width, chart_rows * _PX_PER_ROW, number_format=ROUNDED_AMOUNT_FORMAT))
         end = max(end, top + chart_rows)
     lay.freeze = (first, 1)
@@ -862,24 +857,22 @@ DAYS_GROUP_LABEL = {"en": "Team, {days}-day periods", "fr": "Équipe, périodes 
 def team_label(kind: str, rec: Mapping[str, Any], lang: str) -> str:
     """The label of a team line of the Forecast sheet (forecast.team_rows): the team, a period-length
     group, or the overall line (the sum of the reps' current periods)."""
-    pick = lambda labels: labels.get(lang) or labels["en"]  # noqa: E731
     if kind == "overall":
-        return pick(OVERALL_LABEL)
+        return pick(OVERALL_LABEL, lang)
     if kind == "group":
         group = str(rec.get("group"))
         if group in GROUP_LABELS:
-            return pick(GROUP_LABELS[group])
-        return pick(DAYS_GROUP_LABEL).format(days=group.split("_")[0])
-    return pick(TEAM_LABEL)
+            return pick(GROUP_LABELS[group], lang)
+        return pick(DAYS_GROUP_LABEL, lang).format(days=group.split("_")[0])
+    return pick(TEAM_LABEL, lang)
 
 
 def _group_row(label: str, figures: Mapping[str, Any], cols, lang: str) -> list[Cell]:
     """A period-length group's line: its own figures (forecast.team_rows)."""
-    from salesxl.review_text import TEXTS
     vals = {k: figures.get(k) for k, _, _, _ in cols}
     vals["rep"] = label
     risk = figures.get("risk")
-    vals["risk"] = (TEXTS[risk].get(lang) or TEXTS[risk]["en"]) if risk in TEXTS else None
+    vals["risk"] = pick(TEXTS[risk], lang) if risk in TEXTS else None
     vals["basis"] = None
     vals["period_end"] = None
     return [Cell(vals.get(k), fmt, "total") for k, _, fmt, _ in cols]
@@ -895,7 +888,6 @@ def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
                team: Mapping[str, Any] | None = None) -> list[Cell]:
     """A subtotal (or the team's) row: sums of the amounts and movements; attainment of the sums;
     P(reach) and risk only for the team (the team's own distribution)."""
-    from salesxl.review_text import TEXTS
 
     def total(attr):
         vals = [getattr(r, attr, None) for r in reps]
@@ -909,7 +901,7 @@ def _total_row(label: str, reps: Sequence[Any], cols, lang: str,
         vals["p_reach"] = team.get("p_reach")
         vals["p_reach_declared"] = team.get("p_reach_declared")
         risk = team.get("risk")
-        vals["risk"] = (TEXTS[risk].get(lang) or TEXTS[risk]["en"]) if risk in TEXTS else None
+        vals["risk"] = pick(TEXTS[risk], lang) if risk in TEXTS else None
     changes = [r.change for r in reps if getattr(r, "change", None) is not None]
     if changes:
         d = [(r.won - r.change.won) for r in reps if getattr(r, "change", None) is not None and r.change.won is not None]
@@ -982,7 +974,7 @@ def issues_frame(lang: str, rows: int, name: str | None = None) -> SheetLayout:
     wrapped columns, severity colours, frozen header, print titles, one A4 landscape page wide."""
     from salesxl import contract
     lay = SheetLayout(name or contract.SHEETS["issues"][lang], lang, [w for _, _, w, _, _ in ISSUE_COLUMNS])
-    lay.put(0, 0, *[Cell(lab.get(lang) or lab["en"], TEXT, "header") for _, lab, _, _, _ in ISSUE_COLUMNS])
+    lay.put(0, 0, *[Cell(pick(lab, lang), TEXT, "header") for _, lab, _, _, _ in ISSUE_COLUMNS])
     lay.heights[0] = 30
     last = max(rows, 1)
     for sev, style in (("error", "error"), ("warning", "warning")):
@@ -1004,5 +996,5 @@ def issues_layout(issues: Sequence[Issue], lang: str, name: str | None = None) -
         lay.put(r, 0, *[Cell(v, fmt if isinstance(v, (int, float)) else (DATE if hasattr(v, "isoformat") else TEXT),
                              style or "plain") for v, (fmt, style) in zip(issue_values(i, lang), styles)])
     if not issues:
-        lay.text(1, ISSUE_MESSAGE_COL, NO_ISSUES.get(lang) or NO_ISSUES["en"], "muted")
+        lay.text(1, ISSUE_MESSAGE_COL, pick(NO_ISSUES, lang), "muted")
     return lay

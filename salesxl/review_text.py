@@ -213,5 +213,5 @@ def text_of(key: str, lang: str, **kw: Any) -> str:
 
 def counted_text(key: str, n: int, lang: str, **kw: Any) -> str:
     """A text with a singular and a plural form: English singular for 1, French for 0 and 1."""
-    forms = TEXTS[key].get(lang) or TEXTS[key]["en"]
+    forms = pick(TEXTS[key], lang)
     return forms[0 if is_singular(n, lang) else 1].format(n=n, **kw)

@@ -689,7 +689,7 @@ def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
         row[_SEVERITY] = (row[_SEVERITY][0], sev_style.get(i.severity, column[_SEVERITY]))
         rows.append(row)
     if not issues:
-        rows.append([(None, 0)] * ISSUE_MESSAGE_COL + [(NO_ISSUES.get(lang) or NO_ISSUES["en"], 0)])  # as the layout
+        rows.append([(None, 0)] * ISSUE_MESSAGE_COL + [(i18n.pick(NO_ISSUES, lang), 0)])  # as the layout
     return _sheet_xml(rows, frame.widths, heights)
 
 

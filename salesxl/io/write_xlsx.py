@@ -397,7 +397,7 @@ class TeamWorkbookWriter:
         cell_formats = formats_for(self.wb, lang)
         styles = [cell_formats.cell(fmt, style, lang) for _, _, _, fmt, style in ISSUE_COLUMNS]
         text_styles = [cell_formats.cell(TEXT, style, lang) for _, _, _, _, style in ISSUE_COLUMNS]
-        headers = [lab.get(lang) or lab["en"] for _, lab, _, _, _ in ISSUE_COLUMNS]
+        headers = [i18n.pick(lab, lang) for _, lab, _, _, _ in ISSUE_COLUMNS]
         ws.start_stream(styles, f["date"], _text, text_formats=text_styles)
         ws.write_header(headers, f["header"])
         batch: list[list] = [[] for _ in ISSUE_COLUMNS]
