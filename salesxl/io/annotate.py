@@ -380,6 +380,15 @@ class _Styles:
 _ROW = re.compile(r"<((?:\w+:)?)row\b([^>]*?)(/?)>")
 _CELL = re.compile(r"<((?:\w+:)?)c\b([^>]*?)(/?)>")
 _SPANS = re.compile(r'\sspans="[^"]*"')
+_SHEET_DATA = re.compile(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", re.S)
+
+
+def sheet_data(xml: str) -> re.Match:
+    """A worksheet's sheetData element (its prefix, its body or None); AnnotateError when there is none."""
+    sd = _SHEET_DATA.search(xml)
+    if sd is None:
+        raise AnnotateError("no_sheet_data")
+    return sd
 
 
 def _mark_sheet(pkg: _Package, part: str, cells: Mapping[tuple[int, int], list], styles: _Styles,
@@ -403,9 +412,7 @@ def _mark_sheet(pkg: _Package, part: str, cells: Mapping[tuple[int, int], list],
 
 def _fill_cells(xml: str, fills: Mapping[tuple[int, int], str], styles: _Styles) -> str:
     """Each (row, col) of `fills` given a cell format filled with its colour; missing cells and rows created."""
-    sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
-    if sd is None:
-        raise AnnotateError("no_sheet_data")
+    sd = sheet_data(xml)
     p = sd.group(1)
     body = sd.group(2) or ""
     by_row: dict[int, dict[int, str]] = {}

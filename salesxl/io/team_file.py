@@ -16,7 +16,8 @@ from typing import Any, Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from salesxl import contract
-from salesxl.io.annotate import AnnotateError, _attrs, _Package, _Styles   # the package patch, shared
+from salesxl.io.annotate import (_ROW, _SHEET_DATA, _SPANS, AnnotateError, _attrs, _Package,   # the package patch, shared
+                                  _Styles, sheet_data)
 from salesxl.io.cells import DATE_FORMAT, atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, package_sheets, workbook_part
 from salesxl.rollover import Rollover, rep_workbook_name
@@ -71,7 +72,10 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
     with zipfile.ZipFile(io.BytesIO(Path(path).read_bytes())) as z:
         pkg = _Package(z)
         styles = _DateStyles(pkg.text("xl/styles.xml"), DATE_FORMAT[lang])
-        parts = {label_key(p.name): p.path for p in package_sheets(z)}
+        sheet_parts = package_sheets(z)                 # (the workbook, its sheets and tables: parsed once)
+        wb = workbook_part(z)
+        parts = {label_key(p.name): p.path for p in sheet_parts}
+        sheet_names = {p.path: p.name for p in sheet_parts}
         for key, recs in rows.items():
             if not recs:
                 continue
@@ -89,19 +93,19 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
                     continue
                 txt = pkg.text(table)
                 head = re.search(r"<(?:\w+:)?table\b[^>]*>", txt)
-                if head is None or "ref" not in _attrs(head.group(0)):
+                attrs = _attrs(head.group(0)) if head is not None else {}
+                if "ref" not in attrs:
                     raise AnnotateError("table_without_range", table=table)
-                found.append((table, txt, _bounds(_attrs(head.group(0))["ref"]),
-                              int(_attrs(head.group(0)).get("totalsRowCount") or 0)))
+                found.append((table, txt, _bounds(attrs["ref"]), int(attrs.get("totalsRowCount") or 0),
+                              attrs.get("displayName", table)))
             bottom = end
-            for table, txt, ((c1, r1), (c2, r2)), totals in found:
+            for table, txt, ((c1, r1), (c2, r2)), totals, name in found:
                 last = r2 - totals                      # the table's last data row
                 if r1 != td.header_row or not c1 <= first_col <= c2 or end <= last:
                     continue
                 if totals:                              # the totals row moves down, below the new rows
-                    name = _attrs(re.search(r"<(?:\w+:)?table\b[^>]*>", txt).group(0)).get("displayName", table)
-                    others = [b for t, _, b, _ in found if t != table]
-                    where = _refers_to_totals(pkg, part, td.sheet, c1, c2, r2) if totals == 1 else None
+                    others = [b for t, _, b, _, _ in found if t != table]
+                    where = _refers_to_totals(pkg, sheet_names, wb, part, td.sheet, c1, c2, r2) if totals == 1 else None
                     if where:
                         raise AnnotateError(where[0], where=where[1], table=name)
                     xml, txt = _move_totals(xml, txt, td, name, others, (c1, r1, c2, r2), totals, start, end)
@@ -119,7 +123,6 @@ def append_rows(path: Path, output: Path, tables: Mapping[str, TableData], rows:
             pkg.set_text(part, _grow_dimension(xml, bottom))
             done[key] = len(recs)
         pkg.set_text("xl/styles.xml", styles.xml())
-        wb = workbook_part(z)
         pkg.set_text(wb, _recalc_on_open(pkg.text(wb)))
         atomic_write(output, pkg.write)
     return done
@@ -172,7 +175,6 @@ class _DateStyles:
         return text[:m.start()] + f'<{p}numFmts count="{count}"{attrs}>' + text[m.end():close] + el + text[close:]
 
 
-_ROW_RE = re.compile(r"<((?:\w+:)?)row\b([^>]*?)(/?)>")
 _CELL_RE = re.compile(r"<((?:\w+:)?)c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _EPOCH = dt.datetime(1899, 12, 30)
 
@@ -184,9 +186,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
     format, else takes the one above (dates a date format)."""
     from openpyxl.formula.translate import Translator
 
-    sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
-    if sd is None:
-        raise AnnotateError("no_sheet_data")
+    sd = sheet_data(xml)
     p, body = sd.group(1), sd.group(2) or ""
     end = start + len(recs) - 1
     rows: dict[int, tuple[int, int, str, dict[int, tuple[dict, str]]]] = {}    # the rows start - 1 .. end
@@ -221,7 +221,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
             elif col in formulas and not _holds(cell):
                 moved = formulas[col].translate_formula(ref)[1:]
                 out[col] = (a, f'<{p}c r="{ref}"{_style_attr(s)}><{p}f>{escape(moved)}</{p}f></{p}c>')
-        attrs = re.sub(r'\sspans="[^"]*"', "", row_attrs)            # spans: a hint, now stale
+        attrs = _SPANS.sub("", row_attrs)            # spans: a hint, now stale
         new_rows[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(out.items())) + f"</{p}row>"
     parts, pos, k = [], 0, start
     for r in sorted(rows):                              # in row order: the sheet's rows there replaced
@@ -238,7 +238,7 @@ def _write_rows(xml: str, td: TableData, start: int, recs: Sequence[Mapping], in
 
 def _rows_in(body: str, lo: int, hi: int):
     """sheetData's rows numbered lo..hi, in order: (number, start, end, attributes, inner XML)."""
-    for m in _ROW_RE.finditer(body):
+    for m in _ROW.finditer(body):
         if "r" not in _attrs(m.group(2)):
             raise AnnotateError("row_without_number")
         r = int(_attrs(m.group(2))["r"])
@@ -312,9 +312,7 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
         raise AnnotateError("totals_rows", table=name, count=totals)
     if start > first_total:
         raise AnnotateError("rows_below_totals", table=name)
-    sd = re.search(r"<((?:\w+:)?)sheetData\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?sheetData>)", xml, re.S)
-    if sd is None:
-        raise AnnotateError("no_sheet_data")
+    sd = sheet_data(xml)
     p, body = sd.group(1), sd.group(2) or ""
     lo, hi = first_total, end + totals                 # the rows rewritten: the totals row(s) and where they go
     for m in re.finditer(r'<(?:\w+:)?mergeCell\b[^>]*?\sref="([^"]*)"', xml):
@@ -370,7 +368,7 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
             attrs = re.sub(r'\sr="\d+"', f' r="{r}"', carried[r])
         if r in rows and r not in range(first_total, r2 + 1):
             cells = {**{c: x for c, x in rows[r][1].items() if not c1 <= c <= c2}, **cells}
-        out[r] = (re.sub(r'\sspans="[^"]*"', "", attrs), cells)
+        out[r] = (_SPANS.sub("", attrs), cells)
     text = {r: x for r, (_, _, x) in rows.items()}
     for r, (attrs, cells) in out.items():
         text[r] = f"<{p}row{attrs}>" + "".join(x for _, (_, x) in sorted(cells.items())) + f"</{p}row>" \
@@ -389,7 +387,7 @@ def _move_totals(xml: str, table_xml: str, td: TableData, name: str, others, box
 
 def _row_insert_at(body: str, r: int) -> int:
     """Where in sheetData's body a row numbered `r` goes (before the first row numbered above it)."""
-    for m in _ROW_RE.finditer(body):
+    for m in _ROW.finditer(body):
         if int(_attrs(m.group(2)).get("r", 0)) > r:
             return m.start()
     return len(body)
@@ -456,12 +454,13 @@ _RULES = (("totals_used_by_format", r"<(?:\w+:)?conditionalFormatting\b.*?</(?:\
 _RULE_FORMULA_RE = re.compile(r"<(?:\w+:)?(?:formula[12]?|f)>([^<]+)</(?:\w+:)?(?:formula[12]?|f)>")
 
 
-def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
+def _refers_to_totals(pkg: _Package, sheets: Mapping[str, str], wb: str, part: str, sheet: str, c1: int, c2: int,
                       total: int) -> tuple[str, str] | None:
     """Where a formula, a conditional format, a data validation, a link, a name or a chart refers by its
     address to the totals row (row `total`, columns c1..c2) of a table on `sheet` (the totals row's own
     cells aside) — (its i18n.PATCH_REFUSALS reason, the sheet, cell or name) —, None when nothing does:
-    moved, the totals row would leave such a reference behind."""
+    moved, the totals row would leave such a reference behind. `sheets`: part -> sheet name; `wb`: the
+    workbook part."""
     def hits(text: str, own: bool) -> bool:
         for _, _, a, b in _refs(unescape(text), sheet, own)[1]:
             if col_index(a[1]) <= c2 and c1 <= col_index((b or a)[1]) and int(a[3]) <= total <= int((b or a)[3]):
@@ -469,8 +468,6 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
         return False
 
     names = {sheet.casefold(), sheet.replace("'", "''").casefold()}
-    sheets = {sp.path: sp.name for sp in package_sheets(pkg.z)}
-    wb = workbook_part(pkg.z)
     for name in sorted(pkg.names):
         if name not in sheets and name != wb and not (name.startswith("xl/charts/") and name.endswith(".xml")):
             continue
@@ -488,7 +485,7 @@ def _refers_to_totals(pkg: _Package, part: str, sheet: str, c1: int, c2: int,
                 moves = own and ref is not None and int(ref.group(2)) == total and c1 <= col_index(ref.group(1)) <= c2
                 if not moves and hits(f.group(1), own):
                     return "totals_used_by_cell", f"{sheets[name]}!{ref.group(0) if ref else ''}"
-            rest = re.sub(r"<(?:\w+:)?sheetData\b.*?</(?:\w+:)?sheetData>", "", text, flags=re.S)
+            rest = _SHEET_DATA.sub("", text)                # the sheet less its cells: its rules and links
             for what, block in _RULES:
                 for b in re.finditer(block, rest, flags=re.S):
                     if any(hits(f.group(1), own) for f in _RULE_FORMULA_RE.finditer(b.group(0))):
