@@ -883,7 +883,7 @@ def render_sheet(book: xw.Book, lay: SheetLayout, *, after: xw.Sheet | str | Non
         r1, c1, r2, c2 = page.area
         sheet.page_setup.print_area = (f"${xw.utils.col_name(c1 + 1)}${r1 + 1}:"
                                        f"${xw.utils.col_name(c2 + 1)}${r2 + 1}")
-    _page_setup_a4_landscape(sheet, page.footer or lay.name, remote, setup=page)
+    _page_setup_a4_landscape(sheet, page.footer or lay.name, remote, page=page)
     return sheet
 
 
@@ -991,13 +991,12 @@ def _chart(sheet: xw.Sheet, spec: ChartSpec) -> Any:
     return chart
 
 
-def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool, *, setup: Any = None) -> bool:
+def _page_setup_a4_landscape(sheet: xw.Sheet, footer: str, remote: bool, *, page: PrintSetup) -> bool:
     """The layout's PrintSetup (A4 landscape, one page wide, margins, manual page breaks, print titles,
     footer) through the COM PageSetup object (Windows only: xlwings' public PageSetup has the print area
     only). Returns whether it was applied."""
     if remote:
         return False
-    page = setup or PrintSetup()
     try:
         ps = sheet.api.PageSetup          # pywin32 (Windows); AttributeError on macOS (appscript)
         ps.Orientation = 2 if page.landscape else 1      # xlLandscape, xlPortrait

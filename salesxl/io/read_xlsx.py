@@ -326,6 +326,9 @@ def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], she
     """Find `table` by ListObject name, else by header row on its sheet; issues for what is missing."""
     lookup = contract.header_lookup(table)
     required = [c for c in table.input_columns if c.required]
+    # data typed outside a rep's table is named; what the template puts beside Settings and Lists (each
+    # setting's note) is not data
+    checks_outside = contract.TABLES.get(table.key) is table and table.key != "settings"
     for part in sheet_parts:
         for name, ref, totals in part.tables:
             if label_key(name) == label_key(table.name) and ref:
@@ -344,8 +347,7 @@ def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], she
                     body = list(rows)
                     body[r1 - totals:r1] = [()] * totals
                 td = _frame(body, r0, below if below > r1 else r1 - totals, found, table, part.name, header, lookup)
-                # what the template puts beside Settings and Lists (each setting's note) is not data
-                known = lookup if contract.TABLES.get(table.key) is table and table.key != "settings" else None
+                known = lookup if checks_outside else None
                 issues += _outside_issues(rows, (r0, c0, r1, c1), name, ref, right, below, part.name, path,
                                           lang, others, known)
                 return td, issues
@@ -367,7 +369,7 @@ def locate_table(table: Table, sheet_rows: Callable[[str], Sequence[tuple]], she
                                  column=c.label(lang), expected=c.label(lang), found=found_txt)
                       for c in required]
     issues = _header_issues(table, best, required, sheet, best_row, path, lang, rows[best_row - 1])
-    if contract.TABLES.get(table.key) is table and table.key != "settings":
+    if checks_outside:
         issues += _unheaded_issues(rows, best_row, sheet, path, lang)
     return _frame(rows, best_row, len(rows), best, table, sheet, rows[best_row - 1], lookup), issues
 
