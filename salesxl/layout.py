@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from salesxl.contract import DEFAULT_CURRENCY
 from salesxl.i18n import pick
@@ -36,7 +36,7 @@ __all__ = [
     "sheet_text", "utf16_cut", "A4_LANDSCAPE_WIDTH_PT", "A4_LANDSCAPE_HEIGHT_PT", "width_points", "fit_scale", "text_lines",
     "DATE_FORMATS", "TABLE_AMOUNT_FORMAT", "TABLE_PERCENT_FORMAT", "SEVERITY_LABELS",
     "Title", "Fields", "Grid", "Chart", "Points", "review_layout", "forecast_layout",
-    "team_label", "ISSUE_COLUMNS", "ISSUE_MESSAGE_COL", "NO_ISSUES", "stored_width", "issues_in_order", "issue_values", "issue_row_height", "issues_frame", "issues_layout",
+    "team_label", "ISSUE_COLUMNS", "ISSUE_MESSAGE_COL", "NO_ISSUES", "stored_width", "issues_in_order", "issue_values", "issue_row_height", "issue_rows", "issues_frame", "issues_layout",
 ]
 
 # -- value formats understood by every renderer ------------------------------------------------
@@ -969,6 +969,14 @@ def issue_row_height(values: Sequence[Any]) -> float | None:
     return DEFAULT_ROW_PT * lines if lines > 1 else None
 
 
+
+def issue_rows(issues: Iterable[Issue], lang: str) -> Iterator[tuple[Issue, list[Any], float | None]]:
+    """Each issue, in the order given, with its row's cells (issue_values) and height (issue_row_height):
+    what every renderer of the Issues sheet writes for it."""
+    for issue in issues:
+        values = issue_values(issue, lang)
+        yield issue, values, issue_row_height(values)
+
 def issues_frame(lang: str, rows: int, name: str | None = None) -> SheetLayout:
     """The Issues sheet but for its rows (which a writer may stream): the header row, column widths,
     wrapped columns, severity colours, frozen header, print titles, one A4 landscape page wide."""
@@ -989,12 +997,11 @@ def issues_layout(issues: Sequence[Issue], lang: str, name: str | None = None) -
     """The whole Issues sheet (errors first, then warnings; messages wrapped)."""
     lay = issues_frame(lang, len(issues), name)
     styles = [(fmt, style) for _, _, _, fmt, style in ISSUE_COLUMNS]
-    for r, i in enumerate(issues_in_order(issues), start=1):
-        h = issue_row_height(issue_values(i, lang))
+    for r, (_, values, h) in enumerate(issue_rows(issues_in_order(issues), lang), start=1):
         if h:
             lay.heights[r] = h
         lay.put(r, 0, *[Cell(v, fmt if isinstance(v, (int, float)) else (DATE if hasattr(v, "isoformat") else TEXT),
-                             style or "plain") for v, (fmt, style) in zip(issue_values(i, lang), styles)])
+                             style or "plain") for v, (fmt, style) in zip(values, styles)])
     if not issues:
         lay.text(1, ISSUE_MESSAGE_COL, pick(NO_ISSUES, lang), "muted")
     return lay

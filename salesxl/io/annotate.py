@@ -25,7 +25,7 @@ from salesxl import contract, i18n
 from salesxl.io.cells import atomic_write, clean_str
 from salesxl.io.read_xlsx import col_index, col_letters, package_sheets
 from salesxl.layout import (ERROR_FILL, HEADER_COLOUR, ISSUE_COLUMNS, ISSUE_MESSAGE_COL, NO_ISSUES, NOTE_FILL, STYLES,
-                            WARNING_FILL, WHITE, issue_row_height, issue_values, issues_frame, issues_in_order,
+                            WARNING_FILL, WHITE, issue_rows, issues_frame, issues_in_order,
                             rgb_hex, stored_width)      # the Issues sheet as every renderer draws it
 from salesxl.issue_codes import CODES
 from salesxl.issues import ERROR, FILE_LEVEL_CODES, WARNING, Issue
@@ -686,9 +686,7 @@ def _issues_xml(issues: Sequence[Issue], lang: str, styles: _Styles) -> str:
                  WARNING: styles.marked(column[_SEVERITY], WARNING_RGB)}
     rows = [[(cell.value, head) for cell in frame.runs[0][2]]]
     heights = dict(frame.heights)
-    for i in issues_in_order(issues):                   # errors first, as on every Issues sheet
-        values = issue_values(i, lang)
-        h = issue_row_height(values)
+    for i, values, h in issue_rows(issues_in_order(issues), lang):      # errors first, as on every Issues sheet
         if h:
             heights[len(rows)] = h
         values[_FILE] = Path(i.file).name if i.file else i.file

@@ -36,7 +36,7 @@ from salesxl.tables import TableData
 if TYPE_CHECKING:
     from salesxl.forecast import TeamForecast
 from salesxl.layout import (HEADER_COLOUR, INTEGER_FORMAT, ISSUE_COLUMNS, RATIO_FORMAT, TEXT, TEXT_FORMAT, WHITE,
-                            forecast_layout, issue_row_height, issue_values, issues_frame, issues_in_order)
+                            forecast_layout, issue_rows, issues_frame, issues_in_order)
 
 TABLE_ORDER = ("reps", "planning", "objectives", "reporting", "pipeline")
 MAX_TEXT = 32767
@@ -412,11 +412,10 @@ class TeamWorkbookWriter:
                                   limit=f"{self.MAX_DATA_ROWS:,}")
             self._too_long["issues"] = too_long
             issues = [too_long, *issues[:self.MAX_DATA_ROWS - 1]]
-        for i in issues:
-            vals = issue_values(i, lang)
+        for _, vals, height in issue_rows(issues, lang):
             for col, v in zip(batch, vals):
                 col.append(v)
-            heights.append(issue_row_height(vals))
+            heights.append(height)
             n += 1
             if n >= 5000:
                 ws.append_rows(batch, n, heights)
