@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from conftest import make_workbook
 from salesxl import contract, i18n
 from salesxl.cli import app
-from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_validated, annotate_workbooks
+from salesxl.io.annotate import ERROR_RGB, WARNING_RGB, annotate_validated
 from salesxl.io.read_xlsx import validate_file
 from salesxl.issues import ERROR
 from salesxl.layout import ISSUE_COLUMNS, ISSUE_MESSAGE_COL, issues_in_order
@@ -26,6 +26,12 @@ from salesxl.layout import ISSUE_COLUMNS, ISSUE_MESSAGE_COL, issues_in_order
 D = dt.date
 AS_OF = D(2026, 12, 15)
 
+
+
+def annotate_files(paths, outdir, *, lang=None, as_of=None):
+    """What a script does with the library: validate the files here, then annotate what was validated."""
+    from salesxl.io.read_xlsx import validate_file
+    return annotate_validated([validate_file(p, lang=lang, as_of=as_of) for p in paths], outdir)
 
 def _bad_rows(wb):
     """A rep workbook with errors and warnings in several sheets, some on empty cells, one a row issue."""
@@ -128,7 +134,7 @@ def bad_book(request, tmp_path):
 def test_annotated_copy_marks_every_issue_and_keeps_the_original(bad_book, tmp_path):
     lang, src = bad_book
     before, mtime = _sha(src), src.stat().st_mtime_ns
-    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    [res] = annotate_files([str(src)], tmp_path / "out")
     assert _sha(src) == before and src.stat().st_mtime_ns == mtime          # the original never written
     copy = Path(res.output)
     assert copy.parent == tmp_path / "out" and copy.name == src.name
@@ -186,7 +192,7 @@ def test_plain_sheets_without_notes_get_a_comments_part(tmp_path):
     src = tmp_path / "plain.xlsx"
     wb.save(src)
     before = _sha(src)
-    [res] = annotate_workbooks([str(src)], tmp_path / "out", as_of=AS_OF)
+    [res] = annotate_files([str(src)], tmp_path / "out", as_of=AS_OF)
     assert _sha(src) == before
     copy = Path(res.output)
     changed = assert_copy_keeps_original(src, copy)
@@ -205,7 +211,7 @@ def test_libreoffice_opens_the_copy_and_shows_the_marks(tmp_path, recalc, lo_exp
     # a workbook LibreOffice saved (its own XML flavour: shared strings, its styles) is annotated as well
     lo_src = recalc(src, tmp_path / "lo_src")
     for n, source in enumerate((src, lo_src)):
-        [res] = annotate_workbooks([str(source)], tmp_path / f"out{n}")
+        [res] = annotate_files([str(source)], tmp_path / f"out{n}")
         assert_copy_keeps_original(source, Path(res.output))
         out = recalc(res.output, tmp_path / f"lo{n}")               # opened and saved by LibreOffice
         wb = openpyxl.load_workbook(out)
@@ -251,7 +257,7 @@ def _count_reads(monkeypatch) -> list[str]:
 
 def test_cli_annotate_copies_what_the_readers_read(tmp_path, monkeypatch):
     """`validate --annotate` marks the issues the reader processes found: no file is read a second time in
-    this process, and the copies are those `annotate_workbooks` makes reading the files itself."""
+    this process, and the copies are those `annotate_files` makes reading the files itself."""
     srcs = [make_workbook(_dir(tmp_path / "in"), lang, None, name=f"ann_{lang}.xlsx", rep="Ann",
                           period_start=D(2026, 12, 1), period_end=D(2026, 12, 31), edit=_bad_rows,
                           settings={"as_of": AS_OF}) for lang in ("en", "fr")]
@@ -261,9 +267,9 @@ def test_cli_annotate_copies_what_the_readers_read(tmp_path, monkeypatch):
     assert calls == []                              # read by the reader processes only
     done = json.loads(r.stdout)["annotated"]
     assert [a["path"] for a in done] == [str(p) for p in srcs] and all(a["cells"] > 0 for a in done)
-    for src, a in zip(srcs, annotate_workbooks([str(p) for p in srcs], tmp_path / "again", lang="en")):
+    for src, a in zip(srcs, annotate_files([str(p) for p in srcs], tmp_path / "again", lang="en")):
         assert _parts(tmp_path / "out" / src.name) == _parts(Path(a.output)), src.name
-    assert len(calls) == 2                          # (annotate_workbooks reads here, for other callers)
+    assert len(calls) == 2                          # (annotate_files reads here, as a script would)
 
 
 def test_cli_annotate_never_reads_again_a_file_the_readers_gave_up_on(tmp_path, monkeypatch):
@@ -291,7 +297,7 @@ def test_annotate_validated_takes_the_typed_results(bad_book, tmp_path):
 
 def test_no_issue_no_mark(tmp_path):
     src = make_workbook(tmp_path, "fr", {"reps": [{"rep": "Ann"}]}, name="clean.xlsx")
-    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    [res] = annotate_files([str(src)], tmp_path / "out")
     assert res.cells == 0 and res.issues == 0
     changed = assert_copy_keeps_original(src, Path(res.output))
     assert not any(n.startswith("xl/worksheets/sheet") and n in changed for n in _parts(src))
@@ -314,7 +320,7 @@ def test_the_issues_sheet_has_the_file_writers_columns(bad_book, tmp_path):
     name)."""
     from salesxl.io.write_xlsx import write_team_workbook
     lang, src = bad_book
-    [res] = annotate_workbooks([str(src)], tmp_path / "out")
+    [res] = annotate_files([str(src)], tmp_path / "out")
     v = validate_file(src)
     team = write_team_workbook(tmp_path / "team.xlsx", files=[], issues=v.issues, lang=lang)
     name = contract.SHEETS["issues"][lang]
@@ -346,7 +352,7 @@ def test_annotating_a_copy_again_replaces_its_marks(tmp_path):
     assert MARKS_SHEET == live.MARKS_SHEET          # the add-in's Validate clears these marks too
     src = make_workbook(_dir(tmp_path / "in"), "en", None, name="ann.xlsx", rep="Ann", period_start=D(2026, 12, 1),
                         period_end=D(2026, 12, 31), edit=_bad_rows, settings={"as_of": AS_OF})
-    [first] = annotate_workbooks([str(src)], tmp_path / "once")
+    [first] = annotate_files([str(src)], tmp_path / "once")
     wb = openpyxl.load_workbook(first.output)
     marks = wb[MARKS_SHEET]
     assert marks.sheet_state == "hidden"
@@ -356,7 +362,7 @@ def test_annotating_a_copy_again_replaces_its_marks(tmp_path):
     wb["Reporting"]["G2"] = "Order"                                  # the rep corrects one cell
     fixed = _dir(tmp_path / "back") / "ann.xlsx"
     wb.save(fixed)
-    [second] = annotate_workbooks([str(fixed)], tmp_path / "twice")
+    [second] = annotate_files([str(fixed)], tmp_path / "twice")
     out = openpyxl.load_workbook(second.output)
     assert out.sheetnames.count("Issues") == 1 and out.sheetnames.count(MARKS_SHEET) == 1
     ws = out["Reporting"]

@@ -11,7 +11,6 @@ sparklines, VBA) stay as they were. The original is only ever read.
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import posixpath
 import re
@@ -759,23 +758,6 @@ def annotate_validated(files: Iterable[ValidatedFile], outdir: str | os.PathLike
     files = list(files)
     _check_outdir([f.path for f in files], outdir)
     return list(_annotate_each(files, Path(outdir)))
-
-
-def annotate_workbooks(paths: Sequence[str], outdir: str | os.PathLike[str], *, engine: str | None = None,
-                       lang: str | None = None,
-                       as_of: dt.date | None = None) -> list[Annotated]:
-    """`annotate_validated` of `paths` read and validated here, one after the other, in this process (no
-    reader process, no time or memory limit: `salesxl validate --annotate` annotates what its readers
-    read instead)."""
-    from salesxl.io.read_xlsx import read_workbook, validate_workbook
-    _check_outdir(paths, outdir)
-
-    def validated() -> Iterable[ValidatedFile]:
-        for p in paths:
-            wb = read_workbook(p, engine=engine, lang=lang)
-            if wb.readable:
-                yield validate_workbook(wb, as_of=as_of)
-    return list(_annotate_each(validated(), Path(outdir)))
 
 
 def _check_outdir(paths: Iterable[str], outdir: str | os.PathLike[str]) -> None:
